@@ -1,0 +1,84 @@
+"""mutualaid: run cohort-specific mutual-aid pools (互助), exactly and in the open.
+
+The public API for operators and cohort-plugin authors. Plugins import from here only.
+"""
+
+from __future__ import annotations
+
+from .api import MutualAid
+from .cohort import (
+    Applicant,
+    BenefitDecision,
+    ClaimFacts,
+    Cohort,
+    CohortRules,
+    EventKind,
+    MemberFacts,
+    NoFields,
+    PriorBenefit,
+    age_on,
+    covered_from,
+    waiting_until,
+)
+from .config import PoolConfig, PoolDefinition, SharingConfig
+from .errors import (
+    AlreadySharedError,
+    ConfigError,
+    DatabaseError,
+    ImportRowsError,
+    IneligibleError,
+    MutualAidError,
+    NotFoundError,
+    PluginError,
+    StateError,
+    ValidationError,
+)
+from .hookspecs import hookimpl
+from .money import Money, format_minor, from_minor, to_minor
+from .periods import Period
+from .plugins import Plugins, load_plugins
+from .privacy import mask_id_number, mask_name
+from .sharing import SharingResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadySharedError",
+    "Applicant",
+    "BenefitDecision",
+    "ClaimFacts",
+    "Cohort",
+    "CohortRules",
+    "ConfigError",
+    "DatabaseError",
+    "EventKind",
+    "ImportRowsError",
+    "IneligibleError",
+    "MemberFacts",
+    "Money",
+    "MutualAid",
+    "MutualAidError",
+    "NoFields",
+    "NotFoundError",
+    "Period",
+    "PluginError",
+    "Plugins",
+    "PoolConfig",
+    "PoolDefinition",
+    "PriorBenefit",
+    "SharingConfig",
+    "SharingResult",
+    "StateError",
+    "ValidationError",
+    "__version__",
+    "age_on",
+    "covered_from",
+    "format_minor",
+    "from_minor",
+    "hookimpl",
+    "load_plugins",
+    "mask_id_number",
+    "mask_name",
+    "to_minor",
+    "waiting_until",
+]

@@ -1,0 +1,167 @@
+"""The Python API: :class:`MutualAid`, the same verbs as the command line, one transaction each.
+
+>>> app = MutualAid("sqlite:///pools.db")            # doctest: +SKIP
+>>> app.create_pool("pool.toml")                      # doctest: +SKIP
+>>> app.join("jiangsu-truckers", id_number=..., name=..., birth_date=..., attributes={...})  # doctest: +SKIP
+>>> app.share("jiangsu-truckers", "2026-11")          # doctest: +SKIP
+
+For several operations in one transaction, use :meth:`MutualAid.transaction` and the service
+modules (``mutualaid.members``, ``mutualaid.claims``, ``mutualaid.sharing`` ...), which take the
+session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from . import claims as _claims
+from . import members as _members
+from . import notices as _notices
+from . import pools as _pools
+from . import sharing as _sharing
+from .cohort import BenefitDecision
+from .config import PoolDefinition, load_pool_file, validate_pool
+from .database import make_engine, transaction, upgrade
+from .plugins import Plugins, load_plugins
+
+__all__ = ["MutualAid"]
+
+
+class MutualAid:
+    """An operator's handle on one database and the installed plugins.
+
+    :param database_url: any SQLAlchemy URL; default ``MUTUALAID_DATABASE_URL`` or the SQLite file
+        in the mutualaid home directory.
+    :param plugins: an already loaded :class:`Plugins`; default: load the installed plugins.
+    :param auto_upgrade: bring the schema up to date on first use (Alembic migrations).
+    """
+
+    def __init__(self, database_url: str | None = None, *, plugins: Plugins | None = None, auto_upgrade: bool = True) -> None:
+        self._url = database_url
+        self._plugins = plugins
+        self._engine: Engine | None = None
+        self._auto_upgrade = auto_upgrade
+
+    @property
+    def plugins(self) -> Plugins:
+        if self._plugins is None:
+            self._plugins = load_plugins()
+        return self._plugins
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            engine = make_engine(self._url)
+            if self._auto_upgrade:
+                upgrade(engine)
+            self._engine = engine
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed if the block succeeds, rolled back if it raises."""
+        with transaction(self.engine) as session:
+            yield session
+
+    # -- pools -----------------------------------------------------------------------------------
+
+    def load_pool(self, source: str | Path | Mapping[str, Any]) -> PoolDefinition:
+        """Validate a pool file (or mapping) without storing it."""
+        if isinstance(source, Mapping):
+            return validate_pool(dict(source), self.plugins)
+        return load_pool_file(source, self.plugins)
+
+    def create_pool(self, source: str | Path | Mapping[str, Any]) -> _pools.PoolRecord:
+        """Validate and store a new pool from a TOML file or a mapping."""
+        definition = self.load_pool(source)
+        name = str(source) if not isinstance(source, Mapping) else "<pool>"
+        with self.transaction() as session:
+            return _pools.create_pool(session, definition, source=name)
+
+    def pool(self, key: str) -> _pools.PoolRecord:
+        with self.transaction() as session:
+            return _pools.get_pool(session, self.plugins, key)
+
+    def pools(self) -> list[dict[str, Any]]:
+        with self.transaction() as session:
+            return _pools.list_pools(session)
+
+    # -- members ---------------------------------------------------------------------------------
+
+    def join(
+        self, pool: str, *, id_number: str, name: str, birth_date: str | date,
+        attributes: Mapping[str, Any] | None = None, joined_on: str | date | None = None,
+    ) -> _members.MemberRecord:
+        """Add a member after the cohort's eligibility checks (:class:`IneligibleError` lists every reason)."""
+        with self.transaction() as session:
+            return _members.join_member(
+                session, self.plugins, pool, id_number=id_number, name=name, birth_date=birth_date,
+                attributes=attributes, joined_on=joined_on,
+            )
+
+    def import_members(self, pool: str, path: str | Path, **options: Any) -> _members.ImportResult:
+        """Import a CSV of members, all or nothing unless ``skip_invalid=True``."""
+        with self.transaction() as session:
+            return _members.import_members(session, self.plugins, pool, path, **options)
+
+    def members(self, pool: str, **options: Any) -> list[_members.MemberRecord]:
+        with self.transaction() as session:
+            return list(_members.list_members(session, self.plugins, pool, **options))
+
+    def member(self, pool: str, member: int | str) -> _members.MemberRecord:
+        with self.transaction() as session:
+            return _members.get_member(session, _pools.get_pool(session, self.plugins, pool), member)
+
+    # -- claims ----------------------------------------------------------------------------------
+
+    def file_claim(self, pool: str, member: int | str, **fields: Any) -> _claims.ClaimRecord:
+        """File a claim (``event_kind``, ``event_date``, ``details``, ``description``)."""
+        with self.transaction() as session:
+            return _claims.file_claim(session, self.plugins, pool, member, **fields)
+
+    def review_claim(self, claim_id: int) -> tuple[_claims.ClaimRecord, BenefitDecision]:
+        with self.transaction() as session:
+            return _claims.review_claim(session, self.plugins, claim_id)
+
+    def approve_claim(self, claim_id: int) -> tuple[_claims.ClaimRecord, BenefitDecision]:
+        with self.transaction() as session:
+            return _claims.approve_claim(session, self.plugins, claim_id)
+
+    def reject_claim(self, claim_id: int, reason: str) -> _claims.ClaimRecord:
+        with self.transaction() as session:
+            return _claims.reject_claim(session, self.plugins, claim_id, reason)
+
+    def claims(self, pool: str, *, status: str | None = None) -> list[_claims.ClaimRecord]:
+        with self.transaction() as session:
+            return _claims.list_claims(session, self.plugins, pool, status=status)
+
+    # -- sharing and notices ---------------------------------------------------------------------
+
+    def share(self, pool: str, period: str) -> _sharing.SharingResult:
+        """Run a period's sharing: atomic, and refused if the period was already shared."""
+        with self.transaction() as session:
+            return _sharing.run_sharing(session, self.plugins, pool, period)
+
+    def sharing_run(self, pool: str, period: str) -> _sharing.SharingResult:
+        with self.transaction() as session:
+            return _sharing.get_run(session, self.plugins, pool, period)
+
+    def render_statements(self, pool: str, period: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
+        with self.transaction() as session:
+            return _notices.render_statements(session, self.plugins, pool, period, out_dir, **options)
+
+    def render_welcome(self, pool: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
+        with self.transaction() as session:
+            return _notices.render_welcome(session, self.plugins, pool, out_dir, **options)

@@ -1,0 +1,279 @@
+"""Claims: file, review (a dry run of the decision), approve, reject, list.
+
+The benefit is decided by the pool's cohort and is never above its cap; a claim the cohort does
+not find payable cannot be approved. Approved claims wait for the next sharing run.
+Services take a session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .cohort import BenefitDecision, ClaimFacts, MemberFacts, PriorBenefit
+from .errors import NotFoundError, PluginError, StateError, ValidationError
+from .fields import parse_date, validate_fields
+from .models import Claim, Member
+from .money import from_minor, to_minor
+from .plugins import Plugins
+from .pools import PoolRecord, get_pool, pool_today
+from .members import get_member
+
+__all__ = ["ClaimRecord", "approve_claim", "file_claim", "get_claim", "list_claims", "reject_claim", "review_claim"]
+
+PAID_STATUSES = ("approved", "shared")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRecord:
+    """A claim as the API returns it. Amounts are Decimal in the pool's currency."""
+
+    id: int
+    pool_key: str
+    member_id: int
+    event_kind: str
+    event_date: date
+    filed_on: date
+    description: str
+    details: dict[str, Any]
+    status: str
+    benefit: Decimal | None
+    cap: Decimal | None
+    reasons: list[str]
+    sharing_run_id: int | None
+    currency: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pool": self.pool_key,
+            "member_id": self.member_id,
+            "event_kind": self.event_kind,
+            "event_date": self.event_date.isoformat(),
+            "filed_on": self.filed_on.isoformat(),
+            "description": self.description,
+            "details": self.details,
+            "status": self.status,
+            "benefit": str(self.benefit) if self.benefit is not None else None,
+            "cap": str(self.cap) if self.cap is not None else None,
+            "reasons": self.reasons,
+            "currency": self.currency,
+        }
+
+
+def _record(row: Claim, pool: PoolRecord) -> ClaimRecord:
+    cur = pool.currency
+    return ClaimRecord(
+        id=row.id,
+        pool_key=pool.key,
+        member_id=row.member_id,
+        event_kind=row.event_kind,
+        event_date=row.event_date,
+        filed_on=row.filed_on,
+        description=row.description,
+        details=json.loads(row.details_json),
+        status=row.status,
+        benefit=from_minor(row.benefit_minor, cur) if row.benefit_minor is not None else None,
+        cap=from_minor(row.cap_minor, cur) if row.cap_minor is not None else None,
+        reasons=json.loads(row.reasons_json) if row.reasons_json else [],
+        sharing_run_id=row.sharing_run_id,
+        currency=cur,
+    )
+
+
+def file_claim(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    member: int | str,
+    *,
+    event_kind: str,
+    event_date: str | date,
+    details: Mapping[str, Any] | None = None,
+    description: str = "",
+    filed_on: str | date | None = None,
+) -> ClaimRecord:
+    """File a claim for a member. The details are validated by the cohort's claim model.
+
+    :raises ValidationError: listing every problem with the claim's fields.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    cohort = pool.definition.cohort
+    record = get_member(session, pool, member)
+    problems: list[str] = []
+    if cohort.event_kind(event_kind) is None:
+        kinds = ", ".join(k.key for k in cohort.event_kinds)
+        problems.append(f"kind: {event_kind!r} is not an event of cohort {cohort.key!r}; use one of {kinds}")
+    filed = pool_today(pool.definition)
+    event: date | None = None
+    try:
+        filed = parse_date(filed_on, "filed_on") if filed_on else filed
+        event = parse_date(event_date, "event date")
+    except ValueError as exc:
+        problems.append(f"date: {exc}")
+    if event is not None and event > filed:
+        problems.append(f"date: the event date {event.isoformat()} is after the filing date {filed.isoformat()}")
+    if event is not None and event < record.joined_on:
+        problems.append(
+            f"date: the event date {event.isoformat()} is before member #{record.id} joined ({record.joined_on.isoformat()})"
+        )
+    parsed, detail_problems = validate_fields(cohort.claim_model, details or {})
+    problems.extend(f"detail {p}" for p in detail_problems)
+    if problems or parsed is None or event is None:
+        raise ValidationError(problems, summary=f"the claim for member #{record.id} was not filed:")
+    row = Claim(
+        pool_id=pool.id,
+        member_id=record.id,
+        event_kind=event_kind,
+        event_date=event,
+        filed_on=filed,
+        description=description.strip(),
+        details_json=parsed.model_dump_json(),
+        status="filed",
+    )
+    session.add(row)
+    session.flush()
+    return _record(row, pool)
+
+
+def _load(session: Session, plugins: Plugins, claim_id: int) -> tuple[Claim, PoolRecord]:
+    row = session.get(Claim, claim_id)
+    if row is None:
+        raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
+    from .models import Pool
+
+    key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))
+    return row, get_pool(session, plugins, str(key))
+
+
+def get_claim(session: Session, plugins: Plugins, claim_id: int) -> ClaimRecord:
+    row, pool = _load(session, plugins, claim_id)
+    return _record(row, pool)
+
+
+def _core_denials(member: Member, claim: Claim) -> list[str]:
+    reasons = []
+    if member.ended_on is not None and claim.event_date > member.ended_on:
+        reasons.append(
+            f"the event on {claim.event_date.isoformat()} is after the membership ended on {member.ended_on.isoformat()}"
+        )
+    return reasons
+
+
+def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
+    cohort = pool.definition.cohort
+    member = session.get(Member, row.member_id)
+    if member is None:  # pragma: no cover - prevented by the foreign key
+        raise NotFoundError(f"claim #{row.id} names member #{row.member_id}, who does not exist")
+    denials = _core_denials(member, row)
+    if denials:
+        return BenefitDecision.deny(denials)
+    prior_rows = session.scalars(
+        select(Claim)
+        .where(Claim.member_id == row.member_id, Claim.status.in_(PAID_STATUSES), Claim.id != row.id)
+        .order_by(Claim.event_date, Claim.id)
+    ).all()
+    prior = tuple(
+        PriorBenefit(p.id, p.event_kind, p.event_date, from_minor(p.benefit_minor or 0, pool.currency)) for p in prior_rows
+    )
+    details, problems = validate_fields(cohort.claim_model, json.loads(row.details_json))
+    if details is None:
+        return BenefitDecision.deny([f"the claim's stored details are no longer valid: {'; '.join(problems)}"])
+    attributes, _ = validate_fields(cohort.member_model, json.loads(member.attributes_json))
+    if attributes is None:
+        attributes = cohort.member_model.model_construct(**json.loads(member.attributes_json))
+    facts = ClaimFacts(
+        claim_id=row.id,
+        event_kind=row.event_kind,
+        event_date=row.event_date,
+        filed_on=row.filed_on,
+        details=details,
+        description=row.description,
+        member=MemberFacts(
+            member_id=member.id,
+            id_number=member.id_number,
+            name=member.name,
+            birth_date=member.birth_date,
+            joined_on=member.joined_on,
+            waiting_until=member.waiting_until,
+            status=member.status,
+            attributes=attributes,
+        ),
+        prior_benefits=prior,
+        currency=pool.currency,
+    )
+    decision = cohort.rules.decide_benefit(facts, pool.definition.settings)
+    if not isinstance(decision, BenefitDecision):
+        raise PluginError(f"cohort {cohort.key!r} returned {decision!r} instead of a BenefitDecision for claim #{row.id}")
+    try:
+        to_minor(decision.amount, pool.currency)
+        to_minor(decision.cap, pool.currency)
+    except ValueError as exc:
+        raise PluginError(f"cohort {cohort.key!r} decided claim #{row.id} with an inexact amount: {exc}") from None
+    return decision
+
+
+def review_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
+    """What the cohort would decide for a claim now, without changing anything."""
+    row, pool = _load(session, plugins, claim_id)
+    return _record(row, pool), _decide(session, row, pool)
+
+
+def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
+    """Approve a filed claim for the benefit the cohort decides.
+
+    :raises StateError: if the claim is not waiting for a decision, or the cohort finds it not
+        payable (the message lists the reasons).
+    """
+    row, pool = _load(session, plugins, claim_id)
+    if row.status != "filed":
+        raise StateError(f"claim #{claim_id} is already {row.status}; only a filed claim can be approved")
+    decision = _decide(session, row, pool)
+    if not decision.payable:
+        raise StateError(f"claim #{claim_id} cannot be approved: {'; '.join(decision.reasons)}")
+    row.status = "approved"
+    row.benefit_minor = to_minor(decision.amount, pool.currency)
+    row.cap_minor = to_minor(decision.cap, pool.currency)
+    row.reasons_json = json.dumps(list(decision.reasons), ensure_ascii=False)
+    row.decided_at = datetime.now(UTC)
+    if decision.ends_membership:
+        member = session.get(Member, row.member_id)
+        if member is not None and member.ended_on is None:
+            member.status = "deceased"
+            member.ended_on = row.event_date
+    session.flush()
+    plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=True)
+    return _record(row, pool), decision
+
+
+def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str) -> ClaimRecord:
+    """Reject a filed claim with the operator's reason (required)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(["reason: a rejection needs a reason the member can read"])
+    row, pool = _load(session, plugins, claim_id)
+    if row.status != "filed":
+        raise StateError(f"claim #{claim_id} is already {row.status}; only a filed claim can be rejected")
+    decision = _decide(session, row, pool)
+    row.status = "rejected"
+    row.benefit_minor = 0
+    row.reasons_json = json.dumps([reason], ensure_ascii=False)
+    row.decided_at = datetime.now(UTC)
+    session.flush()
+    plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=False)
+    return _record(row, pool)
+
+
+def list_claims(session: Session, plugins: Plugins, pool_key: str, *, status: str | None = None) -> list[ClaimRecord]:
+    pool = get_pool(session, plugins, pool_key)
+    query = select(Claim).where(Claim.pool_id == pool.id).order_by(Claim.id)
+    if status:
+        query = query.where(Claim.status == status)
+    return [_record(row, pool) for row in session.scalars(query)]

@@ -1,0 +1,627 @@
+"""The ``mutualaid`` command line: thin commands that parse, call a service, print.
+
+A :class:`~mutualaid.errors.MutualAidError` becomes ``Error: <message>`` and exit code 1 here, and
+nowhere else; any other exception is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .api import MutualAid
+from .errors import MutualAidError, PluginError, ValidationError
+from .fields import parse_pairs
+from .money import format_percent
+from .plugins import Plugins, load_plugins
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """The application object shared by every command (``ctx.obj``)."""
+
+    plugins: Plugins | None = None
+    database_url: str | None = None
+    _app: MutualAid | None = field(default=None, repr=False)
+
+    def loaded_plugins(self) -> Plugins:
+        if self.plugins is None:
+            self.plugins = load_plugins()
+        return self.plugins
+
+    @property
+    def app(self) -> MutualAid:
+        if self._app is None:
+            self._app = MutualAid(self.database_url, plugins=self.loaded_plugins())
+        return self._app
+
+
+class Group(click.Group):
+    """The top-level group: turns user errors into one clear message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MutualAidError as exc:
+            raise click.ClickException("\n".join(exc.lines)) from None
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pass_state(func: F) -> F:
+    return click.pass_obj(func)  # type: ignore[return-value]
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--database-url",
+    envvar="MUTUALAID_DATABASE_URL",
+    metavar="URL",
+    help="SQLAlchemy database URL (default: a SQLite file in $MUTUALAID_HOME, ~/.local/share/mutualaid).",
+)
+@click.version_option(package_name="mutualaid")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Run cohort-specific mutual-aid pools (互助): members, claims, exact cost sharing, notices."""
+    state = ctx.ensure_object(State)
+    state.database_url = database_url
+
+
+# -- plugins and cohorts ------------------------------------------------------------------------
+
+
+@cli.command("plugins")
+@json_option
+@_pass_state
+def plugins_command(state: State, as_json: bool) -> None:
+    """List installed plugins: name, version, hooks and cohorts."""
+    plugins = state.loaded_plugins()
+    infos = plugins.info()
+    if as_json:
+        _dump([info.as_dict() for info in infos])
+        return
+    rows = [
+        (i.name, f"{i.distribution or '-'} {i.version or ''}".strip(), ", ".join(i.hooks) or "-", ", ".join(i.cohorts) or "-")
+        for i in infos
+    ]
+    _table(rows, ("plugin", "distribution", "hooks", "cohorts"))
+    for failure in plugins.failures:
+        click.echo(f"skipped: {failure.name}: {failure.reason}", err=True)
+
+
+@cli.command("install", context_settings={"ignore_unknown_options": True})
+@click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
+def install_command(pip_args: tuple[str, ...]) -> None:
+    """Install a plugin with pip into mutualaid's own Python environment.
+
+    PIP_ARGS are passed to 'pip install', e.g. 'mutualaid install ./plugins/truckers' or
+    'mutualaid install -e ./my-cohort'.
+    """
+    command = [sys.executable, "-m", "pip", "install", *pip_args]
+    click.echo(f"running: {' '.join(command)}", err=True)
+    code = subprocess.call(command)
+    if code != 0:
+        raise click.ClickException(f"pip install {' '.join(pip_args)} failed with exit code {code}; see pip's output above")
+
+
+@cli.group("cohorts")
+def cohorts_group() -> None:
+    """The cohorts installed plugins provide."""
+
+
+@cohorts_group.command("list")
+@json_option
+@_pass_state
+def cohorts_list(state: State, as_json: bool) -> None:
+    """List the installed cohorts."""
+    plugins = state.loaded_plugins()
+    rows = [
+        {"key": c.key, "title": c.title, "plugin": plugins.cohort_owner(c.key), "events": [k.key for k in c.event_kinds]}
+        for c in sorted(plugins.cohorts.values(), key=lambda c: c.key)
+    ]
+    if as_json:
+        _dump(rows)
+    else:
+        _table([(r["key"], r["title"], r["plugin"], ", ".join(r["events"])) for r in rows], ("cohort", "title", "plugin", "events"))
+
+
+def _describe_model(model: Any) -> list[dict[str, Any]]:
+    from pydantic_core import PydanticUndefined
+
+    fields = []
+    for name, info in model.model_fields.items():
+        if info.default is not PydanticUndefined:
+            default: Any = info.default
+        elif info.default_factory is not None:
+            default = info.default_factory()  # type: ignore[call-arg]
+        else:
+            default = None
+        fields.append(
+            {
+                "name": name,
+                "type": getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", ""),
+                "required": info.is_required(),
+                "default": default if not hasattr(default, "model_dump") else default.model_dump(mode="json"),
+                "description": info.description or "",
+            }
+        )
+    return fields
+
+
+@cohorts_group.command("show")
+@click.argument("key")
+@json_option
+@_pass_state
+def cohorts_show(state: State, key: str, as_json: bool) -> None:
+    """Show a cohort's settings with their descriptions and defaults."""
+    cohort = state.loaded_plugins().cohort(key)
+    data = {
+        "key": cohort.key,
+        "title": cohort.title,
+        "titles": dict(cohort.local_titles),
+        "description": cohort.description,
+        "plugin": state.loaded_plugins().cohort_owner(key),
+        "events": [{"key": k.key, "title": k.title} for k in cohort.event_kinds],
+        "settings": _describe_model(cohort.settings_model),
+        "member_attributes": _describe_model(cohort.member_model),
+        "claim_details": _describe_model(cohort.claim_model),
+    }
+    if as_json:
+        _dump(data)
+        return
+    click.echo(f"{cohort.key}: {cohort.title}" + (f" ({', '.join(cohort.local_titles.values())})" if cohort.local_titles else ""))
+    if cohort.description:
+        click.echo(cohort.description)
+    click.echo(f"plugin: {data['plugin']}")
+    click.echo("events: " + ", ".join(f"{k.key} ({k.title})" for k in cohort.event_kinds))
+    for title, section in (("settings  ([settings] table of a pool file)", "settings"),
+                           ("member attributes  (member join --attr NAME=VALUE, or CSV columns)", "member_attributes"),
+                           ("claim details  (claim file --detail NAME=VALUE)", "claim_details")):
+        click.echo(f"\n{title}:")
+        if not data[section]:
+            click.echo("  (none)")
+        for f in data[section]:
+            default = "required" if f["required"] else f"default: {_fmt_default(f['default'])}"
+            click.echo(f"  {f['name']}  [{default}]")
+            if f["description"]:
+                click.echo(f"      {f['description']}")
+
+
+def _fmt_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "[" + ", ".join(_fmt_default(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_fmt_default(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+
+
+# -- database -----------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@_pass_state
+def db_upgrade(state: State) -> None:
+    """Create the schema or bring it up to date (safe to run any time)."""
+    from .database import head_revision, make_engine, upgrade
+
+    engine = make_engine(state.database_url)
+    try:
+        applied = upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"schema {'upgraded to' if applied else 'already at'} revision {head_revision()} ({engine.url.render_as_string(hide_password=True)})")
+
+
+@db_group.command("current")
+@_pass_state
+def db_current(state: State) -> None:
+    """Show the database's schema revision."""
+    from .database import current_revision, make_engine
+
+    engine = make_engine(state.database_url)
+    try:
+        click.echo(current_revision(engine) or "(empty database)")
+    finally:
+        engine.dispose()
+
+
+# -- pools --------------------------------------------------------------------------------------
+
+
+@cli.group("pool")
+def pool_group() -> None:
+    """Create and inspect pools."""
+
+
+@pool_group.command("create")
+@click.argument("file", type=click.Path(path_type=Path))
+@json_option
+@_pass_state
+def pool_create(state: State, file: Path, as_json: bool) -> None:
+    """Create a pool from a TOML file (validated; nothing is written on error)."""
+    record = state.app.create_pool(file)
+    if as_json:
+        _dump(_pool_dict(record))
+        return
+    config = record.definition.config
+    click.echo(f"created pool {config.key!r}: {config.name} (cohort {config.cohort}, {config.currency}, "
+               f"{config.sharing.calendar} sharing, fee {format_percent(config.sharing.management_fee_rate)}%, rounding {config.sharing.rounding})")
+
+
+def _pool_dict(record: Any) -> dict[str, Any]:
+    config = record.definition.config.model_dump(mode="json")
+    config["settings"] = record.definition.settings.model_dump(mode="json")
+    config["created_at"] = record.created_at.isoformat()
+    return config
+
+
+@pool_group.command("list")
+@json_option
+@_pass_state
+def pool_list(state: State, as_json: bool) -> None:
+    """List the pools in the database."""
+    pools = state.app.pools()
+    if as_json:
+        _dump(pools)
+    elif not pools:
+        click.echo("no pools yet; create one with 'mutualaid pool create FILE'")
+    else:
+        _table([(p["key"], p["name"], p["cohort"], p["currency"], f"{p['members']:,}") for p in pools],
+               ("pool", "name", "cohort", "currency", "live members"))
+
+
+@pool_group.command("show")
+@click.argument("key")
+@json_option
+@_pass_state
+def pool_show(state: State, key: str, as_json: bool) -> None:
+    """Show a pool's configuration and its cohort's settings."""
+    record = state.app.pool(key)
+    data = _pool_dict(record)
+    if as_json:
+        _dump(data)
+        return
+    settings = data.pop("settings")
+    sharing = data.pop("sharing")
+    for k, v in data.items():
+        click.echo(f"{k}: {v}")
+    click.echo("sharing:")
+    for k, v in sharing.items():
+        click.echo(f"  {k}: {_fmt_default(v) if not isinstance(v, str) else v}")
+    click.echo(f"settings ({record.definition.cohort.key}):")
+    for k, v in settings.items():
+        click.echo(f"  {k}: {_fmt_default(v) if not isinstance(v, str) else v}")
+
+
+# -- members ------------------------------------------------------------------------------------
+
+
+@cli.group("member")
+def member_group() -> None:
+    """Join, import and list members."""
+
+
+def _pairs(values: Iterable[str], option: str) -> dict[str, str]:
+    try:
+        return parse_pairs(values, option=option)
+    except ValueError as exc:
+        raise ValidationError([str(exc)]) from None
+
+
+@member_group.command("join")
+@click.argument("pool")
+@click.option("--id-number", required=True, help="Identity document number (one live membership per person and pool).")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--birth-date", required=True, metavar="YYYY-MM-DD")
+@click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day (default: today in the pool's time zone).")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).")
+@json_option
+@_pass_state
+def member_join(state: State, pool: str, id_number: str, name: str, birth_date: str, joined_on: str | None,
+                attrs: tuple[str, ...], as_json: bool) -> None:
+    """Add a member after checking the cohort's eligibility rules (every failing reason is listed)."""
+    record = state.app.join(pool, id_number=id_number, name=name, birth_date=birth_date,
+                            attributes=_pairs(attrs, "--attr"), joined_on=joined_on)
+    if as_json:
+        _dump(record.as_dict())
+        return
+    click.echo(f"member #{record.id} {record.name} joined pool {pool!r} on {record.joined_on}; "
+               f"waiting period until {record.waiting_until} (that day included)")
+    click.echo(f"welcome notice: mutualaid notice render {pool} --kind welcome --member {record.id} --out DIR")
+
+
+@member_group.command("import")
+@click.argument("pool")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and write the invalid ones to a rejects CSV.")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Where to write rejected rows (default: FILE.rejects.csv).")
+@click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day for rows without a joined_on column.")
+@json_option
+@_pass_state
+def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None,
+                  joined_on: str | None, as_json: bool) -> None:
+    """Import members from a CSV file: columns id_number, name, birth_date, [joined_on] and the
+    cohort's attributes. All or nothing unless --skip-invalid."""
+    try:
+        result = state.app.import_members(pool, file, skip_invalid=skip_invalid, rejects_path=rejects, joined_on=joined_on)
+    except MutualAidError as exc:
+        lines = exc.lines
+        if len(lines) > 51:
+            lines = lines[:51] + [f"... and {len(lines) - 51} more"]
+        raise click.ClickException("\n".join(lines)) from None
+    if as_json:
+        _dump({"imported": result.imported, "rejected": result.rejected,
+               "rejects": str(result.rejects_path) if result.rejects_path else None})
+        return
+    click.echo(f"imported {result.imported:,} members into pool {pool!r}")
+    if result.rejected:
+        click.echo(f"skipped {result.rejected:,} invalid rows; they are in {result.rejects_path} with the reason for each")
+
+
+@member_group.command("list")
+@click.argument("pool")
+@click.option("--status", help="Only members with this status (active, frozen, lapsed, exited, deceased).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
+@json_option
+@_pass_state
+def member_list(state: State, pool: str, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List a pool's members."""
+    from .pools import pool_today
+
+    app = state.app
+    today = pool_today(app.pool(pool).definition)
+    members = app.members(pool, status=status, limit=limit)
+    if as_json:
+        _dump([m.as_dict(today) for m in members])
+        return
+    _table([(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
+           ("member", "name", "id number", "born", "joined", "waiting until", "state"))
+
+
+@member_group.command("show")
+@click.argument("pool")
+@click.argument("member")
+@json_option
+@_pass_state
+def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
+    """Show one member (by member number or ID number)."""
+    record = state.app.member(pool, member)
+    data = record.as_dict()
+    if as_json:
+        _dump(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")
+
+
+# -- claims -------------------------------------------------------------------------------------
+
+
+@cli.group("claim")
+def claim_group() -> None:
+    """File, review, approve and reject claims."""
+
+
+def _print_claim(claim: Any) -> None:
+    benefit = f"{claim.benefit:,} {claim.currency}" if claim.benefit is not None else "-"
+    click.echo(f"claim #{claim.id} ({claim.status}): member #{claim.member_id}, {claim.event_kind} on {claim.event_date}, benefit {benefit}")
+
+
+@claim_group.command("file")
+@click.argument("pool")
+@click.argument("member")
+@click.option("--kind", "event_kind", required=True, help="Event kind ('mutualaid cohorts show COHORT' lists them).")
+@click.option("--date", "event_date", required=True, metavar="YYYY-MM-DD", help="Date of the event.")
+@click.option("--detail", "details", multiple=True, metavar="NAME=VALUE", help="A claim detail of the cohort, repeatable.")
+@click.option("--description", default="", help="What happened, in words.")
+@click.option("--filed-on", metavar="YYYY-MM-DD", help="Filing day (default: today).")
+@json_option
+@_pass_state
+def claim_file(state: State, pool: str, member: str, event_kind: str, event_date: str, details: tuple[str, ...],
+               description: str, filed_on: str | None, as_json: bool) -> None:
+    """File a claim for MEMBER (member number or ID number)."""
+    claim = state.app.file_claim(pool, member, event_kind=event_kind, event_date=event_date,
+                                 details=_pairs(details, "--detail"), description=description, filed_on=filed_on)
+    if as_json:
+        _dump(claim.as_dict())
+        return
+    click.echo(f"filed claim #{claim.id}: member #{claim.member_id}, {claim.event_kind} on {claim.event_date}")
+    click.echo(f"next: mutualaid claim review {claim.id}")
+
+
+def _print_decision(decision: Any, currency: str) -> None:
+    verdict = "payable" if decision.payable else "NOT payable"
+    click.echo(f"decision: {verdict}: benefit {decision.amount:,.2f} {currency} (cap {decision.cap:,.2f})")
+    for reason in decision.reasons:
+        click.echo(f"  - {reason}")
+
+
+def _decision_dict(decision: Any) -> dict[str, Any]:
+    return {"payable": decision.payable, "amount": str(decision.amount), "cap": str(decision.cap),
+            "reasons": list(decision.reasons), "ends_membership": decision.ends_membership}
+
+
+@claim_group.command("review")
+@click.argument("claim_id", type=int)
+@json_option
+@_pass_state
+def claim_review(state: State, claim_id: int, as_json: bool) -> None:
+    """Show what the cohort decides for a claim, without changing anything."""
+    claim, decision = state.app.review_claim(claim_id)
+    if as_json:
+        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
+        return
+    _print_claim(claim)
+    _print_decision(decision, claim.currency)
+
+
+@claim_group.command("approve")
+@click.argument("claim_id", type=int)
+@json_option
+@_pass_state
+def claim_approve(state: State, claim_id: int, as_json: bool) -> None:
+    """Approve a claim for the benefit the cohort decides (refused if it is not payable)."""
+    claim, decision = state.app.approve_claim(claim_id)
+    if as_json:
+        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
+        return
+    click.echo(f"approved claim #{claim.id}: {claim.benefit:,} {claim.currency}, to be shared in the next sharing run")
+    for reason in decision.reasons:
+        click.echo(f"  - {reason}")
+
+
+@claim_group.command("reject")
+@click.argument("claim_id", type=int)
+@click.option("--reason", required=True, help="Why, in words the member can read.")
+@_pass_state
+def claim_reject(state: State, claim_id: int, reason: str) -> None:
+    """Reject a claim with a reason."""
+    claim = state.app.reject_claim(claim_id, reason)
+    click.echo(f"rejected claim #{claim.id}: {reason}")
+
+
+@claim_group.command("list")
+@click.argument("pool")
+@click.option("--status", help="Only claims with this status (filed, approved, rejected, shared).")
+@json_option
+@_pass_state
+def claim_list(state: State, pool: str, status: str | None, as_json: bool) -> None:
+    """List a pool's claims."""
+    claims = state.app.claims(pool, status=status)
+    if as_json:
+        _dump([c.as_dict() for c in claims])
+        return
+    _table([(c.id, c.member_id, c.event_kind, c.event_date, c.status, f"{c.benefit:,}" if c.benefit is not None else "-")
+            for c in claims], ("claim", "member", "kind", "date", "status", "benefit"))
+
+
+# -- sharing ------------------------------------------------------------------------------------
+
+
+@cli.group("share")
+def share_group() -> None:
+    """Run and inspect sharing periods."""
+
+
+def _print_run(result: Any) -> None:
+    for label, value in result.lines():
+        click.echo(f"  {label:<20} {value}")
+
+
+@share_group.command("run")
+@click.argument("pool")
+@click.option("--period", required=True, help="Period key: 2026-11 (monthly) or 2026-11a / 2026-11b (semi-monthly).")
+@json_option
+@_pass_state
+def share_run(state: State, pool: str, period: str, as_json: bool) -> None:
+    """Share a period's approved claims among the members covered at its cut-off (once per period)."""
+    result = state.app.share(pool, period)
+    if as_json:
+        _dump(result.as_dict())
+        return
+    click.echo(f"shared period {result.period} of pool {pool!r} (run #{result.run_id}):")
+    _print_run(result)
+
+
+@share_group.command("show")
+@click.argument("pool")
+@click.option("--period", required=True, help="Period key.")
+@json_option
+@_pass_state
+def share_show(state: State, pool: str, period: str, as_json: bool) -> None:
+    """Show the breakdown of a period's sharing run."""
+    result = state.app.sharing_run(pool, period)
+    if as_json:
+        _dump(result.as_dict())
+        return
+    click.echo(f"period {result.period} of pool {pool!r} (run #{result.run_id}):")
+    _print_run(result)
+
+
+# -- notices ------------------------------------------------------------------------------------
+
+
+@cli.group("notice")
+def notice_group() -> None:
+    """Render member notices."""
+
+
+@notice_group.command("render")
+@click.argument("pool")
+@click.option("--kind", type=click.Choice(["statement", "welcome"]), required=True)
+@click.option("--period", help="Period key (statements).")
+@click.option("--member", "members", multiple=True, help="Only this member (welcome notices), repeatable.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--locale", type=click.Choice(["zh-CN", "en"]), help="Language (default: the pool's, zh-CN).")
+@click.option("--layout", type=click.Choice(["files", "stream"]), default="files", show_default=True,
+              help="One file per member, or one stream file (for large pools).")
+@click.option("--templates", type=click.Path(file_okay=False, path_type=Path),
+              help="Operator's template directory (<locale>/<kind>.txt.j2), rendered sandboxed.")
+@_pass_state
+def notice_render(state: State, pool: str, kind: str, period: str | None, members: tuple[str, ...], out_dir: Path,
+                  locale: str | None, layout: str, templates: Path | None) -> None:
+    """Render notices: statements of a period, or welcome notices."""
+    app = state.app
+    if kind == "statement":
+        if not period:
+            raise ValidationError(["--period is required for statements, e.g. --period 2026-11"])
+        result = app.render_statements(pool, period, out_dir, locale=locale, layout=layout, templates=templates)
+    else:
+        result = app.render_welcome(pool, out_dir, members=list(members) or None, locale=locale, layout=layout,
+                                    templates=templates)
+    where = result.paths[0] if layout == "stream" and result.paths else out_dir
+    click.echo(f"rendered {result.count:,} {kind} notices into {where}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``mutualaid`` console script."""
+    try:
+        plugins = load_plugins()
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    plugins.hook.register_commands(cli=cli)
+    cli.main(args=list(argv) if argv is not None else None, prog_name="mutualaid", obj=State(plugins=plugins))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,233 @@
+"""Pool configuration: a TOML file validated by pydantic, the ``[settings]`` table by the cohort.
+
+A pool file looks like this (every key but ``key``, ``name`` and ``cohort`` has a default)::
+
+    key = "jiangsu-truckers"
+    name = "江苏卡友互助"
+    cohort = "truckers"
+    currency = "CNY"
+    timezone = "Asia/Shanghai"
+    locale = "zh-CN"
+
+    [sharing]
+    calendar = "monthly"            # or "semi-monthly"
+    management_fee_rate = "0.08"    # of the aid amount
+    rounding = "round-up"           # or "exact"
+
+    [settings]                      # validated by the cohort's own settings model
+    death_benefit = 300000
+
+Problems are reported all at once, each as ``FILE: key.path: message``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .cohort import Cohort
+from .errors import ConfigError
+from .money import CURRENCY_EXPONENTS
+
+__all__ = [
+    "PoolConfig",
+    "PoolDefinition",
+    "SharingConfig",
+    "format_validation_error",
+    "load_pool_file",
+    "validate_pool",
+]
+
+LOCALES = ("zh-CN", "en")
+
+
+class SharingConfig(BaseModel):
+    """How a pool shares its costs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendar: Literal["monthly", "semi-monthly"] = Field(
+        "monthly",
+        description="Sharing periods: 'monthly' (one period a month) or 'semi-monthly' (two, like Xianghubao).",
+    )
+    notice_days: tuple[int, ...] | None = Field(
+        None,
+        description="Day of the month of each period's public notice; members are counted at 00:00 "
+        "of that day. Default: 7 (monthly) or 7 and 21 (semi-monthly).",
+    )
+    deduction_days: tuple[int, ...] | None = Field(
+        None,
+        description="Day of the month each period's shares are deducted. Default: 14 (monthly) or 14 and 28.",
+    )
+    management_fee_rate: Decimal = Field(
+        Decimal("0.08"),
+        ge=0,
+        le=Decimal("0.5"),
+        description="Operator's fee as a fraction of the aid amount (0.08 = 8%, as Xianghubao and Meituan charged).",
+    )
+    rounding: Literal["round-up", "exact"] = Field(
+        "round-up",
+        description="'round-up': every member pays the same share rounded up to the minor unit and the "
+        "excess is carried to the next period as surplus; 'exact': shares sum exactly to the need and "
+        "some members pay one minor unit more, chosen deterministically.",
+    )
+    waiting_members_share: bool = Field(
+        True,
+        description="Whether members still in their waiting period share the period's cost.",
+    )
+
+    @model_validator(mode="after")
+    def _days(self) -> SharingConfig:
+        count = 1 if self.calendar == "monthly" else 2
+        notice = self.notice_days or ((7,) if count == 1 else (7, 21))
+        deduction = self.deduction_days or ((14,) if count == 1 else (14, 28))
+        for name, days in (("notice_days", notice), ("deduction_days", deduction)):
+            if len(days) != count:
+                raise ValueError(f"{name} needs {count} day(s) for a {self.calendar} calendar, got {len(days)}")
+            if any(not 1 <= d <= 28 for d in days):
+                raise ValueError(f"{name} must be days 1 to 28 (every month has them)")
+            if list(days) != sorted(set(days)):
+                raise ValueError(f"{name} must be in increasing order without repeats")
+        if any(n >= d for n, d in zip(notice, deduction)):
+            raise ValueError("each notice day must come before its deduction day")
+        if count == 2 and deduction[0] >= notice[1]:
+            raise ValueError("the first period's deduction day must come before the second notice day")
+        object.__setattr__(self, "notice_days", tuple(notice))
+        object.__setattr__(self, "deduction_days", tuple(deduction))
+        return self
+
+
+class PoolConfig(BaseModel):
+    """A pool's configuration, as written in its TOML file (``settings`` still raw)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(description="Unique key of the pool, used on the command line.")
+    name: str = Field(min_length=1, max_length=200, description="Name members see.")
+    cohort: str = Field(description="Key of the cohort whose rules the pool follows.")
+    currency: str = Field("CNY", description="ISO 4217 currency code.")
+    timezone: str = Field("Asia/Shanghai", description="Time zone of the pool's calendar.")
+    locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default language of notices.")
+    operator: str = Field("", max_length=200, description="Who runs the pool, shown in notices.")
+    sharing: SharingConfig = Field(default_factory=SharingConfig)
+    settings: dict[str, Any] = Field(default_factory=dict, description="The cohort's own settings.")
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", value):
+            raise ValueError("must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if value not in CURRENCY_EXPONENTS:
+            raise ValueError(f"unknown currency {value!r}; use one of {', '.join(sorted(CURRENCY_EXPONENTS))}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolDefinition:
+    """A validated pool: its configuration, its cohort and the cohort's validated settings."""
+
+    config: PoolConfig
+    cohort: Cohort
+    settings: BaseModel
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def format_validation_error(exc: pydantic.ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
+    """Render a pydantic error as ``key.path: message`` lines."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; 'mutualaid cohorts show COHORT' lists the settings)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        lines.append(f"{_loc(loc)}: {msg}")
+    return lines
+
+
+def validate_pool(data: dict[str, Any], cohorts: Any, *, source: str = "<pool>") -> PoolDefinition:
+    """Validate a pool mapping against the core model and its cohort's settings model.
+
+    :param cohorts: the loaded :class:`~mutualaid.plugins.Plugins` (anything with ``cohorts``).
+    :raises ConfigError: with every problem as ``SOURCE: key.path: message``.
+    """
+    problems: list[str] = []
+    config: PoolConfig | None = None
+    try:
+        config = PoolConfig.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems.extend(format_validation_error(exc))
+    cohort_key = data.get("cohort") if isinstance(data, dict) else None
+    cohort = cohorts.cohorts.get(cohort_key) if isinstance(cohort_key, str) else None
+    if isinstance(cohort_key, str) and cohort is None:
+        known = ", ".join(sorted(cohorts.cohorts)) or "none"
+        problems.append(
+            f"cohort: no cohort {cohort_key!r} is installed (installed: {known}); "
+            "install its plugin with 'mutualaid install PACKAGE'"
+        )
+    settings: BaseModel | None = None
+    if cohort is not None:
+        raw = data.get("settings", {})
+        if isinstance(raw, dict):
+            try:
+                settings = cohort.settings_model.model_validate(raw)
+            except pydantic.ValidationError as exc:
+                problems.extend(format_validation_error(exc, ("settings",)))
+    if problems:
+        raise ConfigError([f"{source}: {p}" for p in problems])
+    if config is None or cohort is None or settings is None:  # unreachable: problems were reported
+        raise ConfigError([f"{source}: invalid pool configuration"])
+    return PoolDefinition(config=config, cohort=cohort, settings=settings)
+
+
+def load_pool_file(path: str | Path, cohorts: Any) -> PoolDefinition:
+    """Read and validate a pool's TOML file. Floats are read as Decimal, never float."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle, parse_float=Decimal)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found; give the path of a pool's TOML file"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a directory; give the path of a pool's TOML file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not valid TOML: the file is not UTF-8 text"]) from None
+    return validate_pool(data, cohorts, source=str(path))

@@ -1,0 +1,152 @@
+"""Engines, sessions and schema upgrades.
+
+The database is a SQLite file by default (no set-up) and any SQLAlchemy URL otherwise, from
+``--database-url`` or ``MUTUALAID_DATABASE_URL``. The default file is
+``$MUTUALAID_HOME/mutualaid.db``, where ``MUTUALAID_HOME`` defaults to
+``$XDG_DATA_HOME/mutualaid`` (``~/.local/share/mutualaid``).
+
+The schema is created and upgraded by Alembic migrations, automatically on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import DatabaseError
+
+__all__ = ["current_revision", "default_database_url", "head_revision", "make_engine", "transaction", "upgrade"]
+
+
+def default_home() -> Path:
+    home = os.environ.get("MUTUALAID_HOME")
+    if home:
+        return Path(home)
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "mutualaid"
+
+
+def default_database_url() -> str:
+    """``MUTUALAID_DATABASE_URL`` if set, else the SQLite file in the mutualaid home directory."""
+    url = os.environ.get("MUTUALAID_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{default_home() / 'mutualaid.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite does not begin a transaction before a statement starting with WITH, nor before
+    # DDL; emitting BEGIN ourselves keeps every command one atomic transaction.
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (default: :func:`default_database_url`).
+
+    A ``postgresql://`` URL uses psycopg 3. A SQLite file's directory is created if missing.
+    """
+    url = url or default_database_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"database URL {url!r} is not valid; use e.g. sqlite:///path/to/file.db or "
+            "postgresql://user@host:5432/dbname"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"the database driver for {parsed.drivername!r} is not installed ({exc.name}); "
+            "for PostgreSQL run: pip install 'mutualaid[postgresql]'"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("mutualaid ships no migrations")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> bool:
+    """Bring the schema to ``revision``; return whether anything was applied.
+
+    A database whose revision this mutualaid does not know (made by a newer version) is a
+    :class:`DatabaseError`: upgrade mutualaid instead.
+    """
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+    script = ScriptDirectory.from_config(_alembic_config())
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:
+            raise DatabaseError(
+                f"the database {engine.url!r} is at schema revision {current!r}, which this version "
+                "of mutualaid does not know; upgrade mutualaid"
+            ) from None
+    if revision == "head" and current == script.get_current_head():
+        return False
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+    return True
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,125 @@
+"""The hooks a mutualaid plugin may implement.
+
+Plugins are found through the ``mutualaid`` entry-point group and registered with pluggy. Every
+implementation of a hook is called, last registered first, so no hook here answers "how much":
+money and eligibility decisions belong to the pool's own cohort (its :class:`~mutualaid.CohortRules`),
+which a plugin registers through :func:`register_cohorts`. The other hooks combine naturally.
+
+Implementations may accept fewer arguments than a spec lists; the core calls hooks with keyword
+arguments only, so specs can grow without breaking plugins.
+
+Sections: registration hooks, per-operation hooks, observers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .cohort import Applicant, BenefitDecision, Cohort
+    from .config import PoolConfig
+    from .sharing import SharingResult
+
+__all__ = ["hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("mutualaid")
+hookimpl = pluggy.HookimplMarker("mutualaid")
+
+
+# -- registration hooks -------------------------------------------------------------------------
+
+
+@hookspec
+def register_cohorts(register: Callable[[Cohort], None]) -> None:
+    """Register the cohorts this plugin provides.
+
+    Runs once when the plugin manager is built. Call ``register(cohort)`` for each
+    :class:`~mutualaid.Cohort`. A cohort key already registered by another plugin is an error
+    naming both plugins.
+
+    :param register: callback taking one :class:`~mutualaid.Cohort`.
+    :returns: nothing; every implementation is called and all registrations are kept.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``mutualaid`` command line.
+
+    Runs when the CLI starts, before arguments are parsed.
+
+    :param cli: the top-level click group; call ``cli.add_command(...)`` or use ``@cli.command()``.
+    :returns: nothing; every implementation is called.
+    """
+
+
+# -- per-operation hooks ------------------------------------------------------------------------
+
+
+@hookspec
+def eligibility_problems(pool: PoolConfig, applicant: Applicant) -> list[str] | None:
+    """Give extra reasons an applicant may not join a pool (a KYC or sanctions check, say).
+
+    Runs at every join and for every imported row, after the core's own checks and together
+    with the pool's cohort rules.
+
+    :param pool: the validated configuration of the pool being joined.
+    :param applicant: the applicant, with the cohort's attributes validated.
+    :returns: whole-sentence problems, or ``None``/empty when there are none; the problems of
+        every implementation are concatenated with the cohort's.
+    """
+
+
+@hookspec
+def notice_context(pool: PoolConfig, kind: str, locale: str) -> Mapping[str, Any] | None:
+    """Add values to the template context of every notice of one kind in a pool.
+
+    Runs once per rendering batch (not per member), before any notice is rendered.
+
+    :param pool: the pool the notices are for.
+    :param kind: the notice kind, e.g. ``"statement"`` or ``"welcome"``.
+    :param locale: ``"zh-CN"`` or ``"en"``.
+    :returns: a mapping merged into the context; implementations are merged in call order and a
+        key already set by the core or by an earlier plugin is an error.
+    """
+
+
+# -- observers ----------------------------------------------------------------------------------
+
+
+@hookspec
+def member_joined(pool: PoolConfig, member_id: int, applicant: Applicant) -> None:
+    """Observe a member joining, inside the joining transaction (raise to refuse and roll back).
+
+    :param pool: the pool joined.
+    :param member_id: the new member's number.
+    :param applicant: the applicant as validated.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def claim_decided(pool: PoolConfig, claim_id: int, decision: BenefitDecision, approved: bool) -> None:
+    """Observe a claim being approved or rejected, inside the deciding transaction.
+
+    :param pool: the pool of the claim.
+    :param claim_id: the claim's number.
+    :param decision: the cohort's decision (for a rejection by the operator it may be payable).
+    :param approved: whether the claim was approved.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def sharing_completed(pool: PoolConfig, result: SharingResult) -> None:
+    """Observe a sharing run once its charges are written, inside the run's transaction.
+
+    :param pool: the pool shared.
+    :param result: the run's figures (members, aid, fee, surpluses, charges).
+    :returns: nothing; every implementation is called.
+    """
