@@ -1,0 +1,179 @@
+"""Shared fixtures: plugins, a database on SQLite and (when configured) PostgreSQL, an app, a CLI runner.
+
+``db_url`` is parametrized: every test that uses it runs on SQLite, and on PostgreSQL when
+``MUTUALAID_TEST_POSTGRES_URL`` is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+The PostgreSQL tests get a database of their own, created for the session and dropped after it;
+tables are emptied between tests. When the variable is set and the server cannot be reached the
+tests fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mutualaid import MutualAid, load_plugins
+from mutualaid.database import make_engine, upgrade
+from mutualaid.plugins import Plugins
+from mutualaid.testing import resident_id
+
+PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
+TABLES = ("charges", "claims", "sharing_runs", "members", "pools")
+
+_pg_results = {"passed": 0, "skipped": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "[postgresql" not in report.nodeid:
+        return
+    if report.when == "call" and report.passed:
+        _pg_results["passed"] += 1
+    elif report.skipped:
+        _pg_results["skipped"] += 1
+    elif report.failed:
+        _pg_results["failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"mutualaid: PostgreSQL tests passed: {_pg_results['passed']}, skipped: {_pg_results['skipped']}, "
+        f"failed: {_pg_results['failed']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Plugins:
+    """The installed plugins, loaded strictly (the truckers plugin must be pip-installed)."""
+    return load_plugins(strict=True)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"mutualaid_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    test_url = url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(test_url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield test_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "mutualaid.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("_postgres_url")
+        _empty_postgres(url)
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A migrated, empty SQLite database (for tests that need only one backend)."""
+    path = tmp_path / "mutualaid.db"
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(db_url: str, plugins: Plugins) -> Iterator[MutualAid]:
+    application = MutualAid(db_url, plugins=plugins)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+TRUCKERS_POOL: dict[str, Any] = {
+    "key": "js-truckers",
+    "name": "江苏卡友互助",
+    "cohort": "truckers",
+    "currency": "CNY",
+    "timezone": "Asia/Shanghai",
+    "operator": "江苏卡友之家",
+    "sharing": {"calendar": "monthly", "management_fee_rate": "0.08", "rounding": "round-up"},
+    "settings": {},
+}
+
+
+@pytest.fixture
+def truckers_pool() -> Callable[..., dict[str, Any]]:
+    """A truckers pool mapping; keyword arguments override top-level keys, ``sharing`` is merged."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TRUCKERS_POOL.items()}
+        sharing = overrides.pop("sharing", {})
+        data["sharing"].update(sharing)
+        data.update(overrides)
+        return data
+
+    return make
+
+
+def driver(n: int, *, born: date = date(1980, 1, 1), joined_on: date | str = date(2026, 10, 1), **attrs: Any) -> dict[str, Any]:
+    """Keyword arguments for ``MutualAid.join`` of an eligible driver number ``n`` (n < 1000 per birth date)."""
+    attributes = {
+        "licence_class": "A2",
+        "licence_number": f"LIC{n:06d}",
+        "licence_expires": "2031-12-31",
+        "driving_proof": f"ETC-{n:06d}",
+    }
+    attributes.update({k: str(v) for k, v in attrs.items()})
+    return {
+        "id_number": resident_id(born, n % 1000),
+        "name": f"司机{n}",
+        "birth_date": born,
+        "joined_on": joined_on,
+        "attributes": attributes,
+    }
+
+
+@pytest.fixture
+def make_driver() -> Callable[..., dict[str, Any]]:
+    return driver
