@@ -38,7 +38,8 @@ from .money import Money, format_minor, from_minor, to_minor
 from .periods import Period
 from .plugins import Plugins, load_plugins
 from .privacy import mask_id_number, mask_name
-from .sharing import SharingResult
+from .identity import make_resident_id
+from .sharing import Reconciliation, SharingResult
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ __all__ = [
     "PoolConfig",
     "PoolDefinition",
     "PriorBenefit",
+    "Reconciliation",
     "SharingConfig",
     "SharingResult",
     "StateError",
@@ -77,6 +79,7 @@ __all__ = [
     "from_minor",
     "hookimpl",
     "load_plugins",
+    "make_resident_id",
     "mask_id_number",
     "mask_name",
     "to_minor",

@@ -158,6 +158,11 @@ class MutualAid:
         with self.transaction() as session:
             return _sharing.get_run(session, self.plugins, pool, period)
 
+    def reconcile(self, pool: str, period: str) -> _sharing.Reconciliation:
+        """Recount a period's charges from the database and check them against its run."""
+        with self.transaction() as session:
+            return _sharing.reconcile_run(session, self.plugins, pool, period)
+
     def render_statements(self, pool: str, period: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
         with self.transaction() as session:
             return _notices.render_statements(session, self.plugins, pool, period, out_dir, **options)

@@ -32,7 +32,16 @@ from .periods import Period, parse_period
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool
 
-__all__ = ["SharingPlan", "SharingResult", "get_run", "plan_sharing", "run_sharing", "sharing_members_condition"]
+__all__ = [
+    "Reconciliation",
+    "SharingPlan",
+    "SharingResult",
+    "get_run",
+    "plan_sharing",
+    "reconcile_run",
+    "run_sharing",
+    "sharing_members_condition",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,3 +327,34 @@ def list_runs(session: Session, plugins: Plugins, pool_key: str) -> list[Sharing
     pool = get_pool(session, plugins, pool_key)
     runs = session.scalars(select(SharingRun).where(SharingRun.pool_id == pool.id).order_by(SharingRun.notice_date))
     return [_result(run, pool) for run in runs]
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """A stored run checked against its charge rows, recounted from the database."""
+
+    run: SharingResult
+    charge_rows: int
+    charge_total_minor: int
+
+    @property
+    def expected_rows(self) -> int:
+        return self.run.members if self.run.share_minor > 0 else self.run.extra_count
+
+    @property
+    def ok(self) -> bool:
+        """Rows and their sum match the run, and the run's formula holds, to the minor unit."""
+        return (
+            self.charge_rows == self.expected_rows
+            and self.charge_total_minor == self.run.charged_minor
+            and self.run.reconciles()
+        )
+
+
+def reconcile_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) -> Reconciliation:
+    """Recount a period's charges from the database and check them against the run's figures."""
+    run = get_run(session, plugins, pool_key, period_key)
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run.run_id)
+    ).one()
+    return Reconciliation(run=run, charge_rows=int(count), charge_total_minor=int(total))

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from .api import MutualAid
-from .builtin import resident_id_check_digit
+from .identity import make_resident_id
 from .plugins import Plugins, load_plugins
 
 __all__ = ["pool_data", "resident_id"]
@@ -28,10 +28,7 @@ __all__ = ["pool_data", "resident_id"]
 
 def resident_id(birth_date: date, sequence: int = 1, region: str = "110105") -> str:
     """A valid resident ID number (GB 11643-1999) for ``birth_date``; ``sequence`` makes it unique (0-999)."""
-    if not 0 <= sequence <= 999:
-        raise ValueError("sequence must be 0 to 999")
-    first17 = f"{region}{birth_date:%Y%m%d}{sequence:03d}"
-    return first17 + resident_id_check_digit(first17)
+    return make_resident_id(birth_date, sequence, region)
 
 
 def pool_data(cohort: str, key: str = "test-pool", settings: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
