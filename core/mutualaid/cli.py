@@ -164,7 +164,7 @@ def _describe_model(model: Any) -> list[dict[str, Any]]:
         if info.default is not PydanticUndefined:
             default: Any = info.default
         elif info.default_factory is not None:
-            default = info.default_factory()  # type: ignore[call-arg]
+            default = info.default_factory()
         else:
             default = None
         fields.append(
@@ -186,7 +186,7 @@ def _describe_model(model: Any) -> list[dict[str, Any]]:
 def cohorts_show(state: State, key: str, as_json: bool) -> None:
     """Show a cohort's settings with their descriptions and defaults."""
     cohort = state.loaded_plugins().cohort(key)
-    data = {
+    data: dict[str, Any] = {
         "key": cohort.key,
         "title": cohort.title,
         "titles": dict(cohort.local_titles),

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .cohort import Cohort
 from .errors import ConfigError
@@ -84,25 +84,45 @@ class SharingConfig(BaseModel):
         description="Whether members still in their waiting period share the period's cost.",
     )
 
+    @field_validator("notice_days", "deduction_days")
+    @classmethod
+    def _day_list(cls, days: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        # Checks of one list are field checks, so they are reported with the other fields' problems.
+        if days is None:
+            return None
+        calendar = info.data.get("calendar")
+        if calendar is not None:
+            count = 1 if calendar == "monthly" else 2
+            if len(days) != count:
+                raise ValueError(f"needs {count} day(s) for a {calendar} calendar, got {len(days)}")
+        bad = [d for d in days if not 1 <= d <= 28]
+        if bad:
+            raise ValueError(f"must be days 1 to 28 (every month has them), not {', '.join(map(str, bad))}")
+        if list(days) != sorted(set(days)):
+            raise ValueError("must be in increasing order without repeats")
+        return days
+
     @model_validator(mode="after")
     def _days(self) -> SharingConfig:
         count = 1 if self.calendar == "monthly" else 2
         notice = self.notice_days or ((7,) if count == 1 else (7, 21))
         deduction = self.deduction_days or ((14,) if count == 1 else (14, 28))
-        for name, days in (("notice_days", notice), ("deduction_days", deduction)):
-            if len(days) != count:
-                raise ValueError(f"{name} needs {count} day(s) for a {self.calendar} calendar, got {len(days)}")
-            if any(not 1 <= d <= 28 for d in days):
-                raise ValueError(f"{name} must be days 1 to 28 (every month has them)")
-            if list(days) != sorted(set(days)):
-                raise ValueError(f"{name} must be in increasing order without repeats")
         if any(n >= d for n, d in zip(notice, deduction)):
-            raise ValueError("each notice day must come before its deduction day")
+            raise ValueError(
+                f"each notice day must come before its deduction day (notice days {_days_text(notice)}, "
+                f"deduction days {_days_text(deduction)})"
+            )
         if count == 2 and deduction[0] >= notice[1]:
-            raise ValueError("the first period's deduction day must come before the second notice day")
+            raise ValueError(
+                f"the first period's deduction day ({deduction[0]}) must come before the second notice day ({notice[1]})"
+            )
         object.__setattr__(self, "notice_days", tuple(notice))
         object.__setattr__(self, "deduction_days", tuple(deduction))
         return self
+
+
+def _days_text(days: tuple[int, ...]) -> str:
+    return ", ".join(map(str, days))
 
 
 class PoolConfig(BaseModel):
@@ -117,7 +137,7 @@ class PoolConfig(BaseModel):
     timezone: str = Field("Asia/Shanghai", description="Time zone of the pool's calendar.")
     locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default language of notices.")
     operator: str = Field("", max_length=200, description="Who runs the pool, shown in notices.")
-    sharing: SharingConfig = Field(default_factory=SharingConfig)
+    sharing: SharingConfig = Field(default_factory=lambda: SharingConfig())
     settings: dict[str, Any] = Field(default_factory=dict, description="The cohort's own settings.")
 
     @field_validator("key")

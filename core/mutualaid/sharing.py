@@ -229,9 +229,10 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
             "periods are shared in order"
         )
     claim_filter = and_(Claim.pool_id == pool.id, Claim.status == "approved", Claim.sharing_run_id.is_(None))
-    aid, claims = session.execute(
+    totals = session.execute(
         select(func.coalesce(func.sum(Claim.benefit_minor), 0), func.count()).where(claim_filter)
     ).one()
+    aid, claims = int(totals[0] or 0), int(totals[1])
     members_cond = sharing_members_condition(pool, period)
     members = int(session.scalar(select(func.count()).select_from(Member).where(members_cond)) or 0)
     try:
