@@ -34,7 +34,7 @@ from .errors import (
     ValidationError,
 )
 from .hookspecs import hookimpl
-from .money import Money, format_minor, from_minor, to_minor
+from .money import Money, currency_exponent, format_minor, from_minor, to_minor
 from .periods import Period
 from .plugins import Plugins, load_plugins
 from .privacy import mask_id_number, mask_name
@@ -75,6 +75,7 @@ __all__ = [
     "__version__",
     "age_on",
     "covered_from",
+    "currency_exponent",
     "format_minor",
     "from_minor",
     "hookimpl",

@@ -257,6 +257,10 @@ def db_current(state: State) -> None:
     from .database import current_revision, make_engine
 
     engine = make_engine(state.database_url)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).exists():
+        click.echo(f"(no database yet at {database}; any command creates it)")
+        return
     try:
         click.echo(current_revision(engine) or "(empty database)")
     finally:
@@ -609,7 +613,7 @@ def notice_render(state: State, pool: str, kind: str, period: str | None, member
         result = app.render_welcome(pool, out_dir, members=list(members) or None, locale=locale, layout=layout,
                                     templates=templates)
     where = result.paths[0] if layout == "stream" and result.paths else out_dir
-    click.echo(f"rendered {result.count:,} {kind} notices into {where}")
+    click.echo(f"rendered {result.count:,} {kind} notice{'' if result.count == 1 else 's'} into {where}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

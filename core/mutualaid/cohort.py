@@ -193,9 +193,12 @@ class BenefitDecision:
         return cls(True, to_decimal(amount), to_decimal(cap), tuple(reasons), ends_membership)
 
     @classmethod
-    def deny(cls, reasons: Sequence[str], *, cap: Decimal | int | str = 0) -> BenefitDecision:
-        """A decision that the claim cannot be paid, with every reason."""
-        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), False)
+    def deny(
+        cls, reasons: Sequence[str], *, cap: Decimal | int | str = 0, ends_membership: bool = False
+    ) -> BenefitDecision:
+        """A decision that the claim cannot be paid, with every reason. ``ends_membership`` is true
+        when the event ends the membership even though nothing is paid (a death that is excluded)."""
+        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership)
 
 
 class CohortRules(ABC, Generic[SettingsT]):
@@ -216,9 +219,10 @@ class CohortRules(ABC, Generic[SettingsT]):
     def decide_benefit(self, claim: ClaimFacts, settings: SettingsT) -> BenefitDecision:
         """Decide what ``claim`` is worth, never above its cap, with the reasons."""
 
-    def describe_rules(self, settings: SettingsT, locale: str) -> list[str]:
+    def describe_rules(self, settings: SettingsT, locale: str, currency: str | None = None) -> list[str]:
         """The pool's rules in plain words for notices, one sentence per item, in ``locale``
-        (``"zh-CN"`` or ``"en"``)."""
+        (``"zh-CN"`` or ``"en"``). ``currency`` is the pool's currency; an implementation may leave
+        the parameter out, and the core then calls it without."""
         return []
 
 

@@ -75,13 +75,24 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(database).expanduser().parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the directory {directory} for the database file: {exc.strerror or exc}"
+                ) from None
     try:
         engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"the database driver for {parsed.drivername!r} is not installed ({exc.name}); "
             "for PostgreSQL run: pip install 'mutualaid[postgresql]'"
+        ) from None
+    except ArgumentError:  # includes NoSuchModuleError: a dialect or driver SQLAlchemy does not know
+        raise DatabaseError(
+            f"database URL {parsed.render_as_string(hide_password=True)!r} names a database SQLAlchemy does not "
+            f"support ({parsed.drivername!r}); use e.g. sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -109,10 +120,18 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision (``None`` for an empty database).
+
+    :raises DatabaseError: when the database cannot be opened.
+    """
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())  # drivers' messages span lines; errors are one line
+        raise DatabaseError(f"cannot open the database {engine.url!r}: {reason}") from None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
@@ -124,10 +143,7 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        raise DatabaseError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+    current = current_revision(engine)
     script = ScriptDirectory.from_config(_alembic_config())
     if current is not None:
         try:
@@ -137,7 +153,8 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
                 f"the database {engine.url!r} is at schema revision {current!r}, which this version "
                 "of mutualaid does not know; upgrade mutualaid"
             ) from None
-    if revision == "head" and current == script.get_current_head():
+    target = script.get_current_head() if revision == "head" else revision
+    if current == target:
         return False
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), revision)

@@ -109,10 +109,17 @@ def format_percent(rate: Decimal) -> str:
     return f"{value:f}"
 
 
+def _check_int(value: object, what: str) -> None:
+    # Decimal(1.5) and divmod(10.0, 3) work silently: refuse floats (and bools) explicitly.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not a {type(value).__name__}")
+
+
 def round_rate(amount_minor: int, rate: Decimal) -> int:
     """Apply ``rate`` to an amount in minor units, rounding half up to the minor unit."""
-    if isinstance(rate, float):
-        raise TypeError("a rate must be a Decimal, not a float")
+    _check_int(amount_minor, "an amount of minor units")
+    if isinstance(rate, bool) or not isinstance(rate, Decimal | int):
+        raise TypeError(f"a rate must be a Decimal, not a {type(rate).__name__}")
     return int((Decimal(amount_minor) * rate).to_integral_value(rounding=ROUND_HALF_UP))
 
 
@@ -143,6 +150,8 @@ class ExactSplit:
 
 
 def _check_split_args(need: int, members: int) -> None:
+    _check_int(need, "an amount of minor units")
+    _check_int(members, "a number of members")
     if need < 0:
         raise ValueError(f"the amount to share must not be negative (got {need})")
     if members <= 0:

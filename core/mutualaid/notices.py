@@ -15,6 +15,11 @@ a welcome adds ``sharing``. Plugins add values through the ``notice_context`` ho
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -88,6 +93,18 @@ def _template(env: SandboxedEnvironment, kind: str, locale: str) -> jinja2.Templ
         raise NotFoundError(f"no template {name} for notices of kind {kind!r}") from None
 
 
+def _describe_rules(rules: Any, settings: Any, locale: str, currency: str) -> list[str]:
+    """The cohort's rules in words, with the pool's currency when its ``describe_rules`` takes one
+    (an implementation may leave the parameter out; see :meth:`CohortRules.describe_rules`)."""
+    try:
+        params = inspect.signature(rules.describe_rules).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a callable without a signature
+        params = None
+    if params is not None and any(p.name == "currency" or p.kind is p.VAR_KEYWORD for p in params):
+        return list(rules.describe_rules(settings, locale, currency=currency))
+    return list(rules.describe_rules(settings, locale))
+
+
 def _pool_context(pool: PoolRecord, locale: str) -> dict[str, Any]:
     config = pool.definition.config
     cohort = pool.definition.cohort
@@ -100,7 +117,7 @@ def _pool_context(pool: PoolRecord, locale: str) -> dict[str, Any]:
             "cohort": cohort.key,
             "cohort_title": cohort.title_for(locale),
         },
-        "rules": cohort.rules.describe_rules(pool.definition.settings, locale),
+        "rules": _describe_rules(cohort.rules, pool.definition.settings, locale, config.currency),
         "locale": locale,
         "generated_on": pool_today(pool.definition).isoformat(),
     }
@@ -130,19 +147,27 @@ def _member_context(row: Any) -> dict[str, Any]:
 
 
 class _Writer:
-    """Writes notices as one file per member, or as one stream file per batch (for scale)."""
+    """Writes notices as one file per member, or as one stream file (for scale).
+
+    Everything is written into a staging directory inside ``out_dir`` and moved into place only
+    when every notice has rendered: a rendering that fails half-way leaves no notices behind.
+    """
 
     def __init__(self, out_dir: Path, stem: str, layout: str) -> None:
         if layout not in ("files", "stream"):
             raise ValidationError([f"layout {layout!r} is not supported; use 'files' or 'stream'"])
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValidationError([f"cannot create the output directory {out_dir}: {exc.strerror}"]) from None
         self.out_dir, self.stem, self.layout = out_dir, stem, layout
-        self.paths: list[Path] = []
+        self._staging = Path(tempfile.mkdtemp(prefix=".rendering-", dir=out_dir))
+        self._names: list[str] = []
         self._stream = None
         if layout == "stream":
-            path = out_dir / f"{stem}.txt"
-            self._stream = path.open("w", encoding="utf-8")
-            self.paths.append(path)
+            name = f"{stem}.txt"
+            self._stream = (self._staging / name).open("w", encoding="utf-8")
+            self._names.append(name)
 
     def write(self, member_id: int, text: str) -> None:
         if self._stream is not None:
@@ -150,13 +175,27 @@ class _Writer:
             if not text.endswith("\n"):
                 self._stream.write("\n")
             return
-        path = self.out_dir / f"{self.stem}-{member_id}.txt"
-        path.write_text(text, encoding="utf-8")
-        self.paths.append(path)
+        name = f"{self.stem}-{member_id}.txt"
+        (self._staging / name).write_text(text, encoding="utf-8")
+        self._names.append(name)
 
-    def close(self) -> None:
+    def commit(self) -> list[Path]:
+        """Move every notice into ``out_dir``; return their paths."""
         if self._stream is not None:
             self._stream.close()
+        paths = []
+        for name in self._names:
+            target = self.out_dir / name
+            os.replace(self._staging / name, target)
+            paths.append(target)
+        shutil.rmtree(self._staging, ignore_errors=True)
+        return paths
+
+    def abort(self) -> None:
+        """Discard everything written."""
+        if self._stream is not None:
+            self._stream.close()
+        shutil.rmtree(self._staging, ignore_errors=True)
 
 
 def _render(template: jinja2.Template, context: Mapping[str, Any], what: str) -> str:
@@ -166,6 +205,18 @@ def _render(template: jinja2.Template, context: Mapping[str, Any], what: str) ->
         raise ValidationError([f"template {template.name} for {what}: {exc.message}"]) from None
     except jinja2.exceptions.SecurityError as exc:
         raise ValidationError([f"template {template.name} is not allowed to do that: {exc}"]) from None
+    # A template it extends or includes is looked up, and parsed, only when it is rendered.
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValidationError([f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"]) from None
+    except jinja2.TemplateNotFound as exc:
+        raise ValidationError(
+            [f"template {template.name} uses the template {exc.name!r}, which is in no template directory"]
+        ) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        # An expression in the template failed ({{ 1/0 }}, {{ charge + 1 }}): the template's fault.
+        raise ValidationError(
+            [f"template {template.name} failed for {what}: {type(exc).__name__}: {exc}; fix the template"]
+        ) from None
 
 
 def render_statements(
@@ -227,9 +278,10 @@ def render_statements(
             count += 1
             if progress and count % 1000 == 0:
                 progress(count)
-    finally:
-        writer.close()
-    return RenderResult(count=count, paths=writer.paths)
+    except BaseException:
+        writer.abort()
+        raise
+    return RenderResult(count=count, paths=writer.commit())
 
 
 def _statement_run_context(session: Session, pool: PoolRecord, run: SharingResult, locale: str) -> dict[str, Any]:
@@ -264,6 +316,7 @@ def _statement_run_context(session: Session, pool: PoolRecord, run: SharingResul
             "fee": fmt(run.fee_minor),
             "fee_rate_percent": format_percent(run.fee_rate),
             "surplus_in": fmt(run.surplus_in_minor),
+            "surplus_in_signed": ("-" if run.surplus_in_minor else "") + fmt(run.surplus_in_minor),
             "surplus_out": fmt(run.surplus_out_minor),
             "need": fmt(run.need_minor),
             "share": fmt(run.share_minor),
@@ -316,9 +369,10 @@ def render_welcome(
             context["member"] = _member_context(member)
             writer.write(member.id, _render(template, context, f"member #{member.id}"))
             count += 1
-    finally:
-        writer.close()
-    return RenderResult(count=count, paths=writer.paths)
+    except BaseException:
+        writer.abort()
+        raise
+    return RenderResult(count=count, paths=writer.commit())
 
 
 def render_welcome_text(session: Session, plugins: Plugins, pool_key: str, member: int | str, *, locale: str | None = None) -> str:

@@ -143,7 +143,7 @@ class SharingResult:
             ("claims funded", str(self.claims)),
             ("aid amount", fmt(self.aid_minor)),
             ("management fee", f"{fmt(self.fee_minor)} ({format_percent(self.fee_rate)}% of the aid amount)"),
-            ("surplus carried in", f"-{fmt(self.surplus_in_minor)}"),
+            ("surplus carried in", ("-" if self.surplus_in_minor else "") + fmt(self.surplus_in_minor)),
             ("to share", fmt(self.need_minor)),
             ("members sharing", f"{self.members:,}"),
         ]
@@ -179,7 +179,7 @@ def _result(run: SharingRun, pool: PoolRecord) -> SharingResult:
         share_minor=run.share_minor,
         extra_count=run.extra_count,
         charged_minor=run.charged_minor,
-        created_at=run.created_at,
+        created_at=run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC),
     )
 
 

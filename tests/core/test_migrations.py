@@ -1,0 +1,151 @@
+"""Alembic migrations: an empty database upgraded to head has exactly the models' schema, on
+SQLite and PostgreSQL; upgrades are idempotent, reversible, and refuse a schema they do not know."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import mutualaid
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from mutualaid import DatabaseError
+from mutualaid.database import current_revision, head_revision, make_engine, upgrade
+from mutualaid.models import Base
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
+TABLES = {"pools", "members", "claims", "sharing_runs", "charges"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no tables at all: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"mutualaid_migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _differences(engine: Engine) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def _alembic(conn) -> Config:
+    """An Alembic configuration for mutualaid's migrations, running on ``conn``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(mutualaid.__file__).parent / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engine):
+    assert current_revision(empty_engine) is None
+    assert _tables(empty_engine) == set()
+    assert upgrade(empty_engine) is True
+    assert current_revision(empty_engine) == head_revision() == "0001"
+    assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
+    assert _differences(empty_engine) == []
+
+
+def test_the_comparison_would_notice_a_difference(empty_engine):
+    # Guard against a vacuous comparison: a schema that differs from the models is reported.
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_charges_member_id"))
+    differences = _differences(empty_engine)
+    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_charges_member_id")]
+
+
+def test_the_live_membership_index_is_partial_and_unique(empty_engine):
+    upgrade(empty_engine)
+    (index,) = [i for i in inspect(empty_engine).get_indexes("members") if i["name"] == "uq_members_live_person"]
+    assert index["unique"]
+    assert index["column_names"] == ["pool_id", "id_number"]
+    where = str(index["dialect_options"][f"{empty_engine.dialect.name}_where"])
+    assert "status" in where and "'active'" in where and "'frozen'" in where
+
+
+def test_upgrade_is_idempotent(empty_engine):
+    assert upgrade(empty_engine) is True
+    assert upgrade(empty_engine) is False
+    assert upgrade(empty_engine) is False
+    assert current_revision(empty_engine) == "0001"
+    assert _differences(empty_engine) == []
+
+
+def test_upgrade_keeps_the_data(empty_engine, plugins, truckers_pool, make_driver):
+    upgrade(empty_engine)
+    app = mutualaid.MutualAid(empty_engine.url.render_as_string(hide_password=False), plugins=plugins)
+    try:
+        app.create_pool(truckers_pool())
+        app.join("js-truckers", **make_driver(1))
+    finally:
+        app.close()
+    assert upgrade(empty_engine) is False
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT key FROM pools")).scalars().all() == ["js-truckers"]
+        assert conn.execute(text("SELECT count(*) FROM members")).scalar() == 1
+
+
+def test_a_database_at_an_unknown_revision_is_refused(empty_engine):
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'abc123future'"))
+    with pytest.raises(DatabaseError) as info:
+        upgrade(empty_engine)
+    message = str(info.value)
+    assert message.endswith(
+        " is at schema revision 'abc123future', which this version of mutualaid does not know; upgrade mutualaid"
+    )
+    assert message.startswith(f"the database {empty_engine.url!r} ")
+    with empty_engine.connect() as conn:  # nothing was changed
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "abc123future"
+
+
+def test_downgrade_to_base_then_upgrade_again(empty_engine):
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "base")
+    assert current_revision(empty_engine) is None
+    assert _tables(empty_engine) == set()
+    assert upgrade(empty_engine) is True
+    assert current_revision(empty_engine) == "0001"
+    assert _differences(empty_engine) == []
+
+
+def test_upgrade_to_an_explicit_revision(empty_engine):
+    assert upgrade(empty_engine, "0001") is True
+    assert current_revision(empty_engine) == "0001"
+    assert upgrade(empty_engine) is False
