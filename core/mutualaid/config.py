@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -107,14 +108,15 @@ class SharingConfig(BaseModel):
         count = 1 if self.calendar == "monthly" else 2
         notice = self.notice_days or ((7,) if count == 1 else (7, 21))
         deduction = self.deduction_days or ((14,) if count == 1 else (14, 28))
-        if any(n >= d for n, d in zip(notice, deduction)):
+        if any(n >= d for n, d in zip(notice, deduction, strict=True)):
             raise ValueError(
                 f"each notice day must come before its deduction day (notice days {_days_text(notice)}, "
                 f"deduction days {_days_text(deduction)})"
             )
         if count == 2 and deduction[0] >= notice[1]:
             raise ValueError(
-                f"the first period's deduction day ({deduction[0]}) must come before the second notice day ({notice[1]})"
+                f"the first period's deduction day ({deduction[0]}) must come before the second notice day "
+                f"({notice[1]})"
             )
         object.__setattr__(self, "notice_days", tuple(notice))
         object.__setattr__(self, "deduction_days", tuple(deduction))
@@ -187,18 +189,36 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def format_validation_error(exc: pydantic.ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
-    """Render a pydantic error as ``key.path: message`` lines."""
+def format_validation_error(
+    exc: pydantic.ValidationError,
+    prefix: tuple[str, ...] = (),
+    *,
+    unknown_key_hints: Mapping[tuple[str, ...], str] | None = None,
+) -> list[str]:
+    """Render a pydantic error as ``key.path: message`` lines.
+
+    :param prefix: prepended to every error's key path (``("settings",)``).
+    :param unknown_key_hints: for an unknown key, what to say after "check its spelling", by the
+        path of the table holding it (``()`` for the top level, ``("sharing",)`` ...).
+    """
     lines = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling; 'mutualaid cohorts show COHORT' lists the settings)"
+            table = tuple(str(part) for part in loc[:-1])
+            hint = (unknown_key_hints or {}).get(table, "'mutualaid cohorts show COHORT' lists the settings")
+            msg = f"unknown key (check its spelling; {hint})"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         lines.append(f"{_loc(loc)}: {msg}")
     return lines
+
+
+_POOL_KEY_HINTS: dict[tuple[str, ...], str] = {
+    (): "the keys of a pool file are " + ", ".join(PoolConfig.model_fields),
+    ("sharing",): "the keys of [sharing] are " + ", ".join(SharingConfig.model_fields),
+}
 
 
 def validate_pool(data: dict[str, Any], cohorts: Any, *, source: str = "<pool>") -> PoolDefinition:
@@ -212,7 +232,7 @@ def validate_pool(data: dict[str, Any], cohorts: Any, *, source: str = "<pool>")
     try:
         config = PoolConfig.model_validate(data)
     except pydantic.ValidationError as exc:
-        problems.extend(format_validation_error(exc))
+        problems.extend(format_validation_error(exc, unknown_key_hints=_POOL_KEY_HINTS))
     cohort_key = data.get("cohort") if isinstance(data, dict) else None
     cohort = cohorts.cohorts.get(cohort_key) if isinstance(cohort_key, str) else None
     if isinstance(cohort_key, str) and cohort is None:
@@ -228,7 +248,10 @@ def validate_pool(data: dict[str, Any], cohorts: Any, *, source: str = "<pool>")
             try:
                 settings = cohort.settings_model.model_validate(raw)
             except pydantic.ValidationError as exc:
-                problems.extend(format_validation_error(exc, ("settings",)))
+                hints: dict[tuple[str, ...], str] = {
+                    ("settings",): f"'mutualaid cohorts show {cohort.key}' lists the settings"
+                }
+                problems.extend(format_validation_error(exc, ("settings",), unknown_key_hints=hints))
     if problems:
         raise ConfigError([f"{source}: {p}" for p in problems])
     if config is None or cohort is None or settings is None:  # unreachable: problems were reported

@@ -40,7 +40,9 @@ def register_cohorts(register: Callable[[Cohort], None]) -> None:
 
     Runs once when the plugin manager is built. Call ``register(cohort)`` for each
     :class:`~mutualaid.Cohort`. A cohort key already registered by another plugin is an error
-    naming both plugins.
+    naming both plugins. If the hook raises, or registers something that is not a ``Cohort``,
+    none of the plugin's cohorts are kept and the plugin is skipped with a warning (an error when
+    ``MUTUALAID_STRICT_PLUGINS=1``).
 
     :param register: callback taking one :class:`~mutualaid.Cohort`.
     :returns: nothing; every implementation is called and all registrations are kept.

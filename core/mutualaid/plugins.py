@@ -9,6 +9,12 @@ Environment:
 * ``MUTUALAID_PLUGINS`` -- comma-separated allow-list of entry-point names to load (unset: all);
 * ``MUTUALAID_DISABLE_PLUGINS`` -- comma-separated entry-point names not to load;
 * ``MUTUALAID_STRICT_PLUGINS=1`` -- a plugin that fails to load is fatal instead of skipped.
+
+A plugin fails to load when importing it raises, when it implements a hook that does not exist (a
+misspelt name) or with arguments the spec lacks, or when its ``register_cohorts`` hook raises or
+registers something that is not a :class:`~mutualaid.Cohort`; it is then reported and skipped.
+Two plugins registering the same cohort key, and two distributions with an entry point of the same
+name, are always an error naming both: neither may silently take the other's place.
 """
 
 from __future__ import annotations
@@ -145,6 +151,15 @@ class Plugins:
                 self.failures.append(PluginFailure(owner, reason))
                 self.pm.unregister(name=owner)
                 continue
+            wrong = [item for item in staged if not isinstance(item, Cohort)]
+            if wrong:  # a broken plugin like any other: skipped, or fatal in strict mode
+                reason = f"its register_cohorts hook registered {wrong[0]!r}, which is not a mutualaid.Cohort"
+                if strict:
+                    raise PluginError(f"{self._describe(owner)} failed: {reason}")
+                warn(f"{self._describe(owner)} skipped: {reason}")
+                self.failures.append(PluginFailure(owner, reason))
+                self.pm.unregister(name=owner)
+                continue
             for cohort in staged:
                 self._register_cohort(owner, cohort)
 
@@ -199,13 +214,18 @@ def load_plugins(
         plugins.failures.append(PluginFailure(name, reason))
 
     def register(name: str, plugin: object) -> None:
-        if pm.get_plugin(name) is not None or name in pm.list_name_plugin():
+        if pm.get_plugin(name) is not None or pm.is_blocked(name):
             fail(name, "another plugin is already registered under this name")
+            return
+        other = pm.get_name(plugin)
+        if other is not None:
+            fail(name, f"it is the same object as plugin {other!r}, which is already registered")
             return
         try:
             pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            fail(name, f"invalid hook implementation: {exc}", exc)
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())  # one line
+            fail(name, f"invalid hook implementation: {detail}", exc)
 
     for name, plugin in extra:
         register(name, plugin)
@@ -213,14 +233,19 @@ def load_plugins(
     if entry_points:
         allow = _env_list("MUTUALAID_PLUGINS")
         deny = _env_list("MUTUALAID_DISABLE_PLUGINS") or set()
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for ep in sorted(_entry_points(), key=lambda e: e.name):
-            if ep.name in seen:
-                continue
-            seen.add(ep.name)
             if (allow is not None and ep.name not in allow) or ep.name in deny:
                 continue
             dist = ep.dist
+            provider = f"{dist.name} {dist.version}" if dist else ep.value
+            if ep.name in seen:
+                # Like a cohort key registered twice: never let one plugin take another's place.
+                raise PluginError(
+                    f"two installed distributions provide a plugin named {ep.name!r}: {seen[ep.name]} and "
+                    f"{provider}; uninstall one of them"
+                )
+            seen[ep.name] = provider
             plugins._dists[ep.name] = (dist.name if dist else None, dist.version if dist else None)
             try:
                 plugin = ep.load()
@@ -237,7 +262,15 @@ def load_plugins(
         except pluggy.PluginValidationError as exc:
             bad = exc.plugin
             name = pm.get_name(bad) or repr(bad)
-            fail(name, str(exc), exc)
+            unknown = sorted(c.name for c in pm.get_hookcallers(bad) or [] if not c.has_spec())
+            known = sorted(n for n in dir(hookspecs) if pm.parse_hookspec_opts(hookspecs, n) is not None)
+            reason = (
+                f"it implements {', '.join(map(repr, unknown))}, which is not a mutualaid hook (check the "
+                f"spelling; the hooks are {', '.join(known)})"
+                if unknown
+                else str(exc)
+            )
+            fail(name, reason, exc)
             pm.unregister(bad)
 
     plugins._collect_cohorts(warn, strict)
