@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from .cohort import BenefitDecision, ClaimFacts, MemberFacts, PriorBenefit
 from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .fields import parse_date, validate_fields
+from .members import get_member
 from .models import Claim, Member
 from .money import from_minor, to_minor
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
-from .members import get_member
 
 __all__ = ["ClaimRecord", "approve_claim", "file_claim", "get_claim", "list_claims", "reject_claim", "review_claim"]
 
@@ -111,14 +111,19 @@ def file_claim(
     if cohort.event_kind(event_kind) is None:
         kinds = ", ".join(k.key for k in cohort.event_kinds)
         problems.append(f"kind: {event_kind!r} is not an event of cohort {cohort.key!r}; use one of {kinds}")
-    filed = pool_today(pool.definition)
+    filed: date | None = pool_today(pool.definition)
     event: date | None = None
+    if filed_on:
+        try:
+            filed = parse_date(filed_on, "filed_on")
+        except ValueError:
+            problems.append(f"filed_on: {filed_on!r} is not a date; write it as YYYY-MM-DD")
+            filed = None
     try:
-        filed = parse_date(filed_on, "filed_on") if filed_on else filed
         event = parse_date(event_date, "event date")
     except ValueError as exc:
         problems.append(f"date: {exc}")
-    if event is not None and event > filed:
+    if event is not None and filed is not None and event > filed:
         problems.append(f"date: the event date {event.isoformat()} is after the filing date {filed.isoformat()}")
     if event is not None and event < record.joined_on:
         problems.append(
@@ -126,7 +131,7 @@ def file_claim(
         )
     parsed, detail_problems = validate_fields(cohort.claim_model, details or {})
     problems.extend(f"detail {p}" for p in detail_problems)
-    if problems or parsed is None or event is None:
+    if problems or parsed is None or event is None or filed is None:
         raise ValidationError(problems, summary=f"the claim for member #{record.id} was not filed:")
     row = Claim(
         pool_id=pool.id,

@@ -45,6 +45,12 @@ class State:
             self._app = MutualAid(self.database_url, plugins=self.loaded_plugins())
         return self._app
 
+    def close(self) -> None:
+        """Release the database connections (called when the command ends)."""
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
 
 class Group(click.Group):
     """The top-level group: turns user errors into one clear message and exit code 1."""
@@ -96,6 +102,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     """Run cohort-specific mutual-aid pools (互助): members, claims, exact cost sharing, notices."""
     state = ctx.ensure_object(State)
     state.database_url = database_url
+    ctx.call_on_close(state.close)
 
 
 # -- plugins and cohorts ------------------------------------------------------------------------
@@ -116,8 +123,6 @@ def plugins_command(state: State, as_json: bool) -> None:
         for i in infos
     ]
     _table(rows, ("plugin", "distribution", "hooks", "cohorts"))
-    for failure in plugins.failures:
-        click.echo(f"skipped: {failure.name}: {failure.reason}", err=True)
 
 
 @cli.command("install", context_settings={"ignore_unknown_options": True})
@@ -219,13 +224,18 @@ def cohorts_show(state: State, key: str, as_json: bool) -> None:
 
 
 def _fmt_default(value: Any) -> str:
-    if isinstance(value, Decimal):
+    """A default as it is written in a pool's TOML file, so it can be pasted there."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (Decimal, int)):
         return str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         return "[" + ", ".join(_fmt_default(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_fmt_default(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    return json.dumps(value if isinstance(value, str) else str(value), ensure_ascii=False)
 
 
 # -- database -----------------------------------------------------------------------------------
@@ -623,7 +633,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except PluginError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    plugins.hook.register_commands(cli=cli)
+    try:
+        plugins.add_commands(cli)
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mutualaid", obj=State(plugins=plugins))
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pydantic
@@ -34,14 +35,20 @@ def _is_sequence_field(annotation: Any) -> bool:
     return origin in (list, set, frozenset, tuple) or annotation in (list, set, frozenset, tuple)
 
 
+@functools.lru_cache(maxsize=256)
+def _sequence_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The list-typed fields of ``model`` (computed once per model: a CSV import asks per row)."""
+    return frozenset(name for name, info in model.model_fields.items() if _is_sequence_field(info.annotation))
+
+
 def _prepare(model: type[BaseModel], raw: Mapping[str, Any]) -> dict[str, Any]:
+    sequences = _sequence_fields(model)
     data: dict[str, Any] = {}
     for key, value in raw.items():
-        field = model.model_fields.get(key)
         if isinstance(value, str):
             if value == "":
                 continue  # an empty cell means "not given": the model's default applies
-            if field is not None and _is_sequence_field(field.annotation):
+            if key in sequences:
                 data[key] = [part.strip() for part in value.split(",") if part.strip()]
                 continue
         data[key] = value
@@ -51,16 +58,23 @@ def _prepare(model: type[BaseModel], raw: Mapping[str, Any]) -> dict[str, Any]:
 def validate_fields(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[BaseModel | None, list[str]]:
     """Validate text values against ``model``: ``(instance, [])`` or ``(None, ["field: message", ...])``.
 
-    Empty strings are treated as absent; list-typed fields take comma-separated values.
+    Empty strings are treated as absent; list-typed fields take comma-separated values. An unknown
+    name is reported with the names ``model`` knows.
     """
     try:
         return model.model_validate(_prepare(model, raw)), []
     except pydantic.ValidationError as exc:
-        return None, format_validation_error(exc)
+        known = ", ".join(model.model_fields) or "none"
+        return None, format_validation_error(exc, unknown_key_hints={(): f"the known names are {known}"})
 
 
 def parse_date(text: str | date, what: str) -> date:
-    """Parse an ISO date (``2026-11-02``); a bad one is a ``ValueError`` naming ``what``."""
+    """Parse an ISO date (``2026-11-02``); a bad one is a ``ValueError`` naming ``what``.
+
+    A ``datetime`` gives its date (it is a ``date`` too, but cannot be compared with one).
+    """
+    if isinstance(text, datetime):
+        return text.date()
     if isinstance(text, date):
         return text
     try:

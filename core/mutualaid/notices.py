@@ -142,6 +142,7 @@ def _member_context(row: Any) -> dict[str, Any]:
         "joined_on": row.joined_on.isoformat(),
         "waiting_until": row.waiting_until.isoformat(),
         "covered_from": covered_from(row.joined_on).isoformat(),
+        "has_waiting_period": row.waiting_until > row.joined_on,
         "status": row.status,
     }
 

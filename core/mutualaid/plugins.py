@@ -163,6 +163,24 @@ class Plugins:
             for cohort in staged:
                 self._register_cohort(owner, cohort)
 
+    def add_commands(self, cli: Any, *, warn: Callable[[str], None] | None = None, strict: bool | None = None) -> None:
+        """Let every plugin add its commands to ``cli`` (the ``register_commands`` hook).
+
+        Each implementation is called on its own, so a plugin whose hook raises is reported and
+        skipped (fatal in strict mode) and the others still add theirs.
+        """
+        warn = warn or _warn_stderr
+        strict = strict_mode() if strict is None else strict
+        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
+            try:
+                impl.function(**{name: cli for name in impl.argnames})
+            except Exception as exc:  # a broken plugin must not take the command line down
+                reason = f"its register_commands hook raised {type(exc).__name__}: {exc}"
+                if strict:
+                    raise PluginError(f"{self._describe(impl.plugin_name)} failed: {reason}") from exc
+                warn(f"{self._describe(impl.plugin_name)}: commands skipped: {reason}")
+                self.failures.append(PluginFailure(impl.plugin_name, reason))
+
     # -- introspection ---------------------------------------------------------------------------
 
     def info(self) -> list[PluginInfo]:

@@ -475,3 +475,27 @@ def test_a_template_arithmetic_error_is_one_line_through_the_cli(pool, tmp_path,
     assert "Traceback" not in result.output
     assert result.output.startswith("Error: template zh-CN/statement.txt.j2 failed for member #2: TypeError: ")
     assert not any((tmp_path / "out").glob("statement-*"))
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected", "absent"),
+    [
+        ("zh-CN", "保障自 2026-10-02 零时起生效，没有等待期。", "疾病等待期"),
+        ("en", "Cover starts at 00:00 on 2026-10-02; there is no waiting period.", "Illness waiting period"),
+    ],
+    ids=["zh-CN", "en"],
+)
+def test_welcome_without_a_waiting_period_does_not_mention_one(locale, expected, absent):
+    from mutualaid.notices import make_environment
+
+    template = make_environment().get_template(f"{locale}/welcome.txt.j2")
+    text = template.render(
+        pool={"name": "骑手互助", "operator": "", "currency": "CNY", "cohort_title": "Couriers"},
+        member={"id": 1, "name": "张三", "masked_id_number": "110***34", "joined_on": "2026-10-01",
+                "covered_from": "2026-10-02", "waiting_until": "2026-10-01", "has_waiting_period": False},
+        rules=["rule one"],
+        sharing={"calendar": "monthly", "notice_days": [7], "deduction_days": [14], "fee_rate_percent": "8",
+                 "rounding": "exact"},
+    )
+    assert expected in text
+    assert absent not in text

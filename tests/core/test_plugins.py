@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import click
 import mutualaid
 import mutualaid_truckers
 import pytest
@@ -637,7 +638,7 @@ def test_cohorts_show_truckers_prints_every_setting_with_description_and_default
     assert "  min_age  [default: 18]" in lines
     assert "  accidental_death_benefit  [default: 300000]" in lines
     assert "  require_driving_proof  [default: true]" in lines
-    assert "  accepted_licence_classes  [default: ['A1', 'A2', 'B1', 'B2']]" in lines
+    assert '  accepted_licence_classes  [default: ["A1", "A2", "B1", "B2"]]' in lines
     assert "  disability_grade_percent  [default: [100, 90, 80, 70, 60, 50, 40, 30, 20, 10]]" in lines
 
 
@@ -647,7 +648,7 @@ def _shown_default(value: Any) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(_shown_default(v) for v in value) + "]"
     if isinstance(value, str):
-        return repr(value)
+        return '"' + value + '"'
     return str(value)
 
 
@@ -1101,3 +1102,33 @@ def test_an_external_cohorts_settings_are_described(installed, tmp_path):
         ("e_bike_plate", False),
     ]
     assert [e["key"] for e in data["events"]] == ["accident-hospital", "accidental-death"]
+
+
+# -- register_commands ----------------------------------------------------------------------------
+
+
+class _CommandsPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command("hello-cohort")
+        def hello() -> None:
+            """Say hello."""
+            click.echo("hello from a plugin command")
+
+
+class _RaisingCommandsPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        raise RuntimeError("no commands today")
+
+
+def test_a_plugin_adds_commands_and_a_raising_one_is_skipped(runner):
+    group = click.Group("test-cli")
+    loaded = load_plugins(entry_points=False, extra=[("adds", _CommandsPlugin()), ("raises", _RaisingCommandsPlugin())])
+    warnings: list[str] = []
+    loaded.add_commands(group, warn=warnings.append, strict=False)
+    assert warnings == ["plugin 'raises': commands skipped: its register_commands hook raised RuntimeError: no commands today"]
+    result = runner.invoke(group, ["hello-cohort"])
+    assert (result.exit_code, result.output) == (0, "hello from a plugin command\n")
+    with pytest.raises(PluginError, match="plugin 'raises' failed: its register_commands hook raised RuntimeError"):
+        loaded.add_commands(click.Group("strict-cli"), strict=True)
