@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 import pydantic
 from mutualaid import (
@@ -35,6 +36,8 @@ from .settings import DEFAULT_DISABILITY_GRADE_PERCENT, DISABILITY_GRADES, Truck
 
 __all__ = ["TruckersRules"]
 
+M = TypeVar("M", bound=BaseModel)
+
 _PROOF_EXAMPLES = "a waybill, ETC or employer reference"
 
 
@@ -55,7 +58,7 @@ def _plain(amount: Decimal, currency: str | None) -> str:
     return f"{amount:,.2f}"
 
 
-def _model(value: BaseModel, model: type[BaseModel]) -> BaseModel:
+def _model(value: BaseModel, model: type[M]) -> M:
     """``value`` as an instance of ``model`` (re-validated when the core passed another model)."""
     if isinstance(value, model):
         return value
@@ -83,7 +86,6 @@ class TruckersRules(CohortRules[TruckersSettings]):
                 f"({exc.error_count()} problem(s)); give licence_class, licence_number and licence_expires"
             )
             return problems
-        assert isinstance(attrs, TruckerAttributes)
         if attrs.licence_class not in settings.accepted_licence_classes:
             problems.append(
                 f"licence class {attrs.licence_class} is not accepted; accepted classes: "
@@ -137,7 +139,6 @@ class TruckersRules(CohortRules[TruckersSettings]):
             details = None
             problems.append(f"the claim details are invalid: {_first_error(exc)}")
         if details is not None:
-            assert isinstance(details, TruckerClaimDetails)
             grade = details.disability_grade
             circumstances = list(dict.fromkeys(details.circumstances))
         if kind == ACCIDENTAL_DISABILITY:
