@@ -148,8 +148,10 @@ def file_claim(
     return _record(row, pool)
 
 
-def _load(session: Session, plugins: Plugins, claim_id: int) -> tuple[Claim, PoolRecord]:
-    row = session.get(Claim, claim_id)
+def _load(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:
+    # ``lock``: the claim's row is locked (FOR UPDATE on PostgreSQL) until the transaction ends, so
+    # that two operators deciding the same claim at once cannot both decide it.
+    row = session.get(Claim, claim_id, with_for_update=lock or None)
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
     from .models import Pool
@@ -237,9 +239,12 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     :raises StateError: if the claim is not waiting for a decision, or the cohort finds it not
         payable (the message lists the reasons).
     """
-    row, pool = _load(session, plugins, claim_id)
+    row, pool = _load(session, plugins, claim_id, lock=True)
     if row.status != "filed":
         raise StateError(f"claim #{claim_id} is already {row.status}; only a filed claim can be approved")
+    # Lock the member too: approvals of two claims of one member are decided one after the other,
+    # each seeing what the other paid, so that together they stay within the combined cap.
+    session.get(Member, row.member_id, with_for_update=True)
     decision = _decide(session, row, pool)
     if not decision.payable:
         raise StateError(f"claim #{claim_id} cannot be approved: {'; '.join(decision.reasons)}")
@@ -263,7 +268,7 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     reason = reason.strip()
     if not reason:
         raise ValidationError(["reason: a rejection needs a reason the member can read"])
-    row, pool = _load(session, plugins, claim_id)
+    row, pool = _load(session, plugins, claim_id, lock=True)
     if row.status != "filed":
         raise StateError(f"claim #{claim_id} is already {row.status}; only a filed claim can be rejected")
     decision = _decide(session, row, pool)

@@ -478,7 +478,7 @@ def test_a_valid_file_creates_the_pool(mutualaid_cli, tmp_path):
         "  max_age: 60",
         "  accidental_death_benefit: 300000",
         "  illness_waiting_days: 90",
-        "  exclusions: ['drunk_driving', 'drugged_driving', 'unlicensed_driving', 'self_inflicted']",
+        '  exclusions: ["drunk_driving", "drugged_driving", "unlicensed_driving", "self_inflicted"]',
     ):
         assert line in lines, line
     settings = lines[lines.index("settings (truckers):") + 1 :]
