@@ -73,6 +73,8 @@ Index(
     postgresql_where=Member.status.in_(LIVE_STATUSES),
 )
 Index("ix_members_pool_id_joined_on", Member.pool_id, Member.joined_on)
+# Look-ups of a person in a pool in any status (member show by ID number, the deceased check).
+Index("ix_members_pool_id_id_number", Member.pool_id, Member.id_number)
 
 
 class Claim(Base):

@@ -54,6 +54,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index('ix_members_pool_id_joined_on', ['pool_id', 'joined_on'], unique=False)
+        batch_op.create_index('ix_members_pool_id_id_number', ['pool_id', 'id_number'], unique=False)
         batch_op.create_index('uq_members_live_person', ['pool_id', 'id_number'], unique=True, sqlite_where=sa.text("status IN ('active', 'frozen')"), postgresql_where=sa.text("status IN ('active', 'frozen')"))
 
     op.create_table('sharing_runs',
@@ -116,6 +117,7 @@ def downgrade() -> None:
     op.drop_table('sharing_runs')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index('uq_members_live_person', sqlite_where=sa.text("status IN ('active', 'frozen')"), postgresql_where=sa.text("status IN ('active', 'frozen')"))
+        batch_op.drop_index('ix_members_pool_id_id_number')
         batch_op.drop_index('ix_members_pool_id_joined_on')
 
     op.drop_table('members')
