@@ -70,9 +70,8 @@ class SharingConfig(BaseModel):
     )
     management_fee_rate: Decimal = Field(
         Decimal("0.08"),
-        ge=0,
-        le=Decimal("0.5"),
-        description="Operator's fee as a fraction of the aid amount (0.08 = 8%, as Xianghubao and Meituan charged).",
+        description="Operator's fee as a fraction of the aid amount, 0 to 0.5 (0.08 = 8%, as Xianghubao and "
+        "Meituan charged).",
     )
     rounding: Literal["round-up", "exact"] = Field(
         "round-up",
@@ -102,6 +101,16 @@ class SharingConfig(BaseModel):
         if list(days) != sorted(set(days)):
             raise ValueError("must be in increasing order without repeats")
         return days
+
+    @field_validator("management_fee_rate")
+    @classmethod
+    def _fee_rate(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError(f"must not be negative ({value} given)")
+        if value > Decimal("0.5"):
+            hint = f"; write {value / 100} for {value}%" if value >= 1 else ""
+            raise ValueError(f"must be a fraction of the aid amount from 0 to 0.5 ({value} given{hint})")
+        return value
 
     @model_validator(mode="after")
     def _days(self) -> SharingConfig:
@@ -209,10 +218,42 @@ def format_validation_error(
             table = tuple(str(part) for part in loc[:-1])
             hint = (unknown_key_hints or {}).get(table, "'mutualaid cohorts show COHORT' lists the settings")
             msg = f"unknown key (check its spelling; {hint})"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        else:
+            msg = _plain_message(err)
         lines.append(f"{_loc(loc)}: {msg}")
     return lines
+
+
+def _plain_message(err: Any) -> str:
+    """pydantic's message for the common error types, as a sentence an operator reads."""
+    kind, ctx, msg = err["type"], err.get("ctx") or {}, err["msg"]
+    given = err.get("input")
+    shown = f" ({given!r} given)" if isinstance(given, (str, int, Decimal)) and not isinstance(given, bool) else ""
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    if kind == "missing":
+        return "is required"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}{shown}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}{shown}"
+    if kind == "less_than":
+        return f"must be below {ctx.get('lt')}{shown}"
+    if kind == "greater_than":
+        return f"must be above {ctx.get('gt')}{shown}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}{shown}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{shown}"
+    if kind in ("decimal_parsing", "decimal_type"):
+        return f"must be a number such as 0.08{shown}"
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return f"must be a date written YYYY-MM-DD{shown}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{shown}"
+    if kind == "string_type":
+        return f"must be text in quotes{shown}"
+    return msg
 
 
 _POOL_KEY_HINTS: dict[tuple[str, ...], str] = {
