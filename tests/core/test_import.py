@@ -189,13 +189,13 @@ def bad_problems(path: Path) -> list[str]:
         f"{path}:4: name: contains a line break or another control character",
         f"{path}:6: birth_date: '1980-02-30' is not a date; write it as YYYY-MM-DD",
         f"{path}:7: id_number: the same person is already on line 2",
-        f"{path}:9: id_number: is required; name: is required; birth_date: is required; licence_class: Field "
-        "required; licence_number: Field required; licence_expires: Field required",
+        f"{path}:9: id_number: is required; name: is required; birth_date: is required; licence_class: is "
+        "required; licence_number: is required; licence_expires: is required",
         f"{path}:10: the row has 8 cells but the header has 7 (extra: 'extra'); quote a cell that holds a comma",
         f"{path}:11: the driving licence is valid only until 2026-09-30, before the joining day 2026-10-01; renew it "
         "before joining; proof of active driving is required (a waybill, ETC or employer reference); give its "
         "reference as driving_proof",
-        f"{path}:12: licence_number: Field required; licence_expires: Field required",
+        f"{path}:12: licence_number: is required; licence_expires: is required",
     ]
 
 
@@ -251,14 +251,14 @@ def test_skip_invalid_writes_the_good_rows_and_a_rejects_file(app, pool, write, 
         f"7,{rid(1)},司机1again,1980-01-01,B2,LIC000001,2031-06-30,ETC-000001,"
         "id_number: the same person is already on line 2\r\n"
         "9,,,,,,,,id_number: is required; name: is required; birth_date: is required; "
-        "licence_class: Field required; licence_number: Field required; licence_expires: Field required\r\n"
+        "licence_class: is required; licence_number: is required; licence_expires: is required\r\n"
         f"10,{rid(6)},司机6,1980-01-01,B2,LIC000006,2031-06-30,ETC,"
         "the row has 8 cells but the header has 7 (extra: 'extra'); quote a cell that holds a comma\r\n"
         f"11,{rid(7)},司机7,1980-01-01,B2,LIC000007,2026-09-30,,"
         '"the driving licence is valid only until 2026-09-30, before the joining day 2026-10-01; renew it before '
         "joining; proof of active driving is required (a waybill, ETC or employer reference); give its reference "
         'as driving_proof"\r\n'
-        f"12,{rid(8)},司机8,1980-01-01,B2,,,,licence_number: Field required; licence_expires: Field required\r\n"
+        f"12,{rid(8)},司机8,1980-01-01,B2,,,,licence_number: is required; licence_expires: is required\r\n"
     )
 
 
