@@ -98,6 +98,10 @@ class MutualAid:
         with self.transaction() as session:
             return _pools.list_pools(session)
 
+    def today(self, pool: str) -> date:
+        """Today's date in the pool's time zone (the default day of joining, exits and filing)."""
+        return _pools.pool_today(self.pool(pool).definition)
+
     # -- members ---------------------------------------------------------------------------------
 
     def join(
@@ -124,6 +128,30 @@ class MutualAid:
         with self.transaction() as session:
             return _members.get_member(session, _pools.get_pool(session, self.plugins, pool), member)
 
+    def update_member(self, pool: str, member: int | str, attributes: Mapping[str, Any]) -> _members.MemberUpdate:
+        """Change some of a live member's cohort attributes; the whole set is validated again, eligibility
+        is not (:class:`ValidationError` lists every problem). The result lists each change as ``(old, new)``."""
+        with self.transaction() as session:
+            return _members.update_member(session, self.plugins, pool, member, attributes)
+
+    def exit_member(self, pool: str, member: int | str, on: str | date | None = None) -> _members.MemberRecord:
+        """Record that a member leaves the pool on ``on`` (default: today in the pool's time zone).
+
+        The member still shares every period whose notice day is on or before ``on`` (its cases were
+        already in public notice), and no later one.
+        """
+        with self.transaction() as session:
+            return _members.end_membership(session, self.plugins, pool, member, status="exited", on=on)
+
+    def record_death(self, pool: str, member: int | str, on: str | date) -> _members.MemberRecord:
+        """Record that a member died on ``on``: the membership ends that day, as for an exit.
+
+        A death claim the cohort decides records the death by itself when it is approved, or rejected as
+        not payable; use this when there is no such claim.
+        """
+        with self.transaction() as session:
+            return _members.end_membership(session, self.plugins, pool, member, status="deceased", on=on)
+
     # -- claims ----------------------------------------------------------------------------------
 
     def file_claim(self, pool: str, member: int | str, **fields: Any) -> _claims.ClaimRecord:
@@ -139,7 +167,9 @@ class MutualAid:
         with self.transaction() as session:
             return _claims.approve_claim(session, self.plugins, claim_id)
 
-    def reject_claim(self, claim_id: int, reason: str) -> _claims.ClaimRecord:
+    def reject_claim(self, claim_id: int, reason: str) -> _claims.Rejection:
+        """Reject a filed claim with a reason. A death the cohort does not pay for still ends the membership
+        (``Rejection.member_ended``); a claim the cohort found payable leaves the member as they are."""
         with self.transaction() as session:
             return _claims.reject_claim(session, self.plugins, claim_id, reason)
 

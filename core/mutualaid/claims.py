@@ -2,6 +2,12 @@
 
 The benefit is decided by the pool's cohort and is never above its cap; a claim the cohort does
 not find payable cannot be approved. Approved claims wait for the next sharing run.
+
+A death ends the membership on the day of the death: when its claim is approved, and also when it
+is rejected because the cohort found it not payable but ending the membership (an excluded death,
+``BenefitDecision.deny(..., ends_membership=True)``). When the cohort found a claim payable and
+the operator rejects it anyway (disputing that the death happened, say), the membership is left
+as it is; ``members.end_membership`` records a death the operator is sure of.
 Services take a session and never commit: the caller owns the transaction.
 """
 
@@ -20,13 +26,22 @@ from sqlalchemy.orm import Session
 from .cohort import BenefitDecision, ClaimFacts, MemberFacts, PriorBenefit
 from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .fields import parse_date, validate_fields
-from .members import get_member
+from .members import MemberRecord, get_member
 from .models import Claim, Member
 from .money import from_minor, to_minor
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
 
-__all__ = ["ClaimRecord", "approve_claim", "file_claim", "get_claim", "list_claims", "reject_claim", "review_claim"]
+__all__ = [
+    "ClaimRecord",
+    "Rejection",
+    "approve_claim",
+    "file_claim",
+    "get_claim",
+    "list_claims",
+    "reject_claim",
+    "review_claim",
+]
 
 PAID_STATUSES = ("approved", "shared")
 
@@ -49,6 +64,7 @@ class ClaimRecord:
     reasons: list[str]
     sharing_run_id: int | None
     currency: str
+    decided_at: datetime | None = None  # when it was approved or rejected, in UTC
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +81,34 @@ class ClaimRecord:
             "cap": str(self.cap) if self.cap is not None else None,
             "reasons": self.reasons,
             "currency": self.currency,
+            "sharing_run_id": self.sharing_run_id,
+            "decided_at": self.decided_at.isoformat() if self.decided_at is not None else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """What :func:`reject_claim` did.
+
+    :param claim: the claim as now stored (status ``rejected``).
+    :param decision: what the cohort decided for it; when that was payable, the operator rejected
+        a claim the rules would have paid.
+    :param member: the claim's member as now stored.
+    :param member_ended: true when this rejection ended the membership (a death the cohort does
+        not pay for): the member is now ``deceased`` since the event date.
+    """
+
+    claim: ClaimRecord
+    decision: BenefitDecision
+    member: MemberRecord
+    member_ended: bool = False
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite has no time zones: DateTime(timezone=True) comes back naive there, and is stored as UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _record(row: Claim, pool: PoolRecord) -> ClaimRecord:
@@ -85,6 +128,7 @@ def _record(row: Claim, pool: PoolRecord) -> ClaimRecord:
         reasons=json.loads(row.reasons_json) if row.reasons_json else [],
         sharing_run_id=row.sharing_run_id,
         currency=cur,
+        decided_at=_utc(row.decided_at),
     )
 
 
@@ -254,31 +298,46 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     row.reasons_json = json.dumps(list(decision.reasons), ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     if decision.ends_membership:
-        member = session.get(Member, row.member_id)
-        if member is not None and member.ended_on is None:
-            member.status = "deceased"
-            member.ended_on = row.event_date
+        _end_by_death(session, row)
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=True)
     return _record(row, pool), decision
 
 
-def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str) -> ClaimRecord:
-    """Reject a filed claim with the operator's reason (required)."""
+def _end_by_death(session: Session, claim: Claim) -> Member | None:
+    """Record the claim's member as deceased on the event date, unless the membership already ended."""
+    member = session.get(Member, claim.member_id)
+    if member is None or member.ended_on is not None:
+        return None
+    member.status = "deceased"
+    member.ended_on = claim.event_date
+    return member
+
+
+def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str) -> Rejection:
+    """Reject a filed claim with the operator's reason (required).
+
+    When the cohort finds the claim not payable and the event ends the membership (a death the
+    pool does not pay for, e.g. while drunk driving), the member is recorded as deceased on the
+    event date, as an approval would. When the cohort finds it payable, the operator's rejection
+    leaves the membership as it is.
+    """
     reason = reason.strip()
     if not reason:
         raise ValidationError(["reason: a rejection needs a reason the member can read"])
     row, pool = _load(session, plugins, claim_id, lock=True)
     if row.status != "filed":
         raise StateError(f"claim #{claim_id} is already {row.status}; only a filed claim can be rejected")
+    session.get(Member, row.member_id, with_for_update=True)  # as approve_claim: one decision at a time
     decision = _decide(session, row, pool)
     row.status = "rejected"
     row.benefit_minor = 0
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
+    ended = _end_by_death(session, row) if decision.ends_membership and not decision.payable else None
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=False)
-    return _record(row, pool)
+    return Rejection(_record(row, pool), decision, get_member(session, pool, row.member_id), ended is not None)
 
 
 def list_claims(session: Session, plugins: Plugins, pool_key: str, *, status: str | None = None) -> list[ClaimRecord]:

@@ -350,7 +350,18 @@ def pool_show(state: State, key: str, as_json: bool) -> None:
 
 @cli.group("member")
 def member_group() -> None:
-    """Join, import and list members."""
+    """Join, import, list, show and update members; record an exit or a death."""
+
+
+def _fmt_value(value: Any) -> str:
+    """A stored value as a person reads it: ``-`` for none, a list as ``a, b``."""
+    if value is None or value == [] or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def _pairs(values: Iterable[str], option: str) -> dict[str, str]:
@@ -394,14 +405,21 @@ def member_join(state: State, pool: str, id_number: str, name: str, birth_date: 
 def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None,
                   joined_on: str | None, as_json: bool) -> None:
     """Import members from a CSV file: columns id_number, name, birth_date, [joined_on] and the
-    cohort's attributes. All or nothing unless --skip-invalid."""
+    cohort's attributes. All or nothing unless --skip-invalid. On a terminal, progress bars on
+    stderr show the rows being checked, then written."""
+    bars = _ImportBars(_count_lines(file)) if not as_json and _stderr_is_terminal() else None
     try:
-        result = state.app.import_members(pool, file, skip_invalid=skip_invalid, rejects_path=rejects, joined_on=joined_on)
+        result = state.app.import_members(pool, file, skip_invalid=skip_invalid, rejects_path=rejects,
+                                          joined_on=joined_on, progress=bars)
     except MutualAidError as exc:
+        if bars is not None:
+            bars.close(completed=False)
         lines = exc.lines
         if len(lines) > 51:
             lines = lines[:51] + [f"... and {len(lines) - 51} more"]
         raise click.ClickException("\n".join(lines)) from None
+    if bars is not None:
+        bars.close(completed=True)
     if as_json:
         _dump({"imported": result.imported, "rejected": result.rejected,
                "rejects": str(result.rejects_path) if result.rejects_path else None})
@@ -409,6 +427,60 @@ def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejec
     click.echo(f"imported {result.imported:,} members into pool {pool!r}")
     if result.rejected:
         click.echo(f"skipped {result.rejected:,} invalid rows; they are in {result.rejects_path} with the reason for each")
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
+
+
+def _count_lines(path: Path) -> int:
+    """The number of lines of a file (0 if it cannot be read: the import reports that itself)."""
+    count, last = 0, b"\n"
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 0
+    return count + (last != b"\n")
+
+
+class _ImportBars:
+    """The progress of 'member import' on stderr: a bar per stage, "checking" the file's lines, then
+    "writing" the valid rows (see ``mutualaid.members.ImportProgress``)."""
+
+    LABELS = {"checking": "checking rows  ", "writing": "writing members"}
+
+    def __init__(self, lines: int) -> None:
+        self.lines = lines
+        self.stage: str | None = None
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage != self.stage:
+            self.close(completed=True)
+            length = total if total is not None else self.lines
+            self.bar = click.progressbar(length=max(length, 1), label=self.LABELS.get(stage, stage), file=sys.stderr)
+            self.bar.__enter__()
+            self.stage, self.done = stage, 0
+        step = min(done, self.bar.length) - self.done
+        if step > 0:
+            self.bar.update(step)
+            self.done += step
+
+    def close(self, *, completed: bool) -> None:
+        """End the current bar, filled if its stage completed."""
+        if self.bar is None:
+            return
+        if completed and self.done < self.bar.length:
+            self.bar.update(self.bar.length - self.done)
+        self.bar.__exit__(None, None, None)
+        self.bar = None
 
 
 @member_group.command("list")
@@ -419,10 +491,8 @@ def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejec
 @_pass_state
 def member_list(state: State, pool: str, status: str | None, limit: int | None, as_json: bool) -> None:
     """List a pool's members."""
-    from .pools import pool_today
-
     app = state.app
-    today = pool_today(app.pool(pool).definition)
+    today = app.today(pool)
     members = app.members(pool, status=status, limit=limit)
     if as_json:
         _dump([m.as_dict(today) for m in members])
@@ -437,14 +507,83 @@ def member_list(state: State, pool: str, status: str | None, limit: int | None, 
 @json_option
 @_pass_state
 def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
-    """Show one member (by member number or ID number)."""
-    record = state.app.member(pool, member)
-    data = record.as_dict()
+    """Show a member and their state today.
+
+    MEMBER is a member number or an ID number (the live membership first).
+    """
+    app = state.app
+    record = app.member(pool, member)
+    data = record.as_dict(app.today(pool))
     if as_json:
         _dump(data)
         return
+    attributes = data.pop("attributes")
     for key, value in data.items():
-        click.echo(f"{key}: {value}")
+        click.echo(f"{key}: {_fmt_value(value)}")
+    click.echo("attributes:" if attributes else "attributes: -")
+    for key, value in attributes.items():
+        click.echo(f"  {key}: {_fmt_value(value)}")
+
+
+@member_group.command("update")
+@click.argument("pool")
+@click.argument("member")
+@click.option("--attr", "attrs", multiple=True, required=True, metavar="NAME=VALUE",
+              help="A cohort attribute to change, repeatable; an empty VALUE removes it.")
+@json_option
+@_pass_state
+def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
+    """Change a live member's cohort attributes (a renewed licence, say).
+
+    For example: mutualaid member update POOL 12 --attr licence_expires=2036-05-31. The values are merged into the stored ones and the whole set is validated again, as at joining
+    ('mutualaid cohorts show COHORT' lists the attributes); nothing changes if any is wrong.
+    Eligibility is not checked again: a member does not lose the membership by ageing or by what
+    is recorded here. Prints each change as old → new.
+    """
+    app = state.app
+    update = app.update_member(pool, member, _pairs(attrs, "--attr"))
+    if as_json:
+        _dump(update.as_dict(app.today(pool)))
+        return
+    record = update.member
+    if not update.changes:
+        click.echo(f"member #{record.id} {record.name}: nothing changed (the values given are the ones stored)")
+        return
+    click.echo(f"updated member #{record.id} {record.name} of pool {pool!r}:")
+    for name, (old, new) in update.changes.items():
+        click.echo(f"  {name}: {_fmt_value(old)} → {_fmt_value(new)}")
+
+
+@member_group.command("exit")
+@click.argument("pool")
+@click.argument("member")
+@click.option("--on", "on", metavar="YYYY-MM-DD",
+              help="The day the membership ends (default: today in the pool's time zone; required with --deceased).")
+@click.option("--deceased", is_flag=True, help="Record that the member died on that day, rather than left.")
+@json_option
+@_pass_state
+def member_exit(state: State, pool: str, member: str, on: str | None, deceased: bool, as_json: bool) -> None:
+    """End a live membership: the member leaves, or died (--deceased).
+
+    MEMBER is a member number or an ID number. A member may exit at any time. One who exits on day D still shares every period whose notice
+    day is on or before D (members are counted at 00:00 of the notice day, so a period whose cases
+    are already in public notice is still owed) and no period whose notice day is after D. Shares
+    already charged are not refunded. A death claim that is approved, or rejected as not payable,
+    records the death by itself.
+    """
+    app = state.app
+    if deceased:
+        if on is None:
+            raise ValidationError(["--on is required with --deceased: give the day of the death, e.g. --on 2026-10-20"])
+        record = app.record_death(pool, member, on)
+    else:
+        record = app.exit_member(pool, member, on)
+    if as_json:
+        _dump(record.as_dict(app.today(pool)))
+        return
+    how = "left pool" if record.status == "exited" else "is recorded as deceased in pool"
+    click.echo(f"member #{record.id} {record.name} {how} {pool!r} on {record.ended_on}; "
+               f"they share no period whose notice day is after {record.ended_on}")
 
 
 # -- claims -------------------------------------------------------------------------------------
@@ -526,11 +665,29 @@ def claim_approve(state: State, claim_id: int, as_json: bool) -> None:
 @claim_group.command("reject")
 @click.argument("claim_id", type=int)
 @click.option("--reason", required=True, help="Why, in words the member can read.")
+@json_option
 @_pass_state
-def claim_reject(state: State, claim_id: int, reason: str) -> None:
-    """Reject a claim with a reason."""
-    claim = state.app.reject_claim(claim_id, reason)
-    click.echo(f"rejected claim #{claim.id}: {reason}")
+def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> None:
+    """Reject a claim with a reason.
+
+    A death the pool does not pay for (an excluded circumstance, say) still ends the membership on
+    the day of the death. A claim the cohort found payable leaves the member as they are: if the
+    member did die, record it with 'mutualaid member exit POOL MEMBER --deceased --on DATE'.
+    """
+    rejection = state.app.reject_claim(claim_id, reason)
+    claim, member, decision = rejection.claim, rejection.member, rejection.decision
+    if as_json:
+        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision), "member": member.as_dict(),
+               "member_ended": rejection.member_ended})
+        return
+    click.echo(f"rejected claim #{claim.id}: {claim.reasons[0]}")
+    if rejection.member_ended:
+        click.echo(f"member #{member.id} {member.name} is recorded as deceased on {member.ended_on}: the death ends "
+                   "the membership although the pool does not pay for it")
+    elif decision.payable and decision.ends_membership and member.ended_on is None:
+        click.echo(f"member #{member.id} {member.name} stays a member: the pool's rules found this death payable, so "
+                   "rejecting it does not record the death; if the member did die, run "
+                   f"'mutualaid member exit {claim.pool_key} {member.id} --deceased --on {claim.event_date}'")
 
 
 @claim_group.command("list")

@@ -1,8 +1,10 @@
-"""Turning the ``key=value`` text of command lines and CSV cells into a cohort's pydantic models."""
+"""Turning the text of command lines and CSV cells into values: ``key=value`` pairs, a cohort's
+pydantic models, and dates written ``YYYY-MM-DD``."""
 
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -15,6 +17,8 @@ from pydantic import BaseModel
 from .config import format_validation_error
 
 __all__ = ["parse_date", "parse_pairs", "validate_fields"]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_pairs(pairs: Iterable[str], *, option: str) -> dict[str, str]:
@@ -69,8 +73,10 @@ def validate_fields(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[Bas
 
 
 def parse_date(text: str | date, what: str) -> date:
-    """Parse an ISO date (``2026-11-02``); a bad one is a ``ValueError`` naming ``what``.
+    """Parse a date written ``YYYY-MM-DD`` (``2026-11-02``); anything else is a ``ValueError`` naming ``what``.
 
+    Only that one form is accepted, not the other ISO 8601 forms Python reads (``20261102``,
+    ``2026-W45-1``): a number that merely looks like a date is more likely a typo than a date.
     A ``datetime`` gives its date (it is a ``date`` too, but cannot be compared with one).
     """
     if isinstance(text, datetime):
@@ -78,6 +84,9 @@ def parse_date(text: str | date, what: str) -> date:
     if isinstance(text, date):
         return text
     try:
-        return date.fromisoformat(text.strip())
+        stripped = text.strip()
+        if not _ISO_DATE.fullmatch(stripped):
+            raise ValueError(stripped)
+        return date.fromisoformat(stripped)
     except (ValueError, AttributeError):
         raise ValueError(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None

@@ -1,5 +1,8 @@
-"""Members: joining (eligibility checked by the cohort), bulk import from CSV, listing.
+"""Members: joining (eligibility checked by the cohort), bulk import from CSV, listing, updating a
+member's cohort attributes, and ending a membership (the member exits, or died).
 
+A person holds at most one live (active or frozen) membership per pool; an ended membership keeps
+its row, with the status ``exited`` or ``deceased`` and the day it ended.
 Services take a session and never commit: the caller owns the transaction.
 """
 
@@ -13,31 +16,41 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .cohort import Applicant, age_on, waiting_until
-from .errors import ImportRowsError, IneligibleError, NotFoundError, ValidationError
+from .errors import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from .fields import parse_date, validate_fields
-from .models import LIVE_STATUSES, Member
+from .models import LIVE_STATUSES, Claim, Member
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
 
 __all__ = [
     "CORE_COLUMNS",
+    "ENDED_STATUSES",
+    "ImportProgress",
     "ImportResult",
     "MemberRecord",
+    "MemberUpdate",
     "check_applicant",
+    "end_membership",
     "get_member",
     "import_members",
     "join_member",
     "list_members",
     "member_state",
     "normalize_id_number",
+    "update_member",
 ]
 
+#: The statuses of a membership that has ended, each with the day it ended (``ended_on``).
+ENDED_STATUSES = ("exited", "deceased")
+#: Claim statuses whose benefit was granted (approved, or approved and already shared).
+_PAID_CLAIMS = ("approved", "shared")
 #: Columns every member CSV has; other columns are the cohort's member attributes.
 CORE_COLUMNS = ("id_number", "name", "birth_date")
 OPTIONAL_CORE_COLUMNS = ("joined_on",)
@@ -193,6 +206,10 @@ def _deceased_member(session: Session, pool_id: int, id_number: str) -> tuple[in
     return (row.id, row.ended_on) if row is not None else None
 
 
+def _already_live(member_id: int, pool: PoolRecord) -> str:
+    return f"this person already holds live membership #{member_id} in pool {pool.key!r}"
+
+
 def _deceased_reason(member_id: int, ended_on: date | None) -> str:
     died = f", died on {ended_on.isoformat()}" if ended_on is not None else ""
     return f"this person is recorded as deceased (member #{member_id}{died})"
@@ -239,23 +256,42 @@ def join_member(
     if joined_on is not None:
         raw["joined_on"] = joined_on
     applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=pool_today(pool.definition))
+    who = name.strip() or id_number
     if applicant is not None:
         existing = _live_member_id(session, pool.id, applicant.id_number)
         deceased = _deceased_member(session, pool.id, applicant.id_number) if existing is None else None
         if existing is not None:
-            problems = [f"this person already holds live membership #{existing} in pool {pool.key!r}"]
+            problems = [_already_live(existing, pool)]
             applicant = None
         elif deceased is not None:
             problems = [f"{_deceased_reason(*deceased)} in pool {pool.key!r}"]
             applicant = None
     if applicant is None:
-        who = name.strip() or id_number
         raise IneligibleError(problems, summary=f"{who} cannot join pool {pool.key!r}:")
     row = Member(**_row_values(pool, applicant))
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Another transaction gave this person a live membership between the check above and this
+        # insert: the partial unique index uq_members_live_person refused the second one. The
+        # savepoint is rolled back (and the new row expunged), so the session is still usable.
+        existing = _live_member_id(session, pool.id, applicant.id_number)
+        if existing is None:
+            raise
+        raise IneligibleError(
+            [_already_live(existing, pool)], summary=f"{who} cannot join pool {pool.key!r}:"
+        ) from None
     plugins.hook.member_joined(pool=pool.definition.config, member_id=row.id, applicant=applicant)
     return _record(row, pool.key)
+
+
+#: How :func:`import_members` reports progress: ``progress(stage, done, total)``. First
+#: ``("checking", line, None)`` while the rows are validated, where ``line`` is the physical line of
+#: the file reached (the file is streamed, so its length is not known; the header is line 1), then
+#: ``("writing", rows_written, rows_to_write)`` while the valid rows are written.
+ImportProgress = Callable[[str, int, int | None], None]
 
 
 @dataclass(slots=True)
@@ -348,7 +384,7 @@ def import_members(
     skip_invalid: bool = False,
     rejects_path: str | Path | None = None,
     joined_on: str | date | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportResult:
     """Import members from a CSV file, all or nothing.
 
@@ -359,7 +395,9 @@ def import_members(
     With ``skip_invalid``, the bad rows go to ``rejects_path`` (default ``FILE.rejects.csv``) with
     a ``line`` and a ``reason`` column, then the good rows are written.
 
-    Rows are written with one ``executemany`` of tuples per batch of 5,000.
+    Rows are written with one ``executemany`` of tuples per batch of 5,000 (``COPY`` on PostgreSQL).
+    ``progress`` is called as described at :data:`ImportProgress`, every 1,000 rows checked and
+    every batch written.
     """
     pool = get_pool(session, plugins, pool_key)
     path = Path(path)
@@ -402,8 +440,10 @@ def import_members(
                     bad.append((line, cells, "; ".join(problems)))
                 else:
                     good.append((line, cells, _row_tuple(pool, applicant)))
-                if progress and line % 1000 == 0:
-                    progress(line)
+                if progress and (len(good) + len(bad)) % 1000 == 0:
+                    progress("checking", line, None)
+            if progress:
+                progress("checking", source.reader.line_num, None)
     except UnicodeDecodeError:
         where = _first_undecodable_line(path)
         at = f"{path}:{where}" if where else str(path)
@@ -420,15 +460,8 @@ def import_members(
     ):
         if number in seen:
             known[number] = f"id_number: {_deceased_reason(member_id, ended_on)}"
-    numbers = list(seen)
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start:start + 500]
-        for number, member_id in session.execute(
-            select(Member.id_number, Member.id).where(
-                Member.pool_id == pool.id, Member.id_number.in_(chunk), _is_live()
-            )
-        ):
-            known[number] = f"id_number: this person already holds live membership #{member_id}"
+    for number, member_id in _live_members(session, pool, list(seen)):
+        known[number] = f"id_number: this person already holds live membership #{member_id}"
     if known:
         still_good = []
         for line, cells, values in good:
@@ -452,11 +485,29 @@ def import_members(
         result.rejects_path = target
     rows = [values for _, _, values in good]
     del good
+    if progress and rows:
+        progress("writing", 0, len(rows))
+    dbapi_integrity_error = session.connection().dialect.loaded_dbapi.IntegrityError  # raised by COPY
+    try:
+        with session.begin_nested():
+            connection = session.connection()  # the savepoint is begun here
+            for start in range(0, len(rows), _BATCH):
+                _insert_members(connection, rows[start:start + _BATCH])
+                if progress:
+                    progress("writing", min(start + _BATCH, len(rows)), len(rows))
+    except (IntegrityError, dbapi_integrity_error):
+        # Another join or import gave some of these people a live membership after they were
+        # checked (uq_members_live_person refused them): name them, as a check would have.
+        taken = sorted((seen[number], member_id) for number, member_id in _live_members(session, pool, list(seen)))
+        if not taken:
+            raise
+        raise ImportRowsError(
+            [f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
+             for line, member_id in taken],
+            summary=f"{path}: {len(taken)} of these people joined pool {pool.key!r} while the file was being "
+            "checked; nothing was imported:",
+        ) from None
     connection = session.connection()
-    for start in range(0, len(rows), _BATCH):
-        _insert_members(connection, rows[start:start + _BATCH])
-        if progress:
-            progress(min(start + _BATCH, len(rows)))
     if len(rows) >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
         # Fresh statistics for the next lookups: without them PostgreSQL estimates an IN list of
         # 500 ID numbers to match every member and filters the whole pool for each batch (a
@@ -465,6 +516,18 @@ def import_members(
     result.imported = len(rows)
     result.rejected = len(bad)
     return result
+
+
+def _live_members(session: Session, pool: PoolRecord, numbers: list[str]) -> Iterator[tuple[str, int]]:
+    """``(id_number, member_id)`` of the live memberships in ``pool`` among ``numbers``, one query per 500."""
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start:start + 500]
+        rows = session.execute(
+            select(Member.id_number, Member.id).where(
+                Member.pool_id == pool.id, Member.id_number.in_(chunk), _is_live()
+            )
+        )
+        yield from ((number, member_id) for number, member_id in rows)
 
 
 def _write_rejects(target: Path, header: list[str], bad: list[tuple[int, list[str], str]]) -> None:
@@ -555,3 +618,142 @@ def list_members(
 
 def age_at(member: MemberRecord, on: date) -> int:
     return age_on(member.birth_date, on)
+
+
+def _locked_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
+    """The member's row, locked (FOR UPDATE on PostgreSQL) until the transaction ends and re-read,
+    so that two operators changing one member at once are served one after the other."""
+    member_id = get_member(session, pool, member).id
+    return session.execute(
+        select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _require_live(row: Member, pool: PoolRecord, action: str) -> None:
+    if row.status in LIVE_STATUSES:
+        return
+    ended = f" (ended on {row.ended_on.isoformat()})" if row.ended_on is not None else ""
+    raise StateError(
+        f"member #{row.id} of pool {pool.key!r} is already {row.status}{ended}; only a live (active or frozen) "
+        f"membership can {action}"
+    )
+
+
+def end_membership(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    member: int | str,
+    *,
+    status: Literal["exited", "deceased"],
+    on: str | date | None = None,
+) -> MemberRecord:
+    """End a live membership: the member exits (``status="exited"``) or died (``"deceased"``) on ``on``.
+
+    ``on`` defaults to today in the pool's time zone; it may not be before the joining day, in the
+    future, or before an event for which this member was granted a benefit. The member shares every
+    period whose notice day is on or before ``on`` -- members are counted at 00:00 of the notice
+    day, so a period whose cases were already in public notice is still owed -- and no later one.
+    Shares already charged stand (nothing is refunded).
+
+    :raises StateError: if the membership is not live (it has already ended, or lapsed).
+    :raises ValidationError: for a bad ``on``, listing every problem.
+    """
+    if status not in ENDED_STATUSES:
+        raise ValidationError([f"status: {status!r} does not end a membership; use 'exited' or 'deceased'"])
+    pool = get_pool(session, plugins, pool_key)
+    row = _locked_member(session, pool, member)
+    _require_live(row, pool, "be ended")
+    what = "exit" if status == "exited" else "death"
+    today = pool_today(pool.definition)
+    try:
+        day = parse_date(on, f"the {what} date") if on is not None else today
+    except ValueError as exc:
+        raise ValidationError([str(exc)], summary=f"the {what} of member #{row.id} was not recorded:") from None
+    problems = []
+    if day < row.joined_on:
+        problems.append(
+            f"the {what} date {day.isoformat()} is before member #{row.id} joined on {row.joined_on.isoformat()}; "
+            "give a day on or after the joining day"
+        )
+    if day > today:
+        problems.append(
+            f"the {what} date {day.isoformat()} is in the future (today is {today.isoformat()} in the pool's time "
+            f"zone); record the {what} on or after the day it happens"
+        )
+    paid = session.execute(
+        select(Claim.id, Claim.event_date)
+        .where(Claim.member_id == row.id, Claim.status.in_(_PAID_CLAIMS), Claim.event_date > day)
+        .order_by(Claim.event_date, Claim.id)
+        .limit(1)
+    ).first()
+    if paid is not None:
+        problems.append(
+            f"claim #{paid.id} of this member was approved for an event on {paid.event_date.isoformat()}, after the "
+            f"{what} date {day.isoformat()}; check the date"
+        )
+    if problems:
+        raise ValidationError(problems, summary=f"the {what} of member #{row.id} was not recorded:")
+    row.status = status
+    row.ended_on = day
+    session.flush()
+    return _record(row, pool.key)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdate:
+    """What :func:`update_member` did: the member as now stored, and each attribute that changed
+    as ``name: (old, new)`` (JSON values; ``None`` where there was or is no value)."""
+
+    member: MemberRecord
+    changes: dict[str, tuple[Any, Any]]
+
+    def as_dict(self, on: date | None = None) -> dict[str, Any]:
+        return {
+            "member": self.member.as_dict(on),
+            "changes": {name: {"old": old, "new": new} for name, (old, new) in self.changes.items()},
+        }
+
+
+def update_member(
+    session: Session, plugins: Plugins, pool_key: str, member: int | str, attributes: Mapping[str, Any]
+) -> MemberUpdate:
+    """Change some of a live member's cohort attributes (a driver renews their licence, say).
+
+    The values given are merged into the stored ones and the whole set is validated again with the
+    cohort's member model, as at joining; an empty value removes an attribute (its default
+    applies). Eligibility is not checked again: a member does not lose the membership by ageing or
+    by what is recorded here. The member's name, ID number and dates are not attributes.
+
+    :raises StateError: if the membership is not live.
+    :raises ValidationError: listing every problem (an unknown name, a bad value); nothing is changed.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    cohort = pool.definition.cohort
+    row = _locked_member(session, pool, member)
+    _require_live(row, pool, "be updated")
+    summary = f"member #{row.id} of pool {pool.key!r} was not updated:"
+    if not attributes:
+        raise ValidationError(
+            [f"no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show {cohort.key}' "
+             "lists them)"],
+            summary=summary,
+        )
+    problems = [
+        f"{name}: is part of the member's own record, not an attribute of cohort {cohort.key!r}; it cannot be changed"
+        for name in attributes
+        if name in _CORE
+    ]
+    old = json.loads(row.attributes_json)
+    merged = {**old, **{name: value for name, value in attributes.items() if name not in _CORE}}
+    parsed, attribute_problems = validate_fields(cohort.member_model, merged)
+    problems.extend(attribute_problems)
+    if problems or parsed is None:
+        raise ValidationError(problems, summary=summary)
+    new = parsed.model_dump(mode="json")
+    names = [*new, *(name for name in old if name not in new)]
+    changes = {name: (old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)}
+    if changes:
+        row.attributes_json = parsed.model_dump_json()
+        session.flush()
+    return MemberUpdate(_record(row, pool.key), changes)

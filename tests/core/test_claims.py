@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -83,6 +83,7 @@ def test_file_a_claim_through_the_api(app, pool):
         "filed_on": "2026-11-06", "description": "rolled over on the G2",
         "details": {"disability_grade": 4, "circumstances": ["overloading", "racing"]},
         "status": "filed", "benefit": None, "cap": None, "reasons": [], "currency": "CNY",
+        "sharing_run_id": None, "decided_at": None,
     }
     assert stored(app, 1) == ("filed", None, None, None)
 
@@ -115,9 +116,9 @@ def test_file_a_claim_through_the_cli(app, pool, invoke, make_driver):
         pytest.param("accidental_death", "2026-10-20", "25/10/2026", {},
                      ["filed_on: '25/10/2026' is not a date; write it as YYYY-MM-DD"], id="bad-filing-date"),
         pytest.param("accidental_disability", "2026-10-20", "2026-10-25", {"disability_grade": "11"},
-                     ["detail disability_grade: Input should be less than or equal to 10"], id="grade-11"),
+                     ["detail disability_grade: must be at most 10 ('11' given)"], id="grade-11"),
         pytest.param("accidental_disability", "2026-10-20", "2026-10-25", {"disability_grade": "three"},
-                     ["detail disability_grade: Input should be a valid integer, unable to parse string as an integer"],
+                     ["detail disability_grade: must be a whole number ('three' given)"],
                      id="grade-not-a-number"),
         pytest.param("accidental_death", "2026-10-20", "2026-10-25", {"circumstances": "drunk_driving,speeding"},
                      [f"detail circumstances: unknown circumstance 'speeding'; known circumstances: {CIRCUMSTANCES}"],
@@ -129,7 +130,7 @@ def test_file_a_claim_through_the_cli(app, pool, invoke, make_driver):
                      [f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}",
                       "filed_on: 'x' is not a date; write it as YYYY-MM-DD",
                       "date: event date '2026-10-32' is not a date; write it as YYYY-MM-DD",
-                      "detail disability_grade: Input should be greater than or equal to 1",
+                      "detail disability_grade: must be at least 1 ('0' given)",
                       "detail witness: unknown key (check its spelling; the known names are disability_grade, "
                       "circumstances)"], id="all-problems-together"),
         pytest.param("flood", "2026-09-01", "2026-08-01", {},
@@ -156,7 +157,7 @@ def test_a_bad_claim_through_the_cli(app, pool, invoke):
     assert result.stderr == (
         "Error: the claim for member #1 was not filed:\n"
         f"kind: 'fire' is not an event of cohort 'truckers'; use one of {KINDS}\n"
-        "detail disability_grade: Input should be less than or equal to 10\n"
+        "detail disability_grade: must be at most 10 ('12' given)\n"
     )
     result = invoke("claim", "file", POOL, "1", "--kind", "accidental_death", "--date", "2026-10-20",
                     "--detail", "disability_grade")
@@ -339,7 +340,12 @@ def test_a_rejected_claim_cannot_be_approved(app, pool, invoke):
     file(app, 1, "accidental_death", "2026-10-20", "2026-10-25")
     result = invoke("claim", "reject", "1", "--reason", " no death certificate was given ")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "rejected claim #1:  no death certificate was given \n"
+    assert result.stdout == (
+        "rejected claim #1: no death certificate was given\n"
+        "member #1 司机1 stays a member: the pool's rules found this death payable, so rejecting it does not record "
+        "the death; if the member did die, run 'mutualaid member exit js-truckers 1 --deceased --on 2026-10-20'\n"
+    )
+    assert member_row(app, 1) == ("active", None)
     assert stored(app, 1) == ("rejected", 0, None, ["no death certificate was given"])
     before = snapshot(app)
     with pytest.raises(StateError) as caught:
@@ -487,12 +493,20 @@ def test_claim_list_json(app, pool, invoke):
     file(app, 1, "accidental_death", "2026-10-20", "2026-10-25")
     file(app, 2, "accidental_disability", "2026-11-05", "2026-11-06", disability_grade="6")
     file(app, 3, "illness_death", "2026-11-10", "2026-11-12")
+    before = datetime.now(UTC)
     app.approve_claim(1)
     app.reject_claim(3, "inside the waiting period")
+    after = datetime.now(UTC)
     result = invoke("claim", "list", POOL, "--json")
     assert result.exit_code == 0, result.output
-    common = {"pool": POOL, "description": "", "currency": "CNY"}
-    assert json.loads(result.stdout) == [
+    data = json.loads(result.stdout)
+    decided = [claim.pop("decided_at") for claim in data]
+    assert decided[1] is None
+    for text in (decided[0], decided[2]):  # ISO 8601 in UTC with its offset, on SQLite too
+        assert text.endswith("+00:00"), text
+        assert before <= datetime.fromisoformat(text) <= after
+    common = {"pool": POOL, "description": "", "currency": "CNY", "sharing_run_id": None}
+    assert data == [
         {**common, "id": 1, "member_id": 1, "event_kind": "accidental_death", "event_date": "2026-10-20",
          "filed_on": "2026-10-25", "details": {"disability_grade": None, "circumstances": []}, "status": "approved",
          "benefit": "300000.00", "cap": "300000.00",
@@ -523,3 +537,140 @@ def test_claim_list_table(app, pool, invoke):
 def test_claim_list_of_an_unknown_pool(app, pool, invoke):
     result = invoke("claim", "list", "nope")
     assert (result.exit_code, result.stderr) == (1, "Error: no pool 'nope' (existing pools: js-truckers)\n")
+
+
+def test_a_shared_claim_names_its_sharing_run(app, pool, invoke):
+    file(app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="10")
+    app.approve_claim(1)
+    run = app.share(POOL, "2026-11")
+    result = invoke("claim", "list", POOL, "--json")
+    assert [(c["status"], c["sharing_run_id"]) for c in json.loads(result.stdout)] == [("shared", run.run_id)]
+    assert app.claims(POOL)[0].sharing_run_id == run.run_id
+
+
+# -- rejecting a death --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def frozen_today(monkeypatch) -> date:
+    """Today in the pool's time zone is 2026-11-20 for the member services (an exit or a death
+    may not be dated in the future)."""
+    from mutualaid import members
+
+    monkeypatch.setattr(members, "pool_today", lambda definition, now=None: date(2026, 11, 20))
+    return date(2026, 11, 20)
+
+
+def charged(app: Any, period: str) -> list[int]:
+    """The members charged by a period's sharing run."""
+    run = app.sharing_run(POOL, period)
+    with app.transaction() as s:
+        return list(s.scalars(select(Charge.member_id).where(Charge.run_id == run.run_id).order_by(Charge.member_id)))
+
+
+def test_rejecting_an_excluded_death_ends_the_membership(app, pool, invoke):
+    """The pool does not pay for a death while drunk driving, but the member died: rejecting the
+    claim records the death, as an approval would, and the member shares no later period."""
+    file(app, 1, "accidental_death", "2026-10-20", "2026-10-25", circumstances="drunk_driving")
+    file(app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="10")
+    result = invoke("claim", "reject", "1", "--reason", "  事故认定书显示饮酒驾驶，属于除外责任 ")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "rejected claim #1: 事故认定书显示饮酒驾驶，属于除外责任\n"
+        "member #1 司机1 is recorded as deceased on 2026-10-20: the death ends the membership although the pool "
+        "does not pay for it\n"
+    )
+    assert stored(app, 1) == ("rejected", 0, None, ["事故认定书显示饮酒驾驶，属于除外责任"])
+    assert member_row(app, 1) == ("deceased", date(2026, 10, 20))
+    app.approve_claim(2)
+    assert app.share(POOL, "2026-11").members == 3
+    assert charged(app, "2026-11") == [2, 3, 4]
+
+
+def test_rejecting_a_death_in_the_waiting_period_through_the_api(app, pool):
+    file(app, 3, "illness_death", "2026-12-30", "2027-01-02")  # day 90 of waiting: not covered
+    rejection = app.reject_claim(1, "died of illness inside the waiting period")
+    assert rejection.member_ended is True
+    assert (rejection.decision.payable, rejection.decision.ends_membership) == (False, True)
+    assert (rejection.claim.id, rejection.claim.status, rejection.claim.reasons) == (
+        1, "rejected", ["died of illness inside the waiting period"])
+    assert (rejection.member.id, rejection.member.status, rejection.member.ended_on) == (
+        3, "deceased", date(2026, 12, 30))
+    assert member_row(app, 3) == ("deceased", date(2026, 12, 30))
+
+
+def test_reject_as_json(app, pool, invoke):
+    file(app, 1, "accidental_death", "2026-10-20", "2026-10-25", circumstances="unlicensed_driving")
+    result = invoke("claim", "reject", "1", "--reason", "no valid licence", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["claim"]["id"], data["claim"]["status"], data["claim"]["reasons"]) == (1, "rejected",
+                                                                                        ["no valid licence"])
+    assert data["decision"] == {
+        "payable": False, "amount": "0", "cap": "0", "ends_membership": True,
+        "reasons": ["the claim reports driving without a valid licence (unlicensed_driving), which this pool does "
+                    "not cover"],
+    }
+    assert (data["member"]["id"], data["member"]["status"], data["member"]["ended_on"], data["member_ended"]) == (
+        1, "deceased", "2026-10-20", True)
+
+
+def test_rejecting_a_payable_death_leaves_the_member(app, pool, invoke, frozen_today):
+    """The operator disputes that the death happened: the claim is rejected, the member stays and
+    shares, until the operator records the death."""
+    file(app, 1, "accidental_death", "2026-10-20", "2026-10-25")
+    file(app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="10")
+    file(app, 3, "accidental_disability", "2026-11-12", "2026-11-13", disability_grade="10")
+    rejection = app.reject_claim(1, "the police report names another driver")
+    assert (rejection.member_ended, rejection.decision.payable, rejection.decision.ends_membership) == (
+        False, True, True)
+    assert (rejection.member.status, rejection.member.ended_on) == ("active", None)
+    assert member_row(app, 1) == ("active", None)
+    app.approve_claim(2)
+    app.share(POOL, "2026-11")
+    assert charged(app, "2026-11") == [1, 2, 3, 4]
+    result = invoke("member", "exit", POOL, "1", "--deceased", "--on", "2026-11-10")
+    assert result.exit_code == 0, result.output
+    app.approve_claim(3)
+    app.share(POOL, "2026-12")
+    assert charged(app, "2026-12") == [2, 3, 4]
+
+
+def test_rejecting_a_disability_leaves_the_member(app, pool, invoke):
+    file(app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="3",
+         circumstances="drunk_driving")
+    result = invoke("claim", "reject", "1", "--reason", "drunk driving")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "rejected claim #1: drunk driving\n"
+    assert member_row(app, 2) == ("active", None)
+
+
+@pytest.mark.parametrize("ended", ["exited", "deceased"])
+def test_rejecting_a_death_keeps_an_earlier_end(app, pool, invoke, frozen_today, ended):
+    """A membership that already ended keeps its status and day: the member left before the event
+    (no cover), or the death was already recorded."""
+    day = "2026-10-15" if ended == "exited" else "2026-10-20"
+    if ended == "exited":
+        app.exit_member(POOL, 1, on=day)
+    else:
+        app.record_death(POOL, 1, day)
+    file(app, 1, "accidental_death", "2026-10-20", "2026-10-25", circumstances="drunk_driving")
+    result = invoke("claim", "reject", "1", "--reason", "not covered")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "rejected claim #1: not covered\n"
+    assert member_row(app, 1) == (ended, date.fromisoformat(day))
+    assert stored(app, 1)[0] == "rejected"
+
+
+def test_a_refused_rejection_of_a_death_changes_nothing(app, pool, invoke):
+    file(app, 1, "accidental_death", "2026-10-20", "2026-10-25", circumstances="drunk_driving")
+    before = snapshot(app)
+    result = invoke("claim", "reject", "1", "--reason", " ")
+    assert (result.exit_code, result.stderr) == (1, "Error: reason: a rejection needs a reason the member can read\n")
+    assert snapshot(app) == before
+    app.reject_claim(1, "drunk driving")
+    before = snapshot(app)
+    result = invoke("claim", "reject", "1", "--reason", "again")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: claim #1 is already rejected; only a filed claim can be rejected\n")
+    assert snapshot(app) == before

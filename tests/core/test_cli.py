@@ -1,15 +1,19 @@
 """The ``mutualaid`` command line: help everywhere, the sharing commands, the database commands,
-and user errors as one line with exit code 1, never a traceback."""
+progress bars on a terminal, and user errors as one line with exit code 1, never a traceback."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import click
 import mutualaid
 import pytest
+from mutualaid import MutualAid
+from mutualaid import cli as cli_module
 from mutualaid.cli import State, cli, main
 
 POOL = "js-truckers"
@@ -51,7 +55,8 @@ def _full_tree(plugins) -> list[tuple[str, ...]]:
 def test_command_tree_has_the_documented_commands(plugins):
     paths = {" ".join(p) for p in _full_tree(plugins)}
     expected = {"", "plugins", "install", "cohorts list", "cohorts show", "db upgrade", "db current", "pool create",
-                "pool list", "pool show", "member join", "member import", "member list", "claim file", "claim review",
+                "pool list", "pool show", "member join", "member import", "member list", "member show", "member update",
+                "member exit", "claim file", "claim review",
                 "claim approve", "claim reject", "claim list", "share run", "share show", "notice render"}
     assert expected <= paths
 
@@ -321,3 +326,90 @@ def test_a_period_end_to_end_on_the_command_line(runner, plugins, tmp_path, make
     data = json.loads(shared.output)
     # 30,000.00 + 8% = 32,400.00 over 3 members = 10,800.00 each
     assert (data["members"], data["share"], data["charged"], data["surplus_out"]) == (3, "10800.00", "32400.00", "0.00")
+
+
+# -- progress bars -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def import_file(tmp_path, plugins, truckers_pool, make_driver):
+    """A SQLite database with the truckers pool, and a CSV of three eligible drivers: (url, path)."""
+    url = f"sqlite:///{tmp_path / 'pools.db'}"
+    app = MutualAid(url, plugins=plugins)
+    app.create_pool(truckers_pool())
+    app.close()
+    lines = ["id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof"]
+    for n in (1, 2, 3):
+        d = make_driver(n)
+        lines.append(",".join([d["id_number"], d["name"], str(d["birth_date"]), *d["attributes"].values()]))
+    path = tmp_path / "drivers.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return url, path
+
+
+@pytest.mark.parametrize(
+    ("terminal", "json_flag", "stderr"),
+    [
+        pytest.param(True, [], "checking rows  \nwriting members\n", id="terminal"),
+        pytest.param(False, [], "", id="not-a-terminal"),
+        pytest.param(True, ["--json"], "", id="json-on-a-terminal"),
+    ],
+)
+def test_import_shows_progress_bars_on_a_terminal_only(runner, plugins, import_file, monkeypatch, terminal,
+                                                       json_flag, stderr):
+    """The runner's stderr is not a terminal, so click draws only each bar's label there."""
+    url, path = import_file
+    monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: terminal)
+    result = _invoke(runner, plugins, "member", "import", POOL, str(path), "--joined-on", "2026-10-01", *json_flag,
+                     db_url=url)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == stderr
+    if json_flag:
+        assert json.loads(result.stdout) == {"imported": 3, "rejected": 0, "rejects": None}
+    else:
+        assert result.stdout == "imported 3 members into pool 'js-truckers'\n"
+
+
+def test_no_progress_bar_is_left_open_by_a_refused_import(runner, plugins, import_file, monkeypatch):
+    url, path = import_file
+    monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: True)
+    path.write_text(path.read_text(encoding="utf-8") + "bad-row\n", encoding="utf-8")
+    result = _invoke(runner, plugins, "member", "import", POOL, str(path), "--joined-on", "2026-10-01", db_url=url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"checking rows  \nError: {path}: 1 of 4 rows are invalid; nothing was imported")
+    assert "writing members" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_import_progress_bars_on_a_real_terminal(import_file):
+    url, path = import_file
+    controller, terminal = os.openpty()
+    shown: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal was closed
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mutualaid.cli", "--database-url", url, "member", "import", POOL, str(path),
+             "--joined-on", "2026-10-01"],
+            stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, timeout=120,
+        )
+    finally:
+        os.close(terminal)
+        reader.join(10)
+        os.close(controller)
+    assert result.returncode == 0
+    assert result.stdout.decode() == "imported 3 members into pool 'js-truckers'\n"
+    drawn = b"".join(shown).decode()
+    assert "checking rows" in drawn and "writing members" in drawn
+    assert drawn.count("100%") >= 2, drawn

@@ -1,22 +1,32 @@
-"""Joining a pool (``member join``), through the API and the CLI, on SQLite and PostgreSQL.
+"""Members through the API and the CLI, on SQLite and PostgreSQL: joining (``member join``), list
+and show, exits and deaths (``member exit``), attribute updates (``member update``), and two joins
+of one person at once.
 
-Every refused join is checked to the exact message, and to leave the database as it was.
+Every refused operation is checked to the exact message, and to leave the database as it was.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from mutualaid import IneligibleError, NotFoundError
+from mutualaid import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
+from mutualaid import members as members_service
 from mutualaid.cli import State, cli
+from mutualaid.fields import parse_date
+from mutualaid.members import end_membership, join_member, update_member
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.testing import resident_id
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 POOL = "js-truckers"
 JOINED = date(2026, 10, 1)
@@ -81,6 +91,18 @@ def join_args(id_number: str = ID1, *, name: str = "张三", birth_date: str = "
 
 def pool_today() -> date:
     return datetime.now(SHANGHAI).date()
+
+
+#: "Today" for the tests of exits and deaths, which may not be dated in the future.
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def frozen_today(monkeypatch) -> date:
+    """Today in the pool's time zone is 2026-11-20 for the member services (the CLI's state column
+    still uses the real today)."""
+    monkeypatch.setattr(members_service, "pool_today", lambda definition, now=None: TODAY)
+    return TODAY
 
 
 # -- an eligible driver joins -------------------------------------------------------------------
@@ -294,13 +316,12 @@ def test_a_deceased_member_cannot_join_again(app, pool, invoke):
     assert snapshot(app) == before
 
 
-def test_a_member_who_left_may_join_again(app, pool, invoke):
+def test_a_member_who_left_may_join_again(app, pool, invoke, frozen_today):
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    with app.transaction() as s:  # there is no exit command yet: mark the membership exited
-        s.execute(Member.__table__.update().values(status="exited", ended_on=date(2026, 10, 15)))
+    app.exit_member(pool, ID1, on="2026-10-15")
     again = app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on="2026-11-01", attributes=attrs())
     assert again.id == 2
-    assert [(m[0], m[7]) for m in members(app)] == [(1, "exited"), (2, "active")]
+    assert [(m[0], m[7], m[8]) for m in members(app)] == [(1, "exited", date(2026, 10, 15)), (2, "active", None)]
     # by ID number, the live membership is shown first
     result = invoke("member", "show", POOL, ID1, "--json")
     assert result.exit_code == 0, result.output
@@ -336,7 +357,7 @@ def test_the_database_allows_one_live_membership_per_person_and_pool(app, pool):
         pytest.param({"birth_date": "2026-10-02"},
                      ["birth_date: 2026-10-02 is after the joining day 2026-10-01"], id="born-after-joining"),
         pytest.param({"licence_expires": "soon"},
-                     ["licence_expires: Input should be a valid date or datetime, input is too short"],
+                     ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
                      id="bad-attribute-date"),
         pytest.param({"licence_class": "Z9"},
                      ["licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
@@ -350,11 +371,11 @@ def test_the_database_allows_one_live_membership_per_person_and_pool(app, pool):
                      ["bogus: unknown key (check its spelling; the known names are licence_class, licence_number, "
                       "licence_expires, driving_proof)"], id="unknown-attribute"),
         pytest.param({"licence_number": None, "licence_expires": None},
-                     ["licence_number: Field required", "licence_expires: Field required"], id="missing-attributes"),
+                     ["licence_number: is required", "licence_expires: is required"], id="missing-attributes"),
         pytest.param({"birth_date": "1980-13-01", "joined_on": "x", "licence_class": None, "extra": "1"},
                      ["birth_date: '1980-13-01' is not a date; write it as YYYY-MM-DD",
                       "joined_on: 'x' is not a date; write it as YYYY-MM-DD",
-                      "licence_class: Field required",
+                      "licence_class: is required",
                       "extra: unknown key (check its spelling; the known names are licence_class, licence_number, "
                       "licence_expires, driving_proof)"], id="all-problems-together"),
     ],
@@ -433,9 +454,9 @@ def test_missing_attributes_through_the_cli(app, pool, invoke):
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: 张三 cannot join pool 'js-truckers':\n"
-        "licence_class: Field required\n"
-        "licence_number: Field required\n"
-        "licence_expires: Field required\n"
+        "licence_class: is required\n"
+        "licence_number: is required\n"
+        "licence_expires: is required\n"
     )
     assert members(app) == []
 
@@ -515,6 +536,7 @@ def test_member_list_table(app, three, invoke):
 def test_member_show(app, three, invoke, ref):
     result = invoke("member", "show", POOL, ref)
     assert result.exit_code == 0, result.output
+    state = "waiting" if pool_today() <= date(2026, 12, 30) else "active"
     assert result.stdout == (
         "id: 2\n"
         "pool: js-truckers\n"
@@ -524,15 +546,39 @@ def test_member_show(app, three, invoke, ref):
         "joined_on: 2026-10-01\n"
         "waiting_until: 2026-12-30\n"
         "status: active\n"
-        "ended_on: None\n"
-        "attributes: {'licence_class': 'A2', 'licence_number': 'LIC000002', 'licence_expires': '2031-12-31', "
-        "'driving_proof': 'ETC-000001'}\n"
+        "ended_on: -\n"
+        f"state: {state}\n"
+        "attributes:\n"
+        "  licence_class: A2\n"
+        "  licence_number: LIC000002\n"
+        "  licence_expires: 2031-12-31\n"
+        "  driving_proof: ETC-000001\n"
     )
+
+
+def test_member_show_state_is_waiting_through_the_last_day_of_waiting(app, pool, invoke):
+    app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=pool_today() - timedelta(days=90),
+             attributes=attrs())
+    app.join(pool, id_number=resident_id(BORN, 2), name="李四", birth_date=BORN,
+             joined_on=pool_today() - timedelta(days=91), attributes=attrs())
+    assert invoke("member", "show", POOL, "1").stdout.splitlines()[9] == "state: waiting"
+    assert invoke("member", "show", POOL, "2").stdout.splitlines()[9] == "state: active"
+
+
+def test_member_show_of_an_ended_membership(app, three, invoke, frozen_today):
+    app.exit_member(POOL, 3, on="2026-11-05")
+    result = invoke("member", "show", POOL, "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[7:11] == ["status: exited", "ended_on: 2026-11-05", "state: exited",
+                                                "attributes:"]
 
 
 def test_member_show_json(app, three, invoke):
     result = invoke("member", "show", POOL, "3", "--json")
-    assert json.loads(result.stdout) == three[2].as_dict()
+    assert result.exit_code == 0, result.output
+    state = "waiting" if pool_today() <= date(2026, 12, 30) else "active"
+    assert json.loads(result.stdout) == {**three[2].as_dict(), "state": state}
+    assert json.loads(result.stdout) == three[2].as_dict(pool_today())
 
 
 @pytest.mark.parametrize("ref", ["99", resident_id(BORN, 99), "nobody"], ids=["number", "id-number", "text"])
@@ -548,3 +594,552 @@ def test_member_numbers_belong_to_their_pool(app, three, truckers_pool):
     app.create_pool(truckers_pool(key="zj-truckers", name="浙江卡友互助"))
     with pytest.raises(NotFoundError, match=r"^pool 'zj-truckers' has no member 1 "):
         app.member("zj-truckers", 1)
+
+
+# -- dates are written YYYY-MM-DD ---------------------------------------------------------------
+
+
+BAD_DATES = ["19800101", "1980-W01-2", "1980W012", "1980-1-1", "1980-01-01T00:00", "１９８０-01-01", "01/01/1980", ""]
+
+
+@pytest.mark.parametrize("text", BAD_DATES[:-1])
+def test_a_date_in_another_iso_form_is_refused(app, pool, invoke, text):
+    with pytest.raises(IneligibleError) as caught:
+        app.join(pool, id_number=ID1, name="张三", birth_date=text, joined_on=JOINED, attributes=attrs())
+    assert caught.value.problems == [f"birth_date: {text!r} is not a date; write it as YYYY-MM-DD"]
+    result = invoke(*join_args(joined_on=text.replace("1980", "2026")))
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: 张三 cannot join pool 'js-truckers':\njoined_on: {text.replace('1980', '2026')!r} is not a date; "
+           "write it as YYYY-MM-DD\n")
+    assert members(app) == []
+
+
+@pytest.mark.parametrize("text", BAD_DATES)
+def test_parse_date_takes_yyyy_mm_dd_only(text):
+    with pytest.raises(ValueError) as caught:
+        parse_date(text, "the day")
+    assert str(caught.value) == f"the day {text!r} is not a date; write it as YYYY-MM-DD"
+
+
+def test_parse_date(monkeypatch):
+    assert parse_date(" 2026-10-01\t", "the day") == date(2026, 10, 1)
+    assert parse_date(date(2026, 10, 1), "the day") == date(2026, 10, 1)
+    assert type(parse_date(datetime(2026, 10, 1, 23, 59), "the day")) is date
+    with pytest.raises(ValueError, match=r"^the day '2026-02-29' is not a date; write it as YYYY-MM-DD$"):
+        parse_date("2026-02-29", "the day")
+
+
+# -- ending a membership: exit and death --------------------------------------------------------
+
+
+@pytest.fixture
+def four(app, pool, frozen_today) -> list[Any]:
+    """Drivers #1 to #4, joined 2026-10-01; today is 2026-11-20."""
+    return [
+        app.join(pool, id_number=resident_id(BORN, n), name=f"司机{n}", birth_date=BORN, joined_on=JOINED,
+                 attributes=attrs(licence_number=f"LIC{n:06d}"))
+        for n in (1, 2, 3, 4)
+    ]
+
+
+def approve_disability(app: Any, member: int, day: str) -> int:
+    """File and approve a grade-10 disability (30,000.00) for ``member`` on ``day``."""
+    claim = app.file_claim(POOL, member, event_kind="accidental_disability", event_date=day, filed_on=day,
+                           details={"disability_grade": "10"})
+    app.approve_claim(claim.id)
+    return claim.id
+
+
+def charged(app: Any, period: str) -> list[int]:
+    """The members charged by a period's sharing run."""
+    run = app.sharing_run(POOL, period)
+    with app.transaction() as s:
+        return list(s.scalars(select(Charge.member_id).where(Charge.run_id == run.run_id).order_by(Charge.member_id)))
+
+
+def test_an_exit_ends_sharing_after_its_day(app, four):
+    """Members are counted at 00:00 of the notice day: one who exits on the notice day (2026-11-07)
+    still shares that period, whose cases were already in public notice; one who exits the day
+    before does not, and neither shares a later period."""
+    left = app.exit_member(POOL, 2, on="2026-11-07")
+    assert (left.id, left.status, left.ended_on, left.state_on(TODAY)) == (2, "exited", date(2026, 11, 7), "exited")
+    app.exit_member(POOL, resident_id(BORN, 3), on=date(2026, 11, 6))  # by ID number
+    assert [(m[0], m[7], m[8]) for m in members(app)] == [
+        (1, "active", None), (2, "exited", date(2026, 11, 7)), (3, "exited", date(2026, 11, 6)), (4, "active", None),
+    ]
+    approve_disability(app, 1, "2026-10-20")
+    assert app.share(POOL, "2026-11").members == 3
+    assert charged(app, "2026-11") == [1, 2, 4]
+    approve_disability(app, 4, "2026-11-10")
+    assert app.share(POOL, "2026-12").members == 2
+    assert charged(app, "2026-12") == [1, 4]
+
+
+def test_no_benefit_for_an_event_after_the_exit(app, four):
+    app.exit_member(POOL, 2, on="2026-11-05")
+    late = app.file_claim(POOL, 2, event_kind="accidental_disability", event_date="2026-11-06", filed_on="2026-11-07",
+                          details={"disability_grade": "10"})
+    with pytest.raises(StateError) as caught:
+        app.approve_claim(late.id)
+    assert str(caught.value) == (
+        "claim #1 cannot be approved: the event on 2026-11-06 is after the membership ended on 2026-11-05"
+    )
+    # an event on the day of the exit was still covered
+    on_the_day = app.file_claim(POOL, 2, event_kind="accidental_disability", event_date="2026-11-05",
+                                filed_on="2026-11-07", details={"disability_grade": "10"})
+    assert app.approve_claim(on_the_day.id)[0].benefit == Decimal("30000.00")
+
+
+def test_exit_through_the_cli(app, four, invoke):
+    result = invoke("member", "exit", POOL, "2", "--on", "2026-11-07")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "member #2 司机2 left pool 'js-truckers' on 2026-11-07; they share no period whose notice day is after "
+        "2026-11-07\n"
+    )
+    result = invoke("member", "exit", POOL, "#3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        **four[2].as_dict(), "status": "exited", "ended_on": TODAY.isoformat(), "state": "exited",
+    }
+    assert [(m[0], m[7], m[8]) for m in members(app)] == [
+        (1, "active", None), (2, "exited", date(2026, 11, 7)), (3, "exited", TODAY), (4, "active", None),
+    ]
+
+
+def test_exit_defaults_to_today_in_the_pool_time_zone(app, pool, invoke):
+    today = pool_today()
+    app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=today - timedelta(days=5), attributes=attrs())
+    result = invoke("member", "exit", POOL, "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ended_on"] == today.isoformat()
+    assert members(app)[0][7:] == ("exited", today)
+
+
+def test_a_member_may_exit_on_the_joining_day(app, four):
+    assert app.exit_member(POOL, 1, on=JOINED).ended_on == JOINED
+
+
+def test_a_frozen_member_can_exit(app, four):
+    with app.transaction() as s:  # frozen: rights suspended (a prepaid balance that ran out)
+        s.execute(update(Member).where(Member.id == 4).values(status="frozen"))
+    assert (app.exit_member(POOL, 4, on="2026-11-10").status, members(app)[3][7:]) == (
+        "exited", ("exited", date(2026, 11, 10)))
+
+
+def test_record_a_death_through_the_api(app, four):
+    record = app.record_death(POOL, 1, "2026-11-01")
+    assert (record.id, record.status, record.ended_on, record.state_on(TODAY)) == (
+        1, "deceased", date(2026, 11, 1), "deceased")
+    with pytest.raises(IneligibleError) as caught:
+        app.join(POOL, id_number=resident_id(BORN, 1), name="司机1", birth_date=BORN, joined_on="2026-11-15",
+                 attributes=attrs())
+    assert caught.value.problems == [
+        "this person is recorded as deceased (member #1, died on 2026-11-01) in pool 'js-truckers'"
+    ]
+    approve_disability(app, 2, "2026-10-20")
+    app.share(POOL, "2026-11")
+    assert charged(app, "2026-11") == [2, 3, 4]
+
+
+def test_record_a_death_through_the_cli(app, four, invoke):
+    result = invoke("member", "exit", POOL, resident_id(BORN, 2), "--deceased", "--on", "2026-11-02")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "member #2 司机2 is recorded as deceased in pool 'js-truckers' on 2026-11-02; they share no period whose "
+        "notice day is after 2026-11-02\n"
+    )
+    assert members(app)[1][7:] == ("deceased", date(2026, 11, 2))
+
+
+def test_a_death_needs_its_day(app, four, invoke):
+    before = snapshot(app)
+    result = invoke("member", "exit", POOL, "2", "--deceased")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "Error: --on is required with --deceased: give the day of the death, e.g. --on 2026-10-20\n")
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["2", "--on", "2026-09-30"],
+                     "Error: the exit of member #2 was not recorded:\nthe exit date 2026-09-30 is before member #2 "
+                     "joined on 2026-10-01; give a day on or after the joining day\n", id="before-joining"),
+        pytest.param(["2", "--deceased", "--on", "2026-09-30"],
+                     "Error: the death of member #2 was not recorded:\nthe death date 2026-09-30 is before member #2 "
+                     "joined on 2026-10-01; give a day on or after the joining day\n", id="death-before-joining"),
+        pytest.param(["2", "--on", "2026-11-21"],
+                     "Error: the exit of member #2 was not recorded:\nthe exit date 2026-11-21 is in the future "
+                     "(today is 2026-11-20 in the pool's time zone); record the exit on or after the day it happens\n",
+                     id="in-the-future"),
+        pytest.param(["2", "--deceased", "--on", "2027-01-01"],
+                     "Error: the death of member #2 was not recorded:\nthe death date 2027-01-01 is in the future "
+                     "(today is 2026-11-20 in the pool's time zone); record the death on or after the day it happens\n",
+                     id="death-in-the-future"),
+        pytest.param(["2", "--on", "2026-11-31"],
+                     "Error: the exit of member #2 was not recorded:\nthe exit date '2026-11-31' is not a date; write "
+                     "it as YYYY-MM-DD\n", id="no-such-day"),
+        pytest.param(["2", "--deceased", "--on", "20261101"],
+                     "Error: the death of member #2 was not recorded:\nthe death date '20261101' is not a date; write "
+                     "it as YYYY-MM-DD\n", id="compact-date"),
+        pytest.param(["2", "--on", "2026-W45-1"],
+                     "Error: the exit of member #2 was not recorded:\nthe exit date '2026-W45-1' is not a date; write "
+                     "it as YYYY-MM-DD\n", id="week-date"),
+        pytest.param(["9"], "Error: pool 'js-truckers' has no member '9' (give a member number or an ID number)\n",
+                     id="unknown-member"),
+    ],
+)
+def test_a_bad_exit_is_refused_and_changes_nothing(app, four, invoke, args, message):
+    before = snapshot(app)
+    result = invoke("member", "exit", POOL, *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message)
+    assert snapshot(app) == before
+
+
+def test_exit_from_an_unknown_pool(app, four, invoke):
+    result = invoke("member", "exit", "nope", "1")
+    assert (result.exit_code, result.stderr) == (1, "Error: no pool 'nope' (existing pools: js-truckers)\n")
+    with pytest.raises(NotFoundError):
+        app.record_death("nope", 1, "2026-11-01")
+
+
+def test_an_exit_cannot_be_dated_before_a_paid_event(app, four, invoke):
+    approve_disability(app, 2, "2026-11-10")
+    before = snapshot(app)
+    result = invoke("member", "exit", POOL, "2", "--on", "2026-09-30")
+    assert (result.exit_code, result.stderr) == (1, (
+        "Error: the exit of member #2 was not recorded:\n"
+        "the exit date 2026-09-30 is before member #2 joined on 2026-10-01; give a day on or after the joining day\n"
+        "claim #1 of this member was approved for an event on 2026-11-10, after the exit date 2026-09-30; check the "
+        "date\n"))
+    with pytest.raises(ValidationError) as caught:
+        app.record_death(POOL, 2, "2026-11-09")
+    assert caught.value.lines == [
+        "the death of member #2 was not recorded:",
+        "claim #1 of this member was approved for an event on 2026-11-10, after the death date 2026-11-09; check the "
+        "date",
+    ]
+    assert snapshot(app) == before
+    assert app.record_death(POOL, 2, "2026-11-10").ended_on == date(2026, 11, 10)  # the day of the event is fine
+
+
+@pytest.mark.parametrize("deceased", [False, True], ids=["exit", "death"])
+def test_only_a_live_membership_can_be_ended(app, four, invoke, deceased):
+    app.exit_member(POOL, 1, on="2026-11-05")
+    app.approve_claim(app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-10-20",
+                                     filed_on="2026-10-25").id)
+    with app.transaction() as s:  # lapsed (a share that could not be collected); no command sets it yet
+        s.execute(update(Member).where(Member.id == 3).values(status="lapsed"))
+    before = snapshot(app)
+    refused = {
+        "1": "member #1 of pool 'js-truckers' is already exited (ended on 2026-11-05); only a live (active or frozen) "
+             "membership can be ended",
+        "2": "member #2 of pool 'js-truckers' is already deceased (ended on 2026-10-20); only a live (active or "
+             "frozen) membership can be ended",
+        "3": "member #3 of pool 'js-truckers' is already lapsed; only a live (active or frozen) membership can be "
+             "ended",
+    }
+    for ref, message in refused.items():
+        result = invoke("member", "exit", POOL, ref, *(["--deceased"] if deceased else []), "--on", "2026-11-10")
+        assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+        with pytest.raises(StateError) as caught:
+            if deceased:
+                app.record_death(POOL, ref, "2026-11-10")
+            else:
+                app.exit_member(POOL, ref)
+        assert str(caught.value) == message
+    assert snapshot(app) == before
+
+
+def test_end_membership_takes_exited_or_deceased(app, four):
+    before = snapshot(app)
+    with app.transaction() as s, pytest.raises(ValidationError) as caught:
+        end_membership(s, app.plugins, POOL, 1, status="lapsed")
+    assert caught.value.problems == ["status: 'lapsed' does not end a membership; use 'exited' or 'deceased'"]
+    assert snapshot(app) == before
+
+
+def test_member_services_leave_the_transaction_to_the_caller(app, four):
+    before = snapshot(app)
+    with Session(app.engine) as s:
+        end_membership(s, app.plugins, POOL, 1, status="exited", on="2026-11-10")
+        update_member(s, app.plugins, POOL, 2, {"licence_class": "B2"})
+        s.flush()
+        assert s.scalar(select(Member.status).where(Member.id == 1)) == "exited"
+    # closed without a commit
+    assert snapshot(app) == before
+
+
+# -- updating a member's attributes -------------------------------------------------------------
+
+
+def stored_attributes(app: Any, member_id: int) -> dict[str, Any]:
+    with app.transaction() as s:
+        return json.loads(s.scalar(select(Member.attributes_json).where(Member.id == member_id)))
+
+
+def test_update_merges_revalidates_and_normalises(app, three):
+    update_ = app.update_member(POOL, 2, {"licence_expires": "2036-05-31", "licence_class": " b2 "})
+    assert update_.changes == {"licence_class": ("A2", "B2"), "licence_expires": ("2031-12-31", "2036-05-31")}
+    expected = {"licence_class": "B2", "licence_number": "LIC000002", "licence_expires": "2036-05-31",
+                "driving_proof": "ETC-000001"}
+    assert update_.member.attributes == expected
+    assert stored_attributes(app, 2) == expected
+    assert app.member(POOL, 2) == update_.member
+    assert stored_attributes(app, 1)["licence_expires"] == "2031-12-31"  # nobody else changed
+    assert members(app) == [
+        (n, 1, resident_id(BORN, n), f"司机{n}", BORN, JOINED, date(2026, 12, 30), "active", None) for n in (1, 2, 3)
+    ]
+
+
+def test_update_through_the_cli_prints_what_changed(app, three, invoke):
+    result = invoke("member", "update", POOL, resident_id(BORN, 2), "--attr", "licence_expires=2036-05-31",
+                    "--attr", "licence_number=LIC900002")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "updated member #2 司机2 of pool 'js-truckers':\n"
+        "  licence_number: LIC000002 → LIC900002\n"
+        "  licence_expires: 2031-12-31 → 2036-05-31\n"
+    )
+    result = invoke("member", "update", POOL, "2", "--attr", "driving_proof=", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["changes"] == {"driving_proof": {"old": "ETC-000001", "new": ""}}
+    assert data["member"]["attributes"] == {"licence_class": "A2", "licence_number": "LIC900002",
+                                            "licence_expires": "2036-05-31", "driving_proof": ""}
+    assert data["member"]["state"] in ("waiting", "active")
+    assert stored_attributes(app, 2) == data["member"]["attributes"]
+
+
+def test_update_with_the_stored_values_changes_nothing(app, three, invoke):
+    before = snapshot(app)
+    result = invoke("member", "update", POOL, "2", "--attr", "licence_class=a2", "--attr", "licence_expires=2031-12-31")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "member #2 司机2: nothing changed (the values given are the ones stored)\n"
+    assert snapshot(app) == before
+
+
+def test_update_does_not_check_eligibility_again(app, three):
+    """At joining, a licence that expired before the joining day and a missing driving proof are
+    refused; a member keeps the membership whatever is recorded later."""
+    update_ = app.update_member(POOL, 1, {"licence_expires": "2026-09-30", "driving_proof": ""})
+    assert update_.changes == {"licence_expires": ("2031-12-31", "2026-09-30"), "driving_proof": ("ETC-000001", "")}
+    assert (update_.member.status, update_.member.ended_on) == ("active", None)
+
+
+KNOWN = "the known names are licence_class, licence_number, licence_expires, driving_proof"
+
+
+@pytest.mark.parametrize(
+    ("given", "problems"),
+    [
+        pytest.param({"licence_colour": "red"}, [f"licence_colour: unknown key (check its spelling; {KNOWN})"],
+                     id="unknown-name"),
+        pytest.param({"licence_expires": "soon"}, ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
+                     id="bad-date"),
+        pytest.param({"licence_number": ""}, ["licence_number: is required"], id="required-removed"),
+        pytest.param({"name": "李四"},
+                     ["name: is part of the member's own record, not an attribute of cohort 'truckers'; it cannot be "
+                      "changed"], id="core-field"),
+        pytest.param({"licence_class": "Z9", "licence_expires": "2036-02-30", "bogus": "1", "birth_date": "1981-01-01"},
+                     ["birth_date: is part of the member's own record, not an attribute of cohort 'truckers'; it "
+                      "cannot be changed",
+                      "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
+                      "C2, C3, C4, C5, C6, D, E, F, M, N, P",
+                      "licence_expires: must be a date written YYYY-MM-DD ('2036-02-30' given)",
+                      f"bogus: unknown key (check its spelling; {KNOWN})"], id="every-problem"),
+        pytest.param({}, ["no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show "
+                          "truckers' lists them)"], id="nothing-given"),
+    ],
+)
+def test_a_bad_update_lists_every_problem_and_changes_nothing(app, three, given, problems):
+    before = snapshot(app)
+    with pytest.raises(ValidationError) as caught:
+        app.update_member(POOL, 2, given)
+    assert caught.value.summary == "member #2 of pool 'js-truckers' was not updated:"
+    assert caught.value.problems == problems
+    assert snapshot(app) == before
+
+
+def test_a_bad_update_through_the_cli(app, three, invoke):
+    before = snapshot(app)
+    result = invoke("member", "update", POOL, "2", "--attr", "licence_colour=red", "--attr", "licence_class=Z9")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", (
+        "Error: member #2 of pool 'js-truckers' was not updated:\n"
+        "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, C2, C3, C4, "
+        "C5, C6, D, E, F, M, N, P\n"
+        f"licence_colour: unknown key (check its spelling; {KNOWN})\n"))
+    result = invoke("member", "update", POOL, "2", "--attr", "licence_class")
+    assert (result.exit_code, result.stderr) == (1, "Error: --attr 'licence_class' must look like key=value\n")
+    result = invoke("member", "update", POOL, "2")
+    assert result.exit_code == 2
+    assert "Error: Missing option '--attr'." in result.stderr
+    result = invoke("member", "update", POOL, "99", "--attr", "licence_class=B2")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: pool 'js-truckers' has no member '99' (give a member number or an ID number)\n")
+    assert snapshot(app) == before
+
+
+def test_a_stored_attribute_the_cohort_no_longer_knows(app, three):
+    """The whole set is validated again: an attribute stored under an older version of the cohort
+    is reported, and an empty value removes it."""
+    with app.transaction() as s:
+        s.execute(update(Member).where(Member.id == 2).values(
+            attributes_json=json.dumps({**stored_attributes(app, 2), "truck_plate": "苏A12345"}, ensure_ascii=False)))
+    before = snapshot(app)
+    with pytest.raises(ValidationError) as caught:
+        app.update_member(POOL, 2, {"licence_class": "B2"})
+    assert caught.value.problems == [f"truck_plate: unknown key (check its spelling; {KNOWN})"]
+    assert snapshot(app) == before
+    update_ = app.update_member(POOL, 2, {"licence_class": "B2", "truck_plate": ""})
+    assert update_.changes == {"licence_class": ("A2", "B2"), "truck_plate": ("苏A12345", None)}
+    assert "truck_plate" not in stored_attributes(app, 2)
+
+
+def test_only_a_live_member_can_be_updated(app, three, invoke, frozen_today):
+    app.exit_member(POOL, 2, on="2026-11-05")
+    before = snapshot(app)
+    message = ("member #2 of pool 'js-truckers' is already exited (ended on 2026-11-05); only a live (active or "
+               "frozen) membership can be updated")
+    result = invoke("member", "update", POOL, "2", "--attr", "licence_class=B2")
+    assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+    with pytest.raises(StateError, match=f"^{re.escape(message)}$"):
+        app.update_member(POOL, 2, {"licence_class": "B2"})
+    assert snapshot(app) == before
+
+
+def test_concurrent_updates_of_one_member_both_count(app, three, db_url, plugins):
+    """The member's row is locked and read again: a second update waits for the first and merges
+    into what it wrote, instead of overwriting it with what it read before."""
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("row locks matter on PostgreSQL; SQLite lets one transaction write at a time")
+    outcome: dict[str, Any] = {}
+
+    def update_in_another_transaction() -> None:
+        try:
+            with app.transaction() as session:
+                outcome["changes"] = update_member(session, plugins, POOL, 2, {"licence_expires": "2036-05-31"}).changes
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = repr(exc)
+
+    with app.transaction() as session:
+        update_member(session, plugins, POOL, 2, {"licence_class": "B2"})
+        other = threading.Thread(target=update_in_another_transaction)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive(), outcome  # it waits for this transaction's lock
+    other.join(10)
+    assert outcome == {"changes": {"licence_expires": ("2031-12-31", "2036-05-31")}}
+    assert stored_attributes(app, 2) == {"licence_class": "B2", "licence_number": "LIC000002",
+                                         "licence_expires": "2036-05-31", "driving_proof": "ETC-000001"}
+
+
+# -- the same person joining twice at once ------------------------------------------------------
+
+
+def misses_once(monkeypatch: Any, name: str) -> list[Any]:
+    """Make the first call of the pre-check ``members.<name>`` find nothing, as if another
+    transaction had not yet committed the person's membership; returns the calls made."""
+    real = getattr(members_service, name)
+    calls: list[Any] = []
+
+    def check(*args: Any) -> Any:
+        calls.append(args[-1])
+        return real(*args) if len(calls) > 1 else (None if name == "_live_member_id" else iter(()))
+
+    monkeypatch.setattr(members_service, name, check)
+    return calls
+
+
+def test_a_join_that_slips_past_the_check_is_refused_by_the_index(app, pool, monkeypatch):
+    first = app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
+    before = snapshot(app)
+    calls = misses_once(monkeypatch, "_live_member_id")
+    with pytest.raises(IneligibleError) as caught:
+        app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on="2026-11-01", attributes=attrs())
+    assert caught.value.lines == ["张三 cannot join pool 'js-truckers':",
+                                  f"this person already holds live membership #{first.id} in pool 'js-truckers'"]
+    assert calls == [ID1, ID1]  # the check that missed it, then the look-up after the index refused the row
+    assert snapshot(app) == before
+
+
+def test_after_a_refused_duplicate_the_transaction_goes_on(app, pool, monkeypatch):
+    """Only the savepoint around the insert is rolled back; the caller's transaction can go on."""
+    app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
+    misses_once(monkeypatch, "_live_member_id")
+    with app.transaction() as session:
+        with pytest.raises(IneligibleError):
+            join_member(session, app.plugins, POOL, id_number=ID1, name="张三", birth_date=BORN, attributes=attrs())
+        other = join_member(session, app.plugins, POOL, id_number=resident_id(BORN, 2), name="李四", birth_date=BORN,
+                            joined_on=JOINED, attributes=attrs())
+    assert [(m[2], m[3], m[7]) for m in members(app)] == [
+        (ID1, "张三", "active"), (resident_id(BORN, 2), "李四", "active"),
+    ]
+    assert members(app)[1][0] == other.id
+
+
+def test_two_joins_of_the_same_person_at_once(app, pool, db_url, plugins):
+    """Both check before either commits; the second insert waits on the unique index, then fails:
+    it gets the same refusal as a join after the first one, not a database error."""
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time")
+    outcome: dict[str, Any] = {}
+    applicant = {"id_number": ID1, "name": "张三", "birth_date": BORN, "joined_on": JOINED, "attributes": attrs()}
+
+    def join_in_another_transaction() -> None:
+        try:
+            with app.transaction() as session:
+                join_member(session, plugins, POOL, **applicant)
+            outcome["second"] = "joined"
+        except IneligibleError as exc:
+            outcome["second"] = exc.lines
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["second"] = repr(exc)
+
+    with app.transaction() as session:
+        first = join_member(session, plugins, POOL, **applicant)
+        other = threading.Thread(target=join_in_another_transaction)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive(), outcome  # past its check, waiting on the index for this transaction
+    other.join(10)
+    assert outcome == {"second": ["张三 cannot join pool 'js-truckers':",
+                                  f"this person already holds live membership #{first.id} in pool 'js-truckers'"]}
+    assert [(m[0], m[2], m[7]) for m in members(app)] == [(first.id, ID1, "active")]
+
+
+# -- member import: progress, and a join racing the import --------------------------------------
+
+
+CSV_HEADER = "id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof\n"
+
+
+def test_import_reports_its_progress(app, pool, tmp_path):
+    path = tmp_path / "members.csv"
+    rows = [f"P{n:07d},司机{n},1980-01-01,A2,LIC{n:06d},2031-12-31,ETC-{n}\n" for n in range(1, 2501)]
+    rows.insert(1500, "P9999999,,1980-01-01,A2,LIC9,2031-12-31,ETC-9\n")  # no name: rejected
+    path.write_text(CSV_HEADER + "".join(rows), encoding="utf-8")
+    calls: list[tuple[Any, ...]] = []
+    result = app.import_members(POOL, path, joined_on="2026-10-01", skip_invalid=True,
+                                progress=lambda *args: calls.append(args))
+    assert (result.imported, result.rejected) == (2500, 1)
+    assert calls == [("checking", 1001, None), ("checking", 2001, None), ("checking", 2502, None),
+                     ("writing", 0, 2500), ("writing", 2500, 2500)]
+
+
+def test_an_import_that_races_a_join_is_refused_by_the_index(app, pool, monkeypatch, tmp_path):
+    app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
+    path = tmp_path / "members.csv"
+    path.write_text(CSV_HEADER + f"{resident_id(BORN, 2)},李四,1980-01-01,A2,LIC2,2031-12-31,ETC-2\n"
+                    f"{ID1},张三,1980-01-01,A2,LIC1,2031-12-31,ETC-1\n", encoding="utf-8")
+    before = snapshot(app)
+    calls = misses_once(monkeypatch, "_live_members")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on="2026-10-01")
+    assert caught.value.lines == [
+        f"{path}: 1 of these people joined pool 'js-truckers' while the file was being checked; nothing was imported:",
+        f"{path}:3: id_number: this person already holds live membership #1",
+    ]
+    assert len(calls) == 2
+    assert snapshot(app) == before
