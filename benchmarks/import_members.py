@@ -30,10 +30,6 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from mutualaid import MutualAid, load_plugins
-from mutualaid.database import make_engine
-from mutualaid.models import LIVE_STATUSES, Pool
-from mutualaid.testing import resident_id
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -50,9 +46,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 
+from mutualaid import MutualAid, load_plugins
+from mutualaid.database import make_engine
+from mutualaid.models import LIVE_STATUSES, Pool
+from mutualaid.testing import resident_id
+
 JOINED_ON = date(2026, 10, 1)
-COLUMNS = ("pool_id", "id_number", "name", "birth_date", "joined_on", "waiting_until", "status", "ended_on",
-           "attributes_json")
+COLUMNS = (
+    "pool_id",
+    "id_number",
+    "name",
+    "birth_date",
+    "joined_on",
+    "waiting_until",
+    "status",
+    "ended_on",
+    "attributes_json",
+)
 Id = BigInteger().with_variant(Integer, "sqlite")
 
 
@@ -62,18 +72,29 @@ def write_csv(path: Path, rows: int) -> None:
         raise SystemExit("at most 10,000,000 rows (the generated birth dates must stay eligible)")
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id_number", "name", "birth_date", "licence_class", "licence_number", "licence_expires",
-                         "driving_proof"])
+        writer.writerow(
+            ["id_number", "name", "birth_date", "licence_class", "licence_number", "licence_expires", "driving_proof"]
+        )
         for n in range(rows):
             born = date(1970, 1, 1) + timedelta(days=n // 1000)
-            writer.writerow([resident_id(born, n % 1000), f"司机{n}", born.isoformat(), "B2", f"L{n:09d}",
-                             "2031-06-30", f"ETC-{n:09d}"])
+            writer.writerow(
+                [
+                    resident_id(born, n % 1000),
+                    f"司机{n}",
+                    born.isoformat(),
+                    "B2",
+                    f"L{n:09d}",
+                    "2031-06-30",
+                    f"ETC-{n:09d}",
+                ]
+            )
 
 
 def floor_table(metadata: MetaData) -> Table:
     """A scratch table of the members table's shape, with its constraints under other names."""
     table = Table(
-        "bench_floor_members", metadata,
+        "bench_floor_members",
+        metadata,
         Column("id", Id, primary_key=True),
         Column("pool_id", Id, ForeignKey(Pool.__table__.c.id), nullable=False),
         Column("id_number", String(64), nullable=False),
@@ -86,8 +107,14 @@ def floor_table(metadata: MetaData) -> Table:
         Column("attributes_json", Text, nullable=False),
     )
     live = table.c.status.in_(LIVE_STATUSES)
-    Index("uq_bench_floor_live_person", table.c.pool_id, table.c.id_number, unique=True,
-          sqlite_where=live, postgresql_where=live)
+    Index(
+        "uq_bench_floor_live_person",
+        table.c.pool_id,
+        table.c.id_number,
+        unique=True,
+        sqlite_where=live,
+        postgresql_where=live,
+    )
     Index("ix_bench_floor_pool_id_joined_on", table.c.pool_id, table.c.joined_on)
     return table
 
@@ -176,11 +203,15 @@ def time_floor(engine: Engine, rows: list[tuple[object, ...]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV (default: 100000)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file); for "
-                        "PostgreSQL a scratch database is created on that server and dropped")
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (default: a temporary SQLite file); for "
+        "PostgreSQL a scratch database is created on that server and dropped",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the median is shown")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
@@ -191,13 +222,17 @@ def main(argv: list[str] | None = None) -> None:
     if "truckers" not in plugins.cohorts:
         raise SystemExit("install the truckers plugin first: pip install -e plugins/truckers")
 
-    with tempfile.TemporaryDirectory(prefix="mutualaid-bench-csv-") as tmp, \
-            scratch_database(args.database_url, args.keep) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="mutualaid-bench-csv-") as tmp,
+        scratch_database(args.database_url, args.keep) as url,
+    ):
         csv_path = Path(tmp) / "members.csv"
         started = time.perf_counter()
         write_csv(csv_path, args.rows)
-        print(f"wrote {args.rows:,} rows to {csv_path.name} ({csv_path.stat().st_size / 1e6:.1f} MB) "
-              f"in {time.perf_counter() - started:.2f} s")
+        print(
+            f"wrote {args.rows:,} rows to {csv_path.name} ({csv_path.stat().st_size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - started:.2f} s"
+        )
 
         app = MutualAid(url, plugins=plugins)
         engine = make_engine(url)
@@ -209,8 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             rows: list[tuple[object, ...]] = []
             for run in range(args.repeat):
                 key = f"bench-{run}"
-                record = app.create_pool({"key": key, "name": f"Benchmark {run}", "cohort": "truckers",
-                                          "settings": {}})
+                record = app.create_pool({"key": key, "name": f"Benchmark {run}", "cohort": "truckers", "settings": {}})
                 imports.append(time_import(app, csv_path, key))
                 if not rows:
                     rows = read_back(engine, record.id)
@@ -223,8 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     backend = make_url(url).get_backend_name()
     print(f"backend: {backend}; rows: {args.rows:,}; runs: {args.repeat} (medians)")
     print(f"  import_members   {imported:8.3f} s  {args.rows / imported:>12,.0f} rows/s")
-    print(f"  floor            {floor:8.3f} s  {args.rows / floor:>12,.0f} rows/s   "
-          "(one executemany of tuples, raw DBAPI, same table shape)")
+    print(
+        f"  floor            {floor:8.3f} s  {args.rows / floor:>12,.0f} rows/s   "
+        "(one executemany of tuples, raw DBAPI, same table shape)"
+    )
     print(f"  ratio to floor   {imported / floor:8.1f} x")
 
 

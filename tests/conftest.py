@@ -156,7 +156,9 @@ def truckers_pool() -> Callable[..., dict[str, Any]]:
     return make
 
 
-def driver(n: int, *, born: date = date(1980, 1, 1), joined_on: date | str = date(2026, 10, 1), **attrs: Any) -> dict[str, Any]:
+def driver(
+    n: int, *, born: date = date(1980, 1, 1), joined_on: date | str = date(2026, 10, 1), **attrs: Any
+) -> dict[str, Any]:
     """Keyword arguments for ``MutualAid.join`` of an eligible driver number ``n`` (n < 1000 per birth date)."""
     attributes = {
         "licence_class": "A2",

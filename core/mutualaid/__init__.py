@@ -34,11 +34,11 @@ from .errors import (
     ValidationError,
 )
 from .hookspecs import hookimpl
+from .identity import make_resident_id
 from .money import Money, currency_exponent, format_minor, from_minor, to_minor
 from .periods import Period
 from .plugins import Plugins, load_plugins
 from .privacy import mask_id_number, mask_name
-from .identity import make_resident_id
 from .sharing import Reconciliation, SharingResult
 
 __version__ = "0.1.0"

@@ -43,7 +43,9 @@ class MutualAid:
     :param auto_upgrade: bring the schema up to date on first use (Alembic migrations).
     """
 
-    def __init__(self, database_url: str | None = None, *, plugins: Plugins | None = None, auto_upgrade: bool = True) -> None:
+    def __init__(
+        self, database_url: str | None = None, *, plugins: Plugins | None = None, auto_upgrade: bool = True
+    ) -> None:
         self._url = database_url
         self._plugins = plugins
         self._engine: Engine | None = None
@@ -105,14 +107,26 @@ class MutualAid:
     # -- members ---------------------------------------------------------------------------------
 
     def join(
-        self, pool: str, *, id_number: str, name: str, birth_date: str | date,
-        attributes: Mapping[str, Any] | None = None, joined_on: str | date | None = None,
+        self,
+        pool: str,
+        *,
+        id_number: str,
+        name: str,
+        birth_date: str | date,
+        attributes: Mapping[str, Any] | None = None,
+        joined_on: str | date | None = None,
     ) -> _members.MemberRecord:
         """Add a member after the cohort's eligibility checks (:class:`IneligibleError` lists every reason)."""
         with self.transaction() as session:
             return _members.join_member(
-                session, self.plugins, pool, id_number=id_number, name=name, birth_date=birth_date,
-                attributes=attributes, joined_on=joined_on,
+                session,
+                self.plugins,
+                pool,
+                id_number=id_number,
+                name=name,
+                birth_date=birth_date,
+                attributes=attributes,
+                joined_on=joined_on,
             )
 
     def import_members(self, pool: str, path: str | Path, **options: Any) -> _members.ImportResult:

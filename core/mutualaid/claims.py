@@ -232,7 +232,8 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
         .order_by(Claim.event_date, Claim.id)
     ).all()
     prior = tuple(
-        PriorBenefit(p.id, p.event_kind, p.event_date, from_minor(p.benefit_minor or 0, pool.currency)) for p in prior_rows
+        PriorBenefit(p.id, p.event_kind, p.event_date, from_minor(p.benefit_minor or 0, pool.currency))
+        for p in prior_rows
     )
     details, problems = validate_fields(cohort.claim_model, json.loads(row.details_json))
     if details is None:
@@ -262,7 +263,9 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
     )
     decision = cohort.rules.decide_benefit(facts, pool.definition.settings)
     if not isinstance(decision, BenefitDecision):
-        raise PluginError(f"cohort {cohort.key!r} returned {decision!r} instead of a BenefitDecision for claim #{row.id}")
+        raise PluginError(
+            f"cohort {cohort.key!r} returned {decision!r} instead of a BenefitDecision for claim #{row.id}"
+        )
     try:
         to_minor(decision.amount, pool.currency)
         to_minor(decision.cap, pool.currency)

@@ -74,7 +74,7 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
     cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
-        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
 
@@ -119,7 +119,12 @@ def plugins_command(state: State, as_json: bool) -> None:
         _dump([info.as_dict() for info in infos])
         return
     rows = [
-        (i.name, f"{i.distribution or '-'} {i.version or ''}".strip(), ", ".join(i.hooks) or "-", ", ".join(i.cohorts) or "-")
+        (
+            i.name,
+            f"{i.distribution or '-'} {i.version or ''}".strip(),
+            ", ".join(i.hooks) or "-",
+            ", ".join(i.cohorts) or "-",
+        )
         for i in infos
     ]
     _table(rows, ("plugin", "distribution", "hooks", "cohorts"))
@@ -137,7 +142,9 @@ def install_command(pip_args: tuple[str, ...]) -> None:
     click.echo(f"running: {' '.join(command)}", err=True)
     code = subprocess.call(command)
     if code != 0:
-        raise click.ClickException(f"pip install {' '.join(pip_args)} failed with exit code {code}; see pip's output above")
+        raise click.ClickException(
+            f"pip install {' '.join(pip_args)} failed with exit code {code}; see pip's output above"
+        )
 
 
 @cli.group("cohorts")
@@ -152,13 +159,21 @@ def cohorts_list(state: State, as_json: bool) -> None:
     """List the installed cohorts."""
     plugins = state.loaded_plugins()
     rows = [
-        {"key": c.key, "title": c.title, "plugin": plugins.cohort_owner(c.key), "events": [k.key for k in c.event_kinds]}
+        {
+            "key": c.key,
+            "title": c.title,
+            "plugin": plugins.cohort_owner(c.key),
+            "events": [k.key for k in c.event_kinds],
+        }
         for c in sorted(plugins.cohorts.values(), key=lambda c: c.key)
     ]
     if as_json:
         _dump(rows)
     else:
-        _table([(r["key"], r["title"], r["plugin"], ", ".join(r["events"])) for r in rows], ("cohort", "title", "plugin", "events"))
+        _table(
+            [(r["key"], r["title"], r["plugin"], ", ".join(r["events"])) for r in rows],
+            ("cohort", "title", "plugin", "events"),
+        )
 
 
 def _describe_model(model: Any) -> list[dict[str, Any]]:
@@ -205,14 +220,19 @@ def cohorts_show(state: State, key: str, as_json: bool) -> None:
     if as_json:
         _dump(data)
         return
-    click.echo(f"{cohort.key}: {cohort.title}" + (f" ({', '.join(cohort.local_titles.values())})" if cohort.local_titles else ""))
+    click.echo(
+        f"{cohort.key}: {cohort.title}"
+        + (f" ({', '.join(cohort.local_titles.values())})" if cohort.local_titles else "")
+    )
     if cohort.description:
         click.echo(cohort.description)
     click.echo(f"plugin: {data['plugin']}")
     click.echo("events: " + ", ".join(f"{k.key} ({k.title})" for k in cohort.event_kinds))
-    for title, section in (("settings  ([settings] table of a pool file)", "settings"),
-                           ("member attributes  (member join --attr NAME=VALUE, or CSV columns)", "member_attributes"),
-                           ("claim details  (claim file --detail NAME=VALUE)", "claim_details")):
+    for title, section in (
+        ("settings  ([settings] table of a pool file)", "settings"),
+        ("member attributes  (member join --attr NAME=VALUE, or CSV columns)", "member_attributes"),
+        ("claim details  (claim file --detail NAME=VALUE)", "claim_details"),
+    ):
         click.echo(f"\n{title}:")
         if not data[section]:
             click.echo("  (none)")
@@ -257,7 +277,9 @@ def db_upgrade(state: State) -> None:
         applied = upgrade(engine)
     finally:
         engine.dispose()
-    click.echo(f"schema {'upgraded to' if applied else 'already at'} revision {head_revision()} ({engine.url.render_as_string(hide_password=True)})")
+    click.echo(
+        f"schema {'upgraded to' if applied else 'already at'} revision {head_revision()} ({engine.url.render_as_string(hide_password=True)})"
+    )
 
 
 @db_group.command("current")
@@ -296,8 +318,10 @@ def pool_create(state: State, file: Path, as_json: bool) -> None:
         _dump(_pool_dict(record))
         return
     config = record.definition.config
-    click.echo(f"created pool {config.key!r}: {config.name} (cohort {config.cohort}, {config.currency}, "
-               f"{config.sharing.calendar} sharing, fee {format_percent(config.sharing.management_fee_rate)}%, rounding {config.sharing.rounding})")
+    click.echo(
+        f"created pool {config.key!r}: {config.name} (cohort {config.cohort}, {config.currency}, "
+        f"{config.sharing.calendar} sharing, fee {format_percent(config.sharing.management_fee_rate)}%, rounding {config.sharing.rounding})"
+    )
 
 
 def _pool_dict(record: Any) -> dict[str, Any]:
@@ -318,8 +342,10 @@ def pool_list(state: State, as_json: bool) -> None:
     elif not pools:
         click.echo("no pools yet; create one with 'mutualaid pool create FILE'")
     else:
-        _table([(p["key"], p["name"], p["cohort"], p["currency"], f"{p['members']:,}") for p in pools],
-               ("pool", "name", "cohort", "currency", "live members"))
+        _table(
+            [(p["key"], p["name"], p["cohort"], p["currency"], f"{p['members']:,}") for p in pools],
+            ("pool", "name", "cohort", "currency", "live members"),
+        )
 
 
 @pool_group.command("show")
@@ -377,20 +403,41 @@ def _pairs(values: Iterable[str], option: str) -> dict[str, str]:
 @click.option("--name", required=True, help="Full name.")
 @click.option("--birth-date", required=True, metavar="YYYY-MM-DD")
 @click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day (default: today in the pool's time zone).")
-@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
-              help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).",
+)
 @json_option
 @_pass_state
-def member_join(state: State, pool: str, id_number: str, name: str, birth_date: str, joined_on: str | None,
-                attrs: tuple[str, ...], as_json: bool) -> None:
+def member_join(
+    state: State,
+    pool: str,
+    id_number: str,
+    name: str,
+    birth_date: str,
+    joined_on: str | None,
+    attrs: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Add a member after checking the cohort's eligibility rules (every failing reason is listed)."""
-    record = state.app.join(pool, id_number=id_number, name=name, birth_date=birth_date,
-                            attributes=_pairs(attrs, "--attr"), joined_on=joined_on)
+    record = state.app.join(
+        pool,
+        id_number=id_number,
+        name=name,
+        birth_date=birth_date,
+        attributes=_pairs(attrs, "--attr"),
+        joined_on=joined_on,
+    )
     if as_json:
         _dump(record.as_dict())
         return
-    click.echo(f"member #{record.id} {record.name} joined pool {pool!r} on {record.joined_on}; "
-               f"waiting period until {record.waiting_until} (that day included)")
+    click.echo(
+        f"member #{record.id} {record.name} joined pool {pool!r} on {record.joined_on}; "
+        f"waiting period until {record.waiting_until} (that day included)"
+    )
     click.echo(f"welcome notice: mutualaid notice render {pool} --kind welcome --member {record.id} --out DIR")
 
 
@@ -398,19 +445,23 @@ def member_join(state: State, pool: str, id_number: str, name: str, birth_date: 
 @click.argument("pool")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and write the invalid ones to a rejects CSV.")
-@click.option("--rejects", type=click.Path(path_type=Path), help="Where to write rejected rows (default: FILE.rejects.csv).")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Where to write rejected rows (default: FILE.rejects.csv)."
+)
 @click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day for rows without a joined_on column.")
 @json_option
 @_pass_state
-def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None,
-                  joined_on: str | None, as_json: bool) -> None:
+def member_import(
+    state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None, joined_on: str | None, as_json: bool
+) -> None:
     """Import members from a CSV file: columns id_number, name, birth_date, [joined_on] and the
     cohort's attributes. All or nothing unless --skip-invalid. On a terminal, progress bars on
     stderr show the rows being checked, then written."""
     bars = _ImportBars(_count_lines(file)) if not as_json and _stderr_is_terminal() else None
     try:
-        result = state.app.import_members(pool, file, skip_invalid=skip_invalid, rejects_path=rejects,
-                                          joined_on=joined_on, progress=bars)
+        result = state.app.import_members(
+            pool, file, skip_invalid=skip_invalid, rejects_path=rejects, joined_on=joined_on, progress=bars
+        )
     except MutualAidError as exc:
         if bars is not None:
             bars.close(completed=False)
@@ -421,12 +472,19 @@ def member_import(state: State, pool: str, file: Path, skip_invalid: bool, rejec
     if bars is not None:
         bars.close(completed=True)
     if as_json:
-        _dump({"imported": result.imported, "rejected": result.rejected,
-               "rejects": str(result.rejects_path) if result.rejects_path else None})
+        _dump(
+            {
+                "imported": result.imported,
+                "rejected": result.rejected,
+                "rejects": str(result.rejects_path) if result.rejects_path else None,
+            }
+        )
         return
     click.echo(f"imported {result.imported:,} members into pool {pool!r}")
     if result.rejected:
-        click.echo(f"skipped {result.rejected:,} invalid rows; they are in {result.rejects_path} with the reason for each")
+        click.echo(
+            f"skipped {result.rejected:,} invalid rows; they are in {result.rejects_path} with the reason for each"
+        )
 
 
 def _stderr_is_terminal() -> bool:
@@ -497,8 +555,10 @@ def member_list(state: State, pool: str, status: str | None, limit: int | None, 
     if as_json:
         _dump([m.as_dict(today) for m in members])
         return
-    _table([(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
-           ("member", "name", "id number", "born", "joined", "waiting until", "state"))
+    _table(
+        [(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
+        ("member", "name", "id number", "born", "joined", "waiting until", "state"),
+    )
 
 
 @member_group.command("show")
@@ -528,8 +588,14 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
 @member_group.command("update")
 @click.argument("pool")
 @click.argument("member")
-@click.option("--attr", "attrs", multiple=True, required=True, metavar="NAME=VALUE",
-              help="A cohort attribute to change, repeatable; an empty VALUE removes it.")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    required=True,
+    metavar="NAME=VALUE",
+    help="A cohort attribute to change, repeatable; an empty VALUE removes it.",
+)
 @json_option
 @_pass_state
 def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
@@ -557,8 +623,12 @@ def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], 
 @member_group.command("exit")
 @click.argument("pool")
 @click.argument("member")
-@click.option("--on", "on", metavar="YYYY-MM-DD",
-              help="The day the membership ends (default: today in the pool's time zone; required with --deceased).")
+@click.option(
+    "--on",
+    "on",
+    metavar="YYYY-MM-DD",
+    help="The day the membership ends (default: today in the pool's time zone; required with --deceased).",
+)
 @click.option("--deceased", is_flag=True, help="Record that the member died on that day, rather than left.")
 @json_option
 @_pass_state
@@ -582,8 +652,10 @@ def member_exit(state: State, pool: str, member: str, on: str | None, deceased: 
         _dump(record.as_dict(app.today(pool)))
         return
     how = "left pool" if record.status == "exited" else "is recorded as deceased in pool"
-    click.echo(f"member #{record.id} {record.name} {how} {pool!r} on {record.ended_on}; "
-               f"they share no period whose notice day is after {record.ended_on}")
+    click.echo(
+        f"member #{record.id} {record.name} {how} {pool!r} on {record.ended_on}; "
+        f"they share no period whose notice day is after {record.ended_on}"
+    )
 
 
 # -- claims -------------------------------------------------------------------------------------
@@ -596,7 +668,9 @@ def claim_group() -> None:
 
 def _print_claim(claim: Any) -> None:
     benefit = f"{claim.benefit:,} {claim.currency}" if claim.benefit is not None else "-"
-    click.echo(f"claim #{claim.id} ({claim.status}): member #{claim.member_id}, {claim.event_kind} on {claim.event_date}, benefit {benefit}")
+    click.echo(
+        f"claim #{claim.id} ({claim.status}): member #{claim.member_id}, {claim.event_kind} on {claim.event_date}, benefit {benefit}"
+    )
 
 
 @claim_group.command("file")
@@ -604,16 +678,34 @@ def _print_claim(claim: Any) -> None:
 @click.argument("member")
 @click.option("--kind", "event_kind", required=True, help="Event kind ('mutualaid cohorts show COHORT' lists them).")
 @click.option("--date", "event_date", required=True, metavar="YYYY-MM-DD", help="Date of the event.")
-@click.option("--detail", "details", multiple=True, metavar="NAME=VALUE", help="A claim detail of the cohort, repeatable.")
+@click.option(
+    "--detail", "details", multiple=True, metavar="NAME=VALUE", help="A claim detail of the cohort, repeatable."
+)
 @click.option("--description", default="", help="What happened, in words.")
 @click.option("--filed-on", metavar="YYYY-MM-DD", help="Filing day (default: today).")
 @json_option
 @_pass_state
-def claim_file(state: State, pool: str, member: str, event_kind: str, event_date: str, details: tuple[str, ...],
-               description: str, filed_on: str | None, as_json: bool) -> None:
+def claim_file(
+    state: State,
+    pool: str,
+    member: str,
+    event_kind: str,
+    event_date: str,
+    details: tuple[str, ...],
+    description: str,
+    filed_on: str | None,
+    as_json: bool,
+) -> None:
     """File a claim for MEMBER (member number or ID number)."""
-    claim = state.app.file_claim(pool, member, event_kind=event_kind, event_date=event_date,
-                                 details=_pairs(details, "--detail"), description=description, filed_on=filed_on)
+    claim = state.app.file_claim(
+        pool,
+        member,
+        event_kind=event_kind,
+        event_date=event_date,
+        details=_pairs(details, "--detail"),
+        description=description,
+        filed_on=filed_on,
+    )
     if as_json:
         _dump(claim.as_dict())
         return
@@ -629,8 +721,13 @@ def _print_decision(decision: Any, currency: str) -> None:
 
 
 def _decision_dict(decision: Any) -> dict[str, Any]:
-    return {"payable": decision.payable, "amount": str(decision.amount), "cap": str(decision.cap),
-            "reasons": list(decision.reasons), "ends_membership": decision.ends_membership}
+    return {
+        "payable": decision.payable,
+        "amount": str(decision.amount),
+        "cap": str(decision.cap),
+        "reasons": list(decision.reasons),
+        "ends_membership": decision.ends_membership,
+    }
 
 
 @claim_group.command("review")
@@ -677,17 +774,27 @@ def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> Non
     rejection = state.app.reject_claim(claim_id, reason)
     claim, member, decision = rejection.claim, rejection.member, rejection.decision
     if as_json:
-        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision), "member": member.as_dict(),
-               "member_ended": rejection.member_ended})
+        _dump(
+            {
+                "claim": claim.as_dict(),
+                "decision": _decision_dict(decision),
+                "member": member.as_dict(),
+                "member_ended": rejection.member_ended,
+            }
+        )
         return
     click.echo(f"rejected claim #{claim.id}: {claim.reasons[0]}")
     if rejection.member_ended:
-        click.echo(f"member #{member.id} {member.name} is recorded as deceased on {member.ended_on}: the death ends "
-                   "the membership although the pool does not pay for it")
+        click.echo(
+            f"member #{member.id} {member.name} is recorded as deceased on {member.ended_on}: the death ends "
+            "the membership although the pool does not pay for it"
+        )
     elif decision.payable and decision.ends_membership and member.ended_on is None:
-        click.echo(f"member #{member.id} {member.name} stays a member: the pool's rules found this death payable, so "
-                   "rejecting it does not record the death; if the member did die, run "
-                   f"'mutualaid member exit {claim.pool_key} {member.id} --deceased --on {claim.event_date}'")
+        click.echo(
+            f"member #{member.id} {member.name} stays a member: the pool's rules found this death payable, so "
+            "rejecting it does not record the death; if the member did die, run "
+            f"'mutualaid member exit {claim.pool_key} {member.id} --deceased --on {claim.event_date}'"
+        )
 
 
 @claim_group.command("list")
@@ -701,8 +808,20 @@ def claim_list(state: State, pool: str, status: str | None, as_json: bool) -> No
     if as_json:
         _dump([c.as_dict() for c in claims])
         return
-    _table([(c.id, c.member_id, c.event_kind, c.event_date, c.status, f"{c.benefit:,}" if c.benefit is not None else "-")
-            for c in claims], ("claim", "member", "kind", "date", "status", "benefit"))
+    _table(
+        [
+            (
+                c.id,
+                c.member_id,
+                c.event_kind,
+                c.event_date,
+                c.status,
+                f"{c.benefit:,}" if c.benefit is not None else "-",
+            )
+            for c in claims
+        ],
+        ("claim", "member", "kind", "date", "status", "benefit"),
+    )
 
 
 # -- sharing ------------------------------------------------------------------------------------
@@ -761,15 +880,34 @@ def notice_group() -> None:
 @click.option("--kind", type=click.Choice(["statement", "welcome"]), required=True)
 @click.option("--period", help="Period key (statements).")
 @click.option("--member", "members", multiple=True, help="Only this member (welcome notices), repeatable.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory."
+)
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), help="Language (default: the pool's, zh-CN).")
-@click.option("--layout", type=click.Choice(["files", "stream"]), default="files", show_default=True,
-              help="One file per member, or one stream file (for large pools).")
-@click.option("--templates", type=click.Path(file_okay=False, path_type=Path),
-              help="Operator's template directory (<locale>/<kind>.txt.j2), rendered sandboxed.")
+@click.option(
+    "--layout",
+    type=click.Choice(["files", "stream"]),
+    default="files",
+    show_default=True,
+    help="One file per member, or one stream file (for large pools).",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Operator's template directory (<locale>/<kind>.txt.j2), rendered sandboxed.",
+)
 @_pass_state
-def notice_render(state: State, pool: str, kind: str, period: str | None, members: tuple[str, ...], out_dir: Path,
-                  locale: str | None, layout: str, templates: Path | None) -> None:
+def notice_render(
+    state: State,
+    pool: str,
+    kind: str,
+    period: str | None,
+    members: tuple[str, ...],
+    out_dir: Path,
+    locale: str | None,
+    layout: str,
+    templates: Path | None,
+) -> None:
     """Render notices: statements of a period, or welcome notices."""
     app = state.app
     if kind == "statement":
@@ -777,8 +915,9 @@ def notice_render(state: State, pool: str, kind: str, period: str | None, member
             raise ValidationError(["--period is required for statements, e.g. --period 2026-11"])
         result = app.render_statements(pool, period, out_dir, locale=locale, layout=layout, templates=templates)
     else:
-        result = app.render_welcome(pool, out_dir, members=list(members) or None, locale=locale, layout=layout,
-                                    templates=templates)
+        result = app.render_welcome(
+            pool, out_dir, members=list(members) or None, locale=locale, layout=layout, templates=templates
+        )
     where = result.paths[0] if layout == "stream" and result.paths else out_dir
     click.echo(f"rendered {result.count:,} {kind} notice{'' if result.count == 1 else 's'} into {where}")
 

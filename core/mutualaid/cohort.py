@@ -186,7 +186,11 @@ class BenefitDecision:
 
     @classmethod
     def pay(
-        cls, amount: Decimal | int | str, *, cap: Decimal | int | str, reasons: Sequence[str],
+        cls,
+        amount: Decimal | int | str,
+        *,
+        cap: Decimal | int | str,
+        reasons: Sequence[str],
         ends_membership: bool = False,
     ) -> BenefitDecision:
         """A payable decision of ``amount`` (at most ``cap``)."""

@@ -230,7 +230,7 @@ def _plain_message(err: Any) -> str:
     given = err.get("input")
     shown = f" ({given!r} given)" if isinstance(given, (str, int, Decimal)) and not isinstance(given, bool) else ""
     if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
+        return msg[len("Value error, ") :]
     if kind == "missing":
         return "is required"
     if kind == "less_than_equal":

@@ -60,7 +60,15 @@ _ANALYZE_AFTER = 10_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: The columns a new member's row fills, in the order of :func:`_row_tuple`.
 _INSERT_COLUMNS = (
-    "pool_id", "id_number", "name", "birth_date", "joined_on", "waiting_until", "status", "ended_on", "attributes_json",
+    "pool_id",
+    "id_number",
+    "name",
+    "birth_date",
+    "joined_on",
+    "waiting_until",
+    "status",
+    "ended_on",
+    "attributes_json",
 )
 
 
@@ -192,9 +200,7 @@ def _date_field(value: Any, key: str, problems: list[str]) -> date | None:
 
 
 def _live_member_id(session: Session, pool_id: int, id_number: str) -> int | None:
-    return session.scalar(
-        select(Member.id).where(Member.pool_id == pool_id, Member.id_number == id_number, _is_live())
-    )
+    return session.scalar(select(Member.id).where(Member.pool_id == pool_id, Member.id_number == id_number, _is_live()))
 
 
 def _deceased_member(session: Session, pool_id: int, id_number: str) -> tuple[int, date | None] | None:
@@ -326,8 +332,10 @@ class _Csv:
                 return
             except csv.Error as exc:
                 raise ImportRowsError(
-                    [f"{self.path}:{start}: the row is not valid CSV ({exc}); a cell holding a comma, quote or "
-                     "line break must be in double quotes, with its own quotes doubled"],
+                    [
+                        f"{self.path}:{start}: the row is not valid CSV ({exc}); a cell holding a comma, quote or "
+                        "line break must be in double quotes, with its own quotes doubled"
+                    ],
                     summary=f"{self.path}: cannot read the file; nothing was imported:",
                 ) from None
             if cells:
@@ -424,8 +432,14 @@ def import_members(
             for line, cells in source.rows():
                 if len(cells) > width:
                     extra = ", ".join(repr(c) for c in cells[width:])
-                    bad.append((line, cells, f"the row has {len(cells)} cells but the header has {width} "
-                                             f"(extra: {extra}); quote a cell that holds a comma"))
+                    bad.append(
+                        (
+                            line,
+                            cells,
+                            f"the row has {len(cells)} cells but the header has {width} "
+                            f"(extra: {extra}); quote a cell that holds a comma",
+                        )
+                    )
                     continue
                 raw = dict(zip(header, cells, strict=False))  # a short row: the missing cells are empty
                 applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined)
@@ -448,7 +462,7 @@ def import_members(
         where = _first_undecodable_line(path)
         at = f"{path}:{where}" if where else str(path)
         raise ValidationError(
-            [f"{at}: the file is not UTF-8 text; save it as UTF-8 CSV (in Excel: \"CSV UTF-8\")"]
+            [f'{at}: the file is not UTF-8 text; save it as UTF-8 CSV (in Excel: "CSV UTF-8")']
         ) from None
 
     # Already members, or recorded as deceased? One query per batch of ID numbers, not one per row.
@@ -492,7 +506,7 @@ def import_members(
         with session.begin_nested():
             connection = session.connection()  # the savepoint is begun here
             for start in range(0, len(rows), _BATCH):
-                _insert_members(connection, rows[start:start + _BATCH])
+                _insert_members(connection, rows[start : start + _BATCH])
                 if progress:
                     progress("writing", min(start + _BATCH, len(rows)), len(rows))
     except (IntegrityError, dbapi_integrity_error):
@@ -502,8 +516,10 @@ def import_members(
         if not taken:
             raise
         raise ImportRowsError(
-            [f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
-             for line, member_id in taken],
+            [
+                f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
+                for line, member_id in taken
+            ],
             summary=f"{path}: {len(taken)} of these people joined pool {pool.key!r} while the file was being "
             "checked; nothing was imported:",
         ) from None
@@ -521,7 +537,7 @@ def import_members(
 def _live_members(session: Session, pool: PoolRecord, numbers: list[str]) -> Iterator[tuple[str, int]]:
     """``(id_number, member_id)`` of the live memberships in ``pool`` among ``numbers``, one query per 500."""
     for start in range(0, len(numbers), 500):
-        chunk = numbers[start:start + 500]
+        chunk = numbers[start : start + 500]
         rows = session.execute(
             select(Member.id_number, Member.id).where(
                 Member.pool_id == pool.id, Member.id_number.in_(chunk), _is_live()
@@ -735,8 +751,10 @@ def update_member(
     summary = f"member #{row.id} of pool {pool.key!r} was not updated:"
     if not attributes:
         raise ValidationError(
-            [f"no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show {cohort.key}' "
-             "lists them)"],
+            [
+                f"no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show {cohort.key}' "
+                "lists them)"
+            ],
             summary=summary,
         )
     problems = [

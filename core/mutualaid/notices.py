@@ -15,11 +15,10 @@ a welcome adds ``sharing``. Plugins add values through the ``notice_context`` ho
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
-
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -55,7 +54,9 @@ class RenderResult:
     paths: list[Path]
 
 
-def make_environment(cohort_templates: Path | None = None, operator_templates: Path | None = None) -> SandboxedEnvironment:
+def make_environment(
+    cohort_templates: Path | None = None, operator_templates: Path | None = None
+) -> SandboxedEnvironment:
     """The sandboxed, strict Jinja2 environment notices are rendered in."""
     search: list[jinja2.BaseLoader] = []
     if operator_templates is not None:
@@ -70,7 +71,9 @@ def make_environment(cohort_templates: Path | None = None, operator_templates: P
     env = SandboxedEnvironment(
         loader=jinja2.ChoiceLoader(search),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False, default=False),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "htm"), default_for_string=False, default=False
+        ),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -290,7 +293,10 @@ def _statement_run_context(session: Session, pool: PoolRecord, run: SharingResul
     cohort = pool.definition.cohort
     claims = []
     rows = session.execute(
-        select(Claim, Member.name).join(Member, Member.id == Claim.member_id).where(Claim.sharing_run_id == run.run_id).order_by(Claim.id)
+        select(Claim, Member.name)
+        .join(Member, Member.id == Claim.member_id)
+        .where(Claim.sharing_run_id == run.run_id)
+        .order_by(Claim.id)
     ).all()
     for claim, name in rows:
         kind = cohort.event_kind(claim.event_kind)
@@ -376,7 +382,9 @@ def render_welcome(
     return RenderResult(count=count, paths=writer.commit())
 
 
-def render_welcome_text(session: Session, plugins: Plugins, pool_key: str, member: int | str, *, locale: str | None = None) -> str:
+def render_welcome_text(
+    session: Session, plugins: Plugins, pool_key: str, member: int | str, *, locale: str | None = None
+) -> str:
     """One member's welcome notice as text."""
     import tempfile
 

@@ -50,7 +50,9 @@ def parse_period(text: str, pool: PoolConfig) -> Period:
             [f"pool {pool.key!r} shares twice a month: give the half, e.g. {text.strip()}a or {text.strip()}b"]
         )
     if not semi and half:
-        raise ValidationError([f"pool {pool.key!r} shares monthly: write the period without a half, e.g. {year:04d}-{month:02d}"])
+        raise ValidationError(
+            [f"pool {pool.key!r} shares monthly: write the period without a half, e.g. {year:04d}-{month:02d}"]
+        )
     index = 1 if half == "b" else 0
     notice_days = pool.sharing.notice_days or (7,)
     deduction_days = pool.sharing.deduction_days or (14,)

@@ -123,9 +123,7 @@ class Plugins:
 
     def _register_cohort(self, owner: str, cohort: object) -> None:
         if not isinstance(cohort, Cohort):
-            raise PluginError(
-                f"{self._describe(owner)} registered {cohort!r}, which is not a mutualaid.Cohort"
-            )
+            raise PluginError(f"{self._describe(owner)} registered {cohort!r}, which is not a mutualaid.Cohort")
         if cohort.key in self._cohorts:
             first = self._cohort_owner[cohort.key]
             raise PluginError(

@@ -59,8 +59,10 @@ def create_pool(session: Session, definition: PoolDefinition, *, source: str = "
     key = definition.config.key
     if session.scalar(select(Pool.id).where(Pool.key == key)) is not None:
         raise ConfigError(
-            [f"{source}: key: a pool with key {key!r} already exists; choose another key "
-             "('mutualaid pool list' shows the pools)"]
+            [
+                f"{source}: key: a pool with key {key!r} already exists; choose another key "
+                "('mutualaid pool list' shows the pools)"
+            ]
         )
     row = Pool(
         key=key,
@@ -80,7 +82,11 @@ def get_pool(session: Session, plugins: Plugins, key: str) -> PoolRecord:
     row = session.scalar(select(Pool).where(Pool.key == key))
     if row is None:
         keys = session.scalars(select(Pool.key).order_by(Pool.key).limit(20)).all()
-        hint = f"existing pools: {', '.join(keys)}" if keys else "no pools exist yet; create one with 'mutualaid pool create FILE'"
+        hint = (
+            f"existing pools: {', '.join(keys)}"
+            if keys
+            else "no pools exist yet; create one with 'mutualaid pool create FILE'"
+        )
         raise NotFoundError(f"no pool {key!r} ({hint})")
     plugins.cohort(row.cohort)  # a clear error when the cohort's plugin is not installed
     definition = validate_pool(json.loads(row.config_json), plugins, source=f"pool {key!r} (stored)")

@@ -83,8 +83,12 @@ def plan_sharing(*, aid: int, fee_rate: Decimal, surplus_in: int, members: int, 
     if need == 0:
         return SharingPlan(members, aid, fee, surplus_in, 0, 0, 0, left_over, rounding)
     if members == 0:
-        raise ValidationError(["no member shares this period, so its cost of "
-                               f"{need} minor units cannot be shared; check the pool's members and the period"])
+        raise ValidationError(
+            [
+                "no member shares this period, so its cost of "
+                f"{need} minor units cannot be shared; check the pool's members and the period"
+            ]
+        )
     if rounding == "round-up":
         up = split_round_up(need, members)
         return SharingPlan(members, aid, fee, surplus_in, need, up.share, 0, up.surplus + left_over, rounding)
@@ -139,7 +143,10 @@ class SharingResult:
     def lines(self) -> list[tuple[str, str]]:
         fmt = lambda m: format_minor(m, self.currency)  # noqa: E731
         rows = [
-            ("period", f"{self.period} (members counted at 00:00 on {self.notice_date}, deducted on {self.deduction_date})"),
+            (
+                "period",
+                f"{self.period} (members counted at 00:00 on {self.notice_date}, deducted on {self.deduction_date})",
+            ),
             ("claims funded", str(self.claims)),
             ("aid amount", fmt(self.aid_minor)),
             ("management fee", f"{fmt(self.fee_minor)} ({format_percent(self.fee_rate)}% of the aid amount)"),
@@ -148,7 +155,12 @@ class SharingResult:
             ("members sharing", f"{self.members:,}"),
         ]
         if self.rounding == "exact" and self.extra_count:
-            rows.append(("share", f"{fmt(self.share_minor)}; {self.extra_count:,} members pay {fmt(self.share_minor + 1)} (exact apportionment)"))
+            rows.append(
+                (
+                    "share",
+                    f"{fmt(self.share_minor)}; {self.extra_count:,} members pay {fmt(self.share_minor + 1)} (exact apportionment)",
+                )
+            )
         else:
             rows.append(("share", f"{fmt(self.share_minor)} per member ({self.rounding})"))
         rows += [
@@ -221,7 +233,10 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
     if existing is not None:
         raise _refuse_twice(pool, existing)
     last = session.scalar(
-        select(SharingRun).where(SharingRun.pool_id == pool.id).order_by(SharingRun.notice_date.desc(), SharingRun.id.desc()).limit(1)
+        select(SharingRun)
+        .where(SharingRun.pool_id == pool.id)
+        .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
+        .limit(1)
     )
     if last is not None and last.notice_date >= period.notice_date:
         raise StateError(

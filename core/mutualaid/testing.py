@@ -31,7 +31,9 @@ def resident_id(birth_date: date, sequence: int = 1, region: str = "110105") -> 
     return make_resident_id(birth_date, sequence, region)
 
 
-def pool_data(cohort: str, key: str = "test-pool", settings: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+def pool_data(
+    cohort: str, key: str = "test-pool", settings: dict[str, Any] | None = None, **overrides: Any
+) -> dict[str, Any]:
     """A pool mapping for ``cohort`` with the core's defaults, for :meth:`MutualAid.create_pool`."""
     data: dict[str, Any] = {"key": key, "name": f"Test pool {key}", "cohort": cohort, "settings": settings or {}}
     data.update(overrides)

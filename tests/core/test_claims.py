@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
 from mutualaid import NotFoundError, StateError, ValidationError
 from mutualaid.claims import approve_claim
 from mutualaid.cli import State, cli
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 POOL = "js-truckers"
 JOINED = date(2026, 10, 1)
@@ -39,8 +40,9 @@ def snapshot(app: Any) -> dict[str, list[tuple[Any, ...]]]:
 def stored(app: Any, claim_id: int) -> tuple[Any, ...]:
     """(status, benefit_minor, cap_minor, reasons) as stored."""
     with app.transaction() as s:
-        row = s.execute(select(Claim.status, Claim.benefit_minor, Claim.cap_minor, Claim.reasons_json)
-                        .where(Claim.id == claim_id)).one()
+        row = s.execute(
+            select(Claim.status, Claim.benefit_minor, Claim.cap_minor, Claim.reasons_json).where(Claim.id == claim_id)
+        ).one()
     return row.status, row.benefit_minor, row.cap_minor, json.loads(row.reasons_json) if row.reasons_json else None
 
 
@@ -75,28 +77,67 @@ def file(app: Any, member: int | str, kind: str, event: str, filed: str = "2027-
 
 
 def test_file_a_claim_through_the_api(app, pool):
-    claim = app.file_claim(POOL, 3, event_kind="accidental_disability", event_date="2026-11-05", filed_on="2026-11-06",
-                           details={"disability_grade": "4", "circumstances": " Overloading , racing"},
-                           description="  rolled over on the G2  ")
+    claim = app.file_claim(
+        POOL,
+        3,
+        event_kind="accidental_disability",
+        event_date="2026-11-05",
+        filed_on="2026-11-06",
+        details={"disability_grade": "4", "circumstances": " Overloading , racing"},
+        description="  rolled over on the G2  ",
+    )
     assert claim.as_dict() == {
-        "id": 1, "pool": POOL, "member_id": 3, "event_kind": "accidental_disability", "event_date": "2026-11-05",
-        "filed_on": "2026-11-06", "description": "rolled over on the G2",
+        "id": 1,
+        "pool": POOL,
+        "member_id": 3,
+        "event_kind": "accidental_disability",
+        "event_date": "2026-11-05",
+        "filed_on": "2026-11-06",
+        "description": "rolled over on the G2",
         "details": {"disability_grade": 4, "circumstances": ["overloading", "racing"]},
-        "status": "filed", "benefit": None, "cap": None, "reasons": [], "currency": "CNY",
-        "sharing_run_id": None, "decided_at": None,
+        "status": "filed",
+        "benefit": None,
+        "cap": None,
+        "reasons": [],
+        "currency": "CNY",
+        "sharing_run_id": None,
+        "decided_at": None,
     }
     assert stored(app, 1) == ("filed", None, None, None)
 
 
 def test_file_a_claim_through_the_cli(app, pool, invoke, make_driver):
-    result = invoke("claim", "file", POOL, make_driver(2)["id_number"], "--kind", "accidental_death",
-                    "--date", "2026-10-20", "--filed-on", "2026-10-25")
+    result = invoke(
+        "claim",
+        "file",
+        POOL,
+        make_driver(2)["id_number"],
+        "--kind",
+        "accidental_death",
+        "--date",
+        "2026-10-20",
+        "--filed-on",
+        "2026-10-25",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "filed claim #1: member #2, accidental_death on 2026-10-20\nnext: mutualaid claim review 1\n"
     )
-    result = invoke("claim", "file", POOL, "#3", "--kind", "accidental_disability", "--date", "2026-10-20",
-                    "--filed-on", "2026-10-25", "--detail", "disability_grade=2", "--json")
+    result = invoke(
+        "claim",
+        "file",
+        POOL,
+        "#3",
+        "--kind",
+        "accidental_disability",
+        "--date",
+        "2026-10-20",
+        "--filed-on",
+        "2026-10-25",
+        "--detail",
+        "disability_grade=2",
+        "--json",
+    )
     assert json.loads(result.stdout)["details"] == {"disability_grade": 2, "circumstances": []}
     assert [c.member_id for c in app.claims(POOL)] == [2, 3]
 
@@ -104,40 +145,104 @@ def test_file_a_claim_through_the_cli(app, pool, invoke, make_driver):
 @pytest.mark.parametrize(
     ("kind", "event", "filed", "details", "problems"),
     [
-        pytest.param("flood", "2026-10-20", "2026-10-25", {},
-                     [f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}"], id="unknown-kind"),
-        pytest.param("accidental_death", "2026-10-26", "2026-10-25", {},
-                     ["date: the event date 2026-10-26 is after the filing date 2026-10-25"], id="event-after-filing"),
-        pytest.param("accidental_death", "2026-09-30", "2026-10-25", {},
-                     ["date: the event date 2026-09-30 is before member #1 joined (2026-10-01)"],
-                     id="event-before-joining"),
-        pytest.param("accidental_death", "2026-10-32", "2026-10-25", {},
-                     ["date: event date '2026-10-32' is not a date; write it as YYYY-MM-DD"], id="bad-event-date"),
-        pytest.param("accidental_death", "2026-10-20", "25/10/2026", {},
-                     ["filed_on: '25/10/2026' is not a date; write it as YYYY-MM-DD"], id="bad-filing-date"),
-        pytest.param("accidental_disability", "2026-10-20", "2026-10-25", {"disability_grade": "11"},
-                     ["detail disability_grade: must be at most 10 ('11' given)"], id="grade-11"),
-        pytest.param("accidental_disability", "2026-10-20", "2026-10-25", {"disability_grade": "three"},
-                     ["detail disability_grade: must be a whole number ('three' given)"],
-                     id="grade-not-a-number"),
-        pytest.param("accidental_death", "2026-10-20", "2026-10-25", {"circumstances": "drunk_driving,speeding"},
-                     [f"detail circumstances: unknown circumstance 'speeding'; known circumstances: {CIRCUMSTANCES}"],
-                     id="unknown-circumstance"),
-        pytest.param("accidental_death", "2026-10-20", "2026-10-25", {"witness": "李四"},
-                     ["detail witness: unknown key (check its spelling; the known names are disability_grade, "
-                      "circumstances)"], id="unknown-detail"),
-        pytest.param("flood", "2026-10-32", "x", {"disability_grade": "0", "witness": "李四"},
-                     [f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}",
-                      "filed_on: 'x' is not a date; write it as YYYY-MM-DD",
-                      "date: event date '2026-10-32' is not a date; write it as YYYY-MM-DD",
-                      "detail disability_grade: must be at least 1 ('0' given)",
-                      "detail witness: unknown key (check its spelling; the known names are disability_grade, "
-                      "circumstances)"], id="all-problems-together"),
-        pytest.param("flood", "2026-09-01", "2026-08-01", {},
-                     [f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}",
-                      "date: the event date 2026-09-01 is after the filing date 2026-08-01",
-                      "date: the event date 2026-09-01 is before member #1 joined (2026-10-01)"],
-                     id="kind-and-both-dates"),
+        pytest.param(
+            "flood",
+            "2026-10-20",
+            "2026-10-25",
+            {},
+            [f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}"],
+            id="unknown-kind",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-10-26",
+            "2026-10-25",
+            {},
+            ["date: the event date 2026-10-26 is after the filing date 2026-10-25"],
+            id="event-after-filing",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-09-30",
+            "2026-10-25",
+            {},
+            ["date: the event date 2026-09-30 is before member #1 joined (2026-10-01)"],
+            id="event-before-joining",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-10-32",
+            "2026-10-25",
+            {},
+            ["date: event date '2026-10-32' is not a date; write it as YYYY-MM-DD"],
+            id="bad-event-date",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-10-20",
+            "25/10/2026",
+            {},
+            ["filed_on: '25/10/2026' is not a date; write it as YYYY-MM-DD"],
+            id="bad-filing-date",
+        ),
+        pytest.param(
+            "accidental_disability",
+            "2026-10-20",
+            "2026-10-25",
+            {"disability_grade": "11"},
+            ["detail disability_grade: must be at most 10 ('11' given)"],
+            id="grade-11",
+        ),
+        pytest.param(
+            "accidental_disability",
+            "2026-10-20",
+            "2026-10-25",
+            {"disability_grade": "three"},
+            ["detail disability_grade: must be a whole number ('three' given)"],
+            id="grade-not-a-number",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-10-20",
+            "2026-10-25",
+            {"circumstances": "drunk_driving,speeding"},
+            [f"detail circumstances: unknown circumstance 'speeding'; known circumstances: {CIRCUMSTANCES}"],
+            id="unknown-circumstance",
+        ),
+        pytest.param(
+            "accidental_death",
+            "2026-10-20",
+            "2026-10-25",
+            {"witness": "李四"},
+            ["detail witness: unknown key (check its spelling; the known names are disability_grade, circumstances)"],
+            id="unknown-detail",
+        ),
+        pytest.param(
+            "flood",
+            "2026-10-32",
+            "x",
+            {"disability_grade": "0", "witness": "李四"},
+            [
+                f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}",
+                "filed_on: 'x' is not a date; write it as YYYY-MM-DD",
+                "date: event date '2026-10-32' is not a date; write it as YYYY-MM-DD",
+                "detail disability_grade: must be at least 1 ('0' given)",
+                "detail witness: unknown key (check its spelling; the known names are disability_grade, circumstances)",
+            ],
+            id="all-problems-together",
+        ),
+        pytest.param(
+            "flood",
+            "2026-09-01",
+            "2026-08-01",
+            {},
+            [
+                f"kind: 'flood' is not an event of cohort 'truckers'; use one of {KINDS}",
+                "date: the event date 2026-09-01 is after the filing date 2026-08-01",
+                "date: the event date 2026-09-01 is before member #1 joined (2026-10-01)",
+            ],
+            id="kind-and-both-dates",
+        ),
     ],
 )
 def test_a_bad_claim_is_refused_with_every_problem(app, pool, kind, event, filed, details, problems):
@@ -151,16 +256,29 @@ def test_a_bad_claim_is_refused_with_every_problem(app, pool, kind, event, filed
 
 def test_a_bad_claim_through_the_cli(app, pool, invoke):
     before = snapshot(app)
-    result = invoke("claim", "file", POOL, "1", "--kind", "fire", "--date", "2026-10-20", "--filed-on", "2026-10-25",
-                    "--detail", "disability_grade=12")
+    result = invoke(
+        "claim",
+        "file",
+        POOL,
+        "1",
+        "--kind",
+        "fire",
+        "--date",
+        "2026-10-20",
+        "--filed-on",
+        "2026-10-25",
+        "--detail",
+        "disability_grade=12",
+    )
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: the claim for member #1 was not filed:\n"
         f"kind: 'fire' is not an event of cohort 'truckers'; use one of {KINDS}\n"
         "detail disability_grade: must be at most 10 ('12' given)\n"
     )
-    result = invoke("claim", "file", POOL, "1", "--kind", "accidental_death", "--date", "2026-10-20",
-                    "--detail", "disability_grade")
+    result = invoke(
+        "claim", "file", POOL, "1", "--kind", "accidental_death", "--date", "2026-10-20", "--detail", "disability_grade"
+    )
     assert (result.exit_code, result.stderr) == (1, "Error: --detail 'disability_grade' must look like key=value\n")
     assert snapshot(app) == before
 
@@ -189,7 +307,12 @@ def test_review_shows_the_decision_and_changes_nothing(app, pool, invoke):
     )
     claim, decision = app.review_claim(1)
     assert (claim.status, decision.payable, decision.amount, decision.cap, decision.ends_membership) == (
-        "filed", True, Decimal("300000.00"), Decimal("300000.00"), True)
+        "filed",
+        True,
+        Decimal("300000.00"),
+        Decimal("300000.00"),
+        True,
+    )
     assert snapshot(app) == before  # the member is not ended, the claim is not decided
 
 
@@ -199,7 +322,10 @@ def test_review_of_a_claim_that_cannot_be_paid(app, pool, invoke):
     result = invoke("claim", "review", "1", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["decision"] == {
-        "payable": False, "amount": "0", "cap": "0", "ends_membership": True,
+        "payable": False,
+        "amount": "0",
+        "cap": "0",
+        "ends_membership": True,
         "reasons": ["died of illness on 2026-12-30, inside the illness waiting period that ends on 2026-12-30"],
     }
     assert snapshot(app) == before
@@ -223,7 +349,9 @@ def test_approve_an_accidental_death_pays_300000(app, pool, invoke):
         "  - accidental death on 2026-10-20: benefit 300,000.00 CNY (the pool's accidental death benefit)\n"
     )
     assert stored(app, 1) == (
-        "approved", 30_000_000, 30_000_000,
+        "approved",
+        30_000_000,
+        30_000_000,
         ["accidental death on 2026-10-20: benefit 300,000.00 CNY (the pool's accidental death benefit)"],
     )
     claim = app.claims(POOL)[0]
@@ -238,9 +366,13 @@ def test_each_disability_grade_pays_its_share_of_300000(app, pool, grade):
     claim, decision = app.approve_claim(1)
     assert claim.benefit == decision.amount == Decimal(300_000) * percent / 100
     assert stored(app, 1) == (
-        "approved", 300_000 * percent, 30_000_000,
-        [f"accidental disability of grade {grade} on 2026-11-05: benefit {3_000 * percent:,}.00 CNY "
-         f"({percent}% of the pool's disability benefit of 300,000.00 CNY for grade {grade})"],
+        "approved",
+        300_000 * percent,
+        30_000_000,
+        [
+            f"accidental disability of grade {grade} on 2026-11-05: benefit {3_000 * percent:,}.00 CNY "
+            f"({percent}% of the pool's disability benefit of 300,000.00 CNY for grade {grade})"
+        ],
     )
     assert member_row(app, 2) == ("active", None)  # a disability does not end the membership
 
@@ -251,9 +383,12 @@ def test_an_excluded_circumstance_cannot_be_approved(app, pool, invoke, circumst
     before = snapshot(app)
     result = invoke("claim", "approve", "1")
     assert result.exit_code == 1
-    label = {"drunk_driving": "drunk driving", "drugged_driving": "driving under the influence of drugs",
-             "unlicensed_driving": "driving without a valid licence",
-             "self_inflicted": "self-inflicted injury or suicide"}[circumstance]
+    label = {
+        "drunk_driving": "drunk driving",
+        "drugged_driving": "driving under the influence of drugs",
+        "unlicensed_driving": "driving without a valid licence",
+        "self_inflicted": "self-inflicted injury or suicide",
+    }[circumstance]
     assert result.stderr == (
         f"Error: claim #1 cannot be approved: the claim reports {label} ({circumstance}), which this pool does not "
         "cover\n"
@@ -264,8 +399,9 @@ def test_an_excluded_circumstance_cannot_be_approved(app, pool, invoke, circumst
 
 
 def test_a_circumstance_the_pool_does_not_exclude_is_paid_and_noted(app, pool):
-    file(app, 1, "accidental_disability", "2026-11-05", "2026-11-06", disability_grade="10",
-         circumstances="overloading")
+    file(
+        app, 1, "accidental_disability", "2026-11-05", "2026-11-06", disability_grade="10", circumstances="overloading"
+    )
     claim, decision = app.approve_claim(1)
     assert claim.benefit == Decimal("30000.00")
     assert decision.reasons[1] == (
@@ -293,9 +429,13 @@ def test_illness_death_the_day_after_waiting_is_paid(app, pool):
     claim, decision = app.approve_claim(1)
     assert claim.benefit == Decimal("300000.00")
     assert stored(app, 1) == (
-        "approved", 30_000_000, 30_000_000,
-        ["death from illness on 2026-12-31, after the illness waiting period that ended on 2026-12-30: benefit "
-         "300,000.00 CNY (the pool's death-from-illness benefit)"],
+        "approved",
+        30_000_000,
+        30_000_000,
+        [
+            "death from illness on 2026-12-31, after the illness waiting period that ended on 2026-12-30: benefit "
+            "300,000.00 CNY (the pool's death-from-illness benefit)"
+        ],
     )
     assert member_row(app, 2) == ("deceased", date(2026, 12, 31))
 
@@ -328,10 +468,14 @@ def test_approving_twice_is_a_state_error(app, pool, invoke):
     assert str(caught.value) == "claim #1 is already approved; only a filed claim can be approved"
     result = invoke("claim", "approve", "1")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: claim #1 is already approved; only a filed claim can be approved\n")
+        1,
+        "Error: claim #1 is already approved; only a filed claim can be approved\n",
+    )
     result = invoke("claim", "reject", "1", "--reason", "changed our mind")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: claim #1 is already approved; only a filed claim can be rejected\n")
+        1,
+        "Error: claim #1 is already approved; only a filed claim can be rejected\n",
+    )
     assert snapshot(app) == before
     assert stored(app, 1)[:2] == ("approved", 18_000_000)
 
@@ -386,8 +530,12 @@ def test_a_death_ends_the_membership_and_the_next_sharing(app, pool):
     assert member_row(app, 1) == ("deceased", date(2026, 10, 20))
     result = app.share(POOL, "2026-11")
     # 300,000.00 + 8% fee = 324,000.00 over the 3 living members, exactly 108,000.00 each
-    assert (result.members, result.aid_minor, result.fee_minor, result.share_minor) == (3, 30_000_000, 2_400_000,
-                                                                                        10_800_000)
+    assert (result.members, result.aid_minor, result.fee_minor, result.share_minor) == (
+        3,
+        30_000_000,
+        2_400_000,
+        10_800_000,
+    )
     with app.transaction() as s:
         charges = s.execute(select(Charge.member_id, Charge.amount_minor).order_by(Charge.member_id)).all()
     assert [tuple(c) for c in charges] == [(2, 10_800_000), (3, 10_800_000), (4, 10_800_000)]
@@ -405,8 +553,11 @@ def test_no_claim_for_an_event_after_the_membership_ended(app, pool, invoke):
         "Error: claim #3 cannot be approved: the event on 2026-10-21 is after the membership ended on 2026-10-20\n"
     )
     # an event before the death can still be paid, within what the cap leaves (nothing here)
-    with pytest.raises(StateError, match=r"the combined cap of 300,000\.00 CNY per member is used up: 300,000\.00 CNY "
-                                         r"has already been paid to this member"):
+    with pytest.raises(
+        StateError,
+        match=r"the combined cap of 300,000\.00 CNY per member is used up: 300,000\.00 CNY "
+        r"has already been paid to this member",
+    ):
         app.approve_claim(1)
 
 
@@ -455,8 +606,12 @@ def test_a_rejected_claim_does_not_count_towards_the_cap(app, pool):
 @pytest.mark.parametrize(
     ("second", "outcome"),
     [
-        pytest.param(2, "claim #2 cannot be approved: the combined cap of 300,000.00 CNY per member is used up: "
-                        "300,000.00 CNY has already been paid to this member", id="another-claim-of-the-member"),
+        pytest.param(
+            2,
+            "claim #2 cannot be approved: the combined cap of 300,000.00 CNY per member is used up: "
+            "300,000.00 CNY has already been paid to this member",
+            id="another-claim-of-the-member",
+        ),
         pytest.param(1, "claim #1 is already approved; only a filed claim can be approved", id="the-same-claim"),
     ],
 )
@@ -507,16 +662,45 @@ def test_claim_list_json(app, pool, invoke):
         assert before <= datetime.fromisoformat(text) <= after
     common = {"pool": POOL, "description": "", "currency": "CNY", "sharing_run_id": None}
     assert data == [
-        {**common, "id": 1, "member_id": 1, "event_kind": "accidental_death", "event_date": "2026-10-20",
-         "filed_on": "2026-10-25", "details": {"disability_grade": None, "circumstances": []}, "status": "approved",
-         "benefit": "300000.00", "cap": "300000.00",
-         "reasons": ["accidental death on 2026-10-20: benefit 300,000.00 CNY (the pool's accidental death benefit)"]},
-        {**common, "id": 2, "member_id": 2, "event_kind": "accidental_disability", "event_date": "2026-11-05",
-         "filed_on": "2026-11-06", "details": {"disability_grade": 6, "circumstances": []}, "status": "filed",
-         "benefit": None, "cap": None, "reasons": []},
-        {**common, "id": 3, "member_id": 3, "event_kind": "illness_death", "event_date": "2026-11-10",
-         "filed_on": "2026-11-12", "details": {"disability_grade": None, "circumstances": []}, "status": "rejected",
-         "benefit": "0.00", "cap": None, "reasons": ["inside the waiting period"]},
+        {
+            **common,
+            "id": 1,
+            "member_id": 1,
+            "event_kind": "accidental_death",
+            "event_date": "2026-10-20",
+            "filed_on": "2026-10-25",
+            "details": {"disability_grade": None, "circumstances": []},
+            "status": "approved",
+            "benefit": "300000.00",
+            "cap": "300000.00",
+            "reasons": ["accidental death on 2026-10-20: benefit 300,000.00 CNY (the pool's accidental death benefit)"],
+        },
+        {
+            **common,
+            "id": 2,
+            "member_id": 2,
+            "event_kind": "accidental_disability",
+            "event_date": "2026-11-05",
+            "filed_on": "2026-11-06",
+            "details": {"disability_grade": 6, "circumstances": []},
+            "status": "filed",
+            "benefit": None,
+            "cap": None,
+            "reasons": [],
+        },
+        {
+            **common,
+            "id": 3,
+            "member_id": 3,
+            "event_kind": "illness_death",
+            "event_date": "2026-11-10",
+            "filed_on": "2026-11-12",
+            "details": {"disability_grade": None, "circumstances": []},
+            "status": "rejected",
+            "benefit": "0.00",
+            "cap": None,
+            "reasons": ["inside the waiting period"],
+        },
     ]
     result = invoke("claim", "list", POOL, "--status", "filed", "--json")
     assert [c["id"] for c in json.loads(result.stdout)] == [2]
@@ -593,9 +777,15 @@ def test_rejecting_a_death_in_the_waiting_period_through_the_api(app, pool):
     assert rejection.member_ended is True
     assert (rejection.decision.payable, rejection.decision.ends_membership) == (False, True)
     assert (rejection.claim.id, rejection.claim.status, rejection.claim.reasons) == (
-        1, "rejected", ["died of illness inside the waiting period"])
+        1,
+        "rejected",
+        ["died of illness inside the waiting period"],
+    )
     assert (rejection.member.id, rejection.member.status, rejection.member.ended_on) == (
-        3, "deceased", date(2026, 12, 30))
+        3,
+        "deceased",
+        date(2026, 12, 30),
+    )
     assert member_row(app, 3) == ("deceased", date(2026, 12, 30))
 
 
@@ -604,15 +794,26 @@ def test_reject_as_json(app, pool, invoke):
     result = invoke("claim", "reject", "1", "--reason", "no valid licence", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["claim"]["id"], data["claim"]["status"], data["claim"]["reasons"]) == (1, "rejected",
-                                                                                        ["no valid licence"])
+    assert (data["claim"]["id"], data["claim"]["status"], data["claim"]["reasons"]) == (
+        1,
+        "rejected",
+        ["no valid licence"],
+    )
     assert data["decision"] == {
-        "payable": False, "amount": "0", "cap": "0", "ends_membership": True,
-        "reasons": ["the claim reports driving without a valid licence (unlicensed_driving), which this pool does "
-                    "not cover"],
+        "payable": False,
+        "amount": "0",
+        "cap": "0",
+        "ends_membership": True,
+        "reasons": [
+            "the claim reports driving without a valid licence (unlicensed_driving), which this pool does not cover"
+        ],
     }
     assert (data["member"]["id"], data["member"]["status"], data["member"]["ended_on"], data["member_ended"]) == (
-        1, "deceased", "2026-10-20", True)
+        1,
+        "deceased",
+        "2026-10-20",
+        True,
+    )
 
 
 def test_rejecting_a_payable_death_leaves_the_member(app, pool, invoke, frozen_today):
@@ -623,7 +824,10 @@ def test_rejecting_a_payable_death_leaves_the_member(app, pool, invoke, frozen_t
     file(app, 3, "accidental_disability", "2026-11-12", "2026-11-13", disability_grade="10")
     rejection = app.reject_claim(1, "the police report names another driver")
     assert (rejection.member_ended, rejection.decision.payable, rejection.decision.ends_membership) == (
-        False, True, True)
+        False,
+        True,
+        True,
+    )
     assert (rejection.member.status, rejection.member.ended_on) == ("active", None)
     assert member_row(app, 1) == ("active", None)
     app.approve_claim(2)
@@ -637,8 +841,9 @@ def test_rejecting_a_payable_death_leaves_the_member(app, pool, invoke, frozen_t
 
 
 def test_rejecting_a_disability_leaves_the_member(app, pool, invoke):
-    file(app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="3",
-         circumstances="drunk_driving")
+    file(
+        app, 2, "accidental_disability", "2026-10-22", "2026-10-25", disability_grade="3", circumstances="drunk_driving"
+    )
     result = invoke("claim", "reject", "1", "--reason", "drunk driving")
     assert result.exit_code == 0, result.output
     assert result.stdout == "rejected claim #1: drunk driving\n"
@@ -672,5 +877,7 @@ def test_a_refused_rejection_of_a_death_changes_nothing(app, pool, invoke):
     before = snapshot(app)
     result = invoke("claim", "reject", "1", "--reason", "again")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: claim #1 is already rejected; only a filed claim can be rejected\n")
+        1,
+        "Error: claim #1 is already rejected; only a filed claim can be rejected\n",
+    )
     assert snapshot(app) == before

@@ -10,8 +10,9 @@ import sys
 import threading
 
 import click
-import mutualaid
 import pytest
+
+import mutualaid
 from mutualaid import MutualAid
 from mutualaid import cli as cli_module
 from mutualaid.cli import State, cli, main
@@ -54,10 +55,32 @@ def _full_tree(plugins) -> list[tuple[str, ...]]:
 
 def test_command_tree_has_the_documented_commands(plugins):
     paths = {" ".join(p) for p in _full_tree(plugins)}
-    expected = {"", "plugins", "install", "cohorts list", "cohorts show", "db upgrade", "db current", "pool create",
-                "pool list", "pool show", "member join", "member import", "member list", "member show", "member update",
-                "member exit", "claim file", "claim review",
-                "claim approve", "claim reject", "claim list", "share run", "share show", "notice render"}
+    expected = {
+        "",
+        "plugins",
+        "install",
+        "cohorts list",
+        "cohorts show",
+        "db upgrade",
+        "db current",
+        "pool create",
+        "pool list",
+        "pool show",
+        "member join",
+        "member import",
+        "member list",
+        "member show",
+        "member update",
+        "member exit",
+        "claim file",
+        "claim review",
+        "claim approve",
+        "claim reject",
+        "claim list",
+        "share run",
+        "share show",
+        "notice render",
+    }
     assert expected <= paths
 
 
@@ -128,8 +151,9 @@ def test_share_run_and_show_print_the_breakdown(pool, runner, plugins, db_url):
     result = _invoke(runner, plugins, "share", "run", POOL, "--period", "2026-11", db_url=db_url)
     assert result.exit_code == 0, result.output
     # ceil(32,400,000 / 7) = 4,628,572 fen; 7 of them collect 4 fen more than needed
-    breakdown = BREAKDOWN.format(share="  share                46,285.72 per member (round-up)",
-                                 charged="324,000.04", surplus="0.04")
+    breakdown = BREAKDOWN.format(
+        share="  share                46,285.72 per member (round-up)", charged="324,000.04", surplus="0.04"
+    )
     assert result.output == "shared period 2026-11 of pool 'js-truckers' (run #1):\n" + breakdown
     shown = _invoke(runner, plugins, "share", "show", POOL, "--period", "2026-11", db_url=db_url)
     assert shown.exit_code == 0, shown.output
@@ -142,7 +166,9 @@ def test_share_run_exact_apportionment_breakdown(pool, runner, plugins, db_url):
     assert result.exit_code == 0, result.output
     breakdown = BREAKDOWN.format(
         share="  share                46,285.71; 3 members pay 46,285.72 (exact apportionment)",
-        charged="324,000.00", surplus="0.00")
+        charged="324,000.00",
+        surplus="0.00",
+    )
     assert result.output.endswith(breakdown)
 
 
@@ -155,13 +181,29 @@ def test_share_json_has_amounts_as_strings(pool, runner, plugins, db_url, comman
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     amounts = {k: data[k] for k in ("aid", "fee", "surplus_in", "need", "share", "charged", "surplus_out")}
-    assert amounts == {"aid": "300000.00", "fee": "24000.00", "surplus_in": "0.00", "need": "324000.00",
-                       "share": "46285.72", "charged": "324000.04", "surplus_out": "0.04"}
+    assert amounts == {
+        "aid": "300000.00",
+        "fee": "24000.00",
+        "surplus_in": "0.00",
+        "need": "324000.00",
+        "share": "46285.72",
+        "charged": "324000.04",
+        "surplus_out": "0.04",
+    }
     assert data["fee_rate"] == "0.08"
     assert (data["pool_key"], data["period"], data["members"], data["claims"], data["extra_count"]) == (
-        POOL, "2026-11", 7, 1, 0)
+        POOL,
+        "2026-11",
+        7,
+        1,
+        0,
+    )
     assert (data["notice_date"], data["deduction_date"], data["currency"], data["rounding"]) == (
-        "2026-11-07", "2026-11-14", "CNY", "round-up")
+        "2026-11-07",
+        "2026-11-14",
+        "CNY",
+        "round-up",
+    )
     assert data["reconciles"] is True
     assert not any(k.endswith("_minor") for k in data)
 
@@ -180,20 +222,35 @@ def test_share_run_twice_is_a_one_line_error_and_charges_once(pool, runner, plug
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["pool", "show", "nope"], "Error: no pool 'nope' (existing pools: js-truckers)",
-                     id="unknown-pool"),
-        pytest.param(["share", "run", POOL, "--period", "2026-13"],
-                     "Error: period '2026-13' has no such month; write it like 2026-11", id="bad-period"),
-        pytest.param(["share", "run", POOL, "--period", "2026-11a"],
-                     "Error: pool 'js-truckers' shares monthly: write the period without a half, e.g. 2026-11",
-                     id="half-period-in-monthly-pool"),
-        pytest.param(["share", "show", POOL, "--period", "2026-11"],
-                     "Error: period 2026-11 of pool 'js-truckers' has not been shared; "
-                     "run 'mutualaid share run js-truckers --period 2026-11'", id="show-unshared-period"),
-        pytest.param(["claim", "approve", "999"],
-                     "Error: no claim #999; 'mutualaid claim list POOL' shows the claims", id="unknown-claim"),
-        pytest.param(["claim", "approve", "1"],
-                     "Error: claim #1 is already approved; only a filed claim can be approved", id="approve-twice"),
+        pytest.param(
+            ["pool", "show", "nope"], "Error: no pool 'nope' (existing pools: js-truckers)", id="unknown-pool"
+        ),
+        pytest.param(
+            ["share", "run", POOL, "--period", "2026-13"],
+            "Error: period '2026-13' has no such month; write it like 2026-11",
+            id="bad-period",
+        ),
+        pytest.param(
+            ["share", "run", POOL, "--period", "2026-11a"],
+            "Error: pool 'js-truckers' shares monthly: write the period without a half, e.g. 2026-11",
+            id="half-period-in-monthly-pool",
+        ),
+        pytest.param(
+            ["share", "show", POOL, "--period", "2026-11"],
+            "Error: period 2026-11 of pool 'js-truckers' has not been shared; "
+            "run 'mutualaid share run js-truckers --period 2026-11'",
+            id="show-unshared-period",
+        ),
+        pytest.param(
+            ["claim", "approve", "999"],
+            "Error: no claim #999; 'mutualaid claim list POOL' shows the claims",
+            id="unknown-claim",
+        ),
+        pytest.param(
+            ["claim", "approve", "1"],
+            "Error: claim #1 is already approved; only a filed claim can be approved",
+            id="approve-twice",
+        ),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(pool, runner, plugins, db_url, args, message):
@@ -203,9 +260,19 @@ def test_user_errors_are_one_line_without_traceback(pool, runner, plugins, db_ur
 
 def test_user_error_through_the_real_entry_point_has_no_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mutualaid.cli", "--database-url", f"sqlite:///{tmp_path / 'x.db'}",
-         "pool", "show", "nope"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "mutualaid.cli",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "pool",
+            "show",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stdout == ""
@@ -249,13 +316,24 @@ def test_db_commands_on_a_migrated_database(runner, plugins, db_url):
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        pytest.param("nonsense", "Error: database URL 'nonsense' is not valid; use e.g. sqlite:///path/to/file.db or "
-                     "postgresql://user@host:5432/dbname", id="unparseable"),
-        pytest.param("foo://user:secret@host/db", "Error: database URL 'foo://user:***@host/db' names a database "
-                     "SQLAlchemy does not support ('foo'); use e.g. sqlite:///path/to/file.db or "
-                     "postgresql://user@host:5432/dbname", id="unknown-dialect"),
-        pytest.param("postgresql://user:secret@127.0.0.1:1/db", "Error: cannot open the database "
-                     "postgresql+psycopg://user:***@127.0.0.1:1/db: connection failed: ", id="unreachable-server"),
+        pytest.param(
+            "nonsense",
+            "Error: database URL 'nonsense' is not valid; use e.g. sqlite:///path/to/file.db or "
+            "postgresql://user@host:5432/dbname",
+            id="unparseable",
+        ),
+        pytest.param(
+            "foo://user:secret@host/db",
+            "Error: database URL 'foo://user:***@host/db' names a database "
+            "SQLAlchemy does not support ('foo'); use e.g. sqlite:///path/to/file.db or "
+            "postgresql://user@host:5432/dbname",
+            id="unknown-dialect",
+        ),
+        pytest.param(
+            "postgresql://user:secret@127.0.0.1:1/db",
+            "Error: cannot open the database postgresql+psycopg://user:***@127.0.0.1:1/db: connection failed: ",
+            id="unreachable-server",
+        ),
     ],
 )
 def test_bad_database_url_is_a_one_line_error(runner, plugins, command, url, message):
@@ -305,18 +383,51 @@ def test_a_period_end_to_end_on_the_command_line(runner, plugins, tmp_path, make
     )
     created = _invoke(runner, plugins, "pool", "create", str(pool_file), db_url=url)
     assert created.exit_code == 0, created.output
-    assert created.output == ("created pool 'js-truckers': 江苏卡友互助 (cohort truckers, CNY, monthly sharing, "
-                              "fee 8%, rounding round-up)\n")
+    assert created.output == (
+        "created pool 'js-truckers': 江苏卡友互助 (cohort truckers, CNY, monthly sharing, fee 8%, rounding round-up)\n"
+    )
     for n in (1, 2, 3):
         d = make_driver(n)
         attrs = [arg for k, v in d["attributes"].items() for arg in ("--attr", f"{k}={v}")]
-        joined = _invoke(runner, plugins, "member", "join", POOL, "--id-number", d["id_number"], "--name", d["name"],
-                         "--birth-date", str(d["birth_date"]), "--joined-on", "2026-10-01", *attrs, db_url=url)
+        joined = _invoke(
+            runner,
+            plugins,
+            "member",
+            "join",
+            POOL,
+            "--id-number",
+            d["id_number"],
+            "--name",
+            d["name"],
+            "--birth-date",
+            str(d["birth_date"]),
+            "--joined-on",
+            "2026-10-01",
+            *attrs,
+            db_url=url,
+        )
         assert joined.exit_code == 0, joined.output
-        assert joined.output.startswith(f"member #{n} {d['name']} joined pool 'js-truckers' on 2026-10-01; "
-                                        "waiting period until 2026-12-30 (that day included)\n")
-    filed = _invoke(runner, plugins, "claim", "file", POOL, "3", "--kind", "accidental_disability",
-                    "--date", "2026-10-20", "--detail", "disability_grade=10", "--filed-on", "2026-10-25", db_url=url)
+        assert joined.output.startswith(
+            f"member #{n} {d['name']} joined pool 'js-truckers' on 2026-10-01; "
+            "waiting period until 2026-12-30 (that day included)\n"
+        )
+    filed = _invoke(
+        runner,
+        plugins,
+        "claim",
+        "file",
+        POOL,
+        "3",
+        "--kind",
+        "accidental_disability",
+        "--date",
+        "2026-10-20",
+        "--detail",
+        "disability_grade=10",
+        "--filed-on",
+        "2026-10-25",
+        db_url=url,
+    )
     assert filed.exit_code == 0, filed.output
     approved = _invoke(runner, plugins, "claim", "approve", "1", db_url=url)
     assert approved.exit_code == 0, approved.output
@@ -355,13 +466,15 @@ def import_file(tmp_path, plugins, truckers_pool, make_driver):
         pytest.param(True, ["--json"], "", id="json-on-a-terminal"),
     ],
 )
-def test_import_shows_progress_bars_on_a_terminal_only(runner, plugins, import_file, monkeypatch, terminal,
-                                                       json_flag, stderr):
+def test_import_shows_progress_bars_on_a_terminal_only(
+    runner, plugins, import_file, monkeypatch, terminal, json_flag, stderr
+):
     """The runner's stderr is not a terminal, so click draws only each bar's label there."""
     url, path = import_file
     monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: terminal)
-    result = _invoke(runner, plugins, "member", "import", POOL, str(path), "--joined-on", "2026-10-01", *json_flag,
-                     db_url=url)
+    result = _invoke(
+        runner, plugins, "member", "import", POOL, str(path), "--joined-on", "2026-10-01", *json_flag, db_url=url
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr == stderr
     if json_flag:
@@ -400,9 +513,23 @@ def test_import_progress_bars_on_a_real_terminal(import_file):
     reader.start()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "mutualaid.cli", "--database-url", url, "member", "import", POOL, str(path),
-             "--joined-on", "2026-10-01"],
-            stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "mutualaid.cli",
+                "--database-url",
+                url,
+                "member",
+                "import",
+                POOL,
+                str(path),
+                "--joined-on",
+                "2026-10-01",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
         )
     finally:
         os.close(terminal)

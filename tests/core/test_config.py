@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import mutualaid_truckers
 import pytest
 from click.testing import CliRunner, Result
+
+import mutualaid_truckers
 from mutualaid import ConfigError, MutualAid, Plugins, load_plugins
 from mutualaid.cli import State, cli
 from mutualaid.config import load_pool_file
@@ -200,7 +201,9 @@ BAD_FILES = [
     ),
     pytest.param(
         variant(("management_fee_rate = 0.08", "management_fee_rate = 8")),
-        ["sharing.management_fee_rate: must be a fraction of the aid amount from 0 to 0.5 (8 given; write 0.08 for 8%)"],
+        [
+            "sharing.management_fee_rate: must be a fraction of the aid amount from 0 to 0.5 (8 given; write 0.08 for 8%)"
+        ],
         id="fee-rate-written-as-a-percentage",
     ),
     pytest.param(

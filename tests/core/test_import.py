@@ -14,12 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
+
 from mutualaid import ImportRowsError, ValidationError
 from mutualaid.cli import State, cli
 from mutualaid.members import import_members
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.testing import resident_id
-from sqlalchemy import func, select
 
 POOL = "js-truckers"
 BORN = date(1980, 1, 1)
@@ -34,8 +35,15 @@ def rid(n: int) -> str:
 
 def row(n: int, **changes: str) -> str:
     """One CSV line (without its line break) for an eligible driver ``n``."""
-    cells = {"id_number": rid(n), "name": f"司机{n}", "birth_date": "1980-01-01", "licence_class": "B2",
-             "licence_number": f"LIC{n:06d}", "licence_expires": "2031-06-30", "driving_proof": f"ETC-{n:06d}"}
+    cells = {
+        "id_number": rid(n),
+        "name": f"司机{n}",
+        "birth_date": "1980-01-01",
+        "licence_class": "B2",
+        "licence_number": f"LIC{n:06d}",
+        "licence_expires": "2031-06-30",
+        "driving_proof": f"ETC-{n:06d}",
+    }
     cells.update(changes)
     return ",".join(cells.values())
 
@@ -49,9 +57,20 @@ def snapshot(app: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 def members(app: Any) -> list[tuple[Any, ...]]:
     with app.transaction() as s:
-        return [tuple(r) for r in s.execute(
-            select(Member.id, Member.id_number, Member.name, Member.joined_on, Member.waiting_until, Member.status,
-                   Member.attributes_json).order_by(Member.id))]
+        return [
+            tuple(r)
+            for r in s.execute(
+                select(
+                    Member.id,
+                    Member.id_number,
+                    Member.name,
+                    Member.joined_on,
+                    Member.waiting_until,
+                    Member.status,
+                    Member.attributes_json,
+                ).order_by(Member.id)
+            )
+        ]
 
 
 @pytest.fixture
@@ -81,8 +100,15 @@ def invoke(runner, db_url, plugins):
 
 
 def attributes(n: int) -> str:
-    return json.dumps({"licence_class": "B2", "licence_number": f"LIC{n:06d}", "licence_expires": "2031-06-30",
-                       "driving_proof": f"ETC-{n:06d}"}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "licence_class": "B2",
+            "licence_number": f"LIC{n:06d}",
+            "licence_expires": "2031-06-30",
+            "driving_proof": f"ETC-{n:06d}",
+        },
+        separators=(",", ":"),
+    )
 
 
 # -- good files ---------------------------------------------------------------------------------
@@ -138,8 +164,14 @@ def test_utf8_bom_is_accepted(app, pool, tmp_path):
 
 
 def test_header_cells_are_trimmed_and_blank_lines_skipped(app, pool, write):
-    path = write(" id_number , name,birth_date,licence_class,licence_number,licence_expires,driving_proof",
-                 "", row(1), "", "", row(2, birth_date="1980-02-30"))
+    path = write(
+        " id_number , name,birth_date,licence_class,licence_number,licence_expires,driving_proof",
+        "",
+        row(1),
+        "",
+        "",
+        row(2, birth_date="1980-02-30"),
+    )
     with pytest.raises(ImportRowsError) as caught:
         app.import_members(POOL, path, joined_on=JOINED)
     assert caught.value.problems == [f"{path}:6: birth_date: '1980-02-30' is not a date; write it as YYYY-MM-DD"]
@@ -151,8 +183,12 @@ def test_a_multi_line_cell_in_a_good_row(app, pool, write):
         app.import_members(POOL, path, joined_on=JOINED)
     # row 2 starts on line 4, because row 1's cell spans lines 2 and 3
     assert caught.value.problems == [f"{path}:4: licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"]
-    assert app.import_members(POOL, write(HEADER, row(1, driving_proof='"waybill SF1\nand SF2"')),
-                              joined_on=JOINED).imported == 1
+    assert (
+        app.import_members(
+            POOL, write(HEADER, row(1, driving_proof='"waybill SF1\nand SF2"')), joined_on=JOINED
+        ).imported
+        == 1
+    )
     assert json.loads(members(app)[0][6])["driving_proof"] == "waybill SF1\nand SF2"
 
 
@@ -168,18 +204,18 @@ def test_a_header_only_file_imports_nothing(app, pool, write, invoke):
 
 def bad_file(write: Any) -> Path:
     return write(
-        HEADER,                                                       # 1
-        row(1),                                                       # 2
-        row(2, licence_class="C1"),                                   # 3
-        row(3, name='"张\n三"'),                                      # 4-5: a quoted cell over two lines
-        row(4, birth_date="1980-02-30"),                              # 6
-        row(1, name="司机1again"),                                    # 7: same person as line 2
-        row(5),                                                       # 8
-        ",,,,,,",                                                     # 9
-        row(6, driving_proof="ETC,extra"),                            # 10: one cell too many
-        row(7, licence_expires="2026-09-30", driving_proof=""),       # 11
-        ",".join(row(8).split(",")[:4]),                              # 12: three cells short
-        row(9),                                                       # 13
+        HEADER,  # 1
+        row(1),  # 2
+        row(2, licence_class="C1"),  # 3
+        row(3, name='"张\n三"'),  # 4-5: a quoted cell over two lines
+        row(4, birth_date="1980-02-30"),  # 6
+        row(1, name="司机1again"),  # 7: same person as line 2
+        row(5),  # 8
+        ",,,,,,",  # 9
+        row(6, driving_proof="ETC,extra"),  # 10: one cell too many
+        row(7, licence_expires="2026-09-30", driving_proof=""),  # 11
+        ",".join(row(8).split(",")[:4]),  # 12: three cells short
+        row(9),  # 13
     )
 
 
@@ -200,9 +236,19 @@ def bad_problems(path: Path) -> list[str]:
 
 
 def test_any_bad_row_means_nothing_is_written(app, pool, write):
-    app.join(POOL, id_number=rid(99), name="已入会", birth_date=BORN, joined_on=JOINED,
-             attributes={"licence_class": "B2", "licence_number": "L", "licence_expires": "2031-01-01",
-                         "driving_proof": "P"})
+    app.join(
+        POOL,
+        id_number=rid(99),
+        name="已入会",
+        birth_date=BORN,
+        joined_on=JOINED,
+        attributes={
+            "licence_class": "B2",
+            "licence_number": "L",
+            "licence_expires": "2031-01-01",
+            "driving_proof": "P",
+        },
+    )
     before = snapshot(app)
     path = bad_file(write)
     with pytest.raises(ImportRowsError) as caught:
@@ -221,11 +267,17 @@ def test_bad_rows_through_the_cli(app, pool, write, invoke):
     result = invoke("member", "import", POOL, str(path), "--joined-on", "2026-10-01")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == "\n".join([
-        f"Error: {path}: 8 of 11 rows are invalid; nothing was imported (fix them, or use --skip-invalid to import "
-        "the valid rows):",
-        *bad_problems(path),
-    ]) + "\n"
+    assert (
+        result.stderr
+        == "\n".join(
+            [
+                f"Error: {path}: 8 of 11 rows are invalid; nothing was imported (fix them, or use --skip-invalid to import "
+                "the valid rows):",
+                *bad_problems(path),
+            ]
+        )
+        + "\n"
+    )
     assert members(app) == []
 
 
@@ -242,7 +294,7 @@ def test_skip_invalid_writes_the_good_rows_and_a_rejects_file(app, pool, write, 
     assert [(m[0], m[1]) for m in members(app)] == [(1, rid(1)), (2, rid(5)), (3, rid(9))]
     assert rejects.read_bytes().decode("utf-8") == (
         "line,id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof,reason\r\n"
-        f'3,{rid(2)},司机2,1980-01-01,C1,LIC000002,2031-06-30,ETC-000002,'
+        f"3,{rid(2)},司机2,1980-01-01,C1,LIC000002,2031-06-30,ETC-000002,"
         '"licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"\r\n'
         f'4,{rid(3)},"张\n三",1980-01-01,B2,LIC000003,2031-06-30,ETC-000003,'
         "name: contains a line break or another control character\r\n"
@@ -267,19 +319,32 @@ def test_skip_invalid_imports_exactly_the_good_rows(app, pool, write):
     result = app.import_members(POOL, path, joined_on=JOINED, skip_invalid=True)
     assert (result.imported, result.rejected, result.rejects_path) == (3, 8, path.with_suffix(".rejects.csv"))
     assert result.problems == bad_problems(path)
-    assert [(m[0], m[1], m[2]) for m in members(app)] == [(1, rid(1), "司机1"), (2, rid(5), "司机5"),
-                                                           (3, rid(9), "司机9")]
+    assert [(m[0], m[1], m[2]) for m in members(app)] == [
+        (1, rid(1), "司机1"),
+        (2, rid(5), "司机5"),
+        (3, rid(9), "司机9"),
+    ]
 
 
 def test_rejects_file_at_a_chosen_path(app, pool, write, tmp_path, invoke):
     path = write(HEADER, row(1), row(2, licence_class="C1"))
     target = tmp_path / "out" / "bad.csv"
     target.parent.mkdir()
-    result = invoke("member", "import", POOL, str(path), "--joined-on", "2026-10-01", "--skip-invalid",
-                    "--rejects", str(target), "--json")
+    result = invoke(
+        "member",
+        "import",
+        POOL,
+        str(path),
+        "--joined-on",
+        "2026-10-01",
+        "--skip-invalid",
+        "--rejects",
+        str(target),
+        "--json",
+    )
     assert json.loads(result.stdout) == {"imported": 1, "rejected": 1, "rejects": str(target)}
     assert target.read_text(encoding="utf-8").splitlines()[1] == (
-        f'3,{rid(2)},司机2,1980-01-01,C1,LIC000002,2031-06-30,ETC-000002,'
+        f"3,{rid(2)},司机2,1980-01-01,C1,LIC000002,2031-06-30,ETC-000002,"
         '"licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"'
     )
     assert not path.with_suffix(".rejects.csv").exists()
@@ -314,8 +379,10 @@ def test_cli_shows_the_first_50_problems(app, pool, write, invoke):
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 52
-    assert lines[0] == (f"Error: {path}: 60 of 60 rows are invalid; nothing was imported (fix them, or use "
-                        "--skip-invalid to import the valid rows):")
+    assert lines[0] == (
+        f"Error: {path}: 60 of 60 rows are invalid; nothing was imported (fix them, or use "
+        "--skip-invalid to import the valid rows):"
+    )
     assert lines[1] == f"{path}:2: licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"
     assert lines[50] == f"{path}:51: licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"
     assert lines[51] == "... and 10 more"
@@ -384,33 +451,50 @@ def test_the_same_people_may_be_imported_into_another_pool(app, pool, write, tru
 @pytest.mark.parametrize(
     ("header", "problems"),
     [
-        pytest.param("id_number,name,licence_class,licence_number,licence_expires,driving_proof",
-                     ["{path}:1: missing column(s) birth_date"], id="missing-column"),
-        pytest.param("name,licence_class,licence_number,licence_expires",
-                     ["{path}:1: missing column(s) id_number, birth_date"], id="missing-columns"),
-        pytest.param(HEADER + ",licence_colour",
-                     [f"{{path}}:1: unknown column(s) 'licence_colour'; the columns are {KNOWN}"], id="unknown-column"),
-        pytest.param(HEADER + ",",
-                     [f"{{path}}:1: unknown column(s) ''; the columns are {KNOWN}"], id="unnamed-column"),
-        pytest.param(HEADER + ",name",
-                     ["{path}:1: repeated column(s) name"], id="repeated-column"),
-        pytest.param("ID_Number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof",
-                     ["{path}:1: missing column(s) id_number",
-                      f"{{path}}:1: unknown column(s) 'ID_Number'; the columns are {KNOWN}"], id="wrong-case"),
+        pytest.param(
+            "id_number,name,licence_class,licence_number,licence_expires,driving_proof",
+            ["{path}:1: missing column(s) birth_date"],
+            id="missing-column",
+        ),
+        pytest.param(
+            "name,licence_class,licence_number,licence_expires",
+            ["{path}:1: missing column(s) id_number, birth_date"],
+            id="missing-columns",
+        ),
+        pytest.param(
+            HEADER + ",licence_colour",
+            [f"{{path}}:1: unknown column(s) 'licence_colour'; the columns are {KNOWN}"],
+            id="unknown-column",
+        ),
+        pytest.param(HEADER + ",", [f"{{path}}:1: unknown column(s) ''; the columns are {KNOWN}"], id="unnamed-column"),
+        pytest.param(HEADER + ",name", ["{path}:1: repeated column(s) name"], id="repeated-column"),
+        pytest.param(
+            "ID_Number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof",
+            [
+                "{path}:1: missing column(s) id_number",
+                f"{{path}}:1: unknown column(s) 'ID_Number'; the columns are {KNOWN}",
+            ],
+            id="wrong-case",
+        ),
     ],
 )
 def test_header_problems_are_line_1(app, pool, write, invoke, header, problems):
     path = write(header, row(1))
     result = invoke("member", "import", POOL, str(path), "--joined-on", "2026-10-01")
     assert result.exit_code == 1
-    assert result.stderr == "\n".join(
-        [f"Error: {path}: the header row is wrong; nothing was imported:", *(p.format(path=path) for p in problems)]
-    ) + "\n"
+    assert (
+        result.stderr
+        == "\n".join(
+            [f"Error: {path}: the header row is wrong; nothing was imported:", *(p.format(path=path) for p in problems)]
+        )
+        + "\n"
+    )
     assert members(app) == []
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf", b",,,\n"], ids=["empty", "blank-lines", "bom-only",
-                                                                                       "blank-header"])
+@pytest.mark.parametrize(
+    "content", [b"", b"\n\n", b"\xef\xbb\xbf", b",,,\n"], ids=["empty", "blank-lines", "bom-only", "blank-header"]
+)
 def test_empty_file(app, pool, tmp_path, invoke, content):
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
@@ -497,7 +581,10 @@ def test_import_100000_rows(app, pool, tmp_path):
     with app.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Member)) == rows
         assert s.scalar(select(func.count(func.distinct(Member.id_number)))) == rows
-        last = s.execute(select(Member.id, Member.id_number, Member.birth_date, Member.waiting_until)
-                         .order_by(Member.id.desc()).limit(1)).one()
+        last = s.execute(
+            select(Member.id, Member.id_number, Member.birth_date, Member.waiting_until)
+            .order_by(Member.id.desc())
+            .limit(1)
+        ).one()
     born = BORN + timedelta(days=(rows - 1) // 1000)
     assert tuple(last) == (rows, resident_id(born, 999), born, date(2026, 12, 30))

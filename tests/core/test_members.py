@@ -16,6 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from mutualaid import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from mutualaid import members as members_service
 from mutualaid.cli import State, cli
@@ -23,10 +28,6 @@ from mutualaid.fields import parse_date
 from mutualaid.members import end_membership, join_member, update_member
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.testing import resident_id
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 POOL = "js-truckers"
 JOINED = date(2026, 10, 1)
@@ -50,8 +51,17 @@ def members(app: Any) -> list[tuple[Any, ...]]:
         return [
             tuple(r)
             for r in s.execute(
-                select(Member.id, Member.pool_id, Member.id_number, Member.name, Member.birth_date, Member.joined_on,
-                       Member.waiting_until, Member.status, Member.ended_on).order_by(Member.id)
+                select(
+                    Member.id,
+                    Member.pool_id,
+                    Member.id_number,
+                    Member.name,
+                    Member.birth_date,
+                    Member.joined_on,
+                    Member.waiting_until,
+                    Member.status,
+                    Member.ended_on,
+                ).order_by(Member.id)
             )
         ]
 
@@ -73,14 +83,24 @@ def invoke(runner, db_url, plugins):
 
 
 def attrs(**overrides: str) -> dict[str, str]:
-    values = {"licence_class": "A2", "licence_number": "LIC000001", "licence_expires": "2031-12-31",
-              "driving_proof": "ETC-000001"}
+    values = {
+        "licence_class": "A2",
+        "licence_number": "LIC000001",
+        "licence_expires": "2031-12-31",
+        "driving_proof": "ETC-000001",
+    }
     values.update(overrides)
     return values
 
 
-def join_args(id_number: str = ID1, *, name: str = "张三", birth_date: str = "1980-01-01",
-              joined_on: str | None = "2026-10-01", **overrides: str) -> list[str]:
+def join_args(
+    id_number: str = ID1,
+    *,
+    name: str = "张三",
+    birth_date: str = "1980-01-01",
+    joined_on: str | None = "2026-10-01",
+    **overrides: str,
+) -> list[str]:
     args = ["member", "join", POOL, "--id-number", id_number, "--name", name, "--birth-date", birth_date]
     if joined_on is not None:
         args += ["--joined-on", joined_on]
@@ -109,13 +129,23 @@ def frozen_today(monkeypatch) -> date:
 
 
 def test_join_through_the_api_stores_the_member(app, pool):
-    record = app.join(pool, id_number=ID1, name=" 张三 ", birth_date="1980-01-01", joined_on="2026-10-01",
-                      attributes=attrs(licence_class=" b2 "))
+    record = app.join(
+        pool,
+        id_number=ID1,
+        name=" 张三 ",
+        birth_date="1980-01-01",
+        joined_on="2026-10-01",
+        attributes=attrs(licence_class=" b2 "),
+    )
     assert (record.id, record.pool_key, record.id_number, record.name) == (1, POOL, ID1, "张三")
     assert (record.birth_date, record.joined_on, record.waiting_until) == (BORN, JOINED, date(2026, 12, 30))
     assert (record.status, record.ended_on) == ("active", None)
-    assert record.attributes == {"licence_class": "B2", "licence_number": "LIC000001",
-                                 "licence_expires": "2031-12-31", "driving_proof": "ETC-000001"}
+    assert record.attributes == {
+        "licence_class": "B2",
+        "licence_number": "LIC000001",
+        "licence_expires": "2031-12-31",
+        "driving_proof": "ETC-000001",
+    }
     assert members(app) == [(1, 1, ID1, "张三", BORN, JOINED, date(2026, 12, 30), "active", None)]
     assert app.member(pool, 1) == record
 
@@ -124,7 +154,7 @@ def test_join_through_the_api_stores_the_member(app, pool):
     ("joined_on", "waiting_until"),
     [
         (date(2026, 10, 1), date(2026, 12, 30)),
-        (date(2026, 11, 2), date(2027, 1, 31)),   # the README's example
+        (date(2026, 11, 2), date(2027, 1, 31)),  # the README's example
         (date(2026, 12, 31), date(2027, 3, 31)),  # through a 28-day February
         (date(2027, 12, 31), date(2028, 3, 30)),  # through 29 February 2028
     ],
@@ -162,10 +192,21 @@ def test_join_through_the_cli_as_json(app, pool, invoke):
     result = invoke(*join_args(), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        "id": 1, "pool": POOL, "id_number": ID1, "name": "张三", "birth_date": "1980-01-01",
-        "joined_on": "2026-10-01", "waiting_until": "2026-12-30", "status": "active", "ended_on": None,
-        "attributes": {"licence_class": "A2", "licence_number": "LIC000001", "licence_expires": "2031-12-31",
-                       "driving_proof": "ETC-000001"},
+        "id": 1,
+        "pool": POOL,
+        "id_number": ID1,
+        "name": "张三",
+        "birth_date": "1980-01-01",
+        "joined_on": "2026-10-01",
+        "waiting_until": "2026-12-30",
+        "status": "active",
+        "ended_on": None,
+        "attributes": {
+            "licence_class": "A2",
+            "licence_number": "LIC000001",
+            "licence_expires": "2031-12-31",
+            "driving_proof": "ETC-000001",
+        },
     }
 
 
@@ -180,12 +221,23 @@ def test_joined_on_defaults_to_today_in_the_pool_time_zone(app, pool, invoke):
 
 def test_member_state_is_waiting_then_active(app, pool, invoke):
     today = pool_today()
-    app.join(pool, id_number=resident_id(BORN, 1), name="老会员", birth_date=BORN,
-             joined_on=today - timedelta(days=91), attributes=attrs())  # waited 90 days until yesterday
-    app.join(pool, id_number=resident_id(BORN, 2), name="等待中", birth_date=BORN,
-             joined_on=today - timedelta(days=90), attributes=attrs())  # today is day 90: still waiting
-    app.join(pool, id_number=resident_id(BORN, 3), name="新会员", birth_date=BORN, joined_on=today,
-             attributes=attrs())
+    app.join(
+        pool,
+        id_number=resident_id(BORN, 1),
+        name="老会员",
+        birth_date=BORN,
+        joined_on=today - timedelta(days=91),
+        attributes=attrs(),
+    )  # waited 90 days until yesterday
+    app.join(
+        pool,
+        id_number=resident_id(BORN, 2),
+        name="等待中",
+        birth_date=BORN,
+        joined_on=today - timedelta(days=90),
+        attributes=attrs(),
+    )  # today is day 90: still waiting
+    app.join(pool, id_number=resident_id(BORN, 3), name="新会员", birth_date=BORN, joined_on=today, attributes=attrs())
     result = invoke("member", "list", POOL, "--json")
     assert result.exit_code == 0, result.output
     assert [(m["name"], m["status"], m["state"]) for m in json.loads(result.stdout)] == [
@@ -204,8 +256,16 @@ def test_ineligible_applicant_gets_every_reason_through_the_cli(app, pool, invok
     # 17 on the joining day; the ID number says 2009-06-14 and its check digit is wrong
     good = resident_id(date(2009, 6, 14), 5)
     bad_check = good[:17] + ("0" if good[17] != "0" else "1")
-    result = invoke(*join_args(bad_check, name="李四", birth_date="2009-06-15", licence_class="C1",
-                               licence_expires="2026-09-30", driving_proof=""))
+    result = invoke(
+        *join_args(
+            bad_check,
+            name="李四",
+            birth_date="2009-06-15",
+            licence_class="C1",
+            licence_expires="2026-09-30",
+            driving_proof="",
+        )
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
@@ -224,8 +284,14 @@ def test_ineligible_applicant_gets_every_reason_through_the_cli(app, pool, invok
 
 def test_ineligible_applicant_through_the_api_lists_the_problems(app, pool):
     with pytest.raises(IneligibleError) as caught:
-        app.join(pool, id_number=resident_id(date(1965, 9, 30), 1), name="王五", birth_date="1965-09-30",
-                 joined_on=JOINED, attributes=attrs(licence_expires="2026-10-01"))
+        app.join(
+            pool,
+            id_number=resident_id(date(1965, 9, 30), 1),
+            name="王五",
+            birth_date="1965-09-30",
+            joined_on=JOINED,
+            attributes=attrs(licence_expires="2026-10-01"),
+        )
     assert caught.value.summary == "王五 cannot join pool 'js-truckers':"
     assert caught.value.problems == [
         "age 61 on the joining day 2026-10-01 is above the maximum of 60",
@@ -238,10 +304,10 @@ def test_ineligible_applicant_through_the_api_lists_the_problems(app, pool):
 @pytest.mark.parametrize(
     ("born", "eligible"),
     [
-        (date(2008, 10, 1), True),    # 18th birthday on the joining day
-        (date(2008, 10, 2), False),   # 17 until tomorrow
-        (date(1965, 10, 2), True),    # 61st birthday the day after joining: 60 on the day
-        (date(1965, 10, 1), False),   # 61 on the joining day
+        (date(2008, 10, 1), True),  # 18th birthday on the joining day
+        (date(2008, 10, 2), False),  # 17 until tomorrow
+        (date(1965, 10, 2), True),  # 61st birthday the day after joining: 60 on the day
+        (date(1965, 10, 1), False),  # 61 on the joining day
     ],
     ids=["18-on-the-day", "17", "60-turning-61-tomorrow", "61-on-the-day"],
 )
@@ -331,8 +397,16 @@ def test_a_member_who_left_may_join_again(app, pool, invoke, frozen_today):
 def test_the_database_allows_one_live_membership_per_person_and_pool(app, pool):
     """The partial unique index uq_members_live_person covers the live statuses only."""
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    row = {"pool_id": 1, "id_number": ID1, "name": "张三", "birth_date": BORN, "joined_on": JOINED,
-           "waiting_until": JOINED, "ended_on": None, "attributes_json": "{}"}
+    row = {
+        "pool_id": 1,
+        "id_number": ID1,
+        "name": "张三",
+        "birth_date": BORN,
+        "joined_on": JOINED,
+        "waiting_until": JOINED,
+        "ended_on": None,
+        "attributes_json": "{}",
+    }
     for status in ("exited", "lapsed", "deceased"):
         with app.transaction() as s:
             s.execute(insert(Member.__table__).values({**row, "status": status}))
@@ -348,36 +422,69 @@ def test_the_database_allows_one_live_membership_per_person_and_pool(app, pool):
 @pytest.mark.parametrize(
     ("changes", "problems"),
     [
-        pytest.param({"birth_date": "1980-13-01"},
-                     ["birth_date: '1980-13-01' is not a date; write it as YYYY-MM-DD"], id="bad-birth-date"),
-        pytest.param({"birth_date": "1.1.1980"},
-                     ["birth_date: '1.1.1980' is not a date; write it as YYYY-MM-DD"], id="birth-date-not-iso"),
-        pytest.param({"joined_on": "2026-02-30"},
-                     ["joined_on: '2026-02-30' is not a date; write it as YYYY-MM-DD"], id="bad-joining-day"),
-        pytest.param({"birth_date": "2026-10-02"},
-                     ["birth_date: 2026-10-02 is after the joining day 2026-10-01"], id="born-after-joining"),
-        pytest.param({"licence_expires": "soon"},
-                     ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
-                     id="bad-attribute-date"),
-        pytest.param({"licence_class": "Z9"},
-                     ["licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
-                      "C2, C3, C4, C5, C6, D, E, F, M, N, P"], id="unknown-licence-class"),
+        pytest.param(
+            {"birth_date": "1980-13-01"},
+            ["birth_date: '1980-13-01' is not a date; write it as YYYY-MM-DD"],
+            id="bad-birth-date",
+        ),
+        pytest.param(
+            {"birth_date": "1.1.1980"},
+            ["birth_date: '1.1.1980' is not a date; write it as YYYY-MM-DD"],
+            id="birth-date-not-iso",
+        ),
+        pytest.param(
+            {"joined_on": "2026-02-30"},
+            ["joined_on: '2026-02-30' is not a date; write it as YYYY-MM-DD"],
+            id="bad-joining-day",
+        ),
+        pytest.param(
+            {"birth_date": "2026-10-02"},
+            ["birth_date: 2026-10-02 is after the joining day 2026-10-01"],
+            id="born-after-joining",
+        ),
+        pytest.param(
+            {"licence_expires": "soon"},
+            ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
+            id="bad-attribute-date",
+        ),
+        pytest.param(
+            {"licence_class": "Z9"},
+            [
+                "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
+                "C2, C3, C4, C5, C6, D, E, F, M, N, P"
+            ],
+            id="unknown-licence-class",
+        ),
         pytest.param({"name": "   "}, ["name: is required"], id="blank-name"),
-        pytest.param({"name": "张\n三"}, ["name: contains a line break or another control character"],
-                     id="name-with-line-break"),
+        pytest.param(
+            {"name": "张\n三"}, ["name: contains a line break or another control character"], id="name-with-line-break"
+        ),
         pytest.param({"id_number": ""}, ["id_number: is required"], id="blank-id-number"),
         pytest.param({"id_number": "9" * 65}, ["id_number: is longer than 64 characters"], id="id-number-too-long"),
-        pytest.param({"bogus": "1"},
-                     ["bogus: unknown key (check its spelling; the known names are licence_class, licence_number, "
-                      "licence_expires, driving_proof)"], id="unknown-attribute"),
-        pytest.param({"licence_number": None, "licence_expires": None},
-                     ["licence_number: is required", "licence_expires: is required"], id="missing-attributes"),
-        pytest.param({"birth_date": "1980-13-01", "joined_on": "x", "licence_class": None, "extra": "1"},
-                     ["birth_date: '1980-13-01' is not a date; write it as YYYY-MM-DD",
-                      "joined_on: 'x' is not a date; write it as YYYY-MM-DD",
-                      "licence_class: is required",
-                      "extra: unknown key (check its spelling; the known names are licence_class, licence_number, "
-                      "licence_expires, driving_proof)"], id="all-problems-together"),
+        pytest.param(
+            {"bogus": "1"},
+            [
+                "bogus: unknown key (check its spelling; the known names are licence_class, licence_number, "
+                "licence_expires, driving_proof)"
+            ],
+            id="unknown-attribute",
+        ),
+        pytest.param(
+            {"licence_number": None, "licence_expires": None},
+            ["licence_number: is required", "licence_expires: is required"],
+            id="missing-attributes",
+        ),
+        pytest.param(
+            {"birth_date": "1980-13-01", "joined_on": "x", "licence_class": None, "extra": "1"},
+            [
+                "birth_date: '1980-13-01' is not a date; write it as YYYY-MM-DD",
+                "joined_on: 'x' is not a date; write it as YYYY-MM-DD",
+                "licence_class: is required",
+                "extra: unknown key (check its spelling; the known names are licence_class, licence_number, "
+                "licence_expires, driving_proof)",
+            ],
+            id="all-problems-together",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_every_problem(app, pool, changes, problems):
@@ -409,8 +516,14 @@ def test_resident_id_check_digit_is_checked(app, pool):
 
 def test_resident_id_birth_date_must_be_the_birth_date_given(app, pool):
     with pytest.raises(IneligibleError) as caught:
-        app.join(pool, id_number=resident_id(date(1980, 1, 2), 1), name="张三", birth_date=BORN, joined_on=JOINED,
-                 attributes=attrs())
+        app.join(
+            pool,
+            id_number=resident_id(date(1980, 1, 2), 1),
+            name="张三",
+            birth_date=BORN,
+            joined_on=JOINED,
+            attributes=attrs(),
+        )
     assert caught.value.problems == [
         "the birth date in the ID number (1980-01-02) is not the birth date given (1980-01-01)"
     ]
@@ -425,8 +538,9 @@ def test_other_identity_documents_are_accepted_as_given(app, pool):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--attr", "licence_class"], "Error: --attr 'licence_class' must look like key=value\n",
-                     id="no-equals-sign"),
+        pytest.param(
+            ["--attr", "licence_class"], "Error: --attr 'licence_class' must look like key=value\n", id="no-equals-sign"
+        ),
         pytest.param(["--attr", "=A2"], "Error: --attr '=A2' must look like key=value\n", id="no-key"),
     ],
 )
@@ -475,8 +589,9 @@ def test_unknown_pool(app, pool, invoke):
 
 
 def test_a_datetime_birth_date_counts_as_its_date(app, pool):
-    record = app.join(pool, id_number=ID1, name="张三", birth_date=datetime(1980, 1, 1, 12, 0), joined_on=JOINED,
-                      attributes=attrs())
+    record = app.join(
+        pool, id_number=ID1, name="张三", birth_date=datetime(1980, 1, 1, 12, 0), joined_on=JOINED, attributes=attrs()
+    )
     assert record.birth_date == BORN and type(record.birth_date) is date
 
 
@@ -486,8 +601,14 @@ def test_a_datetime_birth_date_counts_as_its_date(app, pool):
 @pytest.fixture
 def three(app, pool) -> list[Any]:
     return [
-        app.join(pool, id_number=resident_id(BORN, n), name=f"司机{n}", birth_date=BORN, joined_on=JOINED,
-                 attributes=attrs(licence_number=f"LIC{n:06d}"))
+        app.join(
+            pool,
+            id_number=resident_id(BORN, n),
+            name=f"司机{n}",
+            birth_date=BORN,
+            joined_on=JOINED,
+            attributes=attrs(licence_number=f"LIC{n:06d}"),
+        )
         for n in (1, 2, 3)
     ]
 
@@ -498,10 +619,21 @@ def test_member_list_json(app, three, invoke):
     today = pool_today()
     assert json.loads(result.stdout) == [
         {
-            "id": n, "pool": POOL, "id_number": resident_id(BORN, n), "name": f"司机{n}", "birth_date": "1980-01-01",
-            "joined_on": "2026-10-01", "waiting_until": "2026-12-30", "status": "active", "ended_on": None,
-            "attributes": {"licence_class": "A2", "licence_number": f"LIC{n:06d}", "licence_expires": "2031-12-31",
-                           "driving_proof": "ETC-000001"},
+            "id": n,
+            "pool": POOL,
+            "id_number": resident_id(BORN, n),
+            "name": f"司机{n}",
+            "birth_date": "1980-01-01",
+            "joined_on": "2026-10-01",
+            "waiting_until": "2026-12-30",
+            "status": "active",
+            "ended_on": None,
+            "attributes": {
+                "licence_class": "A2",
+                "licence_number": f"LIC{n:06d}",
+                "licence_expires": "2031-12-31",
+                "driving_proof": "ETC-000001",
+            },
             "state": "waiting" if today <= date(2026, 12, 30) else "active",
         }
         for n in (1, 2, 3)
@@ -524,14 +656,20 @@ def test_member_list_table(app, three, invoke):
     state = "waiting" if pool_today() <= date(2026, 12, 30) else "active"
     assert result.stdout == (
         f"member  name   id number           born        joined      waiting until  {'state':<{len(state)}}".rstrip()
-        + "\n------  -----  ------------------  ----------  ----------  -------------  " + "-" * len(state) + "\n"
+        + "\n------  -----  ------------------  ----------  ----------  -------------  "
+        + "-" * len(state)
+        + "\n"
         f"1       司机1  {resident_id(BORN, 1)}  1980-01-01  2026-10-01  2026-12-30     {state}\n"
     )
 
 
 @pytest.mark.parametrize(
-    "ref", [pytest.param("2", id="member-number"), pytest.param("#2", id="hash-number"),
-            pytest.param(resident_id(BORN, 2), id="id-number")],
+    "ref",
+    [
+        pytest.param("2", id="member-number"),
+        pytest.param("#2", id="hash-number"),
+        pytest.param(resident_id(BORN, 2), id="id-number"),
+    ],
 )
 def test_member_show(app, three, invoke, ref):
     result = invoke("member", "show", POOL, ref)
@@ -557,10 +695,22 @@ def test_member_show(app, three, invoke, ref):
 
 
 def test_member_show_state_is_waiting_through_the_last_day_of_waiting(app, pool, invoke):
-    app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=pool_today() - timedelta(days=90),
-             attributes=attrs())
-    app.join(pool, id_number=resident_id(BORN, 2), name="李四", birth_date=BORN,
-             joined_on=pool_today() - timedelta(days=91), attributes=attrs())
+    app.join(
+        pool,
+        id_number=ID1,
+        name="张三",
+        birth_date=BORN,
+        joined_on=pool_today() - timedelta(days=90),
+        attributes=attrs(),
+    )
+    app.join(
+        pool,
+        id_number=resident_id(BORN, 2),
+        name="李四",
+        birth_date=BORN,
+        joined_on=pool_today() - timedelta(days=91),
+        attributes=attrs(),
+    )
     assert invoke("member", "show", POOL, "1").stdout.splitlines()[9] == "state: waiting"
     assert invoke("member", "show", POOL, "2").stdout.splitlines()[9] == "state: active"
 
@@ -569,8 +719,12 @@ def test_member_show_of_an_ended_membership(app, three, invoke, frozen_today):
     app.exit_member(POOL, 3, on="2026-11-05")
     result = invoke("member", "show", POOL, "3")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[7:11] == ["status: exited", "ended_on: 2026-11-05", "state: exited",
-                                                "attributes:"]
+    assert result.stdout.splitlines()[7:11] == [
+        "status: exited",
+        "ended_on: 2026-11-05",
+        "state: exited",
+        "attributes:",
+    ]
 
 
 def test_member_show_json(app, three, invoke):
@@ -609,8 +763,10 @@ def test_a_date_in_another_iso_form_is_refused(app, pool, invoke, text):
     assert caught.value.problems == [f"birth_date: {text!r} is not a date; write it as YYYY-MM-DD"]
     result = invoke(*join_args(joined_on=text.replace("1980", "2026")))
     assert (result.exit_code, result.stderr) == (
-        1, f"Error: 张三 cannot join pool 'js-truckers':\njoined_on: {text.replace('1980', '2026')!r} is not a date; "
-           "write it as YYYY-MM-DD\n")
+        1,
+        f"Error: 张三 cannot join pool 'js-truckers':\njoined_on: {text.replace('1980', '2026')!r} is not a date; "
+        "write it as YYYY-MM-DD\n",
+    )
     assert members(app) == []
 
 
@@ -636,16 +792,28 @@ def test_parse_date(monkeypatch):
 def four(app, pool, frozen_today) -> list[Any]:
     """Drivers #1 to #4, joined 2026-10-01; today is 2026-11-20."""
     return [
-        app.join(pool, id_number=resident_id(BORN, n), name=f"司机{n}", birth_date=BORN, joined_on=JOINED,
-                 attributes=attrs(licence_number=f"LIC{n:06d}"))
+        app.join(
+            pool,
+            id_number=resident_id(BORN, n),
+            name=f"司机{n}",
+            birth_date=BORN,
+            joined_on=JOINED,
+            attributes=attrs(licence_number=f"LIC{n:06d}"),
+        )
         for n in (1, 2, 3, 4)
     ]
 
 
 def approve_disability(app: Any, member: int, day: str) -> int:
     """File and approve a grade-10 disability (30,000.00) for ``member`` on ``day``."""
-    claim = app.file_claim(POOL, member, event_kind="accidental_disability", event_date=day, filed_on=day,
-                           details={"disability_grade": "10"})
+    claim = app.file_claim(
+        POOL,
+        member,
+        event_kind="accidental_disability",
+        event_date=day,
+        filed_on=day,
+        details={"disability_grade": "10"},
+    )
     app.approve_claim(claim.id)
     return claim.id
 
@@ -665,7 +833,10 @@ def test_an_exit_ends_sharing_after_its_day(app, four):
     assert (left.id, left.status, left.ended_on, left.state_on(TODAY)) == (2, "exited", date(2026, 11, 7), "exited")
     app.exit_member(POOL, resident_id(BORN, 3), on=date(2026, 11, 6))  # by ID number
     assert [(m[0], m[7], m[8]) for m in members(app)] == [
-        (1, "active", None), (2, "exited", date(2026, 11, 7)), (3, "exited", date(2026, 11, 6)), (4, "active", None),
+        (1, "active", None),
+        (2, "exited", date(2026, 11, 7)),
+        (3, "exited", date(2026, 11, 6)),
+        (4, "active", None),
     ]
     approve_disability(app, 1, "2026-10-20")
     assert app.share(POOL, "2026-11").members == 3
@@ -677,16 +848,28 @@ def test_an_exit_ends_sharing_after_its_day(app, four):
 
 def test_no_benefit_for_an_event_after_the_exit(app, four):
     app.exit_member(POOL, 2, on="2026-11-05")
-    late = app.file_claim(POOL, 2, event_kind="accidental_disability", event_date="2026-11-06", filed_on="2026-11-07",
-                          details={"disability_grade": "10"})
+    late = app.file_claim(
+        POOL,
+        2,
+        event_kind="accidental_disability",
+        event_date="2026-11-06",
+        filed_on="2026-11-07",
+        details={"disability_grade": "10"},
+    )
     with pytest.raises(StateError) as caught:
         app.approve_claim(late.id)
     assert str(caught.value) == (
         "claim #1 cannot be approved: the event on 2026-11-06 is after the membership ended on 2026-11-05"
     )
     # an event on the day of the exit was still covered
-    on_the_day = app.file_claim(POOL, 2, event_kind="accidental_disability", event_date="2026-11-05",
-                                filed_on="2026-11-07", details={"disability_grade": "10"})
+    on_the_day = app.file_claim(
+        POOL,
+        2,
+        event_kind="accidental_disability",
+        event_date="2026-11-05",
+        filed_on="2026-11-07",
+        details={"disability_grade": "10"},
+    )
     assert app.approve_claim(on_the_day.id)[0].benefit == Decimal("30000.00")
 
 
@@ -700,10 +883,16 @@ def test_exit_through_the_cli(app, four, invoke):
     result = invoke("member", "exit", POOL, "#3", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        **four[2].as_dict(), "status": "exited", "ended_on": TODAY.isoformat(), "state": "exited",
+        **four[2].as_dict(),
+        "status": "exited",
+        "ended_on": TODAY.isoformat(),
+        "state": "exited",
     }
     assert [(m[0], m[7], m[8]) for m in members(app)] == [
-        (1, "active", None), (2, "exited", date(2026, 11, 7)), (3, "exited", TODAY), (4, "active", None),
+        (1, "active", None),
+        (2, "exited", date(2026, 11, 7)),
+        (3, "exited", TODAY),
+        (4, "active", None),
     ]
 
 
@@ -724,16 +913,28 @@ def test_a_frozen_member_can_exit(app, four):
     with app.transaction() as s:  # frozen: rights suspended (a prepaid balance that ran out)
         s.execute(update(Member).where(Member.id == 4).values(status="frozen"))
     assert (app.exit_member(POOL, 4, on="2026-11-10").status, members(app)[3][7:]) == (
-        "exited", ("exited", date(2026, 11, 10)))
+        "exited",
+        ("exited", date(2026, 11, 10)),
+    )
 
 
 def test_record_a_death_through_the_api(app, four):
     record = app.record_death(POOL, 1, "2026-11-01")
     assert (record.id, record.status, record.ended_on, record.state_on(TODAY)) == (
-        1, "deceased", date(2026, 11, 1), "deceased")
+        1,
+        "deceased",
+        date(2026, 11, 1),
+        "deceased",
+    )
     with pytest.raises(IneligibleError) as caught:
-        app.join(POOL, id_number=resident_id(BORN, 1), name="司机1", birth_date=BORN, joined_on="2026-11-15",
-                 attributes=attrs())
+        app.join(
+            POOL,
+            id_number=resident_id(BORN, 1),
+            name="司机1",
+            birth_date=BORN,
+            joined_on="2026-11-15",
+            attributes=attrs(),
+        )
     assert caught.value.problems == [
         "this person is recorded as deceased (member #1, died on 2026-11-01) in pool 'js-truckers'"
     ]
@@ -756,38 +957,63 @@ def test_a_death_needs_its_day(app, four, invoke):
     before = snapshot(app)
     result = invoke("member", "exit", POOL, "2", "--deceased")
     assert (result.exit_code, result.stdout, result.stderr) == (
-        1, "", "Error: --on is required with --deceased: give the day of the death, e.g. --on 2026-10-20\n")
+        1,
+        "",
+        "Error: --on is required with --deceased: give the day of the death, e.g. --on 2026-10-20\n",
+    )
     assert snapshot(app) == before
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["2", "--on", "2026-09-30"],
-                     "Error: the exit of member #2 was not recorded:\nthe exit date 2026-09-30 is before member #2 "
-                     "joined on 2026-10-01; give a day on or after the joining day\n", id="before-joining"),
-        pytest.param(["2", "--deceased", "--on", "2026-09-30"],
-                     "Error: the death of member #2 was not recorded:\nthe death date 2026-09-30 is before member #2 "
-                     "joined on 2026-10-01; give a day on or after the joining day\n", id="death-before-joining"),
-        pytest.param(["2", "--on", "2026-11-21"],
-                     "Error: the exit of member #2 was not recorded:\nthe exit date 2026-11-21 is in the future "
-                     "(today is 2026-11-20 in the pool's time zone); record the exit on or after the day it happens\n",
-                     id="in-the-future"),
-        pytest.param(["2", "--deceased", "--on", "2027-01-01"],
-                     "Error: the death of member #2 was not recorded:\nthe death date 2027-01-01 is in the future "
-                     "(today is 2026-11-20 in the pool's time zone); record the death on or after the day it happens\n",
-                     id="death-in-the-future"),
-        pytest.param(["2", "--on", "2026-11-31"],
-                     "Error: the exit of member #2 was not recorded:\nthe exit date '2026-11-31' is not a date; write "
-                     "it as YYYY-MM-DD\n", id="no-such-day"),
-        pytest.param(["2", "--deceased", "--on", "20261101"],
-                     "Error: the death of member #2 was not recorded:\nthe death date '20261101' is not a date; write "
-                     "it as YYYY-MM-DD\n", id="compact-date"),
-        pytest.param(["2", "--on", "2026-W45-1"],
-                     "Error: the exit of member #2 was not recorded:\nthe exit date '2026-W45-1' is not a date; write "
-                     "it as YYYY-MM-DD\n", id="week-date"),
-        pytest.param(["9"], "Error: pool 'js-truckers' has no member '9' (give a member number or an ID number)\n",
-                     id="unknown-member"),
+        pytest.param(
+            ["2", "--on", "2026-09-30"],
+            "Error: the exit of member #2 was not recorded:\nthe exit date 2026-09-30 is before member #2 "
+            "joined on 2026-10-01; give a day on or after the joining day\n",
+            id="before-joining",
+        ),
+        pytest.param(
+            ["2", "--deceased", "--on", "2026-09-30"],
+            "Error: the death of member #2 was not recorded:\nthe death date 2026-09-30 is before member #2 "
+            "joined on 2026-10-01; give a day on or after the joining day\n",
+            id="death-before-joining",
+        ),
+        pytest.param(
+            ["2", "--on", "2026-11-21"],
+            "Error: the exit of member #2 was not recorded:\nthe exit date 2026-11-21 is in the future "
+            "(today is 2026-11-20 in the pool's time zone); record the exit on or after the day it happens\n",
+            id="in-the-future",
+        ),
+        pytest.param(
+            ["2", "--deceased", "--on", "2027-01-01"],
+            "Error: the death of member #2 was not recorded:\nthe death date 2027-01-01 is in the future "
+            "(today is 2026-11-20 in the pool's time zone); record the death on or after the day it happens\n",
+            id="death-in-the-future",
+        ),
+        pytest.param(
+            ["2", "--on", "2026-11-31"],
+            "Error: the exit of member #2 was not recorded:\nthe exit date '2026-11-31' is not a date; write "
+            "it as YYYY-MM-DD\n",
+            id="no-such-day",
+        ),
+        pytest.param(
+            ["2", "--deceased", "--on", "20261101"],
+            "Error: the death of member #2 was not recorded:\nthe death date '20261101' is not a date; write "
+            "it as YYYY-MM-DD\n",
+            id="compact-date",
+        ),
+        pytest.param(
+            ["2", "--on", "2026-W45-1"],
+            "Error: the exit of member #2 was not recorded:\nthe exit date '2026-W45-1' is not a date; write "
+            "it as YYYY-MM-DD\n",
+            id="week-date",
+        ),
+        pytest.param(
+            ["9"],
+            "Error: pool 'js-truckers' has no member '9' (give a member number or an ID number)\n",
+            id="unknown-member",
+        ),
     ],
 )
 def test_a_bad_exit_is_refused_and_changes_nothing(app, four, invoke, args, message):
@@ -808,11 +1034,15 @@ def test_an_exit_cannot_be_dated_before_a_paid_event(app, four, invoke):
     approve_disability(app, 2, "2026-11-10")
     before = snapshot(app)
     result = invoke("member", "exit", POOL, "2", "--on", "2026-09-30")
-    assert (result.exit_code, result.stderr) == (1, (
-        "Error: the exit of member #2 was not recorded:\n"
-        "the exit date 2026-09-30 is before member #2 joined on 2026-10-01; give a day on or after the joining day\n"
-        "claim #1 of this member was approved for an event on 2026-11-10, after the exit date 2026-09-30; check the "
-        "date\n"))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        (
+            "Error: the exit of member #2 was not recorded:\n"
+            "the exit date 2026-09-30 is before member #2 joined on 2026-10-01; give a day on or after the joining day\n"
+            "claim #1 of this member was approved for an event on 2026-11-10, after the exit date 2026-09-30; check the "
+            "date\n"
+        ),
+    )
     with pytest.raises(ValidationError) as caught:
         app.record_death(POOL, 2, "2026-11-09")
     assert caught.value.lines == [
@@ -827,18 +1057,19 @@ def test_an_exit_cannot_be_dated_before_a_paid_event(app, four, invoke):
 @pytest.mark.parametrize("deceased", [False, True], ids=["exit", "death"])
 def test_only_a_live_membership_can_be_ended(app, four, invoke, deceased):
     app.exit_member(POOL, 1, on="2026-11-05")
-    app.approve_claim(app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-10-20",
-                                     filed_on="2026-10-25").id)
+    app.approve_claim(
+        app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25").id
+    )
     with app.transaction() as s:  # lapsed (a share that could not be collected); no command sets it yet
         s.execute(update(Member).where(Member.id == 3).values(status="lapsed"))
     before = snapshot(app)
     refused = {
         "1": "member #1 of pool 'js-truckers' is already exited (ended on 2026-11-05); only a live (active or frozen) "
-             "membership can be ended",
+        "membership can be ended",
         "2": "member #2 of pool 'js-truckers' is already deceased (ended on 2026-10-20); only a live (active or "
-             "frozen) membership can be ended",
+        "frozen) membership can be ended",
         "3": "member #3 of pool 'js-truckers' is already lapsed; only a live (active or frozen) membership can be "
-             "ended",
+        "ended",
     }
     for ref, message in refused.items():
         result = invoke("member", "exit", POOL, ref, *(["--deceased"] if deceased else []), "--on", "2026-11-10")
@@ -882,8 +1113,12 @@ def stored_attributes(app: Any, member_id: int) -> dict[str, Any]:
 def test_update_merges_revalidates_and_normalises(app, three):
     update_ = app.update_member(POOL, 2, {"licence_expires": "2036-05-31", "licence_class": " b2 "})
     assert update_.changes == {"licence_class": ("A2", "B2"), "licence_expires": ("2031-12-31", "2036-05-31")}
-    expected = {"licence_class": "B2", "licence_number": "LIC000002", "licence_expires": "2036-05-31",
-                "driving_proof": "ETC-000001"}
+    expected = {
+        "licence_class": "B2",
+        "licence_number": "LIC000002",
+        "licence_expires": "2036-05-31",
+        "driving_proof": "ETC-000001",
+    }
     assert update_.member.attributes == expected
     assert stored_attributes(app, 2) == expected
     assert app.member(POOL, 2) == update_.member
@@ -894,8 +1129,16 @@ def test_update_merges_revalidates_and_normalises(app, three):
 
 
 def test_update_through_the_cli_prints_what_changed(app, three, invoke):
-    result = invoke("member", "update", POOL, resident_id(BORN, 2), "--attr", "licence_expires=2036-05-31",
-                    "--attr", "licence_number=LIC900002")
+    result = invoke(
+        "member",
+        "update",
+        POOL,
+        resident_id(BORN, 2),
+        "--attr",
+        "licence_expires=2036-05-31",
+        "--attr",
+        "licence_number=LIC900002",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "updated member #2 司机2 of pool 'js-truckers':\n"
@@ -906,8 +1149,12 @@ def test_update_through_the_cli_prints_what_changed(app, three, invoke):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["changes"] == {"driving_proof": {"old": "ETC-000001", "new": ""}}
-    assert data["member"]["attributes"] == {"licence_class": "A2", "licence_number": "LIC900002",
-                                            "licence_expires": "2036-05-31", "driving_proof": ""}
+    assert data["member"]["attributes"] == {
+        "licence_class": "A2",
+        "licence_number": "LIC900002",
+        "licence_expires": "2036-05-31",
+        "driving_proof": "",
+    }
     assert data["member"]["state"] in ("waiting", "active")
     assert stored_attributes(app, 2) == data["member"]["attributes"]
 
@@ -934,23 +1181,40 @@ KNOWN = "the known names are licence_class, licence_number, licence_expires, dri
 @pytest.mark.parametrize(
     ("given", "problems"),
     [
-        pytest.param({"licence_colour": "red"}, [f"licence_colour: unknown key (check its spelling; {KNOWN})"],
-                     id="unknown-name"),
-        pytest.param({"licence_expires": "soon"}, ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
-                     id="bad-date"),
+        pytest.param(
+            {"licence_colour": "red"}, [f"licence_colour: unknown key (check its spelling; {KNOWN})"], id="unknown-name"
+        ),
+        pytest.param(
+            {"licence_expires": "soon"},
+            ["licence_expires: must be a date written YYYY-MM-DD ('soon' given)"],
+            id="bad-date",
+        ),
         pytest.param({"licence_number": ""}, ["licence_number: is required"], id="required-removed"),
-        pytest.param({"name": "李四"},
-                     ["name: is part of the member's own record, not an attribute of cohort 'truckers'; it cannot be "
-                      "changed"], id="core-field"),
-        pytest.param({"licence_class": "Z9", "licence_expires": "2036-02-30", "bogus": "1", "birth_date": "1981-01-01"},
-                     ["birth_date: is part of the member's own record, not an attribute of cohort 'truckers'; it "
-                      "cannot be changed",
-                      "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
-                      "C2, C3, C4, C5, C6, D, E, F, M, N, P",
-                      "licence_expires: must be a date written YYYY-MM-DD ('2036-02-30' given)",
-                      f"bogus: unknown key (check its spelling; {KNOWN})"], id="every-problem"),
-        pytest.param({}, ["no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show "
-                          "truckers' lists them)"], id="nothing-given"),
+        pytest.param(
+            {"name": "李四"},
+            ["name: is part of the member's own record, not an attribute of cohort 'truckers'; it cannot be changed"],
+            id="core-field",
+        ),
+        pytest.param(
+            {"licence_class": "Z9", "licence_expires": "2036-02-30", "bogus": "1", "birth_date": "1981-01-01"},
+            [
+                "birth_date: is part of the member's own record, not an attribute of cohort 'truckers'; it "
+                "cannot be changed",
+                "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, "
+                "C2, C3, C4, C5, C6, D, E, F, M, N, P",
+                "licence_expires: must be a date written YYYY-MM-DD ('2036-02-30' given)",
+                f"bogus: unknown key (check its spelling; {KNOWN})",
+            ],
+            id="every-problem",
+        ),
+        pytest.param(
+            {},
+            [
+                "no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show "
+                "truckers' lists them)"
+            ],
+            id="nothing-given",
+        ),
     ],
 )
 def test_a_bad_update_lists_every_problem_and_changes_nothing(app, three, given, problems):
@@ -965,11 +1229,16 @@ def test_a_bad_update_lists_every_problem_and_changes_nothing(app, three, given,
 def test_a_bad_update_through_the_cli(app, three, invoke):
     before = snapshot(app)
     result = invoke("member", "update", POOL, "2", "--attr", "licence_colour=red", "--attr", "licence_class=Z9")
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", (
-        "Error: member #2 of pool 'js-truckers' was not updated:\n"
-        "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, C2, C3, C4, "
-        "C5, C6, D, E, F, M, N, P\n"
-        f"licence_colour: unknown key (check its spelling; {KNOWN})\n"))
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        (
+            "Error: member #2 of pool 'js-truckers' was not updated:\n"
+            "licence_class: 'Z9' is not a Chinese driving licence class; use one of A1, A2, A3, B1, B2, C1, C2, C3, C4, "
+            "C5, C6, D, E, F, M, N, P\n"
+            f"licence_colour: unknown key (check its spelling; {KNOWN})\n"
+        ),
+    )
     result = invoke("member", "update", POOL, "2", "--attr", "licence_class")
     assert (result.exit_code, result.stderr) == (1, "Error: --attr 'licence_class' must look like key=value\n")
     result = invoke("member", "update", POOL, "2")
@@ -977,7 +1246,9 @@ def test_a_bad_update_through_the_cli(app, three, invoke):
     assert "Error: Missing option '--attr'." in result.stderr
     result = invoke("member", "update", POOL, "99", "--attr", "licence_class=B2")
     assert (result.exit_code, result.stderr) == (
-        1, "Error: pool 'js-truckers' has no member '99' (give a member number or an ID number)\n")
+        1,
+        "Error: pool 'js-truckers' has no member '99' (give a member number or an ID number)\n",
+    )
     assert snapshot(app) == before
 
 
@@ -985,8 +1256,13 @@ def test_a_stored_attribute_the_cohort_no_longer_knows(app, three):
     """The whole set is validated again: an attribute stored under an older version of the cohort
     is reported, and an empty value removes it."""
     with app.transaction() as s:
-        s.execute(update(Member).where(Member.id == 2).values(
-            attributes_json=json.dumps({**stored_attributes(app, 2), "truck_plate": "苏A12345"}, ensure_ascii=False)))
+        s.execute(
+            update(Member)
+            .where(Member.id == 2)
+            .values(
+                attributes_json=json.dumps({**stored_attributes(app, 2), "truck_plate": "苏A12345"}, ensure_ascii=False)
+            )
+        )
     before = snapshot(app)
     with pytest.raises(ValidationError) as caught:
         app.update_member(POOL, 2, {"licence_class": "B2"})
@@ -1000,8 +1276,10 @@ def test_a_stored_attribute_the_cohort_no_longer_knows(app, three):
 def test_only_a_live_member_can_be_updated(app, three, invoke, frozen_today):
     app.exit_member(POOL, 2, on="2026-11-05")
     before = snapshot(app)
-    message = ("member #2 of pool 'js-truckers' is already exited (ended on 2026-11-05); only a live (active or "
-               "frozen) membership can be updated")
+    message = (
+        "member #2 of pool 'js-truckers' is already exited (ended on 2026-11-05); only a live (active or "
+        "frozen) membership can be updated"
+    )
     result = invoke("member", "update", POOL, "2", "--attr", "licence_class=B2")
     assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
     with pytest.raises(StateError, match=f"^{re.escape(message)}$"):
@@ -1031,8 +1309,12 @@ def test_concurrent_updates_of_one_member_both_count(app, three, db_url, plugins
         assert other.is_alive(), outcome  # it waits for this transaction's lock
     other.join(10)
     assert outcome == {"changes": {"licence_expires": ("2031-12-31", "2036-05-31")}}
-    assert stored_attributes(app, 2) == {"licence_class": "B2", "licence_number": "LIC000002",
-                                         "licence_expires": "2036-05-31", "driving_proof": "ETC-000001"}
+    assert stored_attributes(app, 2) == {
+        "licence_class": "B2",
+        "licence_number": "LIC000002",
+        "licence_expires": "2036-05-31",
+        "driving_proof": "ETC-000001",
+    }
 
 
 # -- the same person joining twice at once ------------------------------------------------------
@@ -1058,8 +1340,10 @@ def test_a_join_that_slips_past_the_check_is_refused_by_the_index(app, pool, mon
     calls = misses_once(monkeypatch, "_live_member_id")
     with pytest.raises(IneligibleError) as caught:
         app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on="2026-11-01", attributes=attrs())
-    assert caught.value.lines == ["张三 cannot join pool 'js-truckers':",
-                                  f"this person already holds live membership #{first.id} in pool 'js-truckers'"]
+    assert caught.value.lines == [
+        "张三 cannot join pool 'js-truckers':",
+        f"this person already holds live membership #{first.id} in pool 'js-truckers'",
+    ]
     assert calls == [ID1, ID1]  # the check that missed it, then the look-up after the index refused the row
     assert snapshot(app) == before
 
@@ -1071,10 +1355,19 @@ def test_after_a_refused_duplicate_the_transaction_goes_on(app, pool, monkeypatc
     with app.transaction() as session:
         with pytest.raises(IneligibleError):
             join_member(session, app.plugins, POOL, id_number=ID1, name="张三", birth_date=BORN, attributes=attrs())
-        other = join_member(session, app.plugins, POOL, id_number=resident_id(BORN, 2), name="李四", birth_date=BORN,
-                            joined_on=JOINED, attributes=attrs())
+        other = join_member(
+            session,
+            app.plugins,
+            POOL,
+            id_number=resident_id(BORN, 2),
+            name="李四",
+            birth_date=BORN,
+            joined_on=JOINED,
+            attributes=attrs(),
+        )
     assert [(m[2], m[3], m[7]) for m in members(app)] == [
-        (ID1, "张三", "active"), (resident_id(BORN, 2), "李四", "active"),
+        (ID1, "张三", "active"),
+        (resident_id(BORN, 2), "李四", "active"),
     ]
     assert members(app)[1][0] == other.id
 
@@ -1104,8 +1397,12 @@ def test_two_joins_of_the_same_person_at_once(app, pool, db_url, plugins):
         other.join(0.5)
         assert other.is_alive(), outcome  # past its check, waiting on the index for this transaction
     other.join(10)
-    assert outcome == {"second": ["张三 cannot join pool 'js-truckers':",
-                                  f"this person already holds live membership #{first.id} in pool 'js-truckers'"]}
+    assert outcome == {
+        "second": [
+            "张三 cannot join pool 'js-truckers':",
+            f"this person already holds live membership #{first.id} in pool 'js-truckers'",
+        ]
+    }
     assert [(m[0], m[2], m[7]) for m in members(app)] == [(first.id, ID1, "active")]
 
 
@@ -1121,18 +1418,27 @@ def test_import_reports_its_progress(app, pool, tmp_path):
     rows.insert(1500, "P9999999,,1980-01-01,A2,LIC9,2031-12-31,ETC-9\n")  # no name: rejected
     path.write_text(CSV_HEADER + "".join(rows), encoding="utf-8")
     calls: list[tuple[Any, ...]] = []
-    result = app.import_members(POOL, path, joined_on="2026-10-01", skip_invalid=True,
-                                progress=lambda *args: calls.append(args))
+    result = app.import_members(
+        POOL, path, joined_on="2026-10-01", skip_invalid=True, progress=lambda *args: calls.append(args)
+    )
     assert (result.imported, result.rejected) == (2500, 1)
-    assert calls == [("checking", 1001, None), ("checking", 2001, None), ("checking", 2502, None),
-                     ("writing", 0, 2500), ("writing", 2500, 2500)]
+    assert calls == [
+        ("checking", 1001, None),
+        ("checking", 2001, None),
+        ("checking", 2502, None),
+        ("writing", 0, 2500),
+        ("writing", 2500, 2500),
+    ]
 
 
 def test_an_import_that_races_a_join_is_refused_by_the_index(app, pool, monkeypatch, tmp_path):
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
     path = tmp_path / "members.csv"
-    path.write_text(CSV_HEADER + f"{resident_id(BORN, 2)},李四,1980-01-01,A2,LIC2,2031-12-31,ETC-2\n"
-                    f"{ID1},张三,1980-01-01,A2,LIC1,2031-12-31,ETC-1\n", encoding="utf-8")
+    path.write_text(
+        CSV_HEADER + f"{resident_id(BORN, 2)},李四,1980-01-01,A2,LIC2,2031-12-31,ETC-2\n"
+        f"{ID1},张三,1980-01-01,A2,LIC1,2031-12-31,ETC-1\n",
+        encoding="utf-8",
+    )
     before = snapshot(app)
     calls = misses_once(monkeypatch, "_live_members")
     with pytest.raises(ImportRowsError) as caught:

@@ -8,17 +8,18 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import mutualaid
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+import mutualaid
 from mutualaid import DatabaseError
 from mutualaid.database import current_revision, head_revision, make_engine, upgrade
 from mutualaid.models import Base
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
 TABLES = {"pools", "members", "claims", "sharing_runs", "charges"}

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from mutualaid import NotFoundError, ValidationError
 from mutualaid.cli import State, cli
 
@@ -109,8 +110,15 @@ def test_exact_apportionment_statements_show_each_members_own_amount(app, trucke
     for m in range(2, 9):
         text = (out / f"statement-2026-11-{m}.txt").read_text(encoding="utf-8")
         charged[m] = re.search(r"^Your share this period: (\S+) CNY$", text, re.M).group(1)
-    assert charged == {2: "46,285.72", 3: "46,285.72", 4: "46,285.72",
-                       5: "46,285.71", 6: "46,285.71", 7: "46,285.71", 8: "46,285.71"}
+    assert charged == {
+        2: "46,285.72",
+        3: "46,285.72",
+        4: "46,285.72",
+        5: "46,285.71",
+        6: "46,285.71",
+        7: "46,285.71",
+        8: "46,285.71",
+    }
 
 
 def test_claimants_and_other_members_are_not_named_in_statements(pool, tmp_path):
@@ -199,10 +207,13 @@ def test_plain_text_is_not_html_escaped(app, truckers_pool, make_driver, tmp_pat
 
 
 def test_statement_of_a_period_not_shared_is_refused(pool, tmp_path):
-    with pytest.raises(NotFoundError, match=re.escape(
-        "period 2026-12 of pool 'js-truckers' has not been shared; "
-        "run 'mutualaid share run js-truckers --period 2026-12'"
-    )):
+    with pytest.raises(
+        NotFoundError,
+        match=re.escape(
+            "period 2026-12 of pool 'js-truckers' has not been shared; "
+            "run 'mutualaid share run js-truckers --period 2026-12'"
+        ),
+    ):
         pool.render_statements(POOL, "2026-12", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -380,16 +391,44 @@ def test_welcome_by_default_for_every_live_member(pool, out):
 
 def test_cli_renders_statements(pool, runner, plugins, db_url, tmp_path):
     out = tmp_path / "out"
-    result = _invoke(runner, plugins, db_url, "notice", "render", POOL, "--kind", "statement", "--period", "2026-11",
-                     "--out", str(out))
+    result = _invoke(
+        runner,
+        plugins,
+        db_url,
+        "notice",
+        "render",
+        POOL,
+        "--kind",
+        "statement",
+        "--period",
+        "2026-11",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert result.output == f"rendered 7 statement notices into {out}\n"
     assert "本期您的分摊金额：50,914.29 CNY" in (out / "statement-2026-11-8.txt").read_text(encoding="utf-8")
 
 
 def test_cli_renders_statements_in_english_as_a_stream(pool, runner, plugins, db_url, out):
-    result = _invoke(runner, plugins, db_url, "notice", "render", POOL, "--kind", "statement", "--period", "2026-11",
-                     "--out", str(out), "--locale", "en", "--layout", "stream")
+    result = _invoke(
+        runner,
+        plugins,
+        db_url,
+        "notice",
+        "render",
+        POOL,
+        "--kind",
+        "statement",
+        "--period",
+        "2026-11",
+        "--out",
+        str(out),
+        "--locale",
+        "en",
+        "--layout",
+        "stream",
+    )
     assert result.exit_code == 0, result.output
     path = out / "statements-2026-11.en.txt"
     assert result.output == f"rendered 7 statement notices into {path}\n"
@@ -397,8 +436,22 @@ def test_cli_renders_statements_in_english_as_a_stream(pool, runner, plugins, db
 
 
 def test_cli_renders_a_welcome_notice(pool, runner, plugins, db_url, out):
-    result = _invoke(runner, plugins, db_url, "notice", "render", POOL, "--kind", "welcome", "--member", "4",
-                     "--out", str(out), "--locale", "en")
+    result = _invoke(
+        runner,
+        plugins,
+        db_url,
+        "notice",
+        "render",
+        POOL,
+        "--kind",
+        "welcome",
+        "--member",
+        "4",
+        "--out",
+        str(out),
+        "--locale",
+        "en",
+    )
     assert result.exit_code == 0, result.output
     assert result.output == f"rendered 1 welcome notice into {out}\n"
     assert (out / "welcome-4.txt").read_text(encoding="utf-8").startswith("江苏卡友互助 - welcome notice\nDear 赵五")
@@ -406,8 +459,24 @@ def test_cli_renders_a_welcome_notice(pool, runner, plugins, db_url, out):
 
 def test_cli_operator_templates(pool, runner, plugins, db_url, tmp_path):
     templates = _operator_templates(tmp_path, "{{ charge }}\n", locale="en")
-    result = _invoke(runner, plugins, db_url, "notice", "render", POOL, "--kind", "statement", "--period", "2026-11",
-                     "--out", str(tmp_path / "out"), "--locale", "en", "--templates", str(templates))
+    result = _invoke(
+        runner,
+        plugins,
+        db_url,
+        "notice",
+        "render",
+        POOL,
+        "--kind",
+        "statement",
+        "--period",
+        "2026-11",
+        "--out",
+        str(tmp_path / "out"),
+        "--locale",
+        "en",
+        "--templates",
+        str(templates),
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "statement-2026-11-2.txt").read_text(encoding="utf-8") == "50,914.29\n"
 
@@ -415,17 +484,39 @@ def test_cli_operator_templates(pool, runner, plugins, db_url, tmp_path):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        pytest.param("{{ member.nickname }}",
-                     "template en/statement.txt.j2 for member #2: 'dict object' has no attribute 'nickname'",
-                     id="undefined"),
-        pytest.param("{{ ''.__class__.__mro__ }}", "template en/statement.txt.j2 is not allowed to do that: "
-                     "access to attribute '__class__' of 'str' object is unsafe.", id="unsafe"),
+        pytest.param(
+            "{{ member.nickname }}",
+            "template en/statement.txt.j2 for member #2: 'dict object' has no attribute 'nickname'",
+            id="undefined",
+        ),
+        pytest.param(
+            "{{ ''.__class__.__mro__ }}",
+            "template en/statement.txt.j2 is not allowed to do that: "
+            "access to attribute '__class__' of 'str' object is unsafe.",
+            id="unsafe",
+        ),
     ],
 )
 def test_cli_bad_operator_template_is_a_one_line_error(pool, runner, plugins, db_url, tmp_path, source, message):
     templates = _operator_templates(tmp_path, source, locale="en")
-    result = _invoke(runner, plugins, db_url, "notice", "render", POOL, "--kind", "statement", "--period", "2026-11",
-                     "--out", str(tmp_path / "out"), "--locale", "en", "--templates", str(templates))
+    result = _invoke(
+        runner,
+        plugins,
+        db_url,
+        "notice",
+        "render",
+        POOL,
+        "--kind",
+        "statement",
+        "--period",
+        "2026-11",
+        "--out",
+        str(tmp_path / "out"),
+        "--locale",
+        "en",
+        "--templates",
+        str(templates),
+    )
     assert result.exit_code == 1
     assert result.output == f"Error: {message}\n"
 
@@ -433,11 +524,16 @@ def test_cli_bad_operator_template_is_a_one_line_error(pool, runner, plugins, db
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--period", "2026-12"], "period 2026-12 of pool 'js-truckers' has not been shared; "
-                     "run 'mutualaid share run js-truckers --period 2026-12'", id="period-not-shared"),
+        pytest.param(
+            ["--period", "2026-12"],
+            "period 2026-12 of pool 'js-truckers' has not been shared; "
+            "run 'mutualaid share run js-truckers --period 2026-12'",
+            id="period-not-shared",
+        ),
         pytest.param([], "--period is required for statements, e.g. --period 2026-11", id="missing-period"),
-        pytest.param(["--period", "2026-13"], "period '2026-13' has no such month; write it like 2026-11",
-                     id="bad-period"),
+        pytest.param(
+            ["--period", "2026-13"], "period '2026-13' has no such month; write it like 2026-11", id="bad-period"
+        ),
     ],
 )
 def test_cli_statement_errors(pool, runner, plugins, db_url, out, args, message):
@@ -467,8 +563,21 @@ def test_a_template_arithmetic_error_is_one_line_through_the_cli(pool, tmp_path,
     templates = _operator_templates(tmp_path, "{{ charge + 1 }}\n")
     result = runner.invoke(
         cli,
-        ["--database-url", db_url, "notice", "render", POOL, "--kind", "statement", "--period", "2026-11",
-         "--out", str(tmp_path / "out"), "--templates", str(templates)],
+        [
+            "--database-url",
+            db_url,
+            "notice",
+            "render",
+            POOL,
+            "--kind",
+            "statement",
+            "--period",
+            "2026-11",
+            "--out",
+            str(tmp_path / "out"),
+            "--templates",
+            str(templates),
+        ],
         obj=State(plugins=plugins),
     )
     assert result.exit_code == 1
@@ -491,11 +600,23 @@ def test_welcome_without_a_waiting_period_does_not_mention_one(locale, expected,
     template = make_environment().get_template(f"{locale}/welcome.txt.j2")
     text = template.render(
         pool={"name": "骑手互助", "operator": "", "currency": "CNY", "cohort_title": "Couriers"},
-        member={"id": 1, "name": "张三", "masked_id_number": "110***34", "joined_on": "2026-10-01",
-                "covered_from": "2026-10-02", "waiting_until": "2026-10-01", "has_waiting_period": False},
+        member={
+            "id": 1,
+            "name": "张三",
+            "masked_id_number": "110***34",
+            "joined_on": "2026-10-01",
+            "covered_from": "2026-10-02",
+            "waiting_until": "2026-10-01",
+            "has_waiting_period": False,
+        },
         rules=["rule one"],
-        sharing={"calendar": "monthly", "notice_days": [7], "deduction_days": [14], "fee_rate_percent": "8",
-                 "rounding": "exact"},
+        sharing={
+            "calendar": "monthly",
+            "notice_days": [7],
+            "deduction_days": [14],
+            "fee_rate_percent": "8",
+            "rounding": "exact",
+        },
     )
     assert expected in text
     assert absent not in text

@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pytest
+from pydantic import BaseModel
+
 import mutualaid
 import mutualaid_truckers
-import pytest
 from mutualaid import (
     Applicant,
     BenefitDecision,
@@ -49,7 +51,6 @@ from mutualaid import (
 from mutualaid.cli import State, cli
 from mutualaid.plugins import PluginFailure
 from mutualaid.testing import resident_id
-from pydantic import BaseModel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
@@ -597,8 +598,9 @@ def test_an_observer_that_raises_in_claim_decided_rolls_the_decision_back(db_url
 
 
 def test_an_observer_that_raises_in_sharing_completed_rolls_the_run_back(db_url, truckers_pool, make_driver):
-    from mutualaid.models import Charge, SharingRun
     from sqlalchemy import func, select
+
+    from mutualaid.models import Charge, SharingRun
 
     app = _app(db_url, ("payments", FailsAfterSharing()))
     try:
@@ -1127,7 +1129,9 @@ def test_a_plugin_adds_commands_and_a_raising_one_is_skipped(runner):
     loaded = load_plugins(entry_points=False, extra=[("adds", _CommandsPlugin()), ("raises", _RaisingCommandsPlugin())])
     warnings: list[str] = []
     loaded.add_commands(group, warn=warnings.append, strict=False)
-    assert warnings == ["plugin 'raises': commands skipped: its register_commands hook raised RuntimeError: no commands today"]
+    assert warnings == [
+        "plugin 'raises': commands skipped: its register_commands hook raised RuntimeError: no commands today"
+    ]
     result = runner.invoke(group, ["hello-cohort"])
     assert (result.exit_code, result.output) == (0, "hello from a plugin command\n")
     with pytest.raises(PluginError, match="plugin 'raises' failed: its register_commands hook raised RuntimeError"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mutualaid import mask_id_number, mask_name
 
 

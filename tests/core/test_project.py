@@ -14,10 +14,11 @@ from importlib import metadata, resources
 from pathlib import Path
 from types import ModuleType
 
-import mutualaid
-import mutualaid_truckers
 import pluggy
 import pytest
+
+import mutualaid
+import mutualaid_truckers
 from mutualaid import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,12 +13,13 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
+
 from mutualaid import AlreadySharedError, MutualAid, ValidationError
 from mutualaid import claims as claim_service
 from mutualaid import members as member_service
 from mutualaid.models import Charge, Claim
 from mutualaid.sharing import plan_sharing
-from sqlalchemy import select
 
 ROUNDINGS = ("round-up", "exact")
 
@@ -50,7 +51,12 @@ def test_plan_reconciles_exactly(aid, rate, surplus_in, members, rounding):
 
     assert plan.fee == fee
     assert (plan.aid, plan.surplus_in, plan.members, plan.need, plan.rounding) == (
-        aid, surplus_in, members, need, rounding)
+        aid,
+        surplus_in,
+        members,
+        need,
+        rounding,
+    )
     assert plan.charged == aid + fee - surplus_in + plan.surplus_out
     assert plan.reconciles()
     figures = (plan.fee, plan.need, plan.share, plan.extra, plan.surplus_out, plan.charged)
@@ -180,8 +186,16 @@ def test_sharing_runs_reconcile_on_a_database(sqlite_app, plugins, truckers_pool
             for index, grade in claims:
                 details = {} if grade is None else {"disability_grade": str(grade)}
                 kind = "accidental_death" if grade is None else "accidental_disability"
-                claim = claim_service.file_claim(s, plugins, key, ids[index], event_kind=kind, event_date=event_date,
-                                                 details=details, filed_on=filed_on)
+                claim = claim_service.file_claim(
+                    s,
+                    plugins,
+                    key,
+                    ids[index],
+                    event_kind=kind,
+                    event_date=event_date,
+                    details=details,
+                    filed_on=filed_on,
+                )
                 claim_service.approve_claim(s, plugins, claim.id)
                 aid += DEATH if grade is None else disability(grade)
                 if grade is None:
@@ -239,13 +253,25 @@ def test_surplus_is_carried_to_the_next_period(sqlite_app, plugins, truckers_poo
     app.create_pool(truckers_pool(key=key, sharing={"rounding": "round-up", "management_fee_rate": str(rate)}))
     with app.transaction() as s:
         ids = [member_service.join_member(s, plugins, key, **make_driver(n)).id for n in range(7)]
-    claim = app.file_claim(key, ids[2], event_kind="accidental_disability", event_date="2026-10-20",
-                           details={"disability_grade": str(grade)}, filed_on="2026-10-25")
+    claim = app.file_claim(
+        key,
+        ids[2],
+        event_kind="accidental_disability",
+        event_date="2026-10-20",
+        details={"disability_grade": str(grade)},
+        filed_on="2026-10-25",
+    )
     app.approve_claim(claim.id)
     first = app.share(key, "2026-11")
     assert first.surplus_out_minor == ceil_div(need, 7) * 7 - need > 0
-    claim = app.file_claim(key, ids[3], event_kind="accidental_disability", event_date="2026-11-20",
-                           details={"disability_grade": "10"}, filed_on="2026-11-25")
+    claim = app.file_claim(
+        key,
+        ids[3],
+        event_kind="accidental_disability",
+        event_date="2026-11-20",
+        details={"disability_grade": "10"},
+        filed_on="2026-11-25",
+    )
     app.approve_claim(claim.id)
     second = app.share(key, "2026-12")
     assert second.surplus_in_minor == first.surplus_out_minor

@@ -82,8 +82,14 @@ def test_members_counted_at_notice_day_cutoff(app, truckers_pool, make_driver):
     app.join("js-truckers", **make_driver(1, joined_on="2026-10-01"))
     app.join("js-truckers", **make_driver(2, joined_on="2026-11-06"))  # before 00:00 of the 7th: shares
     app.join("js-truckers", **make_driver(3, joined_on="2026-11-07"))  # on the notice day: does not
-    claim = app.file_claim("js-truckers", 1, event_kind="accidental_disability", event_date="2026-11-06",
-                           details={"disability_grade": "10"}, filed_on="2026-11-06")
+    claim = app.file_claim(
+        "js-truckers",
+        1,
+        event_kind="accidental_disability",
+        event_date="2026-11-06",
+        details={"disability_grade": "10"},
+        filed_on="2026-11-06",
+    )
     app.approve_claim(claim.id)
     result = app.share("js-truckers", "2026-11")
     assert result.members == 2

@@ -25,20 +25,38 @@ __all__ = [
 #: Classes of the driving licence of the People's Republic of China (准驾车型), as issued under the
 #: Ministry of Public Security's rules on applying for and using driving licences (2022 edition).
 LICENCE_CLASSES: tuple[str, ...] = (
-    "A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P",
+    "A1",
+    "A2",
+    "A3",
+    "B1",
+    "B2",
+    "C1",
+    "C2",
+    "C3",
+    "C4",
+    "C5",
+    "C6",
+    "D",
+    "E",
+    "F",
+    "M",
+    "N",
+    "P",
 )
 
 #: Circumstances of an event a claim may report, with their English and Chinese labels. A pool
 #: excludes some of them (setting ``exclusions``); a claim reporting an excluded one is not paid.
-CIRCUMSTANCES: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "drunk_driving": {"en": "drunk driving", "zh-CN": "酒后驾驶"},
-    "drugged_driving": {"en": "driving under the influence of drugs", "zh-CN": "吸毒后驾驶"},
-    "unlicensed_driving": {"en": "driving without a valid licence", "zh-CN": "无有效驾驶证驾驶"},
-    "self_inflicted": {"en": "self-inflicted injury or suicide", "zh-CN": "故意自伤或自杀"},
-    "criminal_act": {"en": "committing a crime", "zh-CN": "故意犯罪"},
-    "racing": {"en": "racing or stunt driving", "zh-CN": "飙车或竞速"},
-    "overloading": {"en": "driving a seriously overloaded vehicle", "zh-CN": "严重超载驾驶"},
-})
+CIRCUMSTANCES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "drunk_driving": {"en": "drunk driving", "zh-CN": "酒后驾驶"},
+        "drugged_driving": {"en": "driving under the influence of drugs", "zh-CN": "吸毒后驾驶"},
+        "unlicensed_driving": {"en": "driving without a valid licence", "zh-CN": "无有效驾驶证驾驶"},
+        "self_inflicted": {"en": "self-inflicted injury or suicide", "zh-CN": "故意自伤或自杀"},
+        "criminal_act": {"en": "committing a crime", "zh-CN": "故意犯罪"},
+        "racing": {"en": "racing or stunt driving", "zh-CN": "飙车或竞速"},
+        "overloading": {"en": "driving a seriously overloaded vehicle", "zh-CN": "严重超载驾驶"},
+    }
+)
 
 #: The circumstances a pool excludes unless its settings say otherwise.
 DEFAULT_EXCLUSIONS: tuple[str, ...] = ("drunk_driving", "drugged_driving", "unlicensed_driving", "self_inflicted")

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
+
 from mutualaid import MutualAid, Plugins, format_minor, hookimpl, make_resident_id
 
 __all__ = ["demo_command", "register_commands", "run_demo"]
@@ -87,8 +88,14 @@ def _drivers(count: int, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def run_demo(directory: Path, *, count: int = 1000, seed: int = 2026, plugins: Plugins | None = None,
-             echo: Callable[[str], None] = print) -> bool:
+def run_demo(
+    directory: Path,
+    *,
+    count: int = 1000,
+    seed: int = 2026,
+    plugins: Plugins | None = None,
+    echo: Callable[[str], None] = print,
+) -> bool:
     """Run the demo in ``directory`` (replaced); return whether the totals reconcile."""
     if directory.exists():
         shutil.rmtree(directory)
@@ -116,8 +123,10 @@ def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[
         writer.writeheader()
         writer.writerows(rows)
     result = app.import_members(key, csv_file, skip_invalid=True, rejects_path=directory / "drivers.rejects.csv")
-    echo(f"2. {len(rows):,} drivers applied: {result.imported:,} joined, {result.rejected:,} were not eligible "
-         f"(each with its reasons in {result.rejects_path}):")
+    echo(
+        f"2. {len(rows):,} drivers applied: {result.imported:,} joined, {result.rejected:,} were not eligible "
+        f"(each with its reasons in {result.rejects_path}):"
+    )
     reasons: Counter[str] = Counter()
     for problem in result.problems:
         reasons.update(_reason_kinds(problem))
@@ -128,24 +137,48 @@ def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[
         echo(f"   e.g. {first_problem}")
 
     members = app.members(key, limit=3)
-    death = app.file_claim(key, members[0].id, event_kind="accidental_death", event_date="2026-10-28",
-                           filed_on="2026-11-02", description="G2 京沪高速追尾事故，驾驶员当场身亡")
+    death = app.file_claim(
+        key,
+        members[0].id,
+        event_kind="accidental_death",
+        event_date="2026-10-28",
+        filed_on="2026-11-02",
+        description="G2 京沪高速追尾事故，驾驶员当场身亡",
+    )
     _, decision = app.approve_claim(death.id)
-    echo(f"3. claim #{death.id}: member #{members[0].id} {members[0].name}, accidental death -> approved "
-         f"{decision.amount:,} CNY")
+    echo(
+        f"3. claim #{death.id}: member #{members[0].id} {members[0].name}, accidental death -> approved "
+        f"{decision.amount:,} CNY"
+    )
     echo(f"     reason: {decision.reasons[0]}")
-    disability = app.file_claim(key, members[1].id, event_kind="accidental_disability", event_date="2026-10-30",
-                                filed_on="2026-11-03", details={"disability_grade": "3"},
-                                description="装卸货物时被挤压，伤残鉴定三级")
+    disability = app.file_claim(
+        key,
+        members[1].id,
+        event_kind="accidental_disability",
+        event_date="2026-10-30",
+        filed_on="2026-11-03",
+        details={"disability_grade": "3"},
+        description="装卸货物时被挤压，伤残鉴定三级",
+    )
     _, decision = app.approve_claim(disability.id)
-    echo(f"   claim #{disability.id}: member #{members[1].id} {members[1].name}, grade-3 disability -> approved "
-         f"{decision.amount:,} CNY")
+    echo(
+        f"   claim #{disability.id}: member #{members[1].id} {members[1].name}, grade-3 disability -> approved "
+        f"{decision.amount:,} CNY"
+    )
     echo(f"     reason: {decision.reasons[0]}")
-    drunk = app.file_claim(key, members[2].id, event_kind="accidental_disability", event_date="2026-10-31",
-                           filed_on="2026-11-04", details={"disability_grade": "8", "circumstances": "drunk_driving"})
+    drunk = app.file_claim(
+        key,
+        members[2].id,
+        event_kind="accidental_disability",
+        event_date="2026-10-31",
+        filed_on="2026-11-04",
+        details={"disability_grade": "8", "circumstances": "drunk_driving"},
+    )
     _, decision = app.review_claim(drunk.id)
     app.reject_claim(drunk.id, "; ".join(decision.reasons))
-    echo(f"   claim #{drunk.id}: member #{members[2].id}, disability while drunk driving -> rejected: {decision.reasons[0]}")
+    echo(
+        f"   claim #{drunk.id}: member #{members[2].id}, disability while drunk driving -> rejected: {decision.reasons[0]}"
+    )
 
     run = app.share(key, PERIOD)
     echo(f"4. shared period {run.period} among the {run.members:,} members covered at 00:00 on {run.notice_date}:")
@@ -170,9 +203,13 @@ def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[
     ok = check.ok and check.charge_rows == rendered.count
     echo("6. reconciliation, from the database:")
     echo(f"     {check.charge_rows:,} charge rows sum to {fmt(check.charge_total_minor)} CNY")
-    echo(f"     = aid {fmt(run.aid_minor)} + fee {fmt(run.fee_minor)} - surplus in {fmt(run.surplus_in_minor)} "
-         f"+ surplus out {fmt(run.surplus_out_minor)}")
-    echo(f"     = {run.members:,} members x {fmt(run.share_minor)} CNY; one statement per charged member: {rendered.count:,}")
+    echo(
+        f"     = aid {fmt(run.aid_minor)} + fee {fmt(run.fee_minor)} - surplus in {fmt(run.surplus_in_minor)} "
+        f"+ surplus out {fmt(run.surplus_out_minor)}"
+    )
+    echo(
+        f"     = {run.members:,} members x {fmt(run.share_minor)} CNY; one statement per charged member: {rendered.count:,}"
+    )
     echo(f"   totals reconcile: {'YES' if ok else 'NO'}")
     return ok
 
@@ -191,10 +228,22 @@ def _reason_kinds(problem: str) -> list[str]:
 
 
 @click.command("demo")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
-              show_default=True, help="Where to put the demo's database, pool file, CSV and notices (replaced).")
-@click.option("--members", "count", type=click.IntRange(min=50, max=100_000), default=1000, show_default=True,
-              help="How many synthetic drivers apply.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Where to put the demo's database, pool file, CSV and notices (replaced).",
+)
+@click.option(
+    "--members",
+    "count",
+    type=click.IntRange(min=50, max=100_000),
+    default=1000,
+    show_default=True,
+    help="How many synthetic drivers apply.",
+)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed of the synthetic drivers.")
 @click.pass_obj
 def demo_command(state: object, directory: Path, count: int, seed: int) -> None:

@@ -35,7 +35,8 @@ class TruckerAttributes(BaseModel):
         description="Last day the driving licence is valid (有效期至), as YYYY-MM-DD.",
     )
     driving_proof: str = Field(
-        "", max_length=200,
+        "",
+        max_length=200,
         description="Reference to proof of active driving: a waybill number, ETC record, logbook or "
         "employer reference. Required when the pool's require_driving_proof is on.",
     )
@@ -64,7 +65,9 @@ class TruckerClaimDetails(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     disability_grade: int | None = Field(
-        None, ge=1, le=10,
+        None,
+        ge=1,
+        le=10,
         description="Disability grade under JR/T 0083-2013, 1 (most severe) to 10. Required for an "
         "accidental disability claim and not given for the other kinds.",
     )
@@ -87,8 +90,11 @@ class TruckerClaimDetails(BaseModel):
         if isinstance(value, str):
             value = value.split(",")
         if isinstance(value, list | tuple):
-            return [item.strip().lower() if isinstance(item, str) else item for item in value
-                    if not (isinstance(item, str) and not item.strip())]
+            return [
+                item.strip().lower() if isinstance(item, str) else item
+                for item in value
+                if not (isinstance(item, str) and not item.strip())
+            ]
         return value
 
     @field_validator("circumstances")

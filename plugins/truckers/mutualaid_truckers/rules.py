@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 import pydantic
+from pydantic import BaseModel
+
 from mutualaid import (
     Applicant,
     BenefitDecision,
@@ -18,7 +20,6 @@ from mutualaid import (
     from_minor,
     to_minor,
 )
-from pydantic import BaseModel
 
 from .catalog import (
     ACCIDENT_KINDS,
@@ -255,9 +256,7 @@ class TruckersRules(CohortRules[TruckersSettings]):
 
     # -- plain words ------------------------------------------------------------------------------
 
-    def describe_rules(
-        self, settings: TruckersSettings, locale: str, currency: str | None = None
-    ) -> list[str]:
+    def describe_rules(self, settings: TruckersSettings, locale: str, currency: str | None = None) -> list[str]:
         """The pool's rules, one sentence per item, in ``"zh-CN"`` or ``"en"`` (other locales: English).
 
         ``currency`` (not passed by the core yet) adds the currency code to the amounts.
@@ -322,7 +321,8 @@ def _describe_en(s: TruckersSettings, currency: str | None) -> list[str]:
     if s.exclusions:
         lines.append(
             "No benefit is paid when the event involves any of: "
-            + "; ".join(circumstance_label(k) for k in s.exclusions) + "."
+            + "; ".join(circumstance_label(k) for k in s.exclusions)
+            + "."
         )
     else:
         lines.append("No circumstances are excluded.")

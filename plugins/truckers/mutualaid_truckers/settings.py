@@ -44,18 +44,22 @@ class TruckersSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_age: int = Field(
-        18, ge=18, le=100,
+        18,
+        ge=18,
+        le=100,
         description="Youngest age, in whole years on the joining day, at which a driver may join (inclusive).",
     )
     max_age: int = Field(
-        60, ge=18, le=100,
+        60,
+        ge=18,
+        le=100,
         description="Oldest age, in whole years on the joining day, at which a driver may join (inclusive). "
         "Members who grow older stay covered.",
     )
     accepted_licence_classes: tuple[str, ...] = Field(
         ("A1", "A2", "B1", "B2"),
         description="Classes of Chinese driving licence (准驾车型) an applicant may hold, e.g. "
-        "[\"A1\", \"A2\", \"B1\", \"B2\"] for large buses, tractor-trailers, medium buses and large trucks. "
+        '["A1", "A2", "B1", "B2"] for large buses, tractor-trailers, medium buses and large trucks. '
         "At least one. The licence must still be valid on the first day of cover.",
     )
     require_driving_proof: bool = Field(
@@ -64,36 +68,44 @@ class TruckersSettings(BaseModel):
         "(a waybill number, ETC record, logbook or employer reference), in the member attribute driving_proof.",
     )
     accidental_death_benefit: Decimal = _money(
-        "300000", "Benefit paid on a member's accidental death, in major units of the pool's currency.",
+        "300000",
+        "Benefit paid on a member's accidental death, in major units of the pool's currency.",
     )
     disability_base_benefit: Decimal = _money(
-        "300000", "Benefit for accidental disability of grade 1 (the most severe); other grades pay the "
+        "300000",
+        "Benefit for accidental disability of grade 1 (the most severe); other grades pay the "
         "percentage of it given by disability_grade_percent.",
     )
     disability_grade_percent: tuple[int, ...] = Field(
         DEFAULT_DISABILITY_GRADE_PERCENT,
         description="Percent of disability_base_benefit paid for each disability grade, grade 1 first: "
         "10 whole numbers from 0 to 100, never increasing from one grade to the next. Default: the "
-        "10 grades of JR/T 0083-2013 (100, 90, 80, ... 10). A table {\"1\" = 100, ..., \"10\" = 10} "
+        '10 grades of JR/T 0083-2013 (100, 90, 80, ... 10). A table {"1" = 100, ..., "10" = 10} '
         "is accepted too.",
     )
     illness_death_benefit: Decimal = _money(
-        "300000", "Benefit paid on a member's death from illness after the illness waiting period.",
+        "300000",
+        "Benefit paid on a member's death from illness after the illness waiting period.",
     )
     illness_waiting_days: int = Field(
-        90, ge=0, le=730,
+        90,
+        ge=0,
+        le=730,
         description="Days of the illness waiting period, counted from the day after joining with the last "
         "day included; a death from illness on or before its last day is not covered. Accidents are "
         "covered from the day after joining.",
     )
     combined_cap: Decimal = _money(
-        "300000", "The most one member can receive in total over all claims; a later benefit is reduced "
-        "by what was already paid. Must be at least each single benefit.", positive=True,
+        "300000",
+        "The most one member can receive in total over all claims; a later benefit is reduced "
+        "by what was already paid. Must be at least each single benefit.",
+        positive=True,
     )
     exclusions: tuple[str, ...] = Field(
         DEFAULT_EXCLUSIONS,
         description="Circumstances in which no benefit is paid. Known circumstances: "
-        + ", ".join(CIRCUMSTANCES) + ". May be empty.",
+        + ", ".join(CIRCUMSTANCES)
+        + ". May be empty.",
     )
     licence_must_be_valid_on_event_date: bool = Field(
         True,
@@ -108,7 +120,7 @@ class TruckersSettings(BaseModel):
             raise ValueError(f"must be an amount such as 300000, not {value!r}")
         if isinstance(value, float):
             raise ValueError(
-                f"must be an integer or a string such as \"300000.00\", not {value!r} "
+                f'must be an integer or a string such as "300000.00", not {value!r} '
                 "(floats cannot hold amounts exactly)"
             )
         return value
@@ -123,7 +135,7 @@ class TruckersSettings(BaseModel):
         classes: list[str] = []
         for item in value:
             if not isinstance(item, str):
-                raise ValueError(f"licence classes must be strings such as \"B2\", not {item!r}")
+                raise ValueError(f'licence classes must be strings such as "B2", not {item!r}')
             cls_ = item.strip().upper()
             if cls_ not in LICENCE_CLASSES:
                 raise ValueError(
@@ -132,7 +144,7 @@ class TruckersSettings(BaseModel):
             if cls_ not in classes:
                 classes.append(cls_)
         if not classes:
-            raise ValueError("at least one licence class must be accepted, e.g. [\"A2\", \"B2\"]")
+            raise ValueError('at least one licence class must be accepted, e.g. ["A2", "B2"]')
         return tuple(classes)
 
     @field_validator("exclusions", mode="before")
@@ -145,7 +157,7 @@ class TruckersSettings(BaseModel):
         keys: list[str] = []
         for item in value:
             if not isinstance(item, str):
-                raise ValueError(f"exclusions must be strings such as \"drunk_driving\", not {item!r}")
+                raise ValueError(f'exclusions must be strings such as "drunk_driving", not {item!r}')
             key = item.strip().lower()
             if key not in CIRCUMSTANCES:
                 raise ValueError(f"unknown exclusion {item!r}; known circumstances: {', '.join(CIRCUMSTANCES)}")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from mutualaid import Applicant, ClaimFacts, MemberFacts, PriorBenefit, waiting_until
 from mutualaid_truckers import TruckerAttributes, TruckerClaimDetails, TruckersRules, TruckersSettings
 
@@ -38,9 +39,7 @@ def attributes(**overrides: Any) -> TruckerAttributes:
 
 @pytest.fixture
 def make_applicant() -> Callable[..., Applicant]:
-    def make(
-        *, birth_date: date = date(1980, 1, 1), joined_on: date = JOINED, **attrs: Any
-    ) -> Applicant:
+    def make(*, birth_date: date = date(1980, 1, 1), joined_on: date = JOINED, **attrs: Any) -> Applicant:
         return Applicant(
             id_number="320102198001011234",
             name="张三",

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pydantic
 import pytest
+
 from mutualaid import BenefitDecision, NoFields
 from mutualaid_truckers import TruckerAttributes, TruckerClaimDetails, TruckersSettings
 
@@ -101,16 +102,20 @@ def test_disability_table_follows_the_settings(rules, make_claim):
     assert decision.amount == Decimal("225000.00")
     assert_denied(
         rules.decide_benefit(make_claim("accidental_disability", EVENT, grade=10), settings),
-        ["the accidental disability on 2026-12-03 pays nothing under this pool's rules (0% of the pool's "
-         "disability benefit of 300,000.00 CNY for grade 10 is 0)"],
+        [
+            "the accidental disability on 2026-12-03 pays nothing under this pool's rules (0% of the pool's "
+            "disability benefit of 300,000.00 CNY for grade 10 is 0)"
+        ],
     )
 
 
 def test_disability_grade_missing(rules, settings, make_claim):
     assert_denied(
         rules.decide_benefit(make_claim("accidental_disability", EVENT), settings),
-        ["an accidental disability claim needs the disability grade (1 to 10 under JR/T 0083-2013), "
-         "and none was given"],
+        [
+            "an accidental disability claim needs the disability grade (1 to 10 under JR/T 0083-2013), "
+            "and none was given"
+        ],
     )
 
 
@@ -118,8 +123,10 @@ def test_disability_grade_missing_when_the_claim_has_no_details(rules, settings,
     claim = make_claim("accidental_disability", EVENT, details=NoFields())
     assert_denied(
         rules.decide_benefit(claim, settings),
-        ["an accidental disability claim needs the disability grade (1 to 10 under JR/T 0083-2013), "
-         "and none was given"],
+        [
+            "an accidental disability claim needs the disability grade (1 to 10 under JR/T 0083-2013), "
+            "and none was given"
+        ],
     )
 
 
@@ -147,8 +154,10 @@ def test_disability_grade_given_for_a_death(rules, settings, make_claim, kind, t
     decision = rules.decide_benefit(make_claim(kind, date(2027, 3, 1), grade=3), settings)
     assert_denied(
         decision,
-        [f"a disability grade (3) was given, but a claim for {title} takes none; remove it, or file the "
-         "claim as an accidental disability"],
+        [
+            f"a disability grade (3) was given, but a claim for {title} takes none; remove it, or file the "
+            "claim as an accidental disability"
+        ],
     )
     assert decision.ends_membership is True
 
@@ -203,15 +212,19 @@ def test_accident_the_day_after_joining_is_paid(rules, settings, make_claim, kin
 
 @pytest.mark.parametrize(
     ("event", "when"),
-    [pytest.param(date(2026, 11, 2), "2026-11-02", id="on-the-joining-day"),
-     pytest.param(date(2026, 10, 1), "2026-10-01", id="before-joining")],
+    [
+        pytest.param(date(2026, 11, 2), "2026-11-02", id="on-the-joining-day"),
+        pytest.param(date(2026, 10, 1), "2026-10-01", id="before-joining"),
+    ],
 )
 def test_accident_before_cover_starts_is_denied(rules, settings, make_claim, event, when):
     decision = rules.decide_benefit(make_claim("accidental_death", event), settings)
     assert_denied(
         decision,
-        [f"the accidental death on {when} happened before cover started on 2026-11-03 (the day after "
-         "joining on 2026-11-02)"],
+        [
+            f"the accidental death on {when} happened before cover started on 2026-11-03 (the day after "
+            "joining on 2026-11-02)"
+        ],
     )
     assert decision.ends_membership is True
 
@@ -243,8 +256,11 @@ def test_opt_in_exclusion_is_only_noted_by_default(rules, settings, make_claim):
 
 def test_opt_in_exclusion_denies_when_chosen(rules, make_claim):
     settings = TruckersSettings(exclusions=["drunk_driving", "overloading", "racing", "criminal_act"])
-    for key, label in [("overloading", "driving a seriously overloaded vehicle"),
-                       ("racing", "racing or stunt driving"), ("criminal_act", "committing a crime")]:
+    for key, label in [
+        ("overloading", "driving a seriously overloaded vehicle"),
+        ("racing", "racing or stunt driving"),
+        ("criminal_act", "committing a crime"),
+    ]:
         claim = make_claim("accidental_disability", EVENT, grade=5, circumstances=[key])
         decision = rules.decide_benefit(claim, settings)
         assert_denied(decision, [f"the claim reports {label} ({key}), which this pool does not cover"])
@@ -287,8 +303,10 @@ def test_accident_after_the_licence_expired_counts_as_unlicensed(rules, settings
     claim = make_claim("accidental_death", EVENT, member_attributes=_expires("2026-12-02"))
     assert_denied(
         rules.decide_benefit(claim, settings),
-        ["the driving licence was valid only until 2026-12-02, before the accidental death on 2026-12-03, "
-         "which counts as driving without a valid licence; this pool does not cover it"],
+        [
+            "the driving licence was valid only until 2026-12-02, before the accidental death on 2026-12-03, "
+            "which counts as driving without a valid licence; this pool does not cover it"
+        ],
     )
 
 
@@ -324,8 +342,10 @@ def test_member_without_licence_details_cannot_be_checked(rules, settings, make_
     decision = rules.decide_benefit(make_claim("accidental_death", EVENT, member_attributes=attributes), settings)
     assert_denied(
         decision,
-        ["the member's driving licence details are missing, so it cannot be checked that the licence was "
-         "valid on 2026-12-03"],
+        [
+            "the member's driving licence details are missing, so it cannot be checked that the licence was "
+            "valid on 2026-12-03"
+        ],
     )
 
 
@@ -366,8 +386,10 @@ def test_used_up_cap_denies(rules, settings, make_claim):
     decision = rules.decide_benefit(claim, settings)
     assert_denied(
         decision,
-        ["the combined cap of 300,000.00 CNY per member is used up: 300,000.00 CNY has already been paid "
-         "to this member"],
+        [
+            "the combined cap of 300,000.00 CNY per member is used up: 300,000.00 CNY has already been paid "
+            "to this member"
+        ],
     )
     assert decision.ends_membership is True
 
@@ -383,7 +405,9 @@ def test_higher_combined_cap(rules, make_claim):
 
 def test_every_reason_for_a_denial_is_given(rules, settings, make_claim):
     claim = make_claim(
-        "accidental_death", date(2026, 11, 2), circumstances=["drunk_driving", "unlicensed_driving"],
+        "accidental_death",
+        date(2026, 11, 2),
+        circumstances=["drunk_driving", "unlicensed_driving"],
         prior=(Decimal("300000.00"),),
     )
     assert_denied(
@@ -410,6 +434,8 @@ def test_disability_denial_does_not_end_the_membership(rules, settings, make_cla
 def test_unknown_event_kind_is_denied(rules, settings, make_claim):
     assert_denied(
         rules.decide_benefit(make_claim("critical_illness", EVENT), settings),
-        ["event kind 'critical_illness' is not covered by a truckers pool; covered kinds: accidental_death, "
-         "accidental_disability, illness_death"],
+        [
+            "event kind 'critical_illness' is not covered by a truckers pool; covered kinds: accidental_death, "
+            "accidental_disability, illness_death"
+        ],
     )

@@ -51,10 +51,18 @@ def test_unknown_locale_falls_back_to_english(rules, settings):
 
 def test_rules_follow_the_settings(rules):
     settings = TruckersSettings(
-        min_age=21, max_age=55, accepted_licence_classes=["A2"], require_driving_proof=False,
-        accidental_death_benefit=200000, disability_base_benefit=100000,
-        disability_grade_percent=[100, 80, 60, 50, 40, 30, 20, 10, 5, 1], illness_death_benefit="150000.50",
-        illness_waiting_days=0, combined_cap=250000, exclusions=["racing"], licence_must_be_valid_on_event_date=False,
+        min_age=21,
+        max_age=55,
+        accepted_licence_classes=["A2"],
+        require_driving_proof=False,
+        accidental_death_benefit=200000,
+        disability_base_benefit=100000,
+        disability_grade_percent=[100, 80, 60, 50, 40, 30, 20, 10, 5, 1],
+        illness_death_benefit="150000.50",
+        illness_waiting_days=0,
+        combined_cap=250000,
+        exclusions=["racing"],
+        licence_must_be_valid_on_event_date=False,
     )
     assert rules.describe_rules(settings, "en") == [
         "Who may join: truck drivers aged 21 to 55 on the joining day.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from mutualaid_truckers import TruckersSettings
 
 JOINED = date(2026, 11, 2)  # the joining day the fixtures use
@@ -17,13 +18,19 @@ def test_eligible_driver_has_no_problems(rules, settings, make_applicant):
 @pytest.mark.parametrize(
     ("birth_date", "expected"),
     [
-        pytest.param(date(2008, 11, 3), ["age 17 on the joining day 2026-11-02 is below the minimum of 18"],
-                     id="17-turns-18-the-day-after-joining"),
+        pytest.param(
+            date(2008, 11, 3),
+            ["age 17 on the joining day 2026-11-02 is below the minimum of 18"],
+            id="17-turns-18-the-day-after-joining",
+        ),
         pytest.param(date(2008, 11, 2), [], id="18-on-the-joining-day-birthday"),
         pytest.param(date(1966, 11, 2), [], id="60-on-the-joining-day-birthday"),
         pytest.param(date(1965, 11, 3), [], id="60-turns-61-the-day-after-joining"),
-        pytest.param(date(1965, 11, 2), ["age 61 on the joining day 2026-11-02 is above the maximum of 60"],
-                     id="61-on-the-joining-day-birthday"),
+        pytest.param(
+            date(1965, 11, 2),
+            ["age 61 on the joining day 2026-11-02 is above the maximum of 60"],
+            id="61-on-the-joining-day-birthday",
+        ),
     ],
 )
 def test_age_boundaries(rules, settings, make_applicant, birth_date, expected):
@@ -64,14 +71,18 @@ def test_accepted_classes_follow_the_settings(rules, make_applicant):
     [
         pytest.param(
             JOINED - timedelta(days=1),
-            ["the driving licence is valid only until 2026-11-01, before the joining day 2026-11-02; "
-             "renew it before joining"],
+            [
+                "the driving licence is valid only until 2026-11-01, before the joining day 2026-11-02; "
+                "renew it before joining"
+            ],
             id="expired-the-day-before-joining",
         ),
         pytest.param(
             JOINED,
-            ["the driving licence is valid only until the joining day 2026-11-02, so it has expired when "
-             "cover starts on 2026-11-03; renew it before joining"],
+            [
+                "the driving licence is valid only until the joining day 2026-11-02, so it has expired when "
+                "cover starts on 2026-11-03; renew it before joining"
+            ],
             id="expires-on-the-joining-day",
         ),
         pytest.param(JOINED + timedelta(days=1), [], id="valid-on-the-first-day-of-cover"),

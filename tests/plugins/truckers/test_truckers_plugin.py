@@ -7,9 +7,10 @@ from importlib import metadata
 from pathlib import Path
 
 import jinja2
-import mutualaid_truckers
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
+
+import mutualaid_truckers
 from mutualaid import Cohort
 from mutualaid.config import load_pool_file
 
@@ -64,11 +65,16 @@ def test_templates_extend_the_core_and_keep_its_footer(locale, kind):
     before the core's footer and changes nothing else."""
     core = "HEAD\n{% block footer %}\ncore footer {{ pool.name }}\n{% endblock %}\n"
     env = SandboxedEnvironment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(str(mutualaid_truckers.TEMPLATES)),
-            jinja2.PrefixLoader({"core": jinja2.DictLoader({f"{locale}/{kind}.txt.j2": core})}),
-        ]),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(str(mutualaid_truckers.TEMPLATES)),
+                jinja2.PrefixLoader({"core": jinja2.DictLoader({f"{locale}/{kind}.txt.j2": core})}),
+            ]
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
     text = env.get_template(f"{locale}/{kind}.txt.j2").render(pool={"name": "P"})
     head, safety, footer = text.split("\n", 2)

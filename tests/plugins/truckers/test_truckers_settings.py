@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pydantic
 import pytest
+
 from mutualaid_truckers import TruckerAttributes, TruckerClaimDetails, TruckersSettings
 
 
@@ -47,8 +48,9 @@ def test_settings_are_frozen_and_strict_about_unknown_keys():
 
 
 def test_amounts_from_toml_text_and_integers():
-    s = TruckersSettings(accidental_death_benefit=Decimal("250000.50"), illness_death_benefit="100000",
-                         disability_base_benefit=200000)
+    s = TruckersSettings(
+        accidental_death_benefit=Decimal("250000.50"), illness_death_benefit="100000", disability_base_benefit=200000
+    )
     assert s.accidental_death_benefit == Decimal("250000.50")
     assert s.illness_death_benefit == Decimal("100000")
     assert s.disability_base_benefit == Decimal("200000")
@@ -135,7 +137,16 @@ def test_no_exclusions_is_allowed():
 def test_grade_table_as_a_mapping():
     table = {str(g): 110 - 10 * g for g in range(1, 11)}
     assert TruckersSettings(disability_grade_percent=table).disability_grade_percent == (
-        100, 90, 80, 70, 60, 50, 40, 30, 20, 10
+        100,
+        90,
+        80,
+        70,
+        60,
+        50,
+        40,
+        30,
+        20,
+        10,
     )
 
 
