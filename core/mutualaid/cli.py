@@ -757,6 +757,11 @@ def claim_approve(state: State, claim_id: int, as_json: bool) -> None:
     click.echo(f"approved claim #{claim.id}: {claim.benefit:,} {claim.currency}, to be shared in the next sharing run")
     for reason in decision.reasons:
         click.echo(f"  - {reason}")
+    if decision.ends_membership:
+        click.echo(
+            f"member #{claim.member_id}'s membership ends on {claim.event_date} (the event ends it): "
+            "they share no period whose notice day comes after it"
+        )
 
 
 @claim_group.command("reject")

@@ -347,6 +347,8 @@ def test_approve_an_accidental_death_pays_300000(app, pool, invoke):
     assert result.stdout == (
         "approved claim #1: 300,000.00 CNY, to be shared in the next sharing run\n"
         "  - accidental death on 2026-10-20: benefit 300,000.00 CNY (the pool's accidental death benefit)\n"
+        "member #1's membership ends on 2026-10-20 (the event ends it): they share no period whose notice day "
+        "comes after it\n"
     )
     assert stored(app, 1) == (
         "approved",
@@ -575,6 +577,8 @@ def test_combined_cap_grade_3_then_accidental_death_pays_60000(app, pool, invoke
         "  - accidental death on 2026-11-20: benefit 300,000.00 CNY (the pool's accidental death benefit)\n"
         "  - the combined cap of 300,000.00 CNY per member leaves 60,000.00 CNY after the 240,000.00 CNY already "
         "paid to this member, so the benefit is reduced from 300,000.00 CNY to 60,000.00 CNY\n"
+        "member #3's membership ends on 2026-11-20 (the event ends it): they share no period whose notice day "
+        "comes after it\n"
     )
     assert stored(app, 1)[:3] == ("approved", 24_000_000, 30_000_000)
     assert stored(app, 2)[:3] == ("approved", 6_000_000, 6_000_000)
