@@ -1,8 +1,9 @@
 """Database tables (SQLAlchemy 2 typed models). The schema itself is made by Alembic migrations.
 
 Money columns are integers of minor units (``*_minor``) beside the pool's currency. The charges
-table is designed for the write: a natural (run, member) primary key and no per-row foreign keys,
-since every charge is built from the members table in the same statement.
+table is designed for the write: a natural (run, member) primary key, no per-row foreign keys
+(every charge is built from the members table in the same statement) and no secondary index (every
+read of charges is by run, or by run and member).
 """
 
 from __future__ import annotations
@@ -127,5 +128,3 @@ class Charge(Base):
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     amount_minor: Mapped[Minor]
-
-    __table_args__ = (Index("ix_charges_member_id", "member_id"),)

@@ -24,9 +24,6 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", "member_id", name=op.f("pk_charges")),
     )
-    with op.batch_alter_table("charges", schema=None) as batch_op:
-        batch_op.create_index("ix_charges_member_id", ["member_id"], unique=False)
-
     op.create_table(
         "pools",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -137,7 +134,4 @@ def downgrade() -> None:
 
     op.drop_table("members")
     op.drop_table("pools")
-    with op.batch_alter_table("charges", schema=None) as batch_op:
-        batch_op.drop_index("ix_charges_member_id")
-
     op.drop_table("charges")
