@@ -1,0 +1,137 @@
+"""Benchmark one sharing run against the floor of writing the same charge rows.
+
+Builds a truckers pool of N members with one set-based statement (no Python loop), approves an
+accidental death, runs one period with exact apportionment through the public API, and then, in
+the same run, times a bare ``INSERT ... SELECT`` that writes the same number of rows into a scratch
+table shaped like ``charges`` (same primary key, no other index). It prints the times, the ratio
+and the process's peak memory. It never asserts a time.
+
+    python benchmarks/sharing_run.py --members 1000000
+    python benchmarks/sharing_run.py --members 1000000 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+For PostgreSQL a scratch database is created on the server of the URL and dropped afterwards.
+Needs the truckers plugin installed (``make test`` or ``make demo`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mutualaid import MutualAid
+
+ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
+
+
+def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
+    dialect = app.engine.dialect.name
+    if dialect == "sqlite":
+        source = (
+            f"WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {members}) SELECT n FROM seq"
+        )
+    else:
+        source = f"SELECT n FROM generate_series(1, {members}) AS n"
+    started = time.perf_counter()
+    with app.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO members (pool_id, id_number, name, birth_date, joined_on, waiting_until, status, "
+                f"ended_on, attributes_json) SELECT {pool_id}, 'P' || n, 'M' || n, '1980-01-01', '2026-10-01', "
+                f"'2026-12-30', 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
+            )
+        )
+        if dialect == "postgresql":
+            conn.execute(text("ANALYZE members"))
+    return time.perf_counter() - started
+
+
+def _floor(app: MutualAid, pool_id: int) -> float:
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS floor_charges"))
+        conn.execute(
+            text(
+                "CREATE TABLE floor_charges (run_id BIGINT NOT NULL, member_id BIGINT NOT NULL, "
+                "amount_minor BIGINT NOT NULL, PRIMARY KEY (run_id, member_id))"
+            )
+        )
+    started = time.perf_counter()
+    with app.engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO floor_charges SELECT 1, id, 32 FROM members WHERE pool_id = {pool_id}"))
+    elapsed = time.perf_counter() - started
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE floor_charges"))
+    return elapsed
+
+
+def run(url: str, members: int, repeat: int) -> None:
+    app = MutualAid(url)
+    try:
+        record = app.create_pool(
+            {"key": "bench", "name": "Benchmark", "cohort": "truckers", "sharing": {"rounding": "exact"}}
+        )
+        load = _load_members(app, record.id, members)
+        print(f"loaded {members:,} members set-based in {load:.2f} s ({members / load:,.0f} rows/s)")
+        runs, floors = [], []
+        for attempt in range(repeat):
+            year = 2027 + attempt  # a fresh period each time; the claim is filed before its notice day
+            claim = app.file_claim(
+                "bench", attempt + 1, event_kind="accidental_death",
+                event_date=f"{year - 1}-12-20", filed_on=f"{year - 1}-12-21",
+            )  # fmt: skip
+            app.approve_claim(claim.id)
+            started = time.perf_counter()
+            result = app.share("bench", f"{year}-01")
+            runs.append(time.perf_counter() - started)
+            if not app.reconcile("bench", f"{year}-01").ok:
+                raise SystemExit("the run does not reconcile")
+            floors.append(_floor(app, record.id))
+            print(
+                f"  run {attempt + 1}: {result.members:,} charges in {runs[-1]:.2f} s; "
+                f"bare INSERT ... SELECT {floors[-1]:.2f} s"
+            )
+        share, floor = statistics.median(runs), statistics.median(floors)
+        print(f"sharing run (median of {repeat}): {share:.2f} s")
+        print(f"floor, bare INSERT ... SELECT of the same rows: {floor:.2f} s")
+        print(f"ratio: {share / floor:.2f}x")
+        print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    finally:
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000, help="members in the pool (default 1,000,000)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    parser.add_argument("--repeat", type=int, default=3, help="sharing runs to time; the median is shown")
+    args = parser.parse_args()
+    if not args.database_url:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"SQLite, {args.members:,} members")
+            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.repeat)
+        return
+    url = make_url(args.database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"mutualaid_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        print(f"PostgreSQL, {args.members:,} members (scratch database {name})")
+        run(url.set(database=name).render_as_string(hide_password=False), args.members, args.repeat)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
