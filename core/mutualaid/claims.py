@@ -185,6 +185,7 @@ def file_claim(
         filed_on=filed,
         description=description.strip(),
         details_json=parsed.model_dump_json(),
+        member_attributes_json=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
         status="filed",
     )
     session.add(row)
@@ -238,9 +239,11 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
     details, problems = validate_fields(cohort.claim_model, json.loads(row.details_json))
     if details is None:
         return BenefitDecision.deny([f"the claim's stored details are no longer valid: {'; '.join(problems)}"])
-    attributes, _ = validate_fields(cohort.member_model, json.loads(member.attributes_json))
+    # Decided on the attributes recorded when the claim was filed, not on later updates.
+    recorded = json.loads(row.member_attributes_json)
+    attributes, _ = validate_fields(cohort.member_model, recorded)
     if attributes is None:
-        attributes = cohort.member_model.model_construct(**json.loads(member.attributes_json))
+        attributes = cohort.member_model.model_construct(**recorded)
     facts = ClaimFacts(
         claim_id=row.id,
         event_kind=row.event_kind,

@@ -601,10 +601,12 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
 def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
     """Change a live member's cohort attributes (a renewed licence, say).
 
-    For example: mutualaid member update POOL 12 --attr licence_expires=2036-05-31. The values are merged into the stored ones and the whole set is validated again, as at joining
-    ('mutualaid cohorts show COHORT' lists the attributes); nothing changes if any is wrong.
-    Eligibility is not checked again: a member does not lose the membership by ageing or by what
-    is recorded here. Prints each change as old → new.
+    For example: mutualaid member update POOL 12 --attr licence_expires=2036-05-31. The values are
+    merged into the stored ones and the whole set is validated again, as at joining ('mutualaid
+    cohorts show COHORT' lists the attributes); nothing changes if any is wrong. Eligibility is not
+    checked again: a member does not lose the membership by ageing or by what is recorded here.
+    Claims already filed keep the attributes recorded when they were filed and are decided on them.
+    Prints each change as old → new.
     """
     app = state.app
     update = app.update_member(pool, member, _pairs(attrs, "--attr"))

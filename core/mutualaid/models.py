@@ -89,6 +89,9 @@ class Claim(Base):
     filed_on: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text)
     details_json: Mapped[str] = mapped_column(Text)
+    # The member's cohort attributes when the claim was filed: the claim is decided on them, so a
+    # later update (a renewed licence) cannot change the outcome of an earlier event.
+    member_attributes_json: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     benefit_minor: Mapped[int | None] = mapped_column(BigInteger)
     cap_minor: Mapped[int | None] = mapped_column(BigInteger)

@@ -885,3 +885,29 @@ def test_a_refused_rejection_of_a_death_changes_nothing(app, pool, invoke):
         "Error: claim #1 is already rejected; only a filed claim can be rejected\n",
     )
     assert snapshot(app) == before
+
+
+# -- decided on the facts recorded at filing ------------------------------------------------------
+
+
+def test_a_claim_is_decided_on_the_attributes_recorded_when_it_was_filed(app, truckers_pool, make_driver):
+    app.create_pool(truckers_pool())
+    # Licence valid when cover starts (2026-10-02), expired by the accident on 2026-10-20.
+    app.join(POOL, **make_driver(1, licence_expires="2026-10-15"))
+    app.join(POOL, **make_driver(2))
+    claim = file(app, 1, "accidental_disability", "2026-10-20", "2026-10-21", disability_grade="5")
+    before = app.review_claim(claim.id)[1]
+    assert not before.payable
+    assert any("unlicensed" in reason or "without a valid licence" in reason for reason in before.reasons)
+
+    # Renewing the licence afterwards does not change the outcome of the earlier accident.
+    app.update_member(POOL, 1, {"licence_expires": "2031-10-15"})
+    assert app.member(POOL, 1).attributes["licence_expires"] == "2031-10-15"
+    after = app.review_claim(claim.id)[1]
+    assert (after.payable, after.reasons) == (False, before.reasons)
+    with pytest.raises(StateError, match=rf"claim #{claim.id} cannot be approved"):
+        app.approve_claim(claim.id)
+    assert stored(app, claim.id)[0] == "filed"
+    with app.transaction() as s:
+        recorded = s.execute(select(Claim.member_attributes_json).where(Claim.id == claim.id)).scalar_one()
+    assert json.loads(recorded)["licence_expires"] == "2026-10-15"

@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("filed_on", sa.Date(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("details_json", sa.Text(), nullable=False),
+        sa.Column("member_attributes_json", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("benefit_minor", sa.BigInteger(), nullable=True),
         sa.Column("cap_minor", sa.BigInteger(), nullable=True),
