@@ -39,6 +39,19 @@ def _is_sequence_field(annotation: Any) -> bool:
     return origin in (list, set, frozenset, tuple) or annotation in (list, set, frozenset, tuple)
 
 
+def _is_date_field(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_date_field(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    return annotation is date
+
+
+@functools.lru_cache(maxsize=256)
+def _date_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The date-typed fields of ``model``: given as text they must be written YYYY-MM-DD."""
+    return frozenset(name for name, info in model.model_fields.items() if _is_date_field(info.annotation))
+
+
 @functools.lru_cache(maxsize=256)
 def _sequence_fields(model: type[BaseModel]) -> frozenset[str]:
     """The list-typed fields of ``model`` (computed once per model: a CSV import asks per row)."""
@@ -65,11 +78,26 @@ def validate_fields(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[Bas
     Empty strings are treated as absent; list-typed fields take comma-separated values. An unknown
     name is reported with the names ``model`` knows.
     """
+    data = _prepare(model, raw)
+    # pydantic reads "1699920000" as a Unix time and "20361231" as a date-time: as text, a date
+    # field takes only YYYY-MM-DD, like every other date mutualaid reads.
+    bad_dates: dict[str, str] = {}
+    for name in _date_fields(model):
+        value = data.get(name)
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value.strip()):
+            bad_dates[name] = f"{name}: must be a date written YYYY-MM-DD ({value!r} given)"
+            del data[name]
     try:
-        return model.model_validate(_prepare(model, raw)), []
+        instance = model.model_validate(data)
     except pydantic.ValidationError as exc:
         known = ", ".join(model.model_fields) or "none"
-        return None, format_validation_error(exc, unknown_key_hints={(): f"the known names are {known}"})
+        problems = format_validation_error(exc, unknown_key_hints={(): f"the known names are {known}"})
+        # A date removed above is not also "required".
+        problems = [p for p in problems if p.split(":", 1)[0] not in bad_dates]
+        return None, problems + list(bad_dates.values())
+    if bad_dates:
+        return None, list(bad_dates.values())
+    return instance, []
 
 
 def parse_date(text: str | date, what: str) -> date:
