@@ -304,19 +304,21 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     row.reasons_json = json.dumps(list(decision.reasons), ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     if decision.ends_membership:
-        _end_by_death(session, row)
+        _end_by_death(session, plugins, pool, row)
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=True)
     return _record(row, pool), decision
 
 
-def _end_by_death(session: Session, claim: Claim) -> Member | None:
+def _end_by_death(session: Session, plugins: Plugins, pool: PoolRecord, claim: Claim) -> Member | None:
     """Record the claim's member as deceased on the event date, unless the membership already ended."""
     member = session.get(Member, claim.member_id)
     if member is None or member.ended_on is not None:
         return None
     member.status = "deceased"
     member.ended_on = claim.event_date
+    session.flush()
+    plugins.hook.member_ended(pool=pool.definition.config, member_id=member.id, status="deceased", on=claim.event_date)
     return member
 
 
@@ -340,7 +342,7 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     row.benefit_minor = 0
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
-    ended = _end_by_death(session, row) if decision.ends_membership and not decision.payable else None
+    ended = _end_by_death(session, plugins, pool, row) if decision.ends_membership and not decision.payable else None
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=False)
     return Rejection(_record(row, pool), decision, get_member(session, pool, row.member_id), ended is not None)

@@ -14,6 +14,7 @@ Sections: registration hooks, per-operation hooks, observers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -101,6 +102,21 @@ def member_joined(pool: PoolConfig, member_id: int, applicant: Applicant) -> Non
     :param pool: the pool joined.
     :param member_id: the new member's number.
     :param applicant: the applicant as validated.
+    :returns: nothing; every implementation is called. (A CSV import writes its rows in bulk and
+        does not call this hook per row.)
+    """
+
+
+@hookspec
+def member_ended(pool: PoolConfig, member_id: int, status: str, on: date) -> None:
+    """Observe a membership ending: an exit, or a death recorded by the operator or by a claim.
+
+    Runs inside the transaction that ends it (raise to refuse and roll back).
+
+    :param pool: the pool left.
+    :param member_id: the member's number.
+    :param status: ``"exited"`` or ``"deceased"``.
+    :param on: the last day of the membership; the member shares no period whose notice day is later.
     :returns: nothing; every implementation is called.
     """
 

@@ -713,6 +713,7 @@ def end_membership(
     row.status = status
     row.ended_on = day
     session.flush()
+    plugins.hook.member_ended(pool=pool.definition.config, member_id=row.id, status=status, on=day)
     return _record(row, pool.key)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -128,11 +128,24 @@ def _pool_context(pool: PoolRecord, locale: str) -> dict[str, Any]:
 
 def _plugin_context(plugins: Plugins, pool: PoolRecord, kind: str, locale: str, base: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
-    for result in plugins.hook.notice_context(pool=pool.definition.config, kind=kind, locale=locale):
+    owner: dict[str, str] = {}
+    # Each implementation is called on its own so that a clash can name the plugins concerned.
+    for impl in reversed(plugins.pm.hook.notice_context.get_hookimpls()):
+        arguments = {"pool": pool.definition.config, "kind": kind, "locale": locale}
+        result = cast("Mapping[str, Any] | None", impl.function(**{name: arguments[name] for name in impl.argnames}))
         for key, value in dict(result or {}).items():
-            if key in base or key in extra:
-                raise PluginError(f"a notice_context hook set {key!r}, which is already in the notice context")
+            if key in base:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} sets the notice value {key!r}, which the core already sets; "
+                    "rename it in the plugin"
+                )
+            if key in extra:
+                raise PluginError(
+                    f"plugins {owner[key]!r} and {impl.plugin_name!r} both set the notice value {key!r}; "
+                    "rename it in one of them, or disable one with MUTUALAID_DISABLE_PLUGINS"
+                )
             extra[key] = value
+            owner[key] = impl.plugin_name
     return extra
 
 

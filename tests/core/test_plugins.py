@@ -55,7 +55,7 @@ from mutualaid.testing import resident_id
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
 HOOKS = (
-    "claim_decided, eligibility_problems, member_joined, notice_context, register_cohorts, register_commands, "
+    "claim_decided, eligibility_problems, member_ended, member_joined, notice_context, register_cohorts, register_commands, "
     "sharing_completed"
 )
 TRUCKERS_VERSION = metadata.version("mutualaid-truckers")
@@ -478,17 +478,24 @@ def test_notice_context_from_a_plugin_reaches_the_templates(sqlite_url, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("extra", "key"),
+    ("extra", "message"),
     [
-        pytest.param((("clash", Hotline({"pool": "mine"})),), "pool", id="a-core-key"),
+        pytest.param(
+            (("clash", Hotline({"pool": "mine"})),),
+            "plugin 'clash' sets the notice value 'pool', which the core already sets; rename it in the plugin",
+            id="a-core-key",
+        ),
         pytest.param(
             (("hotline", Hotline({"hotline": "400-800-1234"})), ("other", Hotline({"hotline": "110"}))),
-            "hotline",
+            "plugins 'other' and 'hotline' both set the notice value 'hotline'; rename it in one of them, or "
+            "disable one with MUTUALAID_DISABLE_PLUGINS",
             id="a-key-of-another-plugin",
         ),
     ],
 )
-def test_notice_context_key_collision_is_a_plugin_error(sqlite_url, tmp_path, truckers_pool, make_driver, extra, key):
+def test_notice_context_key_collision_is_a_plugin_error(
+    sqlite_url, tmp_path, truckers_pool, make_driver, extra, message
+):
     app = _app(sqlite_url, *extra)
     try:
         app.create_pool(truckers_pool())
@@ -496,7 +503,7 @@ def test_notice_context_key_collision_is_a_plugin_error(sqlite_url, tmp_path, tr
         out = tmp_path / "out"
         with pytest.raises(PluginError) as info:
             app.render_welcome("js-truckers", out, locale="en", templates=_welcome_templates(tmp_path))
-        assert str(info.value) == f"a notice_context hook set {key!r}, which is already in the notice context"
+        assert str(info.value) == message
         assert not out.exists()  # nothing was written
     finally:
         app.close()
@@ -1136,3 +1143,62 @@ def test_a_plugin_adds_commands_and_a_raising_one_is_skipped(runner):
     assert (result.exit_code, result.output) == (0, "hello from a plugin command\n")
     with pytest.raises(PluginError, match="plugin 'raises' failed: its register_commands hook raised RuntimeError"):
         loaded.add_commands(click.Group("strict-cli"), strict=True)
+
+
+# -- member_ended ---------------------------------------------------------------------------------
+
+
+class _Endings:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int, str, str]] = []
+
+    @hookimpl
+    def member_ended(self, pool, member_id, status, on):
+        self.seen.append((pool.key, member_id, status, on.isoformat()))
+
+
+class _RefusesEndings:
+    @hookimpl
+    def member_ended(self, member_id):
+        raise RuntimeError(f"member #{member_id} may not leave today")
+
+
+def test_member_ended_observes_exits_recorded_deaths_and_death_claims(sqlite_url, truckers_pool, make_driver):
+    endings = _Endings()
+    app = _app(sqlite_url, ("endings", endings))
+    try:
+        app.create_pool(truckers_pool())
+        for n in range(1, 5):
+            app.join("js-truckers", **make_driver(n))
+        app.exit_member("js-truckers", 1, on="2026-10-10")
+        app.record_death("js-truckers", 2, on="2026-10-11")
+        approved = app.file_claim(
+            "js-truckers", 3, event_kind="accidental_death", event_date="2026-10-12", filed_on="2026-10-13"
+        )
+        app.approve_claim(approved.id)
+        excluded = app.file_claim(
+            "js-truckers", 4, event_kind="accidental_death", event_date="2026-10-14", filed_on="2026-10-15",
+            details={"circumstances": "drunk_driving"},
+        )  # fmt: skip
+        app.reject_claim(excluded.id, "drunk driving is not covered")
+        assert endings.seen == [
+            ("js-truckers", 1, "exited", "2026-10-10"),
+            ("js-truckers", 2, "deceased", "2026-10-11"),
+            ("js-truckers", 3, "deceased", "2026-10-12"),
+            ("js-truckers", 4, "deceased", "2026-10-14"),
+        ]
+    finally:
+        app.close()
+
+
+def test_a_member_ended_observer_that_raises_rolls_the_exit_back(sqlite_url, truckers_pool, make_driver):
+    app = _app(sqlite_url, ("refuses", _RefusesEndings()))
+    try:
+        app.create_pool(truckers_pool())
+        app.join("js-truckers", **make_driver(1))
+        with pytest.raises(RuntimeError, match="member #1 may not leave today"):
+            app.exit_member("js-truckers", 1, on="2026-10-10")
+        member = app.member("js-truckers", 1)
+        assert (member.status, member.ended_on) == ("active", None)
+    finally:
+        app.close()

@@ -79,6 +79,7 @@ def test_the_hooks():
     assert sorted(HOOKSPECS) == [
         "claim_decided",
         "eligibility_problems",
+        "member_ended",
         "member_joined",
         "notice_context",
         "register_cohorts",
