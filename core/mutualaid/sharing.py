@@ -243,16 +243,21 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
             f"period {period.key} comes before the last shared period {last.period} of pool {pool.key!r}; "
             "periods are shared in order"
         )
-    claim_filter = and_(Claim.pool_id == pool.id, Claim.status == "approved", Claim.sharing_run_id.is_(None))
-    totals = session.execute(
-        select(func.coalesce(func.sum(Claim.benefit_minor), 0), func.count()).where(claim_filter)
-    ).one()
-    aid, claims = int(totals[0] or 0), int(totals[1])
+    # The claims this run funds, locked so that a claim approved meanwhile waits for the next run
+    # instead of being marked shared without being in this run's aid. A period has few claims.
+    funded = session.execute(
+        select(Claim.id, Claim.benefit_minor)
+        .where(Claim.pool_id == pool.id, Claim.status == "approved", Claim.sharing_run_id.is_(None))
+        .order_by(Claim.id)
+        .with_for_update()
+    ).all()
+    claim_ids = [claim_id for claim_id, _ in funded]
+    aid = sum(int(benefit or 0) for _, benefit in funded)
     members_cond = sharing_members_condition(pool, period)
     members = int(session.scalar(select(func.count()).select_from(Member).where(members_cond)) or 0)
     try:
         plan = plan_sharing(
-            aid=int(aid),
+            aid=aid,
             fee_rate=config.sharing.management_fee_rate,
             surplus_in=last.surplus_out_minor if last is not None else 0,
             members=members,
@@ -269,7 +274,7 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
         rounding=plan.rounding,
         fee_rate=str(config.sharing.management_fee_rate),
         members_count=plan.members,
-        claims_count=int(claims),
+        claims_count=len(claim_ids),
         aid_minor=plan.aid,
         fee_minor=plan.fee,
         surplus_in_minor=plan.surplus_in,
@@ -294,7 +299,8 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
     if plan.charged > 0:
         _write_charges(session, run.id, plan, members_cond)
     _verify(session, run.id, plan)
-    session.execute(update(Claim).where(claim_filter).values(status="shared", sharing_run_id=run.id))
+    if claim_ids:
+        session.execute(update(Claim).where(Claim.id.in_(claim_ids)).values(status="shared", sharing_run_id=run.id))
     result = _result(run, pool)
     plugins.hook.sharing_completed(pool=config, result=result)
     return result

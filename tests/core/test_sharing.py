@@ -135,3 +135,34 @@ def test_waiting_members_can_be_left_out_of_sharing(app, truckers_pool, make_dri
     result = app.share("js-truckers", "2026-11")
     assert result.members == 1
     assert result.fee_rate == Decimal("0.08")
+
+
+def test_a_claim_approved_during_a_run_waits_for_the_next_run(app, truckers_pool, make_driver, db_url, monkeypatch):
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite lets one transaction write at a time, so nothing can be approved during a run")
+    from mutualaid import MutualAid, sharing
+
+    _setup(app, truckers_pool, make_driver, 5)
+    _death(app, 1)
+    late = app.file_claim(
+        "js-truckers", 2, event_kind="accidental_disability", event_date="2026-10-21", filed_on="2026-10-25",
+        details={"disability_grade": "10"},
+    )  # fmt: skip
+    other = MutualAid(db_url, plugins=app.plugins)
+    original = sharing._write_charges
+
+    def approve_meanwhile(*args, **kwargs):
+        other.approve_claim(late.id)  # commits in its own transaction while the run is under way
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sharing, "_write_charges", approve_meanwhile)
+    try:
+        result = app.share("js-truckers", "2026-11")
+    finally:
+        other.close()
+    assert (result.claims, result.aid_minor) == (1, 30_000_000)
+    with app.transaction() as s:
+        rows = dict(s.execute(select(Claim.id, Claim.status)).all())
+    assert rows == {1: "shared", late.id: "approved"}  # not marked shared by a run that did not fund it
+    monkeypatch.undo()
+    assert app.share("js-truckers", "2026-12").aid_minor == 3_000_000  # grade 10 = 30,000.00
