@@ -321,12 +321,24 @@ def _write_charges(session: Session, run_id: int, plan: SharingPlan, members_con
     session.execute(insert(Charge).from_select(["run_id", "member_id", "amount_minor"], source))
 
 
-def _verify(session: Session, run_id: int, plan: SharingPlan) -> None:
+def _expected_rows(members: int, share: int, extra: int) -> int:
+    """How many charge rows a run writes: one per sharing member, or, when the share rounds to 0,
+    one per member paying the extra minor unit (nobody is charged 0)."""
+    return members if share > 0 else extra
+
+
+def _count_charges(session: Session, run_id: int) -> tuple[int, int]:
+    """(rows, total in minor units) of a run's charges, counted in the database."""
     count, total = session.execute(
         select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id)
     ).one()
-    expected_rows = plan.members if plan.share > 0 else plan.extra
-    if int(total) != plan.charged or int(count) != expected_rows or not plan.reconciles():
+    return int(count), int(total)
+
+
+def _verify(session: Session, run_id: int, plan: SharingPlan) -> None:
+    count, total = _count_charges(session, run_id)
+    expected_rows = _expected_rows(plan.members, plan.share, plan.extra)
+    if total != plan.charged or count != expected_rows or not plan.reconciles():
         raise RuntimeError(
             f"sharing run {run_id} does not reconcile: wrote {count} charges totalling {total}, "
             f"planned {expected_rows} totalling {plan.charged}; nothing was saved"
@@ -361,7 +373,7 @@ class Reconciliation:
 
     @property
     def expected_rows(self) -> int:
-        return self.run.members if self.run.share_minor > 0 else self.run.extra_count
+        return _expected_rows(self.run.members, self.run.share_minor, self.run.extra_count)
 
     @property
     def ok(self) -> bool:
@@ -376,7 +388,5 @@ class Reconciliation:
 def reconcile_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) -> Reconciliation:
     """Recount a period's charges from the database and check them against the run's figures."""
     run = get_run(session, plugins, pool_key, period_key)
-    count, total = session.execute(
-        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run.run_id)
-    ).one()
-    return Reconciliation(run=run, charge_rows=int(count), charge_total_minor=int(total))
+    count, total = _count_charges(session, run.run_id)
+    return Reconciliation(run=run, charge_rows=count, charge_total_minor=total)
