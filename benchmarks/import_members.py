@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -41,28 +40,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     text,
 )
 from sqlalchemy.engine import Engine, make_url
 
 from mutualaid import MutualAid, load_plugins
-from mutualaid.database import make_engine
-from mutualaid.models import LIVE_STATUSES, Pool
+from mutualaid.database import make_engine, scratch_database
+from mutualaid.models import LIVE_STATUSES, Member, Pool
 from mutualaid.testing import resident_id
 
 JOINED_ON = date(2026, 10, 1)
-COLUMNS = (
-    "pool_id",
-    "id_number",
-    "name",
-    "birth_date",
-    "joined_on",
-    "waiting_until",
-    "status",
-    "ended_on",
-    "attributes_json",
-)
+#: The columns an import fills: every column of the members table but its key.
+COLUMNS = tuple(column.name for column in Member.__table__.columns if column.name != "id")
 Id = BigInteger().with_variant(Integer, "sqlite")
 
 
@@ -120,7 +109,7 @@ def floor_table(metadata: MetaData) -> Table:
 
 
 @contextmanager
-def scratch_database(url: str | None, keep: bool) -> Iterator[str]:
+def run_database(url: str | None, keep: bool) -> Iterator[str]:
     """The URL of a database that exists only for this run."""
     if url is None:
         with tempfile.TemporaryDirectory(prefix="mutualaid-bench-") as tmp:
@@ -137,19 +126,8 @@ def scratch_database(url: str | None, keep: bool) -> Iterator[str]:
             if not keep:
                 path.unlink(missing_ok=True)
         return
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    name = f"mutualaid_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(url, prefix="mutualaid_bench", keep=keep) as scratch:
+        yield scratch
 
 
 def time_import(app: MutualAid, csv_path: Path, pool_key: str) -> float:
@@ -224,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="mutualaid-bench-csv-") as tmp,
-        scratch_database(args.database_url, args.keep) as url,
+        run_database(args.database_url, args.keep) as url,
     ):
         csv_path = Path(tmp) / "members.csv"
         started = time.perf_counter()

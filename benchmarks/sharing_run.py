@@ -20,13 +20,13 @@ import resource
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mutualaid import MutualAid
+from mutualaid.database import scratch_database
 
 ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
 
@@ -117,20 +117,9 @@ def main() -> None:
             print(f"SQLite, {args.members:,} members")
             run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.repeat)
         return
-    url = make_url(args.database_url)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"mutualaid_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        print(f"PostgreSQL, {args.members:,} members (scratch database {name})")
-        run(url.set(database=name).render_as_string(hide_password=False), args.members, args.repeat)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(args.database_url, prefix="mutualaid_bench") as url:
+        print(f"PostgreSQL, {args.members:,} members (scratch database {make_url(url).database})")
+        run(url, args.members, args.repeat)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -19,11 +18,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from mutualaid import MutualAid, load_plugins
-from mutualaid.database import make_engine, upgrade
+from mutualaid.database import make_engine, scratch_database, upgrade
 from mutualaid.plugins import Plugins
 from mutualaid.testing import resident_id
 
@@ -71,23 +69,11 @@ def _postgres_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    url = make_url(base)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"mutualaid_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    test_url = url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(test_url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield test_url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, prefix="mutualaid_test") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

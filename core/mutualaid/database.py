@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import DatabaseError
 
-__all__ = ["current_revision", "default_database_url", "head_revision", "make_engine", "transaction", "upgrade"]
+__all__ = [
+    "current_revision",
+    "default_database_url",
+    "head_revision",
+    "make_engine",
+    "scratch_database",
+    "transaction",
+    "upgrade",
+]
 
 
 def default_home() -> Path:
@@ -167,3 +175,32 @@ def transaction(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def scratch_database(server_url: str, *, prefix: str = "mutualaid_scratch", keep: bool = False) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``server_url``, for tests and benchmarks.
+
+    Yields the new database's URL; the database is dropped when the block ends (unless ``keep``).
+    ``server_url`` may name any database the user can connect to (``.../postgres``, ``.../test``).
+    """
+    import uuid
+
+    from sqlalchemy import text
+
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    if admin.dialect.name != "postgresql":
+        admin.dispose()
+        raise ValueError(f"a scratch database needs a PostgreSQL URL, not {server_url!r}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin.url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            if not keep:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

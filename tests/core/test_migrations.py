@@ -4,7 +4,6 @@ SQLite and PostgreSQL; upgrades are idempotent, reversible, and refuse a schema 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +12,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 
 import mutualaid
 from mutualaid import DatabaseError
-from mutualaid.database import current_revision, head_revision, make_engine, upgrade
+from mutualaid.database import current_revision, head_revision, make_engine, scratch_database, upgrade
 from mutualaid.models import Base
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
@@ -36,21 +34,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    url = make_url(base)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"mutualaid_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, prefix="mutualaid_migrations") as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _differences(engine: Engine) -> list:
@@ -150,3 +139,9 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert upgrade(empty_engine, "0001") is True
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine) is False
+
+
+def test_a_scratch_database_needs_postgresql(tmp_path):
+    with pytest.raises(ValueError, match=r"a scratch database needs a PostgreSQL URL, not 'sqlite:///"):
+        with scratch_database(f"sqlite:///{tmp_path / 'x.db'}"):
+            pass
