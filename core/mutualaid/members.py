@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .cohort import Applicant, age_on, waiting_until
+from .cohort import Applicant, waiting_until
 from .errors import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from .fields import parse_date, validate_fields
 from .models import LIVE_STATUSES, Claim, Member
@@ -630,10 +630,6 @@ def list_members(
         query = query.limit(limit)
     for row in session.scalars(query.execution_options(yield_per=2000)):
         yield _record(row, pool.key)
-
-
-def age_at(member: MemberRecord, on: date) -> int:
-    return age_on(member.birth_date, on)
 
 
 def _locked_member(session: Session, pool: PoolRecord, member: int | str) -> Member:

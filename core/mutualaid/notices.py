@@ -393,14 +393,3 @@ def render_welcome(
         writer.abort()
         raise
     return RenderResult(count=count, paths=writer.commit())
-
-
-def render_welcome_text(
-    session: Session, plugins: Plugins, pool_key: str, member: int | str, *, locale: str | None = None
-) -> str:
-    """One member's welcome notice as text."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        result = render_welcome(session, plugins, pool_key, tmp, members=[member], locale=locale)
-        return result.paths[0].read_text(encoding="utf-8")

@@ -357,12 +357,6 @@ def get_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) 
     return _result(run, pool)
 
 
-def list_runs(session: Session, plugins: Plugins, pool_key: str) -> list[SharingResult]:
-    pool = get_pool(session, plugins, pool_key)
-    runs = session.scalars(select(SharingRun).where(SharingRun.pool_id == pool.id).order_by(SharingRun.notice_date))
-    return [_result(run, pool) for run in runs]
-
-
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
     """A stored run checked against its charge rows, recounted from the database."""
