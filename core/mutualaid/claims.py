@@ -27,7 +27,7 @@ from .cohort import BenefitDecision, ClaimFacts, MemberFacts, PriorBenefit
 from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .fields import parse_date, validate_fields
 from .members import MemberRecord, get_member
-from .models import Claim, Member
+from .models import Claim, Member, Pool
 from .money import from_minor, to_minor
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
@@ -199,8 +199,6 @@ def _load(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = Fal
     row = session.get(Claim, claim_id, with_for_update=lock or None)
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
-    from .models import Pool
-
     key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))
     return row, get_pool(session, plugins, str(key))
 

@@ -11,12 +11,13 @@ The schema is created and upgraded by Alembic migrations, automatically on first
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -184,10 +185,6 @@ def scratch_database(server_url: str, *, prefix: str = "mutualaid_scratch", keep
     Yields the new database's URL; the database is dropped when the block ends (unless ``keep``).
     ``server_url`` may name any database the user can connect to (``.../postgres``, ``.../test``).
     """
-    import uuid
-
-    from sqlalchemy import text
-
     admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
     if admin.dialect.name != "postgresql":
         admin.dispose()

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from .cohort import covered_from
 from .errors import NotFoundError, PluginError, ValidationError
+from .members import get_member
 from .models import Charge, Claim, Member, SharingRun
 from .money import format_minor, format_percent
 from .plugins import Plugins
@@ -359,8 +360,6 @@ def render_welcome(
     templates: str | Path | None = None,
 ) -> RenderResult:
     """Render the welcome notice of the given members (default: every live member)."""
-    from .members import get_member
-
     pool = get_pool(session, plugins, pool_key)
     locale = locale or pool.definition.config.locale
     _check_locale(locale)

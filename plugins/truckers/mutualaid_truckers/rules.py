@@ -210,7 +210,7 @@ class TruckersRules(CohortRules[TruckersSettings]):
             basis = "the pool's death-from-illness benefit"
         elif grade is not None:
             percent = settings.disability_percent(grade)
-            full = settings.disability_base_benefit * percent / 100
+            full = settings.disability_benefit(grade)
             basis = (
                 f"{percent}% of the pool's disability benefit of {_money(settings.disability_base_benefit, currency)} "
                 f"for grade {grade}"
@@ -252,7 +252,7 @@ class TruckersRules(CohortRules[TruckersSettings]):
             return settings.accidental_death_benefit
         if kind == ILLNESS_DEATH:
             return settings.illness_death_benefit
-        return settings.disability_base_benefit * settings.disability_grade_percent[0] / 100
+        return settings.disability_benefit(1)
 
     # -- plain words ------------------------------------------------------------------------------
 
@@ -306,8 +306,8 @@ def _describe_en(s: TruckersSettings, currency: str | None) -> list[str]:
     standard = " (the grades of JR/T 0083-2013)" if is_standard else ""
     lines.append(
         f"Accidental disability: grades 1 to 10{standard} pay {table}% of {m(s.disability_base_benefit)}, "
-        f"so grade 1 pays {m(s.disability_base_benefit * s.disability_grade_percent[0] / 100)} and grade 10 "
-        f"pays {m(s.disability_base_benefit * s.disability_grade_percent[-1] / 100)}."
+        f"so grade 1 pays {m(s.disability_benefit(1))} and grade 10 "
+        f"pays {m(s.disability_benefit(DISABILITY_GRADES))}."
     )
     lines.append(f"Death from illness: a benefit of {m(s.illness_death_benefit)}.")
     if s.illness_waiting_days:
@@ -356,8 +356,8 @@ def _describe_zh(s: TruckersSettings, currency: str | None) -> list[str]:
     standard = "（按 JR/T 0083-2013 伤残等级）" if is_standard else ""
     lines.append(
         f"意外伤残{standard}：1 至 10 级分别按 {m(s.disability_base_benefit)}的 {table}% 给付，"
-        f"1 级 {m(s.disability_base_benefit * s.disability_grade_percent[0] / 100)}，"
-        f"10 级 {m(s.disability_base_benefit * s.disability_grade_percent[-1] / 100)}。"
+        f"1 级 {m(s.disability_benefit(1))}，"
+        f"10 级 {m(s.disability_benefit(DISABILITY_GRADES))}。"
     )
     lines.append(f"疾病身故：互助金 {m(s.illness_death_benefit)}。")
     if s.illness_waiting_days:

@@ -212,7 +212,7 @@ class TruckersSettings(BaseModel):
         problems = []
         if self.min_age > self.max_age:
             problems.append(f"min_age {self.min_age} is above max_age {self.max_age}")
-        top_disability = self.disability_base_benefit * self.disability_grade_percent[0] / 100
+        top_disability = self.disability_benefit(1)
         for name, amount in (
             ("accidental_death_benefit", self.accidental_death_benefit),
             ("illness_death_benefit", self.illness_death_benefit),
@@ -232,3 +232,7 @@ class TruckersSettings(BaseModel):
         if not 1 <= grade <= DISABILITY_GRADES:
             raise ValueError(f"disability grade {grade} is not a grade from 1 to {DISABILITY_GRADES}")
         return self.disability_grade_percent[grade - 1]
+
+    def disability_benefit(self, grade: int) -> Decimal:
+        """The benefit for ``grade`` before the combined cap, exact (rounding is the rules' job)."""
+        return self.disability_base_benefit * self.disability_percent(grade) / 100
