@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from mutualaid import MutualAid, load_plugins
+from mutualaid.cli import State, cli
 from mutualaid.database import make_engine, scratch_database, upgrade
 from mutualaid.plugins import Plugins
 from mutualaid.testing import resident_id
@@ -114,6 +115,16 @@ def app(db_url: str, plugins: Plugins) -> Iterator[MutualAid]:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner: CliRunner, db_url: str, plugins: Plugins) -> Callable[..., Any]:
+    """Run ``mutualaid --database-url DB_URL ARGS...`` in-process (the command closes its engine)."""
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=plugins))
+
+    return run
 
 
 TRUCKERS_POOL: dict[str, Any] = {

@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 
 from mutualaid import NotFoundError, StateError, ValidationError
 from mutualaid.claims import approve_claim
-from mutualaid.cli import State, cli
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 
 POOL = "js-truckers"
@@ -59,14 +58,6 @@ def pool(app, truckers_pool, make_driver) -> str:
     for n in range(1, 5):
         app.join(POOL, **make_driver(n, joined_on=JOINED))
     return POOL
-
-
-@pytest.fixture
-def invoke(runner, db_url, plugins):
-    def run(*args: str) -> Any:
-        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=plugins))
-
-    return run
 
 
 def file(app: Any, member: int | str, kind: str, event: str, filed: str = "2027-01-10", **details: str) -> Any:

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 
 from mutualaid import ImportRowsError, ValidationError
-from mutualaid.cli import State, cli
 from mutualaid.members import import_members
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.testing import resident_id
@@ -89,14 +88,6 @@ def write(tmp_path):
         return path
 
     return make
-
-
-@pytest.fixture
-def invoke(runner, db_url, plugins):
-    def run(*args: str) -> Any:
-        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=plugins))
-
-    return run
 
 
 def attributes(n: int) -> str:

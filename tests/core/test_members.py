@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from mutualaid import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from mutualaid import members as members_service
-from mutualaid.cli import State, cli
 from mutualaid.fields import parse_date
 from mutualaid.members import end_membership, join_member, update_member
 from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
@@ -70,16 +69,6 @@ def members(app: Any) -> list[tuple[Any, ...]]:
 def pool(app, truckers_pool) -> str:
     app.create_pool(truckers_pool())
     return POOL
-
-
-@pytest.fixture
-def invoke(runner, db_url, plugins):
-    """Run ``mutualaid --database-url URL ARGS...`` (the command closes its engine when it ends)."""
-
-    def run(*args: str) -> Any:
-        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=plugins))
-
-    return run
 
 
 def attrs(**overrides: str) -> dict[str, str]:
