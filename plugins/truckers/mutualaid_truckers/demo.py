@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from mutualaid import MutualAid, Plugins, format_minor, hookimpl, make_resident_id
+from mutualaid import MutualAid, Plugins, ValidationError, format_minor, hookimpl, make_resident_id
 
 __all__ = ["demo_command", "register_commands", "run_demo"]
 
@@ -49,6 +49,8 @@ illness_waiting_days = 90
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国志勇海峰亮成东"
 PERIOD = "2026-11"
+#: The file that marks a directory as the demo's own, so that a later run may replace it.
+MARKER = ".mutualaid-demo"
 
 
 def _drivers(count: int, seed: int) -> list[dict[str, str]]:
@@ -96,10 +98,24 @@ def run_demo(
     plugins: Plugins | None = None,
     echo: Callable[[str], None] = print,
 ) -> bool:
-    """Run the demo in ``directory`` (replaced); return whether the totals reconcile."""
+    """Run the demo in ``directory``; return whether the totals reconcile.
+
+    The directory must be new, empty, or an earlier demo's (it holds the ``MARKER`` file), which
+    is replaced; any other directory is refused rather than deleted.
+    """
     if directory.exists():
+        if not directory.is_dir():
+            raise ValidationError([f"{directory} is a file; give the demo a directory of its own with --dir"])
+        if any(directory.iterdir()) and not (directory / MARKER).is_file():
+            raise ValidationError(
+                [
+                    f"{directory} is not empty and was not made by 'mutualaid demo', so it is left alone; "
+                    "give the demo a new directory with --dir"
+                ]
+            )
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
+    (directory / MARKER).write_text("made by 'mutualaid demo'; the next demo run replaces this directory\n")
     database = directory / "demo.db"
     app = MutualAid(f"sqlite:///{database}", plugins=plugins)
     try:
@@ -234,7 +250,8 @@ def _reason_kinds(problem: str) -> list[str]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-output"),
     show_default=True,
-    help="Where to put the demo's database, pool file, CSV and notices (replaced).",
+    help="Where to put the demo's database, pool file, CSV and notices: a new or empty directory, or an "
+    "earlier demo's (which is replaced).",
 )
 @click.option(
     "--members",
