@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .cohort import BenefitDecision, ClaimFacts, MemberFacts, PriorBenefit
+from .cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
 from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .fields import parse_date, validate_fields
 from .members import MemberRecord, get_member
@@ -242,6 +242,15 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
     attributes, _ = validate_fields(cohort.member_model, recorded)
     if attributes is None:
         attributes = cohort.member_model.model_construct(**recorded)
+    earlier = tuple(
+        EarlierMembership(m.id, m.joined_on, m.ended_on, m.status)
+        for m in session.scalars(
+            select(Member)
+            .where(Member.pool_id == member.pool_id, Member.id_number == member.id_number, Member.id != member.id)
+            .where(Member.joined_on <= member.joined_on)
+            .order_by(Member.joined_on, Member.id)
+        )
+    )
     facts = ClaimFacts(
         claim_id=row.id,
         event_kind=row.event_kind,
@@ -258,6 +267,7 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
             waiting_until=member.waiting_until,
             status=member.status,
             attributes=attributes,
+            earlier_memberships=earlier,
         ),
         prior_benefits=prior,
         currency=pool.currency,

@@ -34,6 +34,7 @@ __all__ = [
     "MemberFacts",
     "NoFields",
     "PriorBenefit",
+    "EarlierMembership",
     "age_on",
     "covered_from",
     "waiting_until",
@@ -105,8 +106,23 @@ class Applicant:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierMembership:
+    """An earlier, ended membership of the same person in the same pool."""
+
+    member_id: int
+    joined_on: date
+    ended_on: date | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class MemberFacts:
-    """What the core knows of a member when one of their claims is decided."""
+    """What the core knows of a member when one of their claims is decided.
+
+    ``frozen_spans`` are the ``(first day, last day or None while still frozen)`` spans in which
+    the member's rights were suspended (a prepaid balance that could not cover a share);
+    ``earlier_memberships`` are the person's earlier memberships of the same pool.
+    """
 
     member_id: int
     id_number: str
@@ -116,9 +132,15 @@ class MemberFacts:
     waiting_until: date
     status: str
     attributes: BaseModel
+    frozen_spans: tuple[tuple[date, date | None], ...] = ()
+    earlier_memberships: tuple[EarlierMembership, ...] = ()
 
     def age_on(self, on: date) -> int:
         return age_on(self.birth_date, on)
+
+    def was_frozen_on(self, day: date) -> bool:
+        """Whether the member's rights were suspended on ``day``."""
+        return any(start <= day and (end is None or day <= end) for start, end in self.frozen_spans)
 
     def in_waiting_period(self, on: date) -> bool:
         return on <= self.waiting_until
@@ -163,6 +185,9 @@ class BenefitDecision:
 
     ``amount`` never exceeds ``cap`` (checked here). ``ends_membership`` is true when the event
     ends the membership (a death), so the member stops sharing from the next period.
+    ``refund_contributions`` is true for a denial that gives the member back what they have paid
+    into the pool (e.g. illness diagnosed in the waiting period); the core records the refund in
+    the ledger when the claim is rejected.
     """
 
     payable: bool
@@ -170,6 +195,7 @@ class BenefitDecision:
     cap: Decimal
     reasons: tuple[str, ...]
     ends_membership: bool = False
+    refund_contributions: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", to_decimal(self.amount))
@@ -183,6 +209,8 @@ class BenefitDecision:
             raise ValueError(f"benefit {self.amount} is above its cap {self.cap}")
         if not self.payable and self.amount != 0:
             raise ValueError("a claim that is not payable must have a benefit of 0")
+        if self.payable and self.refund_contributions:
+            raise ValueError("only a denial can refund the member's contributions")
 
     @classmethod
     def pay(
@@ -198,11 +226,17 @@ class BenefitDecision:
 
     @classmethod
     def deny(
-        cls, reasons: Sequence[str], *, cap: Decimal | int | str = 0, ends_membership: bool = False
+        cls,
+        reasons: Sequence[str],
+        *,
+        cap: Decimal | int | str = 0,
+        ends_membership: bool = False,
+        refund_contributions: bool = False,
     ) -> BenefitDecision:
         """A decision that the claim cannot be paid, with every reason. ``ends_membership`` is true
-        when the event ends the membership even though nothing is paid (a death that is excluded)."""
-        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership)
+        when the event ends the membership even though nothing is paid (a death that is excluded);
+        ``refund_contributions`` when the member is to get back what they paid."""
+        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership, refund_contributions)
 
 
 class CohortRules(ABC, Generic[SettingsT]):
