@@ -39,6 +39,8 @@ from .errors import ConfigError
 from .money import CURRENCY_EXPONENTS
 
 __all__ = [
+    "CapsConfig",
+    "PaymentsConfig",
     "PoolConfig",
     "PoolDefinition",
     "SharingConfig",
@@ -48,6 +50,75 @@ __all__ = [
 ]
 
 LOCALES = ("zh-CN", "en")
+
+
+def _amount(value: Decimal | None) -> Decimal | None:
+    if value is not None and value < 0:
+        raise ValueError(f"must not be negative ({value} given)")
+    return value
+
+
+class CapsConfig(BaseModel):
+    """What one member pays at most, and who bears the rest when a cap binds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_case: Decimal | None = Field(
+        None,
+        description="Most a member pays per claim funded in a period (Xianghubao's early rule: 0.10 CNY per patient).",
+    )
+    per_period: Decimal | None = Field(None, description="Most a member pays in one period.")
+    per_year: Decimal | None = Field(
+        None,
+        description="Most a member pays in a calendar year, published before the year (Xianghubao: 188 CNY).",
+    )
+    shortfall: Literal["sponsor", "prorate", "carry"] = Field(
+        "sponsor",
+        description="When a cap binds: 'sponsor' (the operator pays the rest), 'prorate' (the period's "
+        "benefits are paid in proportion to what was collected) or 'carry' (the rest is added to the next "
+        "period). Always recorded in the run and the ledger.",
+    )
+
+    _non_negative = field_validator("per_case", "per_period", "per_year")(_amount)
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.per_case, self.per_period, self.per_year))
+
+
+class PaymentsConfig(BaseModel):
+    """How members pay their shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Literal["postpaid", "prepaid"] = Field(
+        "postpaid",
+        description="'postpaid': each share is an amount due, collected after the run (results imported "
+        "from a file); 'prepaid': members keep a balance and shares are deducted from it.",
+    )
+    retry_days: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="Postpaid: days after the deduction day during which a failed payment is retried; "
+        "a share still unpaid after them lapses the member (Xianghubao: 5).",
+    )
+    unpaid: Literal["sponsor", "carry"] = Field(
+        "sponsor",
+        description="Postpaid: who bears a lapsed member's unpaid share: 'sponsor' (the operator) or "
+        "'carry' (added to the next period's cost).",
+    )
+    low_balance: Decimal = Field(
+        Decimal("5"),
+        description="Prepaid: a balance below this after a deduction raises a low-balance notice (e.g. 5 CNY).",
+    )
+    refunds: Literal["sponsor", "pool"] = Field(
+        "sponsor",
+        description="Who funds contributions refunded on a denial: 'sponsor' (the operator) or 'pool' "
+        "(added to the next period's cost).",
+    )
+
+    _non_negative = field_validator("low_balance")(_amount)
 
 
 class SharingConfig(BaseModel):
@@ -68,6 +139,14 @@ class SharingConfig(BaseModel):
         None,
         description="Day of the month each period's shares are deducted. Default: 14 (monthly) or 14 and 28.",
     )
+    management_fee: Literal["rate", "flat", "none"] = Field(
+        "rate",
+        description="The operator's fee: 'rate' (a fraction of the aid amount), 'flat' (an amount per "
+        "member sharing) or 'none'.",
+    )
+    management_fee_per_member: Decimal = Field(
+        Decimal(0), description="With management_fee = 'flat': the fee per member sharing, per period."
+    )
     management_fee_rate: Decimal = Field(
         Decimal("0.08"),
         description="Operator's fee as a fraction of the aid amount, 0 to 0.5 (0.08 = 8%, as Xianghubao and "
@@ -77,8 +156,14 @@ class SharingConfig(BaseModel):
         "round-up",
         description="'round-up': every member pays the same share rounded up to the minor unit and the "
         "excess is carried to the next period as surplus; 'exact': shares sum exactly to the need and "
-        "some members pay one minor unit more, chosen deterministically.",
+        "some members pay one minor unit more; who pays it rotates through the members from period to period.",
     )
+    weights: Literal["equal", "cohort"] = Field(
+        "equal",
+        description="'equal': every member pays the same share; 'cohort': shares in proportion to the "
+        "weights the cohort gives by age band (e.g. older members pay more).",
+    )
+    caps: CapsConfig = Field(default_factory=lambda: CapsConfig())
     waiting_members_share: bool = Field(
         True,
         description="Whether members still in their waiting period share the period's cost.",
@@ -111,6 +196,19 @@ class SharingConfig(BaseModel):
             hint = f"; write {value / 100} for {value}%" if value >= 1 else ""
             raise ValueError(f"must be a fraction of the aid amount from 0 to 0.5 ({value} given{hint})")
         return value
+
+    _fee_amount = field_validator("management_fee_per_member")(_amount)
+
+    @model_validator(mode="after")
+    def _fee_policy(self) -> SharingConfig:
+        if self.management_fee == "flat" and self.management_fee_per_member <= 0:
+            raise ValueError("management_fee = 'flat' needs management_fee_per_member above 0")
+        if self.management_fee != "flat" and self.management_fee_per_member:
+            raise ValueError(
+                f"management_fee_per_member is set but management_fee is {self.management_fee!r}; "
+                "set management_fee = 'flat' or remove management_fee_per_member"
+            )
+        return self
 
     @model_validator(mode="after")
     def _days(self) -> SharingConfig:
@@ -149,6 +247,7 @@ class PoolConfig(BaseModel):
     locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default language of notices.")
     operator: str = Field("", max_length=200, description="Who runs the pool, shown in notices.")
     sharing: SharingConfig = Field(default_factory=lambda: SharingConfig())
+    payments: PaymentsConfig = Field(default_factory=lambda: PaymentsConfig())
     settings: dict[str, Any] = Field(default_factory=dict, description="The cohort's own settings.")
 
     @field_validator("key")
@@ -173,6 +272,29 @@ class PoolConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'") from None
         return value
+
+    @model_validator(mode="after")
+    def _exact_amounts(self) -> PoolConfig:
+        """Every amount in the file must be exact in the pool's currency (no third decimal of CNY)."""
+        exponent = CURRENCY_EXPONENTS.get(self.currency)
+        if exponent is None:
+            return self
+        caps = self.sharing.caps
+        amounts = {
+            "sharing.management_fee_per_member": self.sharing.management_fee_per_member,
+            "sharing.caps.per_case": caps.per_case,
+            "sharing.caps.per_period": caps.per_period,
+            "sharing.caps.per_year": caps.per_year,
+            "payments.low_balance": self.payments.low_balance,
+        }
+        bad = [
+            f"{key} = {value} has more decimals than {self.currency} allows ({exponent})"
+            for key, value in amounts.items()
+            if value is not None and value != value.quantize(Decimal(1).scaleb(-exponent))
+        ]
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
 
     @property
     def tz(self) -> ZoneInfo:
@@ -259,6 +381,8 @@ def _plain_message(err: Any) -> str:
 _POOL_KEY_HINTS: dict[tuple[str, ...], str] = {
     (): "the keys of a pool file are " + ", ".join(PoolConfig.model_fields),
     ("sharing",): "the keys of [sharing] are " + ", ".join(SharingConfig.model_fields),
+    ("sharing", "caps"): "the keys of [sharing.caps] are " + ", ".join(CapsConfig.model_fields),
+    ("payments",): "the keys of [payments] are " + ", ".join(PaymentsConfig.model_fields),
 }
 
 

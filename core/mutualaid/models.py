@@ -14,7 +14,22 @@ from typing import Annotated
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Charge", "Claim", "Member", "Pool", "SharingRun", "LIVE_STATUSES"]
+__all__ = [
+    "LIVE_STATUSES",
+    "Balance",
+    "Base",
+    "Charge",
+    "Claim",
+    "LedgerEntry",
+    "LedgerLine",
+    "Member",
+    "MemberStatusChange",
+    "Payment",
+    "PaymentBatch",
+    "Pool",
+    "SharingRun",
+    "TopUp",
+]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,6 +62,9 @@ class Pool(Base):
     currency: Mapped[str] = mapped_column(String(3))
     config_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The head of the pool's ledger hash chain: deleting the last entry is detected against it.
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    ledger_head: Mapped[str | None] = mapped_column(String(64))
 
 
 class Member(Base):
@@ -97,6 +115,10 @@ class Claim(Base):
     cap_minor: Mapped[int | None] = mapped_column(BigInteger)
     reasons_json: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the sharing run funded (below the benefit only when a cap prorated it).
+    funded_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Contributions given back to the member on a denial that refunds them.
+    refund_minor: Mapped[int | None] = mapped_column(BigInteger)
     sharing_run_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_runs.id"), index=True)
 
 
@@ -121,6 +143,26 @@ class SharingRun(Base):
     extra_count: Mapped[int] = mapped_column(BigInteger)
     charged_minor: Mapped[Minor]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Added by migration 0002: fee policy, caps, weights, rotation and the payment model.
+    fee_policy: Mapped[str] = mapped_column(String(16), default="rate", server_default="rate")
+    payment_model: Mapped[str] = mapped_column(String(16), default="postpaid", server_default="postpaid")
+    total_weight: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    aid_funded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    carried_in_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    carried_out_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sponsor_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shortfall_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shortfall_policy: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    capped_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    charge_rows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    max_charge_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    charge_checksum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    frozen_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Rotation of the extra minor units of an exact apportionment: this run gave them from member
+    # number extra_from_id on (wrapping round to the lowest numbers); the next run starts after extra_to_id.
+    extra_from_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    extra_to_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    plan_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
     __table_args__ = (UniqueConstraint("pool_id", "period"),)
 
@@ -130,4 +172,115 @@ class Charge(Base):
 
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    amount_minor: Mapped[Minor]
+
+
+class MemberStatusChange(Base):
+    """A member's status from a day on (frozen and unfrozen, lapsed): the history claims are
+    decided against (an event while frozen is not covered)."""
+
+    __tablename__ = "member_status_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    since: Mapped[date] = mapped_column(Date)
+    cause: Mapped[str] = mapped_column(String(200))
+
+
+class Balance(Base):
+    """A prepaid member's balance in minor units (a liability of the pool to the member)."""
+
+    __tablename__ = "balances"
+
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    balance_minor: Mapped[Minor]
+
+
+class TopUp(Base):
+    """Money a prepaid member put into their balance."""
+
+    __tablename__ = "top_ups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amount_minor: Mapped[Minor]
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PaymentBatch(Base):
+    """One imported file of payment results (postpaid pools)."""
+
+    __tablename__ = "payment_batches"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_count: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[Minor]
+    failed_count: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("pool_id", "digest"),)
+
+
+class Payment(Base):
+    """One attempt to collect a charge (postpaid): paid or failed, on a day."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    result: Mapped[str] = mapped_column(String(16))
+    attempted_on: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[Minor]
+
+
+Index("ix_payments_run_id_member_id", Payment.run_id, Payment.member_id)
+
+
+class LedgerEntry(Base):
+    """One balanced, append-only entry of a pool's books, chained to the one before by a hash.
+
+    ``hash`` is SHA-256 over the previous entry's hash and this entry's canonical text (its
+    fields and lines); ``verify`` recomputes the chain, so an edited or deleted entry shows.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    posted_on: Mapped[date] = mapped_column(Date)
+    memo: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    claim_id: Mapped[int | None] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
+    reverses_id: Mapped[int | None] = mapped_column(BigInteger)
+    facts_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("pool_id", "seq"),)
+
+
+class LedgerLine(Base):
+    """A debit (positive) or credit (negative) to one account; an entry's lines sum to zero."""
+
+    __tablename__ = "ledger_lines"
+
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    claim_id: Mapped[int | None] = mapped_column(BigInteger)
     amount_minor: Mapped[Minor]

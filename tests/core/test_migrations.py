@@ -20,7 +20,20 @@ from mutualaid.database import current_revision, head_revision, make_engine, scr
 from mutualaid.models import Base
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
-TABLES = {"pools", "members", "claims", "sharing_runs", "charges"}
+TABLES = {
+    "pools",
+    "members",
+    "claims",
+    "sharing_runs",
+    "charges",
+    "ledger_entries",
+    "ledger_lines",
+    "member_status_changes",
+    "balances",
+    "top_ups",
+    "payment_batches",
+    "payments",
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -64,7 +77,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0001"
+    assert current_revision(empty_engine) == head_revision() == "0002"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -91,7 +104,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0001"
+    assert current_revision(empty_engine) == "0002"
     assert _differences(empty_engine) == []
 
 
@@ -131,14 +144,46 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0001"
+    assert current_revision(empty_engine) == "0002"
     assert _differences(empty_engine) == []
 
 
 def test_upgrade_to_an_explicit_revision(empty_engine):
     assert upgrade(empty_engine, "0001") is True
     assert current_revision(empty_engine) == "0001"
-    assert upgrade(empty_engine) is False
+    assert upgrade(empty_engine, "0001") is False
+    assert upgrade(empty_engine) is True
+    assert current_revision(empty_engine) == "0002"
+
+
+def test_0002_backfills_runs_shared_before_it(empty_engine):
+    # A pool shared under revision 0001 (written with that revision's columns), then upgraded.
+    upgrade(empty_engine, "0001")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO pools (id, key, name, cohort, currency, config_json, created_at) "
+                "VALUES (1, 'old', 'Old pool', 'truckers', 'CNY', '{}', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sharing_runs (id, pool_id, period, notice_date, deduction_date, rounding, fee_rate, "
+                "members_count, claims_count, aid_minor, fee_minor, surplus_in_minor, surplus_out_minor, need_minor, "
+                "share_minor, extra_count, charged_minor, created_at) VALUES (1, 1, '2026-01', '2026-01-07', "
+                "'2026-01-14', 'exact', '0.08', 3, 1, 1000, 80, 0, 0, 1080, 360, 0, 1080, '2026-01-07 00:00:00')"
+            )
+        )
+        conn.execute(text("INSERT INTO charges VALUES (1, 10, 360), (1, 11, 360), (1, 1000, 360)"))
+    assert upgrade(empty_engine) is True
+    with empty_engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT aid_funded_minor, charge_rows, max_charge_minor, charge_checksum, fee_policy, payment_model "
+                "FROM sharing_runs"
+            )
+        ).one()
+    assert tuple(row) == (1000, 3, 360, 360 * (10 + 11 + 1000 % 997), "rate", "postpaid")
 
 
 def test_a_scratch_database_needs_postgresql(tmp_path):
