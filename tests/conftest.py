@@ -23,11 +23,13 @@ from sqlalchemy import text
 from mutualaid import MutualAid, load_plugins
 from mutualaid.cli import State, cli
 from mutualaid.database import make_engine, scratch_database, upgrade
+from mutualaid.models import Base
 from mutualaid.plugins import Plugins
 from mutualaid.testing import resident_id
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
-TABLES = ("charges", "claims", "sharing_runs", "members", "pools")
+# Every table of the schema, emptied between PostgreSQL tests.
+TABLES = tuple(table.name for table in reversed(Base.metadata.sorted_tables))
 
 _pg_results = {"passed": 0, "skipped": 0, "failed": 0}
 

@@ -35,6 +35,7 @@ __all__ = [
     "NoFields",
     "PriorBenefit",
     "EarlierMembership",
+    "SharingWeights",
     "age_on",
     "covered_from",
     "waiting_until",
@@ -239,6 +240,36 @@ class BenefitDecision:
         return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership, refund_contributions)
 
 
+@dataclass(frozen=True, slots=True)
+class SharingWeights:
+    """How many shares a member pays, by age on the period's notice day.
+
+    ``bands`` are ``(from_age, weight)`` pairs in increasing age order, the first from age 0:
+    ``((0, 1), (40, 2), (50, 4))`` makes members aged 40-49 pay twice and members 50 and over four
+    times the share of members under 40. Weights are whole numbers, so shares stay exact.
+    """
+
+    bands: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        bands = tuple((int(a), int(w)) for a, w in self.bands)
+        object.__setattr__(self, "bands", bands)
+        if not bands or bands[0][0] != 0:
+            raise ValueError("sharing weights need a first band from age 0")
+        ages = [a for a, _ in bands]
+        if ages != sorted(set(ages)):
+            raise ValueError("sharing weight bands must be in increasing order of age, without repeats")
+        if any(w <= 0 for _, w in bands):
+            raise ValueError("sharing weights must be whole numbers above 0")
+
+    def weight_at(self, age: int) -> int:
+        weight = self.bands[0][1]
+        for from_age, band_weight in self.bands:
+            if age >= from_age:
+                weight = band_weight
+        return weight
+
+
 class CohortRules(ABC, Generic[SettingsT]):
     """The decisions that make a cohort. Subclass it; every method receives the pool's settings.
 
@@ -256,6 +287,11 @@ class CohortRules(ABC, Generic[SettingsT]):
     @abstractmethod
     def decide_benefit(self, claim: ClaimFacts, settings: SettingsT) -> BenefitDecision:
         """Decide what ``claim`` is worth, never above its cap, with the reasons."""
+
+    def sharing_weights(self, settings: SettingsT) -> SharingWeights | None:
+        """Weights by age for pools that set ``[sharing] weights = "cohort"``; ``None`` (the
+        default) when the cohort has none, and such a pool is refused."""
+        return None
 
     def describe_rules(self, settings: SettingsT, locale: str, currency: str | None = None) -> list[str]:
         """The pool's rules in plain words for notices, one sentence per item, in ``locale``

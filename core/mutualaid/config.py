@@ -417,6 +417,9 @@ def validate_pool(data: dict[str, Any], cohorts: Any, *, source: str = "<pool>")
                     ("settings",): f"'mutualaid cohorts show {cohort.key}' lists the settings"
                 }
                 problems.extend(format_validation_error(exc, ("settings",), unknown_key_hints=hints))
+    if config is not None and cohort is not None and settings is not None and config.sharing.weights == "cohort":
+        if cohort.rules.sharing_weights(settings) is None:
+            problems.append(f'sharing.weights: cohort {cohort.key!r} gives no sharing weights; use weights = "equal"')
     if problems:
         raise ConfigError([f"{source}: {p}" for p in problems])
     if config is None or cohort is None or settings is None:  # unreachable: problems were reported

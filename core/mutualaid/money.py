@@ -20,13 +20,17 @@ __all__ = [
     "ExactSplit",
     "Money",
     "RoundUpSplit",
+    "WeightedSplit",
+    "apportion",
     "currency_exponent",
     "format_minor",
     "format_percent",
     "from_minor",
+    "largest_aid_within",
     "round_rate",
     "split_exact",
     "split_round_up",
+    "split_weighted",
     "to_decimal",
     "to_minor",
 ]
@@ -170,6 +174,98 @@ def split_exact(need: int, members: int) -> ExactSplit:
     _check_split_args(need, members)
     base, extra = divmod(need, members)
     return ExactSplit(base=base, extra=extra, members=members)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedSplit:
+    """A need shared in proportion to weights: members of weight ``weights[k]`` (``counts[k]`` of
+    them) pay ``shares[k]``; with exact rounding ``extra`` members pay one minor unit more."""
+
+    weights: tuple[int, ...]
+    counts: tuple[int, ...]
+    shares: tuple[int, ...]
+    extra: int
+    need: int
+
+    @property
+    def total(self) -> int:
+        return sum(c * s for c, s in zip(self.counts, self.shares, strict=True)) + self.extra
+
+    @property
+    def surplus(self) -> int:
+        return self.total - self.need
+
+    @property
+    def members(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def total_weight(self) -> int:
+        return sum(c * w for c, w in zip(self.counts, self.weights, strict=True))
+
+
+def split_weighted(need: int, weights: tuple[int, ...], counts: tuple[int, ...], *, exact: bool) -> WeightedSplit:
+    """Share ``need`` minor units in proportion to integer weights.
+
+    A member of weight ``w`` owes ``need * w / W`` exactly (``W`` the sum of all members' weights).
+    Exact: everyone pays that rounded down, and the ``extra`` minor units left (fewer than the number
+    of members) go one each to ``extra`` members, so each member is within one minor unit of their
+    exact part and the shares sum exactly to ``need``. Round-up: everyone pays it rounded up, and the
+    excess is the surplus. With equal weights this is :func:`split_exact` / :func:`split_round_up`.
+    """
+    _check_int(need, "an amount of minor units")
+    if len(weights) != len(counts) or not weights:
+        raise ValueError("weights and counts must be non-empty and of the same length")
+    for w in weights:
+        _check_int(w, "a weight")
+        if w <= 0:
+            raise ValueError(f"weights must be positive (got {w})")
+    for c in counts:
+        _check_int(c, "a number of members")
+        if c < 0:
+            raise ValueError(f"member counts cannot be negative (got {c})")
+    if need < 0:
+        raise ValueError(f"the amount to share must not be negative (got {need})")
+    total_weight = sum(c * w for c, w in zip(counts, weights, strict=True))
+    if total_weight == 0:
+        raise ValueError("there must be at least one member to share among")
+    if exact:
+        shares = tuple(need * w // total_weight for w in weights)
+        extra = need - sum(c * s for c, s in zip(counts, shares, strict=True))
+        return WeightedSplit(tuple(weights), tuple(counts), shares, extra, need)
+    shares = tuple(-(-need * w // total_weight) for w in weights)
+    return WeightedSplit(tuple(weights), tuple(counts), shares, 0, need)
+
+
+def apportion(total: int, parts: list[int] | tuple[int, ...]) -> list[int]:
+    """Split ``total`` minor units in proportion to ``parts`` exactly (largest remainder; ties go
+    to the earlier part). Used to fund claims in proportion when benefits are prorated."""
+    _check_int(total, "an amount of minor units")
+    whole = sum(parts)
+    if total < 0 or any(p < 0 for p in parts):
+        raise ValueError("amounts to apportion cannot be negative")
+    if whole == 0:
+        if total:
+            raise ValueError("cannot apportion an amount over parts that are all zero")
+        return [0 for _ in parts]
+    shares = [total * p // whole for p in parts]
+    left = total - sum(shares)
+    order = sorted(range(len(parts)), key=lambda i: (-(total * parts[i] % whole), i))
+    for i in order[:left]:
+        shares[i] += 1
+    return shares
+
+
+def largest_aid_within(budget: int, rate: Decimal) -> int:
+    """The largest aid amount ``a`` with ``a + round_rate(a, rate) <= budget`` (0 if none): how much
+    aid a budget funds when the fee is a rate of the aid."""
+    _check_int(budget, "an amount of minor units")
+    if budget <= 0:
+        return 0
+    aid = int((Decimal(budget) / (1 + rate)).to_integral_value(rounding=ROUND_CEILING))
+    while aid > 0 and aid + round_rate(aid, rate) > budget:
+        aid -= 1
+    return aid
 
 
 @dataclass(frozen=True, slots=True, init=False)

@@ -149,13 +149,13 @@ def test_a_claim_approved_during_a_run_waits_for_the_next_run(app, truckers_pool
         details={"disability_grade": "10"},
     )  # fmt: skip
     other = MutualAid(db_url, plugins=app.plugins)
-    original = sharing._write_charges
+    original = sharing._Run.write_charges
 
     def approve_meanwhile(*args, **kwargs):
         other.approve_claim(late.id)  # commits in its own transaction while the run is under way
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sharing, "_write_charges", approve_meanwhile)
+    monkeypatch.setattr(sharing._Run, "write_charges", approve_meanwhile)
     try:
         result = app.share("js-truckers", "2026-11")
     finally:

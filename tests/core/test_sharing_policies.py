@@ -1,0 +1,348 @@
+"""Sharing policies on a real database: fee policies, rotation of the extra minor units, cohort
+weights, caps with each shortfall policy, prepaid freezing, and the run's ledger entry."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from mutualaid import (
+    BenefitDecision,
+    Cohort,
+    CohortRules,
+    ConfigError,
+    EventKind,
+    MutualAid,
+    hookimpl,
+    load_plugins,
+)
+from mutualaid.cohort import SharingWeights
+from mutualaid.ledger import account_balances, list_entries, reconcile_books, verify_ledger
+from mutualaid.models import Balance, Charge, Claim, Member, MemberStatusChange
+from mutualaid.testing import resident_id
+
+POOL = "weighted"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weights: list[tuple[int, int]] = [(0, 1), (40, 2)]
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Decimal
+
+
+class _Rules(CohortRules[_Settings]):
+    """Anyone may join; a claim pays the amount it asks for (to test the engine, not a cohort)."""
+
+    def eligibility_problems(self, applicant, settings):
+        return []
+
+    def decide_benefit(self, claim, settings):
+        return BenefitDecision.pay(claim.details.amount, cap=claim.details.amount, reasons=["test benefit"])
+
+    def sharing_weights(self, settings):
+        return SharingWeights(tuple(settings.weights))
+
+
+_COHORT = Cohort(
+    key="weighted-test",
+    title="Weighted test cohort",
+    settings_model=_Settings,
+    rules=_Rules(),
+    event_kinds=(EventKind("need", "A need"),),
+    claim_model=_Details,
+)
+
+
+def _plugin_module() -> types.ModuleType:
+    module = types.ModuleType("weighted_test_plugin")
+
+    @hookimpl
+    def register_cohorts(register):
+        register(_COHORT)
+
+    module.register_cohorts = register_cohorts  # type: ignore[attr-defined]
+    sys.modules.setdefault(module.__name__, module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def test_plugins():
+    return load_plugins(entry_points=False, extra=[("weighted-test", _plugin_module())], strict=True)
+
+
+@pytest.fixture
+def engine_app(db_url, test_plugins):
+    app = MutualAid(db_url, plugins=test_plugins)
+    yield app
+    app.close()
+
+
+def _pool(app, **sharing) -> None:
+    payments = sharing.pop("payments", None)
+    data = {
+        "key": POOL,
+        "name": "Weighted",
+        "cohort": "weighted-test",
+        "sharing": {"management_fee_rate": "0", **sharing},
+    }
+    if payments:
+        data["payments"] = payments
+    app.create_pool(data)
+
+
+def _join(app, n: int, *, born: date = date(1990, 6, 1), joined: str = "2026-01-01") -> int:
+    return app.join(
+        POOL, id_number=resident_id(born, n), name=f"M{n}", birth_date=born, joined_on=joined, attributes={}
+    ).id
+
+
+def _need(app, member: int, amount: str, day: str = "2026-10-20") -> int:
+    claim = app.file_claim(POOL, member, event_kind="need", event_date=day, filed_on=day, details={"amount": amount})
+    app.approve_claim(claim.id)
+    return claim.id
+
+
+def _charges(app, run_id: int) -> dict[int, int]:
+    with app.transaction() as s:
+        return dict(s.execute(select(Charge.member_id, Charge.amount_minor).where(Charge.run_id == run_id)).all())
+
+
+def _books_ok(app) -> None:
+    with app.transaction() as s:
+        pool_id = app.pool(POOL).id
+        report = verify_ledger(s, pool_id)
+        assert report.ok, [str(p) for p in report.problems]
+        books = reconcile_books(s, pool_id)
+        assert books.ok, (books.balances, [c for c in books.checks if not c.ok])
+
+
+# -- fees ---------------------------------------------------------------------------------------
+
+
+def test_a_flat_fee_per_member_is_added_to_the_need(engine_app):
+    _pool(engine_app, management_fee="flat", management_fee_per_member="0.50", rounding="exact")
+    ids = [_join(engine_app, n) for n in range(4)]
+    _need(engine_app, ids[0], "1000.00")
+    result = engine_app.share(POOL, "2026-11")
+    assert (result.aid_minor, result.fee_minor, result.need_minor) == (100_000, 200, 100_200)
+    assert sorted(_charges(engine_app, result.run_id).values()) == [25_050] * 4
+    assert result.fee_policy == "flat"
+    _books_ok(engine_app)
+
+
+def test_no_fee(engine_app):
+    _pool(engine_app, management_fee="none", rounding="round-up")
+    ids = [_join(engine_app, n) for n in range(3)]
+    _need(engine_app, ids[0], "100.00")
+    result = engine_app.share(POOL, "2026-11")
+    assert (result.fee_minor, result.share_minor, result.surplus_out_minor) == (0, 3334, 2)
+
+
+def test_a_flat_fee_needs_an_amount_and_a_rate_cannot_be_mixed_with_it(engine_app):
+    with pytest.raises(ConfigError, match="management_fee = 'flat' needs management_fee_per_member above 0"):
+        _pool(engine_app, management_fee="flat")
+    with pytest.raises(ConfigError, match="management_fee_per_member is set but management_fee is 'rate'"):
+        _pool(engine_app, management_fee_per_member="0.10")
+    assert engine_app.pools() == []
+
+
+# -- rotation of the extra minor units -----------------------------------------------------------
+
+
+def test_extra_minor_units_rotate_through_the_members_from_period_to_period(engine_app):
+    _pool(engine_app, rounding="exact")
+    ids = [_join(engine_app, n) for n in range(7)]
+    extra_members = []
+    for month in ("2026-11", "2026-12", "2027-01"):
+        year, mon = month.split("-")
+        _need(engine_app, ids[0], "0.10", day=f"{year}-{mon}-01")  # 10 fen over 7: base 1, 3 extra
+        result = engine_app.share(POOL, month)
+        charges = _charges(engine_app, result.run_id)
+        assert sum(charges.values()) == 10 and set(charges.values()) == {1, 2}
+        extra_members.append(sorted(m for m, a in charges.items() if a == 2))
+    assert extra_members == [ids[0:3], ids[3:6], sorted([ids[6], ids[0], ids[1]])]
+    _books_ok(engine_app)
+
+
+def test_over_whole_rotations_every_member_pays_the_same(engine_app):
+    _pool(engine_app, rounding="exact")
+    ids = [_join(engine_app, n) for n in range(5)]
+    totals = dict.fromkeys(ids, 0)
+    for month in range(1, 6):  # 5 periods x 2 extra fen = 10 = two full rotations over 5 members
+        _need(engine_app, ids[0], "0.07", day=f"2027-{month:02d}-01")  # 7 fen over 5: base 1, 2 extra
+        for member, amount in _charges(engine_app, engine_app.share(POOL, f"2027-{month:02d}").run_id).items():
+            totals[member] += amount
+    assert set(totals.values()) == {7}
+
+
+# -- weights ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rounding", "young", "old", "surplus"),
+    [("exact", {250, 251}, {500}, 0), ("round-up", {251}, {501}, 2)],
+)
+def test_cohort_weights_by_age_band(engine_app, rounding, young, old, surplus):
+    _pool(engine_app, rounding=rounding, weights="cohort")
+    a = _join(engine_app, 1)
+    b = _join(engine_app, 2)
+    c = _join(engine_app, 3, born=date(1980, 6, 1))  # 46 on the notice day: weight 2
+    _need(engine_app, a, "10.01")  # 1001 fen over weights 1 + 1 + 2
+    result = engine_app.share(POOL, "2026-11")
+    charges = _charges(engine_app, result.run_id)
+    assert sum(charges.values()) == 1001 + surplus
+    assert {charges[a], charges[b]} <= young and charges[c] in old
+    assert result.surplus_out_minor == surplus
+    assert [(k["weight"], k["count"]) for k in result.plan["classes"]] == [(1, 2), (2, 1)]
+    _books_ok(engine_app)
+
+
+def test_weights_follow_the_age_on_the_notice_day(engine_app):
+    _pool(engine_app, rounding="exact", weights="cohort")
+    a = _join(engine_app, 1)
+    turning = _join(engine_app, 2, born=date(1986, 11, 7))  # 40 on 2026-11-07 exactly
+    _need(engine_app, a, "3.00")
+    charges = _charges(engine_app, engine_app.share(POOL, "2026-11").run_id)
+    assert (charges[a], charges[turning]) == (100, 200)
+
+
+def test_a_pool_asking_for_weights_its_cohort_lacks_is_refused(app, truckers_pool):
+    with pytest.raises(ConfigError, match=r"sharing.weights: cohort 'truckers' gives no sharing weights"):
+        app.create_pool(truckers_pool(sharing={"weights": "cohort"}))
+    assert app.pools() == []
+
+
+# -- caps ---------------------------------------------------------------------------------------
+
+
+def _capped_pool(app, shortfall: str, **caps) -> list[int]:
+    _pool(app, rounding="round-up", management_fee_rate="0.08", caps={"shortfall": shortfall, **caps})
+    return [_join(app, n) for n in range(3)]
+
+
+def test_per_case_cap_with_the_sponsor_paying_the_rest(engine_app):
+    ids = _capped_pool(engine_app, "sponsor", per_case="0.10")
+    _need(engine_app, ids[0], "1000.00")
+    result = engine_app.share(POOL, "2026-11")
+    # 100,000 + 8,000 fee over 3 = 36,000 each uncapped; capped at 10 fen per member per case
+    assert sorted(_charges(engine_app, result.run_id).values()) == [10, 10, 10]
+    assert (result.charged_minor, result.sponsor_minor, result.shortfall_minor) == (30, 107_970, 107_970)
+    assert (result.capped_count, result.aid_funded_minor, result.shortfall_policy) == (3, 100_000, "sponsor")
+    assert result.reconciles()
+    with engine_app.transaction() as s:
+        assert account_balances(s, engine_app.pool(POOL).id)["sponsor_due"] == 107_970
+    _books_ok(engine_app)
+
+
+def test_per_case_cap_grows_with_the_number_of_claims(engine_app):
+    ids = _capped_pool(engine_app, "sponsor", per_case="0.10")
+    _need(engine_app, ids[0], "1000.00")
+    _need(engine_app, ids[1], "1000.00")
+    result = engine_app.share(POOL, "2026-11")
+    assert sorted(_charges(engine_app, result.run_id).values()) == [20, 20, 20]
+
+
+def test_a_capped_shortfall_carried_to_the_next_period(engine_app):
+    ids = _capped_pool(engine_app, "carry", per_period="100.00")
+    _need(engine_app, ids[0], "500.00")  # 50,000 + 4,000 fee = 54,000 over 3 = 18,000 each: cap 10,000
+    first = engine_app.share(POOL, "2026-11")
+    assert (first.charged_minor, first.carried_out_minor, first.sponsor_minor) == (30_000, 24_000, 0)
+    second = engine_app.share(POOL, "2026-12")  # no claims: the deficit is collected now
+    assert (second.carried_in_minor, second.need_minor, second.share_minor) == (24_000, 24_000, 8_000)
+    assert (second.charged_minor, second.carried_out_minor) == (24_000, 0)
+    with engine_app.transaction() as s:
+        assert account_balances(s, engine_app.pool(POOL).id)["deficit"] == 0
+    _books_ok(engine_app)
+
+
+def test_a_capped_shortfall_prorates_the_benefits(engine_app):
+    ids = _capped_pool(engine_app, "prorate", per_period="100.00")
+    first = _need(engine_app, ids[0], "300.00")
+    second = _need(engine_app, ids[1], "200.00")
+    result = engine_app.share(POOL, "2026-11")
+    # 30,000 collected funds the largest aid a with a + 8% of a <= 30,000: a = 27,778 (fee 2,222.24 -> 2,222)
+    assert (result.charged_minor, result.aid_funded_minor, result.fee_minor) == (30_000, 27_778, 2_222)
+    assert (result.surplus_out_minor, result.sponsor_minor, result.carried_out_minor) == (0, 0, 0)
+    with engine_app.transaction() as s:
+        funded = dict(s.execute(select(Claim.id, Claim.funded_minor)).all())
+    assert funded == {first: 16_667, second: 11_111}  # 3 : 2 of 27,778, the odd fen to the larger remainder
+    assert result.reconciles()
+    _books_ok(engine_app)
+
+
+def test_the_years_cap_binds_per_member_and_resets_in_january(engine_app):
+    _pool(engine_app, rounding="exact", caps={"per_year": "188.00", "shortfall": "sponsor"})
+    a = _join(engine_app, 1)
+    b = _join(engine_app, 2)
+    _need(engine_app, a, "300.00", day="2026-10-01")
+    first = engine_app.share(POOL, "2026-11")  # 150.00 each
+    c = _join(engine_app, 3, joined="2026-11-10")  # joins after: has all of the year's cap left
+    _need(engine_app, a, "300.00", day="2026-11-20")
+    second = engine_app.share(POOL, "2026-12")  # 100.00 each, but a and b have only 38.00 left
+    assert _charges(engine_app, first.run_id) == {a: 15_000, b: 15_000}
+    assert _charges(engine_app, second.run_id) == {a: 3_800, b: 3_800, c: 10_000}
+    assert (second.capped_count, second.sponsor_minor) == (2, 12_400)
+    _need(engine_app, a, "30.00", day="2026-12-20")
+    january = engine_app.share(POOL, "2027-01")
+    assert _charges(engine_app, january.run_id) == {a: 1_000, b: 1_000, c: 1_000}
+    _books_ok(engine_app)
+
+
+# -- prepaid ------------------------------------------------------------------------------------
+
+
+def _balances(app, amounts: dict[int, int]) -> None:
+    pool_id = app.pool(POOL).id
+    with app.transaction() as s:
+        for member, amount in amounts.items():
+            s.add(Balance(member_id=member, pool_id=pool_id, balance_minor=amount))
+
+
+def test_prepaid_members_who_cannot_cover_their_share_are_frozen_and_the_rest_pay(engine_app):
+    _pool(engine_app, rounding="round-up", payments={"model": "prepaid", "low_balance": "5.00"})
+    ids = [_join(engine_app, n) for n in range(4)]
+    _need(engine_app, ids[0], "30.00")
+    # uncapped: 3,000 over 4 = 750 each; member 4 holds 700 and is frozen, then 3,000 / 3 = 1,000:
+    # member 3 holds 900 and is frozen too, then 3,000 / 2 = 1,500, which members 1 and 2 cover.
+    _balances(engine_app, {ids[0]: 2_000, ids[1]: 1_500, ids[2]: 900, ids[3]: 700})
+    result = engine_app.share(POOL, "2026-11")
+    assert (result.members, result.share_minor, result.frozen_count) == (2, 1_500, 2)
+    assert _charges(engine_app, result.run_id) == {ids[0]: 1_500, ids[1]: 1_500}
+    with engine_app.transaction() as s:
+        balances = dict(s.execute(select(Balance.member_id, Balance.balance_minor)).all())
+        statuses = dict(s.execute(select(Member.id, Member.status)).all())
+        frozen = s.execute(select(MemberStatusChange.member_id, MemberStatusChange.since)).all()
+    assert balances == {ids[0]: 500, ids[1]: 0, ids[2]: 900, ids[3]: 700}
+    assert [statuses[i] for i in ids] == ["active", "active", "frozen", "frozen"]
+    assert sorted(frozen) == [(ids[2], date(2026, 11, 7)), (ids[3], date(2026, 11, 7))]
+    with engine_app.transaction() as s:
+        entry = list_entries(s, engine_app.pool(POOL).id, kind="sharing")[0]
+    assert {ln.account: ln.amount for ln in entry.lines}["member_balances"] == 3_000
+
+
+# -- the ledger entry and its verification -------------------------------------------------------
+
+
+def test_each_run_posts_one_balanced_entry_traced_to_the_run_and_its_claims(engine_app):
+    _pool(engine_app, rounding="round-up", management_fee_rate="0.08")
+    ids = [_join(engine_app, n) for n in range(3)]
+    claim = _need(engine_app, ids[0], "100.00")
+    result = engine_app.share(POOL, "2026-11")
+    with engine_app.transaction() as s:
+        (entry,) = list_entries(s, engine_app.pool(POOL).id)
+    assert (entry.kind, entry.run_id, entry.seq) == ("sharing", result.run_id, 1)
+    lines = {(ln.account, ln.claim_id): ln.amount for ln in entry.lines}
+    # 10,000 + 800 fee = 10,800 over 3 = 3,600 each: no surplus
+    assert lines == {("members_due", None): 10_800, ("aid_payable", claim): -10_000, ("fee_income", None): -800}
+    assert entry.facts["charge_rows"] == 3 and entry.facts["charged"] == 10_800
+    _books_ok(engine_app)
