@@ -24,14 +24,15 @@ test: $(STAMP)
 
 install: $(STAMP)
 
-# The core with its test extras, then the truckers plugin installed the way a user installs any
+# The core with its test extras, then the first-party plugins installed the way a user installs any
 # plugin: 'mutualaid install' runs pip in mutualaid's own environment.
-$(STAMP): pyproject.toml plugins/truckers/pyproject.toml
+$(STAMP): pyproject.toml plugins/truckers/pyproject.toml plugins/disease_cohorts/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "mutualaid needs Python 3.11 or newer on PATH (or PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	$(BIN)/mutualaid install --quiet -e ./plugins/truckers
+	$(BIN)/mutualaid install --quiet -e ./plugins/disease_cohorts
 	@touch $(STAMP)
 
 clean:
