@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import click
 
     from .cohort import Applicant, BenefitDecision, Cohort
     from .config import PoolConfig
+    from .periods import Period
     from .sharing import SharingResult
 
 __all__ = ["hookimpl", "hookspec"]
@@ -139,5 +142,22 @@ def sharing_completed(pool: PoolConfig, result: SharingResult) -> None:
 
     :param pool: the pool shared.
     :param result: the run's figures (members, aid, fee, surpluses, charges).
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def balances_low(pool: PoolConfig, period: Period, count: int, threshold: Decimal) -> None:
+    """Observe that members' prepaid balances are low after a sharing run's deductions.
+
+    Runs once per prepaid run (not per member), inside the run's transaction, when at least one
+    live member's balance is below the pool's ``[payments] low_balance``; a plugin may queue the
+    reminders (``mutualaid balance low POOL`` lists the members, ``mutualaid balance notify``
+    renders their notices). Raise to refuse and roll the run back.
+
+    :param pool: the pool whose shares were deducted.
+    :param period: the period the run shared.
+    :param count: how many live (active or frozen) members are below the threshold.
+    :param threshold: the pool's ``[payments] low_balance``, in major units of its currency.
     :returns: nothing; every implementation is called.
     """

@@ -42,7 +42,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .errors import NotFoundError, StateError
-from .models import Balance, Charge, Claim, LedgerEntry, LedgerLine, Payment, Pool, SharingRun
+from .models import Balance, Charge, Claim, LedgerEntry, LedgerLine, Payment, Pool, SharingRun, TopUp
 
 __all__ = [
     "ACCOUNTS",
@@ -464,7 +464,7 @@ class BooksReport:
 def reconcile_books(session: Session, pool_id: int) -> BooksReport:
     """Prove the books balance: the accounts sum to zero, and each account equals what the pool's
     own records say it should (charges less payments, balances held, claims funded, refunds, the
-    surplus and deficit the last run carried out)."""
+    surplus and deficit the last run carried out, cash received as payments and top-ups)."""
     balances = account_balances(session, pool_id)
     run_ids = select(SharingRun.id).where(SharingRun.pool_id == pool_id)
     postpaid_runs = run_ids.where(SharingRun.payment_model == "postpaid")
@@ -509,6 +509,9 @@ def reconcile_books(session: Session, pool_id: int) -> BooksReport:
         .limit(1)
     )
     surplus_out = last.surplus_out_minor if last is not None else 0
+    topped_up = int(
+        session.scalar(select(func.coalesce(func.sum(TopUp.amount_minor), 0)).where(TopUp.pool_id == pool_id)) or 0
+    )
     checks = (
         BooksCheck(
             "members_due",
@@ -520,5 +523,6 @@ def reconcile_books(session: Session, pool_id: int) -> BooksReport:
         BooksCheck("aid_payable", balances["aid_payable"], -funded, "benefits funded by sharing runs"),
         BooksCheck("refunds_payable", balances["refunds_payable"], -refunds, "contributions refunded on denials"),
         BooksCheck("surplus", balances["surplus"], -surplus_out, "surplus carried out by the last run"),
+        BooksCheck("cash", balances["cash"], paid + topped_up, "postpaid payments received and prepaid top-ups"),
     )
     return BooksReport(balances=balances, checks=checks)
