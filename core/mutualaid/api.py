@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,14 @@ from sqlalchemy.orm import Session
 from . import claims as _claims
 from . import members as _members
 from . import notices as _notices
+from . import payments as _payments
 from . import pools as _pools
 from . import sharing as _sharing
 from .cohort import BenefitDecision
 from .config import PoolDefinition, load_pool_file, validate_pool
 from .database import make_engine, transaction, upgrade
+from .errors import ValidationError
+from .fields import parse_date
 from .plugins import Plugins, load_plugins
 
 __all__ = ["MutualAid"]
@@ -214,3 +218,77 @@ class MutualAid:
     def render_welcome(self, pool: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
         with self.transaction() as session:
             return _notices.render_welcome(session, self.plugins, pool, out_dir, **options)
+
+    # -- payments and balances ---------------------------------------------------------------------
+
+    def import_payments(self, pool: str, path: str | Path) -> _payments.PaymentImport:
+        """Import a postpaid pool's payment results (``member_id,period,result,date[,amount]``), all or
+        nothing; the same file is imported once."""
+        with self.transaction() as session:
+            return _payments.import_payments(session, self.plugins, pool, path)
+
+    def settle_payments(self, pool: str, on: str | date | None = None) -> list[_payments.Settlement]:
+        """Settle the postpaid runs whose retry window closed before ``on`` (default: today in the pool's
+        time zone): their unpaid shares are written off and their members lapse. A day in the future is
+        refused (it would lapse members whose window is still open)."""
+        with self.transaction() as session:
+            record = _pools.get_pool(session, self.plugins, pool)
+            today = _pools.pool_today(record.definition)
+            try:
+                day = parse_date(on, "the settling day") if on is not None else today
+            except ValueError as exc:
+                raise ValidationError([str(exc)]) from None
+            if day > today:
+                raise ValidationError(
+                    [
+                        f"the settling day {day.isoformat()} is in the future (today is {today.isoformat()} in the "
+                        "pool's time zone); settling early would lapse members whose retry window is still open"
+                    ]
+                )
+            return _payments.settle_payments(session, self.plugins, record, day)
+
+    def payments(
+        self, pool: str, period: str, *, unpaid: bool = False, limit: int | None = None
+    ) -> list[_payments.PaymentStatus]:
+        """Each share of a postpaid period and what became of it (``unpaid=True``: only those not paid)."""
+        with self.transaction() as session:
+            return list(_payments.list_payments(session, self.plugins, pool, period, unpaid=unpaid, limit=limit))
+
+    def top_up(
+        self,
+        pool: str,
+        member: int | str,
+        amount: Decimal | str | int,
+        on: str | date | None = None,
+        reference: str = "",
+    ) -> _payments.TopUpRecord:
+        """Record a prepaid member's top-up received on ``on`` (default: today in the pool's time zone);
+        a frozen member whose balance reaches the pool's ``low_balance`` is unfrozen."""
+        with self.transaction() as session:
+            if on is None:
+                on = _pools.pool_today(_pools.get_pool(session, self.plugins, pool).definition)
+            return _payments.top_up(session, self.plugins, pool, member, amount, on, reference)
+
+    def import_top_ups(self, pool: str, path: str | Path) -> _payments.TopUpImport:
+        """Import a prepaid pool's top-ups (``member_id,amount,date,reference``), all or nothing."""
+        with self.transaction() as session:
+            return _payments.import_top_ups(session, self.plugins, pool, path)
+
+    def balance(self, pool: str, member: int | str) -> _payments.BalanceRecord:
+        """A prepaid member's balance, frozen or not, with their top-ups, deductions and frozen spans."""
+        with self.transaction() as session:
+            return _payments.balance(session, self.plugins, pool, member)
+
+    def low_balances(
+        self, pool: str, threshold: Decimal | str | int | None = None, *, limit: int | None = None
+    ) -> list[_payments.LowBalance]:
+        """The live members of a prepaid pool whose balance is below ``threshold`` (default: the pool's
+        ``low_balance``)."""
+        with self.transaction() as session:
+            record = _pools.get_pool(session, self.plugins, pool)
+            return list(_payments.low_balance_members(session, record, threshold, limit=limit))
+
+    def render_low_balance(self, pool: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
+        """Render low-balance reminders of a prepaid pool (default: every member below the threshold)."""
+        with self.transaction() as session:
+            return _notices.render_low_balance(session, self.plugins, pool, out_dir, **options)

@@ -944,5 +944,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="mutualaid", obj=State(plugins=plugins))
 
 
+from .cli_payments import register as _register_payments  # noqa: E402 - cli_payments adds its groups to cli
+
+_register_payments(cli)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -6,11 +6,13 @@ as ``core/<locale>/<kind>.txt.j2`` so an override can ``{% extends %}`` one and 
 Rendering is sandboxed (operators' templates are untrusted) with ``StrictUndefined`` (a missing
 value is an error, never a blank). Plain-text notices are not autoescaped.
 
-Kinds: ``welcome`` (on joining: the rules, the waiting period's end, the member's obligations) and
+Kinds: ``welcome`` (on joining: the rules, the waiting period's end, the member's obligations),
 ``statement`` (after a sharing run: the amount charged, the claims it funded with claimants
-masked, the fee, the year-to-date total). Context of every notice: ``pool``, ``member``, ``rules``,
-``locale``, ``generated_on``; a statement adds ``period``, ``run``, ``charge``, ``claims``, ``ytd``;
-a welcome adds ``sharing``. Plugins add values through the ``notice_context`` hook.
+masked, the fee, the year-to-date total) and ``low-balance`` (prepaid pools: a balance below the
+pool's threshold; its templates are ``<locale>/low_balance.txt.j2``). Context of every notice:
+``pool``, ``member``, ``rules``, ``locale``, ``generated_on``; a statement adds ``period``, ``run``,
+``charge``, ``claims``, ``ytd``; a welcome adds ``sharing``; a low-balance notice adds ``payments``,
+``balance``, ``frozen``, ``last_share``. Plugins add values through the ``notice_context`` hook.
 """
 
 from __future__ import annotations
@@ -31,18 +33,27 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from .cohort import covered_from
-from .errors import NotFoundError, PluginError, ValidationError
+from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .members import get_member
-from .models import Charge, Claim, Member, SharingRun
-from .money import format_minor, format_percent
+from .models import Balance, Charge, Claim, Member, SharingRun
+from .money import format_minor, format_percent, to_minor
+from .payments import low_balance_select
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
 from .privacy import mask_id_number, mask_name
 from .sharing import SharingResult, get_run
 
-__all__ = ["KINDS", "LOCALES", "RenderResult", "make_environment", "render_statements", "render_welcome"]
+__all__ = [
+    "KINDS",
+    "LOCALES",
+    "RenderResult",
+    "make_environment",
+    "render_low_balance",
+    "render_statements",
+    "render_welcome",
+]
 
-KINDS = ("statement", "welcome")
+KINDS = ("statement", "welcome", "low-balance")
 LOCALES = ("zh-CN", "en")
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -386,6 +397,78 @@ def render_welcome(
         for member in session.scalars(query.execution_options(yield_per=2000)):
             context = dict(base)
             context["member"] = _member_context(member)
+            writer.write(member.id, _render(template, context, f"member #{member.id}"))
+            count += 1
+    except BaseException:
+        writer.abort()
+        raise
+    return RenderResult(count=count, paths=writer.commit())
+
+
+def render_low_balance(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    out_dir: str | Path,
+    *,
+    members: list[int | str] | None = None,
+    threshold: Any = None,
+    locale: str | None = None,
+    layout: str = "files",
+    templates: str | Path | None = None,
+) -> RenderResult:
+    """Render the low-balance reminder (kind ``low-balance``) of a prepaid pool's members.
+
+    By default every live member whose balance is below ``threshold`` (default ``[payments]
+    low_balance``); with ``members``, those members whatever their balance. The context adds
+    ``payments`` (``low_balance``) and, per member, ``balance``, ``frozen`` and ``last_share`` (what
+    the pool's last prepaid run deducted from them, or ``None``). Files are named
+    ``low-balance-MEMBER.txt`` (layout ``files``) or all go to ``low-balance.LOCALE.txt``.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    if pool.definition.config.payments.model != "prepaid":
+        raise StateError(
+            f"pool {pool.key!r} is postpaid: its members keep no balance, so it has no low-balance notices"
+        )
+    locale = locale or pool.definition.config.locale
+    _check_locale(locale)
+    env = make_environment(pool.definition.cohort.templates, Path(templates) if templates else None)
+    template = _template(env, "low_balance", locale)
+    cur = pool.currency
+    query = low_balance_select(pool, threshold)
+    if members:
+        ids = [get_member(session, pool, m).id for m in members]
+        query = (
+            select(Member, func.coalesce(Balance.balance_minor, 0))
+            .outerjoin(Balance, Balance.member_id == Member.id)
+            .where(Member.id.in_(ids))
+            .order_by(Member.id)
+        )
+    last_run = session.scalar(
+        select(SharingRun.id)
+        .where(SharingRun.pool_id == pool.id, SharingRun.payment_model == "prepaid")
+        .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
+        .limit(1)
+    )
+    share = (
+        select(Charge.amount_minor)
+        .where(Charge.run_id == last_run, Charge.member_id == Member.id)
+        .scalar_subquery()
+        .label("last_share")
+    )
+    base = _pool_context(pool, locale)
+    low = pool.definition.config.payments.low_balance if threshold is None else threshold
+    base["payments"] = {"low_balance": format_minor(to_minor(low, cur), cur)}
+    base.update(_plugin_context(plugins, pool, "low-balance", locale, base))
+    writer = _Writer(Path(out_dir), "low-balance" if layout == "files" else f"low-balance.{locale}", layout)
+    count = 0
+    try:
+        for member, held, last_share in session.execute(query.add_columns(share).execution_options(yield_per=2000)):
+            context = dict(base)
+            context["member"] = _member_context(member)
+            context["balance"] = format_minor(int(held), cur)
+            context["frozen"] = member.status == "frozen"
+            context["last_share"] = format_minor(int(last_share), cur) if last_share is not None else None
             writer.write(member.id, _render(template, context, f"member #{member.id}"))
             count += 1
     except BaseException:
