@@ -1,0 +1,637 @@
+"""Postpaid payments: importing payment results, retries, settling the retry window (lapses and the
+unpaid write-off under each policy), the books afterwards, and the ``payment`` commands."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select, text
+
+from mutualaid import ImportRowsError, MutualAid, StateError, ValidationError
+from mutualaid.database import make_engine
+from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
+from mutualaid.models import LedgerEntry, Member, MemberStatusChange, Payment, PaymentBatch, Pool
+from mutualaid.payments import settle_payments
+from mutualaid.pools import get_pool
+
+POOL = "js-truckers"
+SHARE = 10_800_000  # 300,000.00 + 8% fee over the 3 survivors of 4 drivers: 108,000.00 each
+#: Tables added by migration 0002 (no foreign keys, so the shared fixture's TRUNCATE ... CASCADE misses them).
+PAYMENT_TABLES = (
+    "ledger_lines",
+    "ledger_entries",
+    "member_status_changes",
+    "balances",
+    "top_ups",
+    "payment_batches",
+    "payments",
+)
+
+
+@pytest.fixture(autouse=True)
+def _empty_payment_tables(db_url: str) -> None:
+    if db_url.startswith("postgresql"):
+        engine = make_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(PAYMENT_TABLES)} RESTART IDENTITY"))
+        engine.dispose()
+
+
+def _pool(app: MutualAid, truckers_pool, make_driver, *, members: int = 4, joined: str = "2026-10-01", **payments):
+    app.create_pool(truckers_pool(payments={"model": "postpaid", **payments}))
+    for n in range(members):
+        app.join(POOL, **make_driver(n, joined_on=joined))
+
+
+def _death(app: MutualAid, member: int, day: str = "2026-10-20", filed: str = "2026-10-25") -> None:
+    claim = app.file_claim(POOL, member, event_kind="accidental_death", event_date=day, filed_on=filed)
+    app.approve_claim(claim.id)
+
+
+def _shared(app: MutualAid, truckers_pool, make_driver, **payments) -> int:
+    """Drivers #1-#4; #1 dies, and #2-#4 are charged 108,000.00 each for 2026-11 (deducted 2026-11-14)."""
+    _pool(app, truckers_pool, make_driver, **payments)
+    _death(app, 1)
+    result = app.share(POOL, "2026-11")
+    assert (result.members, result.share_minor) == (3, SHARE)
+    return result.run_id
+
+
+def _csv(tmp_path: Path, *rows: str, name: str = "payments.csv", header: str = "member_id,period,result,date") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _state(app: MutualAid) -> dict:
+    """Everything an import or a settlement may change: rows, ledger head, members' statuses."""
+    with app.transaction() as s:
+        pool = s.scalar(select(Pool).where(Pool.key == POOL))
+        return {
+            "batches": s.scalar(select(func.count()).select_from(PaymentBatch)),
+            "payments": s.scalar(select(func.count()).select_from(Payment)),
+            "entries": s.scalar(select(func.count()).select_from(LedgerEntry)),
+            "head": (pool.ledger_seq, pool.ledger_head),
+            "changes": s.scalar(select(func.count()).select_from(MemberStatusChange)),
+            "members": s.execute(select(Member.id, Member.status, Member.ended_on).order_by(Member.id)).all(),
+        }
+
+
+def _books_ok(app: MutualAid) -> dict[str, int]:
+    with app.transaction() as s:
+        pool_id = s.scalar(select(Pool.id).where(Pool.key == POOL))
+        books = reconcile_books(s, pool_id)
+        assert books.ok, [c for c in books.checks if not c.ok]
+        report = verify_ledger(s, pool_id)
+        assert report.ok, report.problems
+        return books.balances
+
+
+def _entries(app: MutualAid, kind: str):
+    with app.transaction() as s:
+        return list_entries(s, s.scalar(select(Pool.id).where(Pool.key == POOL)), kind=kind)
+
+
+# -- importing payment results ------------------------------------------------------------------
+
+
+def test_an_import_records_a_batch_its_payments_and_one_ledger_entry(app, truckers_pool, make_driver, tmp_path):
+    run_id = _shared(app, truckers_pool, make_driver)
+    path = _csv(
+        tmp_path,
+        "2,2026-11,paid,2026-11-14",
+        "3,2026-11,failed,2026-11-14",
+        "3,2026-11,paid,2026-11-16",
+    )
+    result = app.import_payments(POOL, path)
+    assert (result.rows, result.paid_count, result.paid_minor, result.failed_count) == (3, 2, 2 * SHARE, 1)
+    assert result.as_dict()["paid"] == "216000.00"
+    with app.transaction() as s:
+        batch = s.get(PaymentBatch, result.batch_id)
+        assert (batch.paid_count, batch.paid_minor, batch.failed_count) == (2, 2 * SHARE, 1)
+        assert len(batch.digest) == 64
+        rows = s.execute(
+            select(Payment.run_id, Payment.member_id, Payment.result, Payment.attempted_on, Payment.amount_minor)
+            .where(Payment.batch_id == batch.id)
+            .order_by(Payment.id)
+        ).all()
+    assert rows == [
+        (run_id, 2, "paid", date(2026, 11, 14), SHARE),
+        (run_id, 3, "failed", date(2026, 11, 14), SHARE),
+        (run_id, 3, "paid", date(2026, 11, 16), SHARE),
+    ]
+    (entry,) = _entries(app, "payments")
+    assert entry.id == result.entry_id and entry.batch_id == result.batch_id
+    assert entry.posted_on == date(2026, 11, 16)
+    assert sorted((line.account, line.amount) for line in entry.lines) == [
+        ("cash", 2 * SHARE),
+        ("members_due", -2 * SHARE),
+    ]
+    assert entry.facts["paid_count"] == 2 and entry.facts["failed_count"] == 1 and entry.facts["paid"] == 2 * SHARE
+    assert entry.facts["periods"] == {"2026-11": {"paid_count": 2, "paid": 2 * SHARE, "failed_count": 1}}
+    balances = _books_ok(app)
+    assert balances["cash"] == 2 * SHARE
+    assert balances["members_due"] == SHARE  # member #4 has not paid yet
+
+
+def test_the_amount_column_must_equal_the_share(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    header = "member_id,period,result,date,amount"
+    bad = _csv(tmp_path, "2,2026-11,paid,2026-11-14,108000", "3,2026-11,paid,2026-11-14,108000.01", header=header)
+    before = _state(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, bad)
+    assert caught.value.problems == [
+        f"{bad}:3: amount: 108,000.01 is not the share charged to member #3 for period 2026-11 (108,000.00 CNY)"
+    ]
+    assert _state(app) == before
+    good = _csv(
+        tmp_path, "2,2026-11,paid,2026-11-14,108000", "3,2026-11,paid,2026-11-14,", header=header, name="ok.csv"
+    )
+    assert app.import_payments(POOL, good).paid_minor == 2 * SHARE
+
+
+TODAY_IN_POOL = r"\d{4}-\d{2}-\d{2}"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("99,2026-11,paid,2026-11-14", "member_id: pool 'js-truckers' has no member #99"),
+        ("abc,2026-11,paid,2026-11-14", "member_id: 'abc' is not a member number"),
+        ("1,2026-11,paid,2026-11-14", "period: member #1 was not charged in period 2026-11"),
+        (
+            "2,2026-10,paid,2026-10-14",
+            "period: 2026-10 of pool 'js-truckers' has not been shared, so nothing is due for it",
+        ),
+        ("2,2026-13,paid,2026-11-14", "period: period '2026-13' has no such month; write it like 2026-11"),
+        (
+            "2,November,paid,2026-11-14",
+            "period: period 'November' is not a period of pool 'js-truckers'; write it like 2026-11",
+        ),
+        ("2,2026-11,ok,2026-11-14", "result: must be paid or failed ('ok' given)"),
+        ("2,2026-11,paid,14/11/2026", "date: must be a date written YYYY-MM-DD ('14/11/2026' given)"),
+        ("2,2026-11,paid,2026-11-13", "date: 2026-11-13 is before the deduction day 2026-11-14 of period 2026-11"),
+        (
+            "2,2026-11,failed,2026-11-20",
+            "date: 2026-11-20 is after the retry window of period 2026-11 closed on 2026-11-19 (retry_days = 5); "
+            "a share unpaid by then is written off and the member lapses",
+        ),
+        (
+            "2,2026-11,paid,2099-11-14",
+            re.compile(rf"date: 2099-11-14 is in the future \(today is {TODAY_IN_POOL} in the pool's time zone\)"),
+        ),
+        (
+            "2,2026-11,paid,2026-11-14,",
+            "the row has 5 cells but the header has 4 (extra: ''); quote a cell that holds a comma",
+        ),
+    ],
+    ids=[
+        "unknown-member",
+        "not-a-number",
+        "not-charged",
+        "not-shared",
+        "no-such-month",
+        "not-a-period",
+        "bad-result",
+        "bad-date",
+        "before-deduction-day",
+        "after-retry-window",
+        "future",
+        "too-many-cells",
+    ],
+)
+def test_a_bad_row_is_reported_with_its_line_and_nothing_is_imported(
+    app, truckers_pool, make_driver, tmp_path, row, message
+):
+    _shared(app, truckers_pool, make_driver)
+    path = _csv(tmp_path, "3,2026-11,paid,2026-11-14", row)
+    before = _state(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.summary == f"{path}: 1 of 2 rows are invalid; no payments were imported:"
+    (problem,) = caught.value.problems
+    expected = f"{path}:3: "
+    if isinstance(message, re.Pattern):
+        assert problem.startswith(expected) and message.fullmatch(problem[len(expected) :]), problem
+    else:
+        assert problem == expected + message
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("12.345", "amount: '12.345' has more decimals than CNY allows (2)"),
+        ("-5", "amount: must be above 0 ('-5' given)"),
+        ("0", "amount: must be above 0 ('0' given)"),
+        ("lots", "amount: 'lots' is not an amount; write it like 12.50"),
+    ],
+)
+def test_a_malformed_amount_is_refused(app, truckers_pool, make_driver, tmp_path, amount, message):
+    _shared(app, truckers_pool, make_driver)
+    path = _csv(tmp_path, f"2,2026-11,paid,2026-11-14,{amount}", header="member_id,period,result,date,amount")
+    before = _state(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.problems == [f"{path}:2: {message}"]
+    assert _state(app) == before
+
+
+def test_every_bad_row_is_reported_at_once_in_line_order(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    path = _csv(
+        tmp_path,
+        "2,2026-11,paid,2026-11-14",
+        "2,2026-11,paid,2026-11-15",
+        "",
+        "3,2026-11,paid,2026-11-14",
+        "3,2026-11,failed,2026-11-16",
+        "x,2026-11,maybe,2026-11-14",
+    )
+    before = _state(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.summary == f"{path}: 3 of 5 rows are invalid; no payments were imported:"
+    assert caught.value.problems == [
+        f"{path}:3: result: member #2's share of period 2026-11 is already paid on line 2",
+        f"{path}:6: result: a failed attempt on 2026-11-16 comes after member #3's share of period 2026-11 was "
+        "paid on 2026-11-14",
+        f"{path}:7: member_id: 'x' is not a member number",
+        f"{path}:7: result: must be paid or failed ('maybe' given)",
+    ]
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "{path}: the file is empty; it needs a header row with member_id, period, result, date"),
+        ("member_id,period,result,date\n", "{path}: the file has a header but no rows; nothing was imported"),
+        ("member_id,period,date\n2,2026-11,2026-11-14\n", "{path}:1: missing column(s) result"),
+        (
+            "member_id,period,result,date,note\n",
+            "{path}:1: unknown column(s) 'note'; the columns are member_id, period, result, date and optionally amount",
+        ),
+        ("member_id,period,result,date,date\n", "{path}:1: repeated column(s) date"),
+        (
+            'member_id,period,result,date\n2,2026-11,paid,"2026-11-14\n',
+            "{path}:2: the row is not valid CSV (unexpected end of data); a cell holding a comma, quote or line break "
+            "must be in double quotes, with its own quotes doubled",
+        ),
+    ],
+    ids=["empty", "no-rows", "missing-column", "unknown-column", "repeated-column", "bad-csv"],
+)
+def test_a_file_that_cannot_be_read_is_refused_whole(app, truckers_pool, make_driver, tmp_path, content, message):
+    _shared(app, truckers_pool, make_driver)
+    path = tmp_path / "payments.csv"
+    path.write_text(content, encoding="utf-8")
+    before = _state(app)
+    with pytest.raises(ValidationError) as caught:
+        app.import_payments(POOL, path)
+    assert message.format(path=path) in caught.value.lines
+    assert _state(app) == before
+
+
+def test_a_file_that_is_not_utf8_or_missing_is_refused(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    path = tmp_path / "payments.csv"
+    path.write_bytes(
+        "member_id,period,result,date\n2,2026-11,paid,2026-11-14\n3,2026-11,已付,2026-11-14\n".encode("gbk")
+    )
+    with pytest.raises(ValidationError, match=re.escape(f"{path}:3: the file is not UTF-8 text")):
+        app.import_payments(POOL, path)
+    with pytest.raises(ValidationError, match="no such file; give the path of a CSV file of payment results"):
+        app.import_payments(POOL, tmp_path / "missing.csv")
+
+
+def test_the_same_file_is_imported_once(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    path = _csv(tmp_path, "2,2026-11,failed,2026-11-14")
+    first = app.import_payments(POOL, path)
+    before = _state(app)
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(path.read_bytes())
+    for again in (path, copy):
+        with pytest.raises(StateError) as caught:
+            app.import_payments(POOL, again)
+        assert str(caught.value) == (
+            f"{again}: this file was already imported into pool 'js-truckers' as payment batch #{first.batch_id} on "
+            f"{app.today(POOL).isoformat()} (from {path}; same contents, sha256 {first.digest[:12]}); nothing was "
+            "imported again"
+        )
+    assert _state(app) == before
+
+
+def test_a_share_already_paid_in_an_earlier_batch_cannot_be_paid_again(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    first = app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14"))
+    before = _state(app)
+    path = _csv(tmp_path, "2,2026-11,paid,2026-11-15", "2,2026-11,failed,2026-11-16", name="second.csv")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.problems == [
+        f"{path}:2: result: member #2 already paid the share of period 2026-11 on 2026-11-14 "
+        f"(payment batch #{first.batch_id})",
+        f"{path}:3: result: a failed attempt on 2026-11-16 comes after member #2's share of period 2026-11 was paid "
+        "on 2026-11-14",
+    ]
+    assert _state(app) == before
+
+
+def test_failed_attempts_may_be_retried_until_the_last_day_of_the_window(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    app.import_payments(POOL, _csv(tmp_path, "4,2026-11,failed,2026-11-14", "2,2026-11,paid,2026-11-14", name="a.csv"))
+    app.import_payments(POOL, _csv(tmp_path, "4,2026-11,failed,2026-11-16", "3,2026-11,paid,2026-11-18", name="b.csv"))
+    app.import_payments(POOL, _csv(tmp_path, "4,2026-11,paid,2026-11-19", name="c.csv"))
+    shares = {s.member_id: s for s in app.payments(POOL, "2026-11")}
+    assert {m: (s.state, s.paid_on, s.failed_attempts) for m, s in shares.items()} == {
+        2: ("paid", date(2026, 11, 14), 0),
+        3: ("paid", date(2026, 11, 18), 0),
+        4: ("paid", date(2026, 11, 19), 2),
+    }
+    (settled,) = app.settle_payments(POOL, "2026-11-20")
+    assert (settled.charged_count, settled.unpaid_count, settled.unpaid_minor, settled.lapsed) == (3, 0, 0, 0)
+    assert {m.id: m.status for m in app.members(POOL)} == {1: "deceased", 2: "active", 3: "active", 4: "active"}
+    balances = _books_ok(app)
+    assert (balances["cash"], balances["members_due"], balances["sponsor_due"]) == (3 * SHARE, 0, 0)
+
+
+def test_a_prepaid_pool_takes_no_payment_results(app, truckers_pool, make_driver, tmp_path):
+    app.create_pool(truckers_pool(payments={"model": "prepaid"}))
+    with pytest.raises(StateError) as caught:
+        app.import_payments(POOL, _csv(tmp_path, "1,2026-11,paid,2026-11-14"))
+    assert str(caught.value) == (
+        "pool 'js-truckers' is prepaid: shares are deducted from members' balances, so importing payment results is "
+        "for postpaid pools only; record money received with 'mutualaid balance topup' or 'mutualaid balance import'"
+    )
+
+
+# -- settling the retry window ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("policy", "account"), [("sponsor", "sponsor_due"), ("carry", "deficit")])
+def test_an_unpaid_share_lapses_its_member_and_is_written_off(
+    app, truckers_pool, make_driver, tmp_path, policy, account
+):
+    run_id = _shared(app, truckers_pool, make_driver, unpaid=policy)
+    app.import_payments(
+        POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-15", "4,2026-11,failed,2026-11-14")
+    )
+    before = _state(app)
+    assert app.settle_payments(POOL, "2026-11-19") == []  # the window is still open on its last day
+    assert _state(app) == before
+
+    (settled,) = app.settle_payments(POOL, "2026-11-20")
+    assert (settled.run_id, settled.period, settled.window_closed) == (run_id, "2026-11", date(2026, 11, 19))
+    assert (settled.charged_count, settled.paid_count, settled.unpaid_count) == (3, 2, 1)
+    assert (settled.unpaid_minor, settled.lapsed, settled.policy) == (SHARE, 1, policy)
+    lapsed = app.member(POOL, 4)
+    assert (lapsed.status, lapsed.ended_on) == ("lapsed", date(2026, 11, 19))
+    with app.transaction() as s:
+        changes = s.execute(
+            select(
+                MemberStatusChange.member_id,
+                MemberStatusChange.status,
+                MemberStatusChange.since,
+                MemberStatusChange.cause,
+            )
+        ).all()
+    assert changes == [
+        (
+            4,
+            "lapsed",
+            date(2026, 11, 20),
+            f"share of period 2026-11 (run #{run_id}) unpaid when its retry window closed on 2026-11-19",
+        )
+    ]
+    (entry,) = _entries(app, "unpaid")
+    assert (entry.id, entry.run_id, entry.posted_on) == (settled.entry_id, run_id, date(2026, 11, 19))
+    assert sorted((line.account, line.amount) for line in entry.lines) == sorted(
+        [(account, SHARE), ("members_due", -SHARE)]
+    )
+    assert entry.facts == {
+        "period": "2026-11",
+        "window_closed": "2026-11-19",
+        "charged_count": 3,
+        "unpaid_count": 1,
+        "unpaid": SHARE,
+        "lapsed": 1,
+        "policy": policy,
+    }
+    balances = _books_ok(app)
+    assert (balances["members_due"], balances["cash"], balances[account]) == (0, 2 * SHARE, SHARE)
+
+    # settled once: a second settlement, later, finds nothing
+    after = _state(app)
+    assert app.settle_payments(POOL, "2026-11-25") == []
+    assert _state(app) == after
+
+
+def test_the_deficit_of_a_carried_unpaid_share_is_collected_by_the_next_run(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver, unpaid="carry")
+    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14"))
+    app.settle_payments(POOL, "2026-11-20")
+    december = app.share(POOL, "2026-12")  # no claims: it collects only the 108,000.00 carried
+    assert december.members == 2  # the lapsed member no longer shares
+    assert december.carried_in_minor == SHARE
+    assert december.charged_minor == SHARE and december.share_minor == SHARE // 2
+    balances = _books_ok(app)
+    assert balances["deficit"] == 0 and balances["members_due"] == SHARE
+
+
+def test_a_run_whose_shares_were_all_paid_is_settled_once_with_an_empty_entry(
+    app, truckers_pool, make_driver, tmp_path
+):
+    run_id = _shared(app, truckers_pool, make_driver)
+    app.import_payments(POOL, _csv(tmp_path, *(f"{m},2026-11,paid,2026-11-14" for m in (2, 3, 4))))
+    (settled,) = app.settle_payments(POOL, "2026-11-20")
+    assert (settled.unpaid_count, settled.unpaid_minor, settled.lapsed) == (0, 0, 0)
+    (entry,) = _entries(app, "unpaid")
+    assert entry.run_id == run_id and entry.lines == ()
+    assert app.settle_payments(POOL, "2026-11-21") == []
+    _books_ok(app)
+
+
+def test_a_settled_period_takes_no_more_payments(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    app.settle_payments(POOL, "2026-11-20")
+    before = _state(app)
+    path = _csv(tmp_path, "4,2026-11,paid,2026-11-18")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.problems == [
+        f"{path}:2: period: 2026-11 was settled when its retry window closed on 2026-11-19 (unpaid shares were "
+        "written off and their members lapsed); it takes no more payments"
+    ]
+    assert _state(app) == before
+
+
+def test_a_lapsed_member_cannot_pay_a_later_share_late(app, truckers_pool, make_driver, tmp_path):
+    # A 30-day window: September's closes on 2026-10-14, after October's notice day, so a member
+    # who never pays September's share is charged October's too and lapses before paying it.
+    _pool(app, truckers_pool, make_driver, members=5, joined="2026-08-01", retry_days=30)
+    _death(app, 1, day="2026-08-20", filed="2026-08-25")
+    app.share(POOL, "2026-09")
+    _death(app, 2, day="2026-09-20", filed="2026-09-25")
+    october = app.share(POOL, "2026-10")
+    assert october.members == 3
+    app.import_payments(POOL, _csv(tmp_path, *(f"{m},2026-09,paid,2026-09-14" for m in (2, 3, 4)), name="sep.csv"))
+    (settled,) = app.settle_payments(POOL, "2026-10-15")
+    assert (settled.period, settled.lapsed) == ("2026-09", 1)
+    assert app.member(POOL, 5).ended_on == date(2026, 10, 14)
+    before = _state(app)
+    late = _csv(tmp_path, "5,2026-10,paid,2026-10-20", name="late.csv")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, late)
+    assert caught.value.problems == [
+        f"{late}:2: member_id: member #5 lapsed on 2026-10-14 for an unpaid share; a lapsed member cannot pay late"
+    ]
+    assert _state(app) == before
+    # paid on the last day of the membership: recorded
+    on_time = app.import_payments(POOL, _csv(tmp_path, "5,2026-10,paid,2026-10-14", name="on-time.csv"))
+    assert on_time.paid_minor == october.share_minor
+    _books_ok(app)
+
+
+def test_settling_in_the_future_is_refused(app, truckers_pool, make_driver):
+    _shared(app, truckers_pool, make_driver)
+    before = _state(app)
+    with pytest.raises(ValidationError, match=r"the settling day 2099-01-01 is in the future"):
+        app.settle_payments(POOL, "2099-01-01")
+    with pytest.raises(ValidationError, match=r"the settling day 'soon' is not a date; write it as YYYY-MM-DD"):
+        app.settle_payments(POOL, "soon")
+    assert _state(app) == before
+
+
+def test_imports_and_settlements_are_set_based(app, truckers_pool, make_driver, tmp_path):
+    """The statements an import and a settlement run do not grow with the number of members."""
+    counts = []
+    for size in (4, 40):
+        key = f"p{size}"
+        app.create_pool(truckers_pool(key=key, payments={"model": "postpaid"}))
+        ids = [app.join(key, **make_driver(n)).id for n in range(size)]
+        claim = app.file_claim(
+            key, ids[0], event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25"
+        )
+        app.approve_claim(claim.id)
+        run = app.share(key, "2026-11")
+        rows = [f"{m},2026-11,{'paid' if n % 3 else 'failed'},2026-11-14" for n, m in enumerate(ids[1:])]
+        path = _csv(tmp_path, *rows, name=f"{key}.csv")
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany, sink=statements):
+            sink.append(statement)
+
+        event.listen(app.engine, "before_cursor_execute", count)
+        try:
+            app.import_payments(key, path)
+            imported = len(statements)
+            statements.clear()
+            with app.transaction() as s:
+                settled = settle_payments(s, app.plugins, get_pool(s, app.plugins, key), date(2026, 11, 20))
+            counts.append((imported, len(statements)))
+        finally:
+            event.remove(app.engine, "before_cursor_execute", count)
+        assert settled[0].charged_count == run.members == size - 1
+        assert settled[0].lapsed == len([n for n in range(size - 1) if n % 3 == 0])
+    assert counts[0] == counts[1]
+
+
+# -- listing and the command line ---------------------------------------------------------------
+
+
+def test_payment_list_shows_each_share_and_what_became_of_it(app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "4,2026-11,failed,2026-11-14"))
+    assert [(s.member_id, s.state, s.failed_attempts) for s in app.payments(POOL, "2026-11")] == [
+        (2, "paid", 0),
+        (3, "unpaid", 0),
+        (4, "unpaid", 1),
+    ]
+    app.settle_payments(POOL, "2026-11-20")
+    unpaid = app.payments(POOL, "2026-11", unpaid=True)
+    assert [(s.member_id, s.state, s.member_status) for s in unpaid] == [
+        (3, "written-off", "lapsed"),
+        (4, "written-off", "lapsed"),
+    ]
+    assert unpaid[0].as_dict()["charge"] == "108000.00"
+
+
+def test_payment_commands_round_trip(invoke, app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    path = _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,failed,2026-11-14")
+    result = invoke("payment", "import", POOL, str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"imported {path} into pool 'js-truckers' as payment batch #1: 2 rows, 1 paid (108,000.00 CNY), 1 failed\n"
+    )
+    again = invoke("payment", "import", POOL, str(path))
+    assert again.exit_code == 1
+    assert again.output.startswith(f"Error: {path}: this file was already imported") and again.output.count("\n") == 1
+
+    listed = invoke("payment", "list", POOL, "--period", "2026-11", "--unpaid", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(s["member_id"], s["state"], s["failed_attempts"]) for s in json.loads(listed.output)] == [
+        (3, "unpaid", 1),
+        (4, "unpaid", 0),
+    ]
+    table = invoke("payment", "list", POOL, "--period", "2026-11")
+    assert table.exit_code == 0 and "108,000.00" in table.output and "paid" in table.output
+
+    nothing = invoke("payment", "settle", POOL, "--on", "2026-11-19")
+    assert (
+        nothing.output == "nothing to settle in pool 'js-truckers': no retry window closed since the last settlement\n"
+    )
+    settled = invoke("payment", "settle", POOL, "--on", "2026-11-20")
+    assert settled.exit_code == 0, settled.output
+    assert settled.output == (
+        "period 2026-11 (retry window closed on 2026-11-19): 1 of 3 shares paid; 2 unpaid, 216,000.00 CNY borne by "
+        "the sponsor; 2 members lapsed\n"
+    )
+    as_json = invoke("payment", "settle", POOL, "--json")
+    assert as_json.exit_code == 0 and json.loads(as_json.output) == []
+
+
+def test_payment_command_errors_are_one_line_and_change_nothing(invoke, app, truckers_pool, make_driver, tmp_path):
+    _shared(app, truckers_pool, make_driver)
+    before = _state(app)
+    bad = invoke("payment", "import", POOL, str(_csv(tmp_path, "9,2026-11,paid,2026-11-14")))
+    assert bad.exit_code == 1
+    assert "payments.csv:2: member_id: pool 'js-truckers' has no member #9" in bad.output
+    future = invoke("payment", "settle", POOL, "--on", "2099-01-01")
+    assert future.exit_code == 1 and future.output.count("\n") == 1
+    unknown = invoke("payment", "list", POOL, "--period", "2026-10")
+    assert unknown.exit_code == 1
+    assert unknown.output == (
+        "Error: 2026-10 of pool 'js-truckers' has not been shared, so nothing is due for it; run 'mutualaid share run "
+        "js-truckers --period 2026-10'\n"
+    )
+    assert _state(app) == before
+
+
+def test_amounts_are_exact_for_a_currency_without_minor_units(app, truckers_pool, make_driver, tmp_path):
+    app.create_pool(truckers_pool(currency="JPY", payments={"model": "postpaid"}))
+    for n in range(4):
+        app.join(POOL, **make_driver(n))
+    _death(app, 1)
+    run = app.share(POOL, "2026-11")
+    assert run.share_minor == 108_000  # yen have no minor units
+    path = _csv(
+        tmp_path,
+        "2,2026-11,paid,2026-11-14,108000",
+        "3,2026-11,paid,2026-11-14,108000.5",
+        header="member_id,period,result,date,amount",
+    )
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, path)
+    assert caught.value.problems == [f"{path}:3: amount: '108000.5' has more decimals than JPY allows (0)"]
+    assert (
+        Decimal(app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", name="ok.csv")).as_dict()["paid"])
+        == 108000
+    )
