@@ -34,7 +34,7 @@ def case_label(case: str, settings: SocietySettings, locale: str = "en") -> str:
         ),
         "diagnosed_in_waiting_period": ("the diagnosis fell in the waiting period", "在等待期（观察期）内确诊"),
         "hereditary_or_congenital": ("the condition is hereditary or congenital", "属于遗传性或先天性疾病"),
-        "former_member": ("the member had been a member of this society before", "曾是本社会员、退出后再次加入"),
+        "former_member": ("the member had been a member of this society before", "退出本社后再次加入的原会员"),
     }
     en, zh = labels[case]
     return zh if locale == "zh-CN" else en
@@ -93,14 +93,14 @@ def _waiting(settings: SocietySettings, locale: str, name_en: str, name_zh: str)
             span = f"{days} 天"
         else:
             span = f"加入时未满 {age} 周岁的会员 {days} 天，{age} 周岁及以上的会员 {older} 天"
-        return f"{name_zh}：{span}，自加入次日起算（含最后一天）；{name_zh}内确诊的疾病不予互助。"
+        return f"{name_zh}：{span}，自加入次日起算（含最后一天）；{name_zh}内确诊的不予互助。"
     if older is None or older == days:
         span = f"{days} days"
     else:
         span = f"{days} days for members who join under {age}, {older} days for those who join at {age} or older"
     return (
         f"{name_en.capitalize()}: {span}, counted from the day after joining with its last day included; "
-        f"an illness diagnosed in the {name_en} is not covered."
+        f"nothing diagnosed in the {name_en} is covered."
     )
 
 
@@ -132,9 +132,8 @@ def _tail(settings: SocietySettings, locale: str) -> list[str]:
         lines.append(
             "因以下情形不予互助的，退还该会员在本互助社已分摊的全部费用：" + _join(refunded, locale) + "。"
             if locale == "zh-CN"
-            else "A claim refused because "
-            + _join(refunded, locale, "; ")
-            + " gives the member back everything they contributed to this pool."
+            else "A member whose claim is refused in one of these cases gets back everything they contributed to "
+            "this pool: " + _join(refunded, locale, "; ") + "."
         )
     else:
         lines.append(
@@ -198,8 +197,8 @@ def describe_patient_society(
         _waiting(settings, locale, "observation period", "观察期"),
         f"保障范围：本社疾病的{'、'.join(events)}；申请互助的诊断须属于 ICD-10 {claim_codes}。"
         if zh
-        else f"Covered events: {_join(events, locale)} of the society's disease only; the diagnosis of a claim must "
-        f"be one of ICD-10 {claim_codes}.",
+        else f"Covered events: {_join(events, locale)}, of the society's disease only: the diagnosis of a claim "
+        f"must be one of ICD-10 {claim_codes}.",
         _benefit(settings, locale, currency),
     ]
     return lines + _tail(settings, locale)

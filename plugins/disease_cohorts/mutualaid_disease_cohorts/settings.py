@@ -485,7 +485,10 @@ class PatientSocietySettings(SocietySettings):
     disease_title_en: str = Field("", max_length=100, description="Name of the disease in English, for notices.")
     disease_title_zh: str = Field("", max_length=100, description="Name of the disease in Chinese, for notices.")
     covered_events: tuple[str, ...] = Field(
-        (), description="Kinds of events covered (empty: every kind of the cohort)."
+        tuple(k.key for k in DISEASE_EVENT_KINDS),
+        description="Kinds of events covered, at least one: "
+        + ", ".join(k.key for k in DISEASE_EVENT_KINDS)
+        + " (default: all).",
     )
 
     @field_validator("disease_codes", mode="before")
@@ -513,6 +516,8 @@ class PatientSocietySettings(SocietySettings):
             raise ValueError(
                 f"unknown event kind {', '.join(repr(u) for u in unknown)}; the kinds are {', '.join(known)}"
             )
+        if not value:
+            raise ValueError(f"must list at least one kind of event: {', '.join(known)}")
         return tuple(dict.fromkeys(value))
 
     @property
@@ -524,7 +529,7 @@ class PatientSocietySettings(SocietySettings):
         return code_list(self.claim_codes or self.disease_codes)
 
     def covers(self, event_kind: str) -> bool:
-        return not self.covered_events or event_kind in self.covered_events
+        return event_kind in self.covered_events
 
     def event_keys(self) -> list[str]:
         return [k.key for k in self.EVENT_KINDS if self.covers(k.key)]
@@ -552,6 +557,12 @@ class CancerPatientsSettings(PatientSocietySettings):
         ("C00-C97",),
         description="ICD-10 codes of the society's cancers (default C00-C97, every malignant neoplasm; a breast "
         "cancer society would set [\"C50\"]). An applicant's diagnosis and every claim's must be one of them.",
+    )
+    covered_events: tuple[str, ...] = Field(
+        tuple(k.key for k in CANCER_EVENT_KINDS),
+        description="Kinds of events covered, at least one: "
+        + ", ".join(k.key for k in CANCER_EVENT_KINDS)
+        + " (default: all).",
     )
     disease_title_en: str = Field("cancer", max_length=100, description="Name of the disease in English, for notices.")
     disease_title_zh: str = Field("癌症", max_length=100, description="Name of the disease in Chinese, for notices.")
