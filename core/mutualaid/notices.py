@@ -12,7 +12,7 @@ masked, the fee, the year-to-date total) and ``low-balance`` (prepaid pools: a b
 pool's threshold; its templates are ``<locale>/low_balance.txt.j2``). Context of every notice:
 ``pool``, ``member``, ``rules``, ``locale``, ``generated_on``; a statement adds ``period``, ``run``,
 ``charge``, ``claims``, ``ytd``; a welcome adds ``sharing``; a low-balance notice adds ``payments``,
-``balance``, ``frozen``, ``last_share``. Plugins add values through the ``notice_context`` hook.
+``balance``, ``low``, ``frozen``, ``last_share``. Plugins add values through the ``notice_context`` hook.
 """
 
 from __future__ import annotations
@@ -421,8 +421,8 @@ def render_low_balance(
 
     By default every live member whose balance is below ``threshold`` (default ``[payments]
     low_balance``); with ``members``, those members whatever their balance. The context adds
-    ``payments`` (``low_balance``) and, per member, ``balance``, ``frozen`` and ``last_share`` (what
-    the pool's last prepaid run deducted from them, or ``None``). Files are named
+    ``payments`` (``low_balance``) and, per member, ``balance``, ``low`` (below the level), ``frozen``
+    and ``last_share`` (what the pool's last prepaid run deducted from them, or ``None``). Files are named
     ``low-balance-MEMBER.txt`` (layout ``files``) or all go to ``low-balance.LOCALE.txt``.
     """
     pool = get_pool(session, plugins, pool_key)
@@ -457,8 +457,8 @@ def render_low_balance(
         .label("last_share")
     )
     base = _pool_context(pool, locale)
-    low = pool.definition.config.payments.low_balance if threshold is None else threshold
-    base["payments"] = {"low_balance": format_minor(to_minor(low, cur), cur)}
+    level = to_minor(pool.definition.config.payments.low_balance if threshold is None else threshold, cur)
+    base["payments"] = {"low_balance": format_minor(level, cur)}
     base.update(_plugin_context(plugins, pool, "low-balance", locale, base))
     writer = _Writer(Path(out_dir), "low-balance" if layout == "files" else f"low-balance.{locale}", layout)
     count = 0
@@ -467,6 +467,7 @@ def render_low_balance(
             context = dict(base)
             context["member"] = _member_context(member)
             context["balance"] = format_minor(int(held), cur)
+            context["low"] = int(held) < level
             context["frozen"] = member.status == "frozen"
             context["last_share"] = format_minor(int(last_share), cur) if last_share is not None else None
             writer.write(member.id, _render(template, context, f"member #{member.id}"))
