@@ -445,6 +445,20 @@ def test_the_deficit_of_a_carried_unpaid_share_is_collected_by_the_next_run(app,
     assert balances["deficit"] == 0 and balances["members_due"] == SHARE
 
 
+def test_a_sharing_run_first_settles_the_windows_closed_before_its_notice_day(
+    app, truckers_pool, make_driver, tmp_path
+):
+    """Needs the sharing run to call payments.settle_payments(session, plugins, pool, notice day) at its start."""
+    run_id = _shared(app, truckers_pool, make_driver)
+    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14"))
+    december = app.share(POOL, "2026-12")  # notice day 2026-12-07: November's window closed on 2026-11-19
+    assert december.members == 2  # member #4 lapsed before the count
+    assert app.member(POOL, 4).status == "lapsed"
+    (entry,) = _entries(app, "unpaid")
+    assert entry.run_id == run_id and entry.facts["unpaid"] == SHARE
+    _books_ok(app)
+
+
 def test_a_run_whose_shares_were_all_paid_is_settled_once_with_an_empty_entry(
     app, truckers_pool, make_driver, tmp_path
 ):
