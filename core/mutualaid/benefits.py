@@ -34,6 +34,7 @@ decimals than the currency, e.g. ``"10.50"`` in a JPY pool).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -291,7 +292,9 @@ class BenefitResult:
         return BenefitDecision.deny(every, cap=self.cap, ends_membership=ends_membership)
 
 
-class _Benefit(BaseModel):
+class _Benefit(BaseModel, ABC):
+    """What every benefit model does: evaluate a claim's inputs, and describe itself in words."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @property
@@ -299,11 +302,13 @@ class _Benefit(BaseModel):
         """Whether the model reimburses costs (a claim should then give them)."""
         return False
 
-    def evaluate(self, inputs: BenefitInputs) -> BenefitResult:  # pragma: no cover - every model overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, inputs: BenefitInputs) -> BenefitResult:
+        """The benefit for a claim with ``inputs``: never above its cap, exact to the minor unit."""
 
-    def describe(self, locale: str = "en", currency: str | None = None) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def describe(self, locale: str = "en", currency: str | None = None) -> str:
+        """The model in words, as part of a sentence, in ``locale`` (``"zh-CN"`` or ``"en"``)."""
 
 
 # -- the models ----------------------------------------------------------------------------------

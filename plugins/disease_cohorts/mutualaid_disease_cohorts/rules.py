@@ -339,7 +339,12 @@ class PatientSocietyRules(_SocietyRules[PatientSocietySettings]):
                 f"diagnosis {attrs.diagnosis_code} is not {settings.disease_title('en')} (ICD-10 "
                 f"{settings.disease_list}); only people with a confirmed diagnosis of the society's disease may join"
             )
-        if attrs.diagnosed_on > applicant.joined_on:
+        if attrs.diagnosed_on < applicant.birth_date:
+            problems.append(
+                f"the diagnosis date {attrs.diagnosed_on} is before the birth date {applicant.birth_date}; check "
+                "diagnosed_on"
+            )
+        elif attrs.diagnosed_on > applicant.joined_on:
             problems.append(
                 f"the diagnosis date {attrs.diagnosed_on} is after the joining day {applicant.joined_on}; only "
                 "people whose diagnosis is already confirmed may join"

@@ -154,6 +154,12 @@ def test_the_diagnosis_must_be_confirmed_before_joining(cancer, make_applicant, 
     ]
 
 
+def test_a_diagnosis_before_birth_is_a_typo(cancer, make_applicant, make_patient):
+    assert problems(cancer, make_applicant(make_patient(diagnosed_on="1990-05-31"))) == [
+        "the diagnosis date 1990-05-31 is before the birth date 1990-06-01; check diagnosed_on"
+    ]
+
+
 def test_a_patients_declaration(cancer, make_applicant, make_patient):
     assert problems(cancer, make_applicant(make_patient(declared_yes=["chronic_condition"]))) == []
     found = problems(cancer, make_applicant(make_patient(declared_yes=["recurred_or_spread"])))
