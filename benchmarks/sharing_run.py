@@ -2,9 +2,12 @@
 
 Builds a truckers pool of N members with one set-based statement (no Python loop), approves an
 accidental death, runs one period with exact apportionment through the public API, and then, in
-the same run, times a bare ``INSERT ... SELECT`` that writes the same number of rows into a scratch
-table shaped like ``charges`` (same primary key, no other index). It prints the times, the ratio
-and the process's peak memory. It never asserts a time.
+the same run, times a bare ``INSERT ... SELECT`` that writes the same rows (the members covered on
+the notice day, selected by the same condition, with a constant amount) into a scratch table shaped
+like ``charges`` (same primary key, no other index). It prints the times, the ratio and the
+process's peak memory, and checks the run reconciles and the ledger verifies. It never asserts a
+time. The first run starts the rotation of the extra minor units; later runs continue it, so they
+also walk the sharing index to where the previous run stopped.
 
     python benchmarks/sharing_run.py --members 1000000
     python benchmarks/sharing_run.py --members 1000000 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -27,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from mutualaid import MutualAid
 from mutualaid.database import scratch_database
+from mutualaid.ledger import verify_ledger
 
 ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
 
@@ -53,7 +57,7 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
     return time.perf_counter() - started
 
 
-def _floor(app: MutualAid, pool_id: int) -> float:
+def _floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
     with app.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS floor_charges"))
         conn.execute(
@@ -64,7 +68,14 @@ def _floor(app: MutualAid, pool_id: int) -> float:
         )
     started = time.perf_counter()
     with app.engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO floor_charges SELECT 1, id, 32 FROM members WHERE pool_id = {pool_id}"))
+        # The same rows: the members covered at 00:00 on the notice day, with a constant amount.
+        conn.execute(
+            text(
+                f"INSERT INTO floor_charges SELECT 1, id, 32 FROM members WHERE pool_id = {pool_id} "
+                f"AND joined_on < '{notice_day}' AND (ended_on IS NULL OR ended_on >= '{notice_day}') "
+                "AND status != 'frozen'"
+            )
+        )
     elapsed = time.perf_counter() - started
     with app.engine.begin() as conn:
         conn.execute(text("DROP TABLE floor_charges"))
@@ -92,7 +103,10 @@ def run(url: str, members: int, repeat: int) -> None:
             runs.append(time.perf_counter() - started)
             if not app.reconcile("bench", f"{year}-01").ok:
                 raise SystemExit("the run does not reconcile")
-            floors.append(_floor(app, record.id))
+            with app.transaction() as session:
+                if not verify_ledger(session, record.id).ok:
+                    raise SystemExit("the ledger does not verify")
+            floors.append(_floor(app, record.id, result.notice_date.isoformat()))
             print(
                 f"  run {attempt + 1}: {result.members:,} charges in {runs[-1]:.2f} s; "
                 f"bare INSERT ... SELECT {floors[-1]:.2f} s"

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from . import claims as _claims
+from . import ledger as _ledger
 from . import members as _members
 from . import notices as _notices
 from . import payments as _payments
@@ -33,6 +34,7 @@ from .config import PoolDefinition, load_pool_file, validate_pool
 from .database import make_engine, transaction, upgrade
 from .errors import ValidationError
 from .fields import parse_date
+from .money import to_minor
 from .plugins import Plugins, load_plugins
 
 __all__ = ["MutualAid"]
@@ -210,6 +212,67 @@ class MutualAid:
         """Recount a period's charges from the database and check them against its run."""
         with self.transaction() as session:
             return _sharing.reconcile_run(session, self.plugins, pool, period)
+
+    # -- the ledger -------------------------------------------------------------------------------
+
+    def verify_ledger(self, pool: str) -> _ledger.VerifyReport:
+        """Recheck a pool's hash chain from the first entry and recount every run's charges."""
+        with self.transaction() as session:
+            return _ledger.verify_ledger(session, _pools.get_pool(session, self.plugins, pool).id)
+
+    def ledger_balances(self, pool: str) -> dict[str, int]:
+        """Each ledger account's balance in minor units (debit-positive)."""
+        with self.transaction() as session:
+            return _ledger.account_balances(session, _pools.get_pool(session, self.plugins, pool).id)
+
+    def reconcile_books(self, pool: str) -> _ledger.BooksReport:
+        """Prove a pool's books balance, account by account, against its records."""
+        with self.transaction() as session:
+            return _ledger.reconcile_books(session, _pools.get_pool(session, self.plugins, pool).id)
+
+    def ledger_entries(
+        self, pool: str, *, kind: str | None = None, limit: int | None = None
+    ) -> list[_ledger.EntryRecord]:
+        with self.transaction() as session:
+            pool_id = _pools.get_pool(session, self.plugins, pool).id
+            return _ledger.list_entries(session, pool_id, kind=kind, limit=limit)
+
+    def adjust(
+        self, pool: str, *, debit: Mapping[str, Any], credit: Mapping[str, Any], memo: str, on: str | date | None = None
+    ) -> _ledger.EntryRecord:
+        """Post an operator's adjustment: ``debit``/``credit`` map accounts to amounts in the pool's
+        currency (a benefit paid out: ``debit={"aid_payable": 300000}, credit={"cash": 300000}``)."""
+        with self.transaction() as session:
+            record = _pools.get_pool(session, self.plugins, pool)
+            day = parse_date(on, "the adjustment's day") if on is not None else _pools.pool_today(record.definition)
+            problems: list[str] = []
+            lines = []
+            for sign, side in ((1, debit), (-1, credit)):
+                for account, amount in side.items():
+                    try:
+                        minor = to_minor(amount, record.currency)
+                    except (ValueError, ArithmeticError) as exc:
+                        problems.append(f"{account}: {exc}")
+                        continue
+                    if minor <= 0:
+                        problems.append(f"{account}: amounts must be above 0 ({amount} given)")
+                    elif account not in _ledger.ACCOUNTS:
+                        problems.append(f"{account}: no such account; the accounts are {', '.join(_ledger.ACCOUNTS)}")
+                    else:
+                        lines.append(_ledger.Line(account, sign * minor))
+            if problems:
+                raise ValidationError(problems)
+            _ledger.post_adjustment(session, record.id, lines=lines, memo=memo, posted_on=day)
+            return _ledger.list_entries(session, record.id, limit=1)[-1]
+
+    def reverse_entry(self, pool: str, entry_seq: int, reason: str) -> _ledger.EntryRecord:
+        """Correct an adjustment by posting its exact opposite."""
+        with self.transaction() as session:
+            record = _pools.get_pool(session, self.plugins, pool)
+            _ledger.reverse_entry(
+                session, record.id, entry_seq, memo=reason, posted_on=_pools.pool_today(record.definition)
+            )
+            return _ledger.list_entries(session, record.id, limit=1)[-1]
 
     def render_statements(self, pool: str, period: str, out_dir: str | Path, **options: Any) -> _notices.RenderResult:
         with self.transaction() as session:

@@ -8,6 +8,10 @@ is rejected because the cohort found it not payable but ending the membership (a
 ``BenefitDecision.deny(..., ends_membership=True)``). When the cohort found a claim payable and
 the operator rejects it anyway (disputing that the death happened, say), the membership is left
 as it is; ``members.end_membership`` records a death the operator is sure of.
+A denial that refunds contributions (``BenefitDecision.deny(..., refund_contributions=True)``,
+e.g. an illness diagnosed in the waiting period) records, when the claim is rejected, the refund
+of everything the member was charged in the pool, as a ledger entry owed to the member and paid
+by the sponsor or by the pool's next period (``[payments] refunds``).
 Services take a session and never commit: the caller owns the transaction.
 """
 
@@ -20,15 +24,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
 from .errors import NotFoundError, PluginError, StateError, ValidationError
 from .fields import parse_date, validate_fields
+from .ledger import Line, post_entry
 from .members import MemberRecord, get_member
-from .models import Claim, Member, Pool
+from .models import Charge, Claim, Member, Pool, SharingRun
 from .money import from_minor, to_minor
+from .payments import frozen_spans
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
 
@@ -65,6 +71,8 @@ class ClaimRecord:
     sharing_run_id: int | None
     currency: str
     decided_at: datetime | None = None  # when it was approved or rejected, in UTC
+    funded: Decimal | None = None  # what the sharing run funded (less than the benefit if prorated)
+    refund: Decimal | None = None  # contributions refunded to the member on a denial
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,8 @@ class ClaimRecord:
             "currency": self.currency,
             "sharing_run_id": self.sharing_run_id,
             "decided_at": self.decided_at.isoformat() if self.decided_at is not None else None,
+            "funded": str(self.funded) if self.funded is not None else None,
+            "refund": str(self.refund) if self.refund is not None else None,
         }
 
 
@@ -96,12 +106,15 @@ class Rejection:
     :param member: the claim's member as now stored.
     :param member_ended: true when this rejection ended the membership (a death the cohort does
         not pay for): the member is now ``deceased`` since the event date.
+    :param refund: the contributions refunded to the member (0 unless the cohort's denial
+        refunds them).
     """
 
     claim: ClaimRecord
     decision: BenefitDecision
     member: MemberRecord
     member_ended: bool = False
+    refund: Decimal = Decimal(0)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -129,6 +142,8 @@ def _record(row: Claim, pool: PoolRecord) -> ClaimRecord:
         sharing_run_id=row.sharing_run_id,
         currency=cur,
         decided_at=_utc(row.decided_at),
+        funded=from_minor(row.funded_minor, cur) if row.funded_minor is not None else None,
+        refund=from_minor(row.refund_minor, cur) if row.refund_minor is not None else None,
     )
 
 
@@ -267,6 +282,7 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
             waiting_until=member.waiting_until,
             status=member.status,
             attributes=attributes,
+            frozen_spans=frozen_spans(session, member.id),
             earlier_memberships=earlier,
         ),
         prior_benefits=prior,
@@ -283,6 +299,35 @@ def _decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
     except ValueError as exc:
         raise PluginError(f"cohort {cohort.key!r} decided claim #{row.id} with an inexact amount: {exc}") from None
     return decision
+
+
+def contributions(session: Session, pool_id: int, member_id: int) -> int:
+    """Everything a member was charged in a pool, in minor units (one key look-up per run)."""
+    runs = select(SharingRun.id).where(SharingRun.pool_id == pool_id)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
+            Charge.run_id.in_(runs), Charge.member_id == member_id
+        )
+    )
+    return int(total or 0)
+
+
+def _refund(session: Session, pool: PoolRecord, row: Claim) -> int:
+    """Record the refund of a member's contributions after a denial that gives them back."""
+    amount = contributions(session, pool.id, row.member_id)
+    row.refund_minor = amount
+    payer = "sponsor_due" if pool.definition.config.payments.refunds == "sponsor" else "deficit"
+    post_entry(
+        session,
+        pool.id,
+        kind="refund",
+        posted_on=pool_today(pool.definition),
+        memo=f"contributions of member #{row.member_id} refunded on the denial of claim #{row.id}",
+        lines=[Line(payer, amount), Line("refunds_payable", -amount, member_id=row.member_id, claim_id=row.id)],
+        facts={"member_id": row.member_id, "refund": amount, "funded_by": payer},
+        claim_id=row.id,
+    )
+    return amount
 
 
 def review_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
@@ -351,9 +396,16 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     ended = _end_by_death(session, plugins, pool, row) if decision.ends_membership and not decision.payable else None
+    refund = _refund(session, pool, row) if decision.refund_contributions and not decision.payable else 0
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=False)
-    return Rejection(_record(row, pool), decision, get_member(session, pool, row.member_id), ended is not None)
+    return Rejection(
+        _record(row, pool),
+        decision,
+        get_member(session, pool, row.member_id),
+        ended is not None,
+        from_minor(refund, pool.currency),
+    )
 
 
 def list_claims(session: Session, plugins: Plugins, pool_key: str, *, status: str | None = None) -> list[ClaimRecord]:

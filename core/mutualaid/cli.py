@@ -20,8 +20,10 @@ import click
 from .api import MutualAid
 from .errors import MutualAidError, PluginError, ValidationError
 from .fields import parse_pairs
-from .money import format_percent
+from .ledger import ACCOUNTS
+from .money import format_minor, format_percent
 from .plugins import Plugins, load_plugins
+from .sharing import plan_from_inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -874,6 +876,186 @@ def share_show(state: State, pool: str, period: str, as_json: bool) -> None:
     _print_run(result)
 
 
+@share_group.command("plan")
+@click.option(
+    "--pool", "pool_file", type=click.Path(path_type=Path), help="Take the sharing settings from this pool file."
+)
+@click.option("--aid", required=True, metavar="AMOUNT", help="The period's aid amount (sum of approved benefits).")
+@click.option("--members", required=True, type=click.IntRange(min=0), help="Members sharing the period.")
+@click.option(
+    "--claims", type=click.IntRange(min=0), default=1, show_default=True, help="Claims funded (for per-case caps)."
+)
+@click.option("--surplus-in", default="0", metavar="AMOUNT", help="Surplus carried in from the previous period.")
+@click.option("--fee-rate", metavar="RATE", help="Management fee as a fraction of the aid amount (overrides the pool).")
+@click.option("--rounding", type=click.Choice(["round-up", "exact"]), help="Rounding policy (overrides the pool).")
+@click.option("--currency", default=None, help="Currency (default: the pool's, or CNY).")
+@json_option
+@_pass_state
+def share_plan(
+    state: State,
+    pool_file: Path | None,
+    aid: str,
+    members: int,
+    claims: int,
+    surplus_in: str,
+    fee_rate: str | None,
+    rounding: str | None,
+    currency: str | None,
+    as_json: bool,
+) -> None:
+    """Work out a period's figures from its inputs, without a database (a published period, or a what-if)."""
+    plan = plan_from_inputs(
+        state.loaded_plugins(),
+        pool_file=pool_file,
+        aid=aid,
+        members=members,
+        claims=claims,
+        surplus_in=surplus_in,
+        fee_rate=fee_rate,
+        rounding=rounding,
+        currency=currency,
+    )
+    if as_json:
+        _dump(plan.as_dict())
+        return
+    for label, value in plan.lines():
+        click.echo(f"  {label:<20} {value}")
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+
+
+@cli.group("ledger")
+def ledger_group() -> None:
+    """The pool's books: verify the hash chain, balances, entries, adjustments."""
+
+
+@ledger_group.command("verify")
+@click.argument("pool")
+@json_option
+@_pass_state
+@click.pass_context
+def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) -> None:
+    """Recheck the hash chain from the first entry and recount every run's charges (exit 1 on any problem)."""
+    report = state.app.verify_ledger(pool)
+    if as_json:
+        _dump(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "head": report.head,
+                "problems": [str(p) for p in report.problems],
+            }
+        )
+    elif report.ok:
+        click.echo(f"ledger of pool {pool!r}: {report.entries:,} entries, chain intact, every run's charges match")
+        click.echo(f"  head {report.head}")
+    else:
+        click.echo(f"ledger of pool {pool!r}: {len(report.problems)} problem(s) in {report.entries:,} entries:")
+        for problem in report.problems:
+            click.echo(f"  {problem}")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@ledger_group.command("balance")
+@click.argument("pool")
+@json_option
+@_pass_state
+@click.pass_context
+def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -> None:
+    """Each account's balance, and the reconciliation of the books with the pool's records (exit 1 if off)."""
+    app = state.app
+    currency = app.pool(pool).currency
+    report = app.reconcile_books(pool)
+    fmt = lambda minor: format_minor(minor, currency)  # noqa: E731
+    if as_json:
+        _dump(
+            {
+                "ok": report.ok,
+                "currency": currency,
+                "balances": {k: fmt(v) for k, v in report.balances.items()},
+                "total": fmt(report.total),
+                "checks": [
+                    {
+                        "account": c.account,
+                        "ledger": fmt(c.ledger_minor),
+                        "records": fmt(c.records_minor),
+                        "ok": c.ok,
+                        "what": c.what,
+                    }
+                    for c in report.checks
+                ],
+            }
+        )
+    else:
+        click.echo(f"books of pool {pool!r} ({currency}; debit +, credit -):")
+        _table([(k, fmt(v), ACCOUNTS[k]) for k, v in report.balances.items()], ["account", "balance", "what"])
+        click.echo(
+            f"sum of all accounts: {fmt(report.total)}" + (" (balanced)" if report.total == 0 else " (NOT BALANCED)")
+        )
+        click.echo("reconciliation with the pool's records:")
+        for c in report.checks:
+            mark = "ok" if c.ok else "MISMATCH"
+            click.echo(
+                f"  {c.account:<16} ledger {fmt(c.ledger_minor):>16}  records {fmt(c.records_minor):>16}  {mark}  ({c.what})"
+            )
+        click.echo("the books balance to the fen" if report.ok else "the books do NOT reconcile")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@ledger_group.command("entries")
+@click.argument("pool")
+@click.option("--kind", help="Only entries of this kind (sharing, payments, unpaid, top-up, refund, adjustment).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the last N entries.")
+@json_option
+@_pass_state
+def ledger_entries(state: State, pool: str, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """List the ledger's entries with their lines."""
+    app = state.app
+    currency = app.pool(pool).currency
+    entries = app.ledger_entries(pool, kind=kind, limit=limit)
+    if as_json:
+        _dump([e.as_dict() for e in entries])
+        return
+    for e in entries:
+        click.echo(f"{e.seq:>6}  {e.posted_on}  {e.kind:<10}  {e.memo}  [{e.hash[:12]}]")
+        for ln in e.lines:
+            side = "Dr" if ln.amount > 0 else "Cr"
+            who = f" member #{ln.member_id}" if ln.member_id else ""
+            who += f" claim #{ln.claim_id}" if ln.claim_id else ""
+            click.echo(f"          {side} {ln.account:<16} {format_minor(abs(ln.amount), currency):>16}{who}")
+
+
+@ledger_group.command("adjust")
+@click.argument("pool")
+@click.option("--debit", "debits", multiple=True, required=True, metavar="ACCOUNT=AMOUNT")
+@click.option("--credit", "credits", multiple=True, required=True, metavar="ACCOUNT=AMOUNT")
+@click.option("--memo", required=True, help="What happened (kept in the entry).")
+@click.option("--on", "on", metavar="YYYY-MM-DD", help="Day of the entry (default: today in the pool's time zone).")
+@_pass_state
+def ledger_adjust(
+    state: State, pool: str, debits: tuple[str, ...], credits: tuple[str, ...], memo: str, on: str | None
+) -> None:
+    """Record money paid out or in outside the pool's records (a benefit paid, the sponsor's payment)."""
+    entry = state.app.adjust(
+        pool, debit=_pairs(debits, "--debit"), credit=_pairs(credits, "--credit"), memo=memo, on=on
+    )
+    click.echo(f"posted adjustment as entry {entry.seq} [{entry.hash[:12]}]")
+
+
+@ledger_group.command("reverse")
+@click.argument("pool")
+@click.argument("entry", type=int)
+@click.option("--reason", required=True, help="Why the adjustment is reversed (kept in the entry).")
+@_pass_state
+def ledger_reverse(state: State, pool: str, entry: int, reason: str) -> None:
+    """Correct an adjustment by posting its exact opposite (entries are never edited or deleted)."""
+    posted = state.app.reverse_entry(pool, entry, reason)
+    click.echo(f"reversed entry {entry} with entry {posted.seq} [{posted.hash[:12]}]")
+
+
 # -- notices ------------------------------------------------------------------------------------
 
 
@@ -884,9 +1066,11 @@ def notice_group() -> None:
 
 @notice_group.command("render")
 @click.argument("pool")
-@click.option("--kind", type=click.Choice(["statement", "welcome"]), required=True)
+@click.option("--kind", type=click.Choice(["statement", "welcome", "low-balance"]), required=True)
 @click.option("--period", help="Period key (statements).")
-@click.option("--member", "members", multiple=True, help="Only this member (welcome notices), repeatable.")
+@click.option(
+    "--member", "members", multiple=True, help="Only this member (welcome and low-balance notices), repeatable."
+)
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory."
 )
@@ -915,12 +1099,16 @@ def notice_render(
     layout: str,
     templates: Path | None,
 ) -> None:
-    """Render notices: statements of a period, or welcome notices."""
+    """Render notices: statements of a period, welcome notices, or low-balance reminders (prepaid pools)."""
     app = state.app
     if kind == "statement":
         if not period:
             raise ValidationError(["--period is required for statements, e.g. --period 2026-11"])
         result = app.render_statements(pool, period, out_dir, locale=locale, layout=layout, templates=templates)
+    elif kind == "low-balance":
+        result = app.render_low_balance(
+            pool, out_dir, members=list(members) or None, locale=locale, layout=layout, templates=templates
+        )
     else:
         result = app.render_welcome(
             pool, out_dir, members=list(members) or None, locale=locale, layout=layout, templates=templates

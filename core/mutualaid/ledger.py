@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .errors import NotFoundError, StateError
+from .errors import NotFoundError, StateError, ValidationError
 from .models import Balance, Charge, Claim, LedgerEntry, LedgerLine, Payment, Pool, SharingRun, TopUp
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "charge_figures",
     "entry_hash",
     "list_entries",
+    "post_adjustment",
     "post_entry",
     "reconcile_books",
     "reverse_entry",
@@ -277,23 +278,62 @@ def list_entries(
     return [_record(e, lines[e.id]) for e in entries]
 
 
-def reverse_entry(session: Session, pool_id: int, entry_id: int, *, memo: str, posted_on: date) -> LedgerEntry:
-    """Post the exact opposite of an entry (the only way to correct the books)."""
-    entry = session.get(LedgerEntry, entry_id)
-    if entry is None or entry.pool_id != pool_id:
-        raise NotFoundError(f"ledger entry #{entry_id} does not exist in this pool")
-    already = session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id))
+#: Accounts an operator may move by hand: money actually paid out or received outside the pool's
+#: own records (benefits paid to claimants, refunds paid, the sponsor paying what it owes, the fee
+#: taken). Accounts kept by the pool's records (members' dues and balances, surplus, deficit) move
+#: only with the records that explain them.
+ADJUSTABLE = ("cash", "aid_payable", "refunds_payable", "sponsor_due", "fee_income")
+
+
+def post_adjustment(
+    session: Session, pool_id: int, *, lines: Sequence[Line], memo: str, posted_on: date
+) -> LedgerEntry:
+    """Post an operator's entry (a payout, a sponsor's payment), balanced and with a memo.
+
+    :raises ValidationError: for an account that only moves with the pool's records, an unbalanced
+        entry, or no memo.
+    """
+    problems = []
+    if not memo.strip():
+        problems.append("memo: an adjustment needs a memo saying what happened")
+    for ln in lines:
+        if ln.account not in ADJUSTABLE:
+            problems.append(
+                f"account {ln.account!r} moves only with the pool's records; adjust one of {', '.join(ADJUSTABLE)}"
+            )
+    total = sum(ln.amount for ln in lines)
+    if total:
+        problems.append(f"the lines do not balance: debits exceed credits by {total} minor units")
+    if not [ln for ln in lines if ln.amount]:
+        problems.append("an adjustment needs at least one debit and one credit")
+    if problems:
+        raise ValidationError(problems)
+    return post_entry(session, pool_id, kind="adjustment", posted_on=posted_on, memo=memo.strip(), lines=lines)
+
+
+def reverse_entry(session: Session, pool_id: int, seq: int, *, memo: str, posted_on: date) -> LedgerEntry:
+    """Post the exact opposite of the adjustment numbered ``seq`` (the only way to correct one)."""
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq == seq))
+    if entry is None:
+        raise NotFoundError(f"the pool's ledger has no entry {seq}; 'mutualaid ledger entries POOL' lists them")
+    if not memo.strip():
+        raise ValidationError(["reason: a reversal needs a reason"])
+    if entry.kind != "adjustment":
+        raise StateError(
+            f"ledger entry {seq} records a {entry.kind} and stays: it is tied to the pool's records. "
+            "Only adjustments are reversed; post an adjustment to correct anything else"
+        )
+    already = session.scalar(select(LedgerEntry.seq).where(LedgerEntry.reverses_id == entry.id))
     if already is not None:
-        raise StateError(f"ledger entry #{entry_id} was already reversed by entry #{already}")
-    if entry.reverses_id is not None:
-        raise StateError(f"ledger entry #{entry_id} is itself a reversal; post a new entry instead")
+        raise StateError(f"ledger entry {seq} was already reversed by entry {already}")
+    entry_id = entry.id
     lines = _lines(session, [entry_id])[entry_id]
     return post_entry(
         session,
         pool_id,
-        kind="reversal",
+        kind="adjustment",
         posted_on=posted_on,
-        memo=memo,
+        memo=memo.strip(),
         lines=[Line(ln.account, -int(ln.amount_minor), ln.member_id, ln.claim_id) for ln in lines],
         facts={"reverses": entry.kind, "reverses_seq": entry.seq},
         run_id=entry.run_id,
@@ -317,17 +357,16 @@ def account_balances(session: Session, pool_id: int) -> dict[str, int]:
     return balances
 
 
-def charge_figures(session: Session, run_id: int) -> tuple[int, int, int, int]:
-    """(rows, total, largest, checksum) of a run's charges, counted in the database in one scan."""
-    rows, total, largest, checksum = session.execute(
+def charge_figures(session: Session, run_id: int) -> tuple[int, int, int]:
+    """(rows, total, checksum) of a run's charges, counted in the database in one scan."""
+    rows, total, checksum = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(Charge.amount_minor), 0),
-            func.coalesce(func.max(Charge.amount_minor), 0),
             func.coalesce(func.sum(Charge.amount_minor * (Charge.member_id % CHECKSUM_MOD)), 0),
         ).where(Charge.run_id == run_id)
     ).one()
-    return int(rows), int(total), int(largest), int(checksum)
+    return int(rows), int(total), int(checksum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,7 +454,7 @@ def verify_ledger(session: Session, pool_id: int, *, batch: int = 2000) -> Verif
         if facts is None:
             problems.append(LedgerProblem(None, f"sharing run #{run_id} (period {period}) has no ledger entry"))
             continue
-        rows, total, _largest, checksum = charge_figures(session, run_id)
+        rows, total, checksum = charge_figures(session, run_id)
         if (rows, total, checksum) != (facts.get("charge_rows"), facts.get("charged"), facts.get("charge_checksum")):
             problems.append(
                 LedgerProblem(
@@ -512,6 +551,14 @@ def reconcile_books(session: Session, pool_id: int) -> BooksReport:
     topped_up = int(
         session.scalar(select(func.coalesce(func.sum(TopUp.amount_minor), 0)).where(TopUp.pool_id == pool_id)) or 0
     )
+    adjusted = dict.fromkeys(ADJUSTABLE, 0)
+    for account, total in session.execute(
+        select(LedgerLine.account, func.coalesce(func.sum(LedgerLine.amount_minor), 0))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerEntry.pool_id == pool_id, LedgerEntry.kind == "adjustment")
+        .group_by(LedgerLine.account)
+    ):
+        adjusted[account] = int(total)
     checks = (
         BooksCheck(
             "members_due",
@@ -520,9 +567,24 @@ def reconcile_books(session: Session, pool_id: int) -> BooksReport:
             "postpaid charges less payments received and unpaid shares written off",
         ),
         BooksCheck("member_balances", balances["member_balances"], -held, "prepaid balances held for members"),
-        BooksCheck("aid_payable", balances["aid_payable"], -funded, "benefits funded by sharing runs"),
-        BooksCheck("refunds_payable", balances["refunds_payable"], -refunds, "contributions refunded on denials"),
+        BooksCheck(
+            "aid_payable",
+            balances["aid_payable"],
+            -funded + adjusted["aid_payable"],
+            "benefits funded by sharing runs, less those paid out",
+        ),
+        BooksCheck(
+            "refunds_payable",
+            balances["refunds_payable"],
+            -refunds + adjusted["refunds_payable"],
+            "contributions refunded on denials, less those paid out",
+        ),
         BooksCheck("surplus", balances["surplus"], -surplus_out, "surplus carried out by the last run"),
-        BooksCheck("cash", balances["cash"], paid + topped_up, "postpaid payments received and prepaid top-ups"),
+        BooksCheck(
+            "cash",
+            balances["cash"],
+            paid + topped_up + adjusted["cash"],
+            "payments received and top-ups, with money paid out and in by adjustments",
+        ),
     )
     return BooksReport(balances=balances, checks=checks)

@@ -7,11 +7,13 @@ How members pay is a pool setting (``[payments] model``):
     The results of collecting it are imported from a file (:func:`import_payments`): ``paid`` or
     ``failed``, on a day from the deduction day to the end of the retry window (``retry_days``
     after it; a failed attempt may be retried inside it). :func:`settle_payments` closes the
-    windows that have ended: every member whose share is still unpaid lapses (status ``lapsed``,
-    the membership ending on the window's last day) and the unpaid total is written off
+    windows that have ended: every member whose collection failed and was not paid by then lapses
+    (status ``lapsed``, the membership ending on the window's last day) and what they owe is written off
     (Cr ``members_due``) to the sponsor (Dr ``sponsor_due``) or to the deficit the next run
     collects (Dr ``deficit``), as ``[payments] unpaid`` says. A run is settled exactly when it has
-    an ``unpaid`` ledger entry; one is posted even when every share was paid.
+    an ``unpaid`` ledger entry; one is posted even when every share was paid. A share with no
+    result at all is not a failure: it stays due (in ``members_due`` and ``payment list --unpaid``)
+    and its member keeps their rights, as nobody has told the pool that collecting it failed.
 
 ``prepaid``
     Members keep a balance (:func:`top_up`, :func:`import_top_ups`; Dr ``cash``, Cr
@@ -923,8 +925,8 @@ def _check_payments(
 def settle_payments(session: Session, plugins: Plugins, pool: PoolRecord, on: date) -> list[Settlement]:
     """Settle every postpaid run of ``pool`` whose retry window closed before ``on``.
 
-    For each such run not yet settled, in period order: every member charged by it without a
-    ``paid`` payment and still live lapses (status ``lapsed``, ``ended_on`` the window's last day,
+    For each such run not yet settled, in period order: every member charged by it whose payment
+    was reported ``failed`` and never ``paid``, and who is still live, lapses (status ``lapsed``, ``ended_on`` the window's last day,
     and a ``member_status_changes`` row from the day after), so the member shares no later period;
     and the unpaid total is written off in one ledger entry of kind ``unpaid`` (Cr
     ``members_due``; Dr ``sponsor_due`` or, with ``[payments] unpaid = "carry"``, Dr ``deficit``,
@@ -962,14 +964,17 @@ def settle_payments(session: Session, plugins: Plugins, pool: PoolRecord, on: da
 def _settle_run(session: Session, pool: PoolRecord, run_id: int, period: str, window_end: date) -> Settlement:
     policy = pool.definition.config.payments.unpaid
     paid = exists().where(Payment.run_id == run_id, Payment.member_id == Charge.member_id, Payment.result == "paid")
+    failed = exists().where(Payment.run_id == run_id, Payment.member_id == Charge.member_id, Payment.result == "failed")
+    # Unpaid: collecting it failed and no retry succeeded. A share with no result stays due.
+    unpaid = and_(failed, ~paid)
     charged_count = int(session.scalar(select(func.count()).select_from(Charge).where(Charge.run_id == run_id)) or 0)
     unpaid_count, unpaid_minor = session.execute(
-        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id, ~paid)
+        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id, unpaid)
     ).one()
     unpaid_count, unpaid_minor = int(unpaid_count), int(unpaid_minor)
     lapsed = 0
     if unpaid_count:
-        unpaid_members = select(Charge.member_id).where(Charge.run_id == run_id, ~paid)
+        unpaid_members = select(Charge.member_id).where(Charge.run_id == run_id, unpaid)
         lapsing = and_(Member.pool_id == pool.id, Member.id.in_(unpaid_members), _live())
         cause = (
             f"share of period {period} (run #{run_id}) unpaid when its retry window closed on {window_end.isoformat()}"

@@ -36,15 +36,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, text, update
+import pydantic
+from sqlalchemy import and_, case, func, insert, literal, or_, select, text, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .cohort import SharingWeights
-from .config import PoolConfig
+from .config import PoolConfig, SharingConfig, format_validation_error, load_pool_file
 from .errors import AlreadySharedError, NotFoundError, StateError, ValidationError
 from .ledger import Line, account_balances, charge_figures, post_entry
 from .models import Balance, Charge, Claim, Member, MemberStatusChange, Pool, SharingRun
@@ -58,6 +60,7 @@ from .money import (
     split_weighted,
     to_minor,
 )
+from .payments import after_deduction, settle_payments
 from .periods import Period, parse_period
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool
@@ -67,6 +70,7 @@ __all__ = [
     "SharingPlan",
     "SharingResult",
     "get_run",
+    "plan_from_inputs",
     "plan_sharing",
     "reconcile_run",
     "run_sharing",
@@ -307,6 +311,15 @@ class SharingResult:
 
     def lines(self) -> list[tuple[str, str]]:
         fmt = lambda m: format_minor(m, self.currency)  # noqa: E731
+        if self.run_id == 0:  # a plan worked out from inputs: no period, no dates
+            head: list[tuple[str, str]] = []
+        else:
+            head = [
+                (
+                    "period",
+                    f"{self.period} (members counted at 00:00 on {self.notice_date}, deducted on {self.deduction_date})",
+                )
+            ]
         if self.fee_policy == "rate":
             fee = f"{fmt(self.fee_minor)} ({format_percent(self.fee_rate)}% of the aid amount)"
         elif self.fee_policy == "flat":
@@ -314,10 +327,7 @@ class SharingResult:
         else:
             fee = f"{fmt(self.fee_minor)} (no fee)"
         rows = [
-            (
-                "period",
-                f"{self.period} (members counted at 00:00 on {self.notice_date}, deducted on {self.deduction_date})",
-            ),
+            *head,
             ("claims funded", str(self.claims)),
             ("aid amount", fmt(self.aid_minor)),
             ("management fee", fee),
@@ -462,23 +472,40 @@ def _refuse_twice(pool: PoolRecord, run: SharingRun) -> AlreadySharedError:
 class _Counts:
     weights: tuple[int, ...]
     counts: tuple[int, ...]
-    from_start: int  # members with a number at or above the rotation's start
 
 
-def _count(
-    session: Session, cond: ColumnElement[bool], weight_expr: Any, bands: tuple[int, ...], start: int
-) -> _Counts:
-    """Members sharing, per weight, and how many are at or above the rotation start: one scan."""
-    # Every member number is at or above 1: only a rotation past the start needs the second count.
-    at_start = func.coalesce(func.sum(case((Member.id >= start, 1), else_=0)), 0) if start > 1 else func.count()
-    if weight_expr is None:
-        total, above = session.execute(select(func.count(), at_start).where(cond)).one()
-        return _Counts((bands[0],), (int(total),), int(above))
-    rows = session.execute(select(weight_expr, func.count(), at_start).where(cond).group_by(weight_expr)).all()
-    found = {int(w): (int(n), int(a)) for w, n, a in rows}
+def _after(key: tuple[date, int] | None) -> ColumnElement[bool]:
+    """Members after ``key`` in rotation order: by joining day, then member number. It is the order
+    of the sharing index, so the n-th member is found by walking the index from ``key``."""
+    if key is None:
+        return true()
+    return tuple_(Member.joined_on, Member.id) > tuple_(literal(key[0]), literal(key[1]))
+
+
+def _count(session: Session, cond: ColumnElement[bool], weight_expr: Any, bands: tuple[int, ...]) -> _Counts:
+    """Members sharing, per weight: one scan of the sharing index (one sum per weight rather than a
+    GROUP BY, which would sort every member)."""
     weights = tuple(sorted(set(bands)))
-    counts = tuple(found.get(w, (0, 0))[0] for w in weights)
-    return _Counts(weights, counts, sum(a for _, a in found.values()))
+    columns: list[Any] = [func.count()]
+    if weight_expr is not None:
+        columns += [func.coalesce(func.sum(case((weight_expr == w, 1), else_=0)), 0) for w in weights[1:]]
+    row = [int(v) for v in session.execute(select(*columns).where(cond)).one()]
+    counts = (row[0] - sum(row[1:]), *row[1:]) if weight_expr is not None else (row[0],)
+    return _Counts(weights, tuple(counts))
+
+
+def _nth(
+    session: Session, cond: ColumnElement[bool], n: int, after: tuple[date, int] | None
+) -> tuple[date, int] | None:
+    """The (joining day, member number) of the ``n``-th sharing member after ``after``, if any."""
+    found = session.execute(
+        select(Member.joined_on, Member.id)
+        .where(cond, _after(after))
+        .order_by(Member.joined_on, Member.id)
+        .offset(n - 1)
+        .limit(1)
+    ).first()
+    return (found[0], int(found[1])) if found is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,39 +546,39 @@ def _least(a: Any, b: Any) -> Any:
     return case((a > b, b), else_=a)
 
 
-def _rotation_start(session: Session, pool: PoolRecord) -> int:
+def _rotation_start(session: Session, pool: PoolRecord) -> tuple[date, int] | None:
+    """Where the extra minor units start this run: after the member who paid the last one of the
+    previous run (``None``: from the first member)."""
     last = session.scalar(
         select(SharingRun.extra_to_id)
-        .where(SharingRun.pool_id == pool.id)
+        .where(SharingRun.pool_id == pool.id, SharingRun.extra_to_id > 0)
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     )
-    return int(last or 0) + 1
-
-
-def _nth_id(session: Session, cond: ColumnElement[bool], n: int, start: int = 0) -> int:
-    """The member number of the ``n``-th sharing member (1-based) at or above ``start``."""
-    found = session.scalar(select(Member.id).where(cond, Member.id >= start).order_by(Member.id).offset(n - 1).limit(1))
-    if found is None:  # pragma: no cover - the counts were taken under the same lock
-        raise StateError("the pool's members changed during the run; nothing was charged, run it again")
-    return int(found)
+    if not last:
+        return None
+    joined = session.scalar(select(Member.joined_on).where(Member.id == last))
+    return (joined, int(last)) if joined is not None else None
 
 
 def _extra_condition(
-    session: Session, cond: ColumnElement[bool], extra: int, start: int, from_start: int
-) -> tuple[ColumnElement[bool], int, int]:
-    """Who pays the extra minor units: ``extra`` members from number ``start`` on, wrapping round.
+    session: Session, walk: ColumnElement[bool], extra: int, after: tuple[date, int] | None
+) -> tuple[ColumnElement[bool], int]:
+    """Who pays the extra minor units: the ``extra`` members after the previous run's last one, in
+    rotation order, wrapping round to the first.
 
-    Returns the condition and the first and last member numbers given one (the next run starts
-    after the last).
+    ``walk`` is the sharing condition written for walking the index (see ``_Run.walk``). Returns the
+    condition and the number of the last member given one (the next run starts after it). Walks
+    ``extra`` entries of the sharing index, plus the rest of the order when it wraps.
     """
-    if extra <= from_start:
-        last = _nth_id(session, cond, extra, start)
-        first = _nth_id(session, cond, 1, start)
-        return and_(Member.id >= start, Member.id <= last), first, last
-    first = _nth_id(session, cond, 1, start) if from_start else _nth_id(session, cond, 1)
-    last = _nth_id(session, cond, extra - from_start)
-    return or_(Member.id >= start, Member.id <= last), first, last
+    last = _nth(session, walk, extra, after)
+    if last is not None:
+        return and_(_after(after), ~_after(last)), last[1]
+    after_start = int(session.scalar(select(func.count()).select_from(Member).where(walk, _after(after))) or 0)
+    wrapped = _nth(session, walk, extra - after_start, None)
+    if wrapped is None:  # pragma: no cover - counted under the same lock
+        raise StateError("the pool's members changed during the run; nothing was charged, run it again")
+    return or_(_after(after), ~_after(wrapped)), wrapped[1]
 
 
 def _lock_for_run(session: Session, pool: PoolRecord) -> None:
@@ -587,6 +614,9 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
             f"period {period.key} comes before the last shared period {last.period} of pool {pool.key!r}; "
             "periods are shared in order"
         )
+    if config.payments.model == "postpaid":
+        # Members whose retry window closed unpaid before this notice day lapse first.
+        settle_payments(session, plugins, pool, period.notice_date)
     # The claims this run funds, locked so that a claim approved meanwhile waits for the next run
     # instead of being marked shared without being in this run's aid. A period has few claims.
     funded = session.execute(
@@ -656,8 +686,8 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
     run.charge_checksum = written.checksum
     run.frozen_count = run_.frozen
     run.extra_from_id, run.extra_to_id = written.extra_from, written.extra_to
-    if not plan.extra:
-        run.extra_from_id, run.extra_to_id = 0, run_.start - 1
+    if not plan.extra:  # the rotation stays where it was
+        run.extra_from_id, run.extra_to_id = 0, run_.start[1] if run_.start else 0
     run.plan_json = json.dumps(
         {
             "classes": [
@@ -681,6 +711,8 @@ def run_sharing(session: Session, plugins: Plugins, pool_key: str, period_key: s
     session.flush()
     _post(session, pool, run, settlement, plan, claim_ids, funded_by_claim)
     result = _result(run, pool)
+    if config.payments.model == "prepaid":
+        after_deduction(session, plugins, pool, result)
     plugins.hook.sharing_completed(pool=config, result=result)
     return result
 
@@ -724,13 +756,34 @@ class _Run:
         self.bands = tuple(w for _, w in self.weights.bands) if self.weights else (1,)
         self.weight_expr = _weight_expr(self.weights, period.notice_date)
         self.base_cond = sharing_members_condition(pool, period)
-        self.cond = self.base_cond
-        self.start = _rotation_start(session, pool) if sharing.rounding == "exact" else 1
+        self.filters: list[ColumnElement[bool]] = []  # prepaid: the balance covers the share
+        self.start = _rotation_start(session, pool) if sharing.rounding == "exact" else None
         self.prepaid = self.config.payments.model == "prepaid"
         self.frozen = 0
         self._plan: SharingPlan | None = None
         self._counts: _Counts | None = None
         self.caps = _Caps(None, None, ())
+
+    @property
+    def cond(self) -> ColumnElement[bool]:
+        """The members who share this period."""
+        return and_(self.base_cond, *self.filters)
+
+    @property
+    def walk(self) -> ColumnElement[bool]:
+        """The same members, written so that a walk of the sharing index can start at a given
+        (joining day, member number): the upper bound on the joining day is put in a form no index
+        uses, leaving the index range to the rotation's starting point."""
+        day = self.period.notice_date
+        cond = and_(
+            Member.pool_id == self.pool.id,
+            func.coalesce(Member.joined_on, Member.joined_on) < day,
+            or_(Member.ended_on.is_(None), Member.ended_on >= day),
+            Member.status != "frozen",
+        )
+        if not self.config.sharing.waiting_members_share:
+            cond = and_(cond, Member.waiting_until < day)
+        return and_(cond, *self.filters)
 
     def _make_plan(self, counts: _Counts) -> SharingPlan:
         sharing = self.config.sharing
@@ -760,7 +813,7 @@ class _Run:
         return required
 
     def plan(self) -> SharingPlan:
-        counts = _count(self.session, self.cond, self.weight_expr, self.bands, self.start)
+        counts = _count(self.session, self.cond, self.weight_expr, self.bands)
         plan = self._make_plan(counts)
         self.caps = _caps(self.session, self.pool, self.period, self.claims, plan.largest_charge)
         if self.prepaid:
@@ -769,10 +822,9 @@ class _Run:
             balance = select(Balance.balance_minor).where(Balance.member_id == Member.id).scalar_subquery()
             for _ in range(64):
                 required = self._required(plan)
-                cond = and_(self.base_cond, func.coalesce(balance, 0) >= _by_weight(self.weight_expr, required))
-                counts = _count(self.session, cond, self.weight_expr, self.bands, self.start)
+                self.filters = [func.coalesce(balance, 0) >= _by_weight(self.weight_expr, required)]
+                counts = _count(self.session, self.cond, self.weight_expr, self.bands)
                 new_plan = self._make_plan(counts)
-                self.cond = cond
                 if self._required(new_plan) == required:
                     plan = new_plan
                     break
@@ -800,7 +852,6 @@ class _Run:
             self.session.execute(
                 update(Member).where(uncovered).values(status="frozen").execution_options(synchronize_session=False)
             )
-        self.cond = and_(self.cond, Member.status != "frozen")
 
     def write_charges(self, run_id: int) -> _Written:
         plan, counts = self._plan, self._counts
@@ -811,9 +862,8 @@ class _Run:
         amount: Any = base
         extra_from = extra_to = 0
         if plan.extra:
-            extra_cond, extra_from, extra_to = _extra_condition(
-                session, self.cond, plan.extra, self.start, counts.from_start
-            )
+            extra_cond, extra_to = _extra_condition(session, self.walk, plan.extra, self.start)
+            extra_from = self.start[1] if self.start else 0
             amount = base + case((extra_cond, literal(1)), else_=literal(0))
         uncapped = amount
         if self.caps.uniform is not None and plan.largest_charge > self.caps.uniform:
@@ -838,9 +888,11 @@ class _Run:
         if min(plan.shares) == 0 or self.caps.per_year is not None or self.caps.uniform == 0:
             source = source.where(amount > 0)  # nobody is charged 0
         session.execute(insert(Charge).from_select(["run_id", "member_id", "amount_minor"], source))
-        rows, total, largest, checksum = charge_figures(session, run_id)
+        rows, total, checksum = charge_figures(session, run_id)
+        largest = plan.largest_charge if rows else 0
         capped = 0
         if amount is not uncapped:
+            largest = int(session.scalar(select(func.max(Charge.amount_minor)).where(Charge.run_id == run_id)) or 0)
             capped_cond = and_(self.cond, uncapped > amount)
             if self.caps.per_year is not None:
                 capped = int(
@@ -970,6 +1022,119 @@ def _post(
     )
 
 
+def plan_from_inputs(
+    plugins: Plugins,
+    *,
+    aid: str | Decimal,
+    members: int,
+    claims: int = 1,
+    surplus_in: str | Decimal = "0",
+    pool_file: str | Path | None = None,
+    fee_rate: str | Decimal | None = None,
+    rounding: str | None = None,
+    currency: str | None = None,
+) -> SharingResult:
+    """A period's figures worked out from its inputs alone, with no database: to reproduce a
+    published period (aid amount, members sharing, surplus carried in) or to see what one would cost.
+
+    The sharing settings come from ``pool_file`` when given (fee policy, rounding, per-case and
+    per-period caps), else the defaults; ``fee_rate`` and ``rounding`` override them. The figures
+    are those the run would produce with equal shares (no weights, no year's cap: those depend on
+    each member).
+    """
+    sharing = SharingConfig()
+    if pool_file is not None:
+        definition = load_pool_file(pool_file, plugins)
+        sharing = definition.config.sharing
+        currency = currency or definition.config.currency
+    currency = currency or "CNY"
+    updates: dict[str, Any] = {}
+    problems = []
+    if fee_rate is not None:
+        try:
+            updates["management_fee_rate"] = Decimal(str(fee_rate))
+            updates["management_fee"] = "rate"
+        except ArithmeticError:
+            problems.append(f"--fee-rate: {fee_rate!r} is not a number such as 0.08")
+    if rounding is not None:
+        updates["rounding"] = rounding
+    amounts: dict[str, int] = {}
+    for name, value in (("--aid", aid), ("--surplus-in", surplus_in)):
+        try:
+            amounts[name] = to_minor(value, currency)
+        except (ValueError, ArithmeticError) as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            if amounts[name] < 0:
+                problems.append(f"{name}: must not be negative ({value} given)")
+    if problems:
+        raise ValidationError(problems)
+    if updates:
+        try:
+            sharing = SharingConfig.model_validate({**sharing.model_dump(), **updates})
+        except pydantic.ValidationError as exc:
+            raise ValidationError(format_validation_error(exc, ("sharing",))) from None
+    plan = plan_sharing(
+        aid=amounts["--aid"],
+        fee_rate=sharing.management_fee_rate,
+        fee_policy=sharing.management_fee,
+        fee_per_member=to_minor(sharing.management_fee_per_member, currency),
+        surplus_in=amounts["--surplus-in"],
+        members=members,
+        rounding=sharing.rounding,
+    )
+    bounds = []
+    if sharing.caps.per_period is not None:
+        bounds.append(to_minor(sharing.caps.per_period, currency))
+    if sharing.caps.per_case is not None and claims:
+        bounds.append(to_minor(sharing.caps.per_case, currency) * claims)
+    cap = min(bounds) if bounds else None
+    charged, capped = plan.charged, 0
+    if cap is not None and plan.largest_charge > cap:
+        share = min(plan.share, cap)
+        extra = plan.extra if plan.share + 1 <= cap else 0
+        charged = share * plan.members + extra
+        capped = plan.members if plan.share >= cap else plan.extra
+    policy = sharing.caps.shortfall if sharing.caps.any else "none"
+    settled = settle_shortfall(
+        plan,
+        charged,
+        policy=policy if policy != "none" else "sponsor",
+        fee_policy=sharing.management_fee,
+        fee_rate=sharing.management_fee_rate,
+    )
+    return SharingResult(
+        run_id=0,
+        pool_key="(plan)",
+        period="(plan)",
+        notice_date=date.min,
+        deduction_date=date.min,
+        currency=currency,
+        rounding=sharing.rounding,
+        fee_rate=sharing.management_fee_rate,
+        members=plan.members,
+        claims=claims,
+        aid_minor=plan.aid,
+        fee_minor=settled.fee,
+        surplus_in_minor=plan.surplus_in,
+        surplus_out_minor=settled.surplus_out,
+        need_minor=plan.need,
+        share_minor=plan.share,
+        extra_count=plan.extra,
+        charged_minor=settled.charged,
+        created_at=datetime.now(UTC),
+        fee_policy=sharing.management_fee,
+        aid_funded_minor=settled.aid_funded,
+        sponsor_minor=settled.sponsor,
+        carried_out_minor=settled.carried_out,
+        shortfall_minor=settled.shortfall,
+        shortfall_policy=policy,
+        capped_count=capped,
+        charge_rows=plan.members,
+        max_charge_minor=min(plan.largest_charge, cap) if cap is not None else plan.largest_charge,
+    )
+
+
 def get_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) -> SharingResult:
     """The stored run of a period; a period not yet shared is a :class:`NotFoundError`."""
     pool = get_pool(session, plugins, pool_key)
@@ -1008,5 +1173,5 @@ class Reconciliation:
 def reconcile_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) -> Reconciliation:
     """Recount a period's charges from the database and check them against the run's figures."""
     run = get_run(session, plugins, pool_key, period_key)
-    rows, total, _largest, checksum = charge_figures(session, run.run_id)
+    rows, total, checksum = charge_figures(session, run.run_id)
     return Reconciliation(run=run, charge_rows=rows, charge_total_minor=total, charge_checksum=checksum)

@@ -55,7 +55,8 @@ from mutualaid.testing import resident_id
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
 HOOKS = (
-    "claim_decided, eligibility_problems, member_ended, member_joined, notice_context, register_cohorts, register_commands, "
+    "balances_low, claim_decided, eligibility_problems, member_ended, member_joined, notice_context, register_cohorts, "
+    "register_commands, "
     "sharing_completed"
 )
 TRUCKERS_VERSION = metadata.version("mutualaid-truckers")

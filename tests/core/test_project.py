@@ -77,6 +77,7 @@ def test_every_public_class_and_function_is_documented(name):
 
 def test_the_hooks():
     assert sorted(HOOKSPECS) == [
+        "balances_low",
         "claim_decided",
         "eligibility_problems",
         "member_ended",

@@ -123,6 +123,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_top_ups_member_id"), ["member_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_top_ups_pool_id"), ["pool_id"], unique=False)
 
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.drop_index("ix_members_pool_id_joined_on")
+        batch_op.create_index(
+            "ix_members_sharing",
+            ["pool_id", "joined_on", "id", "ended_on", "status", "birth_date", "waiting_until"],
+            unique=False,
+        )
+
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.add_column(sa.Column("funded_minor", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("refund_minor", sa.BigInteger(), nullable=True))
@@ -186,6 +194,10 @@ def downgrade() -> None:
     with op.batch_alter_table("pools", schema=None) as batch_op:
         batch_op.drop_column("ledger_head")
         batch_op.drop_column("ledger_seq")
+
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.drop_index("ix_members_sharing")
+        batch_op.create_index("ix_members_pool_id_joined_on", ["pool_id", "joined_on"], unique=False)
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_column("refund_minor")
