@@ -292,8 +292,9 @@ class MutualAid:
 
     def settle_payments(self, pool: str, on: str | date | None = None) -> list[_payments.Settlement]:
         """Settle the postpaid runs whose retry window closed before ``on`` (default: today in the pool's
-        time zone): their unpaid shares are written off and their members lapse. A day in the future is
-        refused (it would lapse members whose window is still open)."""
+        time zone): the shares whose collection failed and was never paid are written off and their
+        members lapse; a share with no result reported stays due. A day in the future is refused (it
+        would lapse members whose window is still open)."""
         with self.transaction() as session:
             record = _pools.get_pool(session, self.plugins, pool)
             today = _pools.pool_today(record.definition)

@@ -105,10 +105,11 @@ def payment_import(state: State, pool: str, file: Path, as_json: bool) -> None:
 def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> None:
     """Settle the periods whose retry window closed before the settling day.
 
-    Each member whose share is still unpaid lapses (the membership ends on the window's last day)
-    and the unpaid total is written off to the sponsor or carried to the next period, as the pool's
-    [payments] unpaid says. Each period is settled once; a sharing run settles the earlier periods
-    by itself.
+    Each member whose collection was reported failed and never paid lapses (the membership ends on
+    the window's last day) and those shares are written off to the sponsor or carried to the next
+    period, as the pool's [payments] unpaid says. A share with no result reported is not a failure:
+    it stays due and its member keeps their rights. Each period is settled once; a sharing run
+    settles the earlier periods by itself.
     """
     settlements = state.app.settle_payments(pool, on)
     if as_json:
@@ -121,20 +122,21 @@ def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> No
         where = "borne by the sponsor" if s.policy == "sponsor" else "carried to the next period"
         click.echo(
             f"period {s.period} (retry window closed on {s.window_closed}): {s.paid_count:,} of "
-            f"{_plural(s.charged_count, 'share')} paid; {s.unpaid_count:,} unpaid, "
+            f"{_plural(s.charged_count, 'share')} paid; {s.unpaid_count:,} failed, "
             f"{format_minor(s.unpaid_minor, s.currency)} {s.currency} {where}; {_plural(s.lapsed, 'member')} lapsed"
+            + (f"; {s.due_count:,} with no result reported, still due" if s.due_count else "")
         )
 
 
 @payment_group.command("list")
 @click.argument("pool")
 @click.option("--period", required=True, help="Period key: 2026-11 (monthly) or 2026-11a / 2026-11b (semi-monthly).")
-@click.option("--unpaid", is_flag=True, help="Only the shares not paid.")
+@click.option("--unpaid", is_flag=True, help="Only the shares not paid (still due, or written off).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many shares.")
 @_json_option
 @_pass_state
 def payment_list(state: State, pool: str, period: str, unpaid: bool, limit: int | None, as_json: bool) -> None:
-    """List a period's shares and what became of each: paid, unpaid, or written off."""
+    """List a period's shares and what became of each: paid, unpaid (still due), or written off (collection failed)."""
     shares = state.app.payments(pool, period, unpaid=unpaid, limit=limit)
     if as_json:
         _dump([s.as_dict() for s in shares])

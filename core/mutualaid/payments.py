@@ -153,9 +153,11 @@ class PaymentImport:
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    """One postpaid run whose retry window closed: its unpaid shares written off, their members lapsed.
+    """One postpaid run whose retry window closed: its failed shares written off, their members lapsed.
 
-    ``lapsed`` counts the members whose membership this ended; an unpaid share of a member who had
+    ``unpaid_count``/``unpaid_minor`` are the shares whose collection was reported ``failed`` and never
+    ``paid`` (written off); ``due_count`` the shares with no result reported at all, which stay due.
+    ``lapsed`` counts the members whose membership this ended; a failed share of a member who had
     already left (or lapsed over an earlier period) is written off without changing the member.
     """
 
@@ -170,10 +172,11 @@ class Settlement:
     lapsed: int
     policy: str
     entry_id: int
+    due_count: int = 0
 
     @property
     def paid_count(self) -> int:
-        return self.charged_count - self.unpaid_count
+        return self.charged_count - self.unpaid_count - self.due_count
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +189,7 @@ class Settlement:
             "paid_count": self.paid_count,
             "unpaid_count": self.unpaid_count,
             "unpaid": str(from_minor(self.unpaid_minor, self.currency)),
+            "due_count": self.due_count,
             "lapsed": self.lapsed,
             "policy": self.policy,
             "entry_id": self.entry_id,
@@ -196,8 +200,9 @@ class Settlement:
 class PaymentStatus:
     """A member's share of one postpaid run and what became of it.
 
-    ``state`` is ``paid``, ``unpaid`` (the retry window is open, or not yet settled) or
-    ``written-off`` (the run was settled without a payment from the member).
+    ``state`` is ``paid``, ``unpaid`` (not paid and still due: the retry window is open, the run is
+    not yet settled, or no result was ever reported) or ``written-off`` (collecting it failed, no
+    retry was paid, and the run was settled).
     """
 
     member_id: int
@@ -705,7 +710,7 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
         elif run is not None and run.settled:
             row_problems.append(
                 f"period: {run.period} was settled when its retry window closed on {run.window_end.isoformat()} "
-                "(unpaid shares were written off and their members lapsed); it takes no more payments"
+                "(shares whose collection failed were written off and their members lapsed); it takes no more payments"
             )
             run = None
         result = cells.get("result", "").lower()
@@ -730,7 +735,7 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
                 row_problems.append(
                     f"date: {day.isoformat()} is after the retry window of period {run.period} closed on "
                     f"{run.window_end.isoformat()} (retry_days = {pool.definition.config.payments.retry_days}); "
-                    "a share unpaid by then is written off and the member lapses"
+                    "a share whose collection failed and was not paid by then is written off and the member lapses"
                 )
         amount: int | None = None
         if cells.get("amount"):
@@ -972,6 +977,9 @@ def _settle_run(session: Session, pool: PoolRecord, run_id: int, period: str, wi
         select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id, unpaid)
     ).one()
     unpaid_count, unpaid_minor = int(unpaid_count), int(unpaid_minor)
+    due_count = int(
+        session.scalar(select(func.count()).select_from(Charge).where(Charge.run_id == run_id, ~paid, ~failed)) or 0
+    )
     lapsed = 0
     if unpaid_count:
         unpaid_members = select(Charge.member_id).where(Charge.run_id == run_id, unpaid)
@@ -1030,6 +1038,7 @@ def _settle_run(session: Session, pool: PoolRecord, run_id: int, period: str, wi
         lapsed=lapsed,
         policy=policy,
         entry_id=entry.id,
+        due_count=due_count,
     )
 
 
@@ -1087,7 +1096,8 @@ def list_payments(
     for member_id, name, status, amount, paid_on, failed, last in session.execute(
         query.execution_options(yield_per=2000)
     ):
-        state = "paid" if paid_on is not None else ("written-off" if run.settled else "unpaid")
+        # Settling writes off only the shares whose collection failed; one with no result stays due.
+        state = "paid" if paid_on is not None else ("written-off" if run.settled and failed else "unpaid")
         yield PaymentStatus(
             member_id=member_id,
             name=name,
