@@ -1,5 +1,9 @@
-"""Postpaid payments: importing payment results, retries, settling the retry window (lapses and the
-unpaid write-off under each policy), the books afterwards, and the ``payment`` commands."""
+"""Postpaid payments: importing payment results, retries, settling the retry window, the books
+afterwards, and the ``payment`` commands.
+
+Settling a run lapses and writes off (under each ``unpaid`` policy) only the shares whose collection
+was reported ``failed`` and never ``paid``; a share with no result reported stays due and its member
+keeps their rights."""
 
 from __future__ import annotations
 
@@ -180,7 +184,7 @@ TODAY_IN_POOL = r"\d{4}-\d{2}-\d{2}"
         (
             "2,2026-11,failed,2026-11-20",
             "date: 2026-11-20 is after the retry window of period 2026-11 closed on 2026-11-19 (retry_days = 5); "
-            "a share unpaid by then is written off and the member lapses",
+            "a share whose collection failed and was not paid by then is written off and the member lapses",
         ),
         (
             "2,2026-11,paid,2099-11-14",
@@ -435,7 +439,9 @@ def test_an_unpaid_share_lapses_its_member_and_is_written_off(
 
 def test_the_deficit_of_a_carried_unpaid_share_is_collected_by_the_next_run(app, truckers_pool, make_driver, tmp_path):
     _shared(app, truckers_pool, make_driver, unpaid="carry")
-    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14"))
+    app.import_payments(
+        POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14", "4,2026-11,failed,2026-11-15")
+    )
     app.settle_payments(POOL, "2026-11-20")
     december = app.share(POOL, "2026-12")  # no claims: it collects only the 108,000.00 carried
     assert december.members == 2  # the lapsed member no longer shares
@@ -450,12 +456,92 @@ def test_a_sharing_run_first_settles_the_windows_closed_before_its_notice_day(
 ):
     """Needs the sharing run to call payments.settle_payments(session, plugins, pool, notice day) at its start."""
     run_id = _shared(app, truckers_pool, make_driver)
-    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14"))
+    app.import_payments(
+        POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,paid,2026-11-14", "4,2026-11,failed,2026-11-14")
+    )
     december = app.share(POOL, "2026-12")  # notice day 2026-12-07: November's window closed on 2026-11-19
     assert december.members == 2  # member #4 lapsed before the count
     assert app.member(POOL, 4).status == "lapsed"
     (entry,) = _entries(app, "unpaid")
     assert entry.run_id == run_id and entry.facts["unpaid"] == SHARE
+    _books_ok(app)
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_a_share_with_no_result_stays_due_and_only_a_failed_one_lapses(
+    app, invoke, truckers_pool, make_driver, tmp_path, via
+):
+    run_id = _shared(app, truckers_pool, make_driver)
+    # #2 paid, collecting #4's share failed, nothing was reported for #3
+    app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", "4,2026-11,failed,2026-11-16"))
+    if via == "api":
+        (settled,) = app.settle_payments(POOL, "2026-11-20")
+        assert (settled.charged_count, settled.paid_count, settled.unpaid_count, settled.due_count) == (3, 1, 1, 1)
+        assert (settled.unpaid_minor, settled.lapsed) == (SHARE, 1)
+        assert settled.as_dict() | {"entry_id": 0} == {
+            "run_id": run_id,
+            "pool": POOL,
+            "period": "2026-11",
+            "currency": "CNY",
+            "window_closed": "2026-11-19",
+            "charged_count": 3,
+            "paid_count": 1,
+            "unpaid_count": 1,
+            "unpaid": "108000.00",
+            "due_count": 1,
+            "lapsed": 1,
+            "policy": "sponsor",
+            "entry_id": 0,
+        }
+    else:
+        result = invoke("payment", "settle", POOL, "--on", "2026-11-20")
+        assert result.exit_code == 0, result.output
+        assert result.output == (
+            "period 2026-11 (retry window closed on 2026-11-19): 1 of 3 shares paid; 1 failed, 108,000.00 CNY borne "
+            "by the sponsor; 1 member lapsed; 1 with no result reported, still due\n"
+        )
+
+    # the failed one lapsed; the unreported one is still a member with every right
+    assert [(m.id, m.status, m.ended_on) for m in app.members(POOL)] == [
+        (1, "deceased", date(2026, 10, 20)),
+        (2, "active", None),
+        (3, "active", None),
+        (4, "lapsed", date(2026, 11, 19)),
+    ]
+    with app.transaction() as s:
+        assert s.execute(select(MemberStatusChange.member_id, MemberStatusChange.status)).all() == [(4, "lapsed")]
+    # only the failed share was written off; the unreported one is still owed in members_due
+    (entry,) = _entries(app, "unpaid")
+    assert sorted((line.account, line.amount) for line in entry.lines) == [
+        ("members_due", -SHARE),
+        ("sponsor_due", SHARE),
+    ]
+    assert (entry.facts["unpaid_count"], entry.facts["unpaid"], entry.facts["lapsed"]) == (1, SHARE, 1)
+    balances = _books_ok(app)
+    assert (balances["members_due"], balances["cash"], balances["sponsor_due"]) == (SHARE, SHARE, SHARE)
+
+    shares = app.payments(POOL, "2026-11", unpaid=True)
+    assert [(s.member_id, s.state, s.member_status, s.failed_attempts, s.charge_minor) for s in shares] == [
+        (3, "unpaid", "active", 0, SHARE),
+        (4, "written-off", "lapsed", 1, SHARE),
+    ]
+    listed = invoke("payment", "list", POOL, "--period", "2026-11", "--unpaid", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(s["member_id"], s["state"], s["member_status"], s["charge"]) for s in json.loads(listed.output)] == [
+        (3, "unpaid", "active", "108000.00"),
+        (4, "written-off", "lapsed", "108000.00"),
+    ]
+    table = invoke("payment", "list", POOL, "--period", "2026-11", "--unpaid")
+    assert table.exit_code == 0, table.output
+    rows = [line.split() for line in table.output.splitlines()[2:]]
+    assert [(r[0], r[2], r[3], r[-1]) for r in rows] == [
+        ("3", "108,000.00", "unpaid", "active"),
+        ("4", "108,000.00", "written-off", "lapsed"),
+    ]
+
+    # #3 keeps sharing: December counts #2 and #3, not #4
+    december = app.share(POOL, "2026-12")
+    assert december.members == 2
     _books_ok(app)
 
 
@@ -480,22 +566,23 @@ def test_a_settled_period_takes_no_more_payments(app, truckers_pool, make_driver
     with pytest.raises(ImportRowsError) as caught:
         app.import_payments(POOL, path)
     assert caught.value.problems == [
-        f"{path}:2: period: 2026-11 was settled when its retry window closed on 2026-11-19 (unpaid shares were "
-        "written off and their members lapsed); it takes no more payments"
+        f"{path}:2: period: 2026-11 was settled when its retry window closed on 2026-11-19 (shares whose "
+        "collection failed were written off and their members lapsed); it takes no more payments"
     ]
     assert _state(app) == before
 
 
 def test_a_lapsed_member_cannot_pay_a_later_share_late(app, truckers_pool, make_driver, tmp_path):
     # A 30-day window: September's closes on 2026-10-14, after October's notice day, so a member
-    # who never pays September's share is charged October's too and lapses before paying it.
+    # whose collection of September's share failed is charged October's too and lapses before paying it.
     _pool(app, truckers_pool, make_driver, members=5, joined="2026-08-01", retry_days=30)
     _death(app, 1, day="2026-08-20", filed="2026-08-25")
     app.share(POOL, "2026-09")
     _death(app, 2, day="2026-09-20", filed="2026-09-25")
     october = app.share(POOL, "2026-10")
     assert october.members == 3
-    app.import_payments(POOL, _csv(tmp_path, *(f"{m},2026-09,paid,2026-09-14" for m in (2, 3, 4)), name="sep.csv"))
+    september = [*(f"{m},2026-09,paid,2026-09-14" for m in (2, 3, 4)), "5,2026-09,failed,2026-09-14"]
+    app.import_payments(POOL, _csv(tmp_path, *september, name="sep.csv"))
     (settled,) = app.settle_payments(POOL, "2026-10-15")
     assert (settled.period, settled.lapsed) == ("2026-09", 1)
     assert app.member(POOL, 5).ended_on == date(2026, 10, 14)
@@ -570,8 +657,9 @@ def test_payment_list_shows_each_share_and_what_became_of_it(app, truckers_pool,
     ]
     app.settle_payments(POOL, "2026-11-20")
     unpaid = app.payments(POOL, "2026-11", unpaid=True)
+    # #4's collection failed: written off, lapsed. Nothing was reported for #3: still due, still active.
     assert [(s.member_id, s.state, s.member_status) for s in unpaid] == [
-        (3, "written-off", "lapsed"),
+        (3, "unpaid", "active"),
         (4, "written-off", "lapsed"),
     ]
     assert unpaid[0].as_dict()["charge"] == "108000.00"
@@ -579,11 +667,11 @@ def test_payment_list_shows_each_share_and_what_became_of_it(app, truckers_pool,
 
 def test_payment_commands_round_trip(invoke, app, truckers_pool, make_driver, tmp_path):
     _shared(app, truckers_pool, make_driver)
-    path = _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,failed,2026-11-14")
+    path = _csv(tmp_path, "2,2026-11,paid,2026-11-14", "3,2026-11,failed,2026-11-14", "4,2026-11,failed,2026-11-15")
     result = invoke("payment", "import", POOL, str(path))
     assert result.exit_code == 0, result.output
     assert result.output == (
-        f"imported {path} into pool 'js-truckers' as payment batch #1: 2 rows, 1 paid (108,000.00 CNY), 1 failed\n"
+        f"imported {path} into pool 'js-truckers' as payment batch #1: 3 rows, 1 paid (108,000.00 CNY), 2 failed\n"
     )
     again = invoke("payment", "import", POOL, str(path))
     assert again.exit_code == 1
@@ -593,7 +681,7 @@ def test_payment_commands_round_trip(invoke, app, truckers_pool, make_driver, tm
     assert listed.exit_code == 0, listed.output
     assert [(s["member_id"], s["state"], s["failed_attempts"]) for s in json.loads(listed.output)] == [
         (3, "unpaid", 1),
-        (4, "unpaid", 0),
+        (4, "unpaid", 1),
     ]
     table = invoke("payment", "list", POOL, "--period", "2026-11")
     assert table.exit_code == 0 and "108,000.00" in table.output and "paid" in table.output
@@ -605,7 +693,7 @@ def test_payment_commands_round_trip(invoke, app, truckers_pool, make_driver, tm
     settled = invoke("payment", "settle", POOL, "--on", "2026-11-20")
     assert settled.exit_code == 0, settled.output
     assert settled.output == (
-        "period 2026-11 (retry window closed on 2026-11-19): 1 of 3 shares paid; 2 unpaid, 216,000.00 CNY borne by "
+        "period 2026-11 (retry window closed on 2026-11-19): 1 of 3 shares paid; 2 failed, 216,000.00 CNY borne by "
         "the sponsor; 2 members lapsed\n"
     )
     as_json = invoke("payment", "settle", POOL, "--json")
