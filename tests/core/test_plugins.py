@@ -821,10 +821,17 @@ def test_a_broken_plugin_is_reported_and_skipped(installed, tmp_path):
     assert "broken" not in listed
     assert listed["couriers"]["cohorts"] == ["bike-couriers"]  # the other plugins still work
     assert listed["truckers"]["cohorts"] == ["truckers"]
+    assert listed["disease_cohorts"]["cohorts"] == ["cancer-patients", "critical-illness", "disease-society"]
 
     cohorts = run_mutualaid("cohorts", "list", "--json", sites=sites, home=tmp_path)
     assert cohorts.returncode == 0
-    assert [c["key"] for c in json.loads(cohorts.stdout)] == ["bike-couriers", "truckers"]
+    assert [c["key"] for c in json.loads(cohorts.stdout)] == [
+        "bike-couriers",
+        "cancer-patients",
+        "critical-illness",
+        "disease-society",
+        "truckers",
+    ]
 
 
 def test_a_broken_plugin_is_fatal_in_strict_mode(installed, tmp_path):
@@ -885,13 +892,13 @@ def test_a_misspelt_hook_is_fatal_in_strict_mode(installed, tmp_path):
         pytest.param(
             ["broken", "external_cohort"],
             {"MUTUALAID_DISABLE_PLUGINS": "broken"},
-            ["couriers", "mutualaid.builtin", "truckers"],
+            ["couriers", "disease_cohorts", "mutualaid.builtin", "truckers"],
             id="disable-broken",
         ),
         pytest.param(
             ["broken", "typo", "external_cohort"],
             {"MUTUALAID_DISABLE_PLUGINS": "broken,typo"},
-            ["couriers", "mutualaid.builtin", "truckers"],
+            ["couriers", "disease_cohorts", "mutualaid.builtin", "truckers"],
             id="disable-broken-and-typo",
         ),
         pytest.param(
