@@ -3,12 +3,16 @@ weights, caps with each shortfall policy, prepaid freezing, and the run's ledger
 
 from __future__ import annotations
 
+import shutil
 import sys
 import types
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
@@ -25,6 +29,8 @@ from mutualaid import (
 from mutualaid.cohort import SharingWeights
 from mutualaid.ledger import account_balances, list_entries, reconcile_books, verify_ledger
 from mutualaid.models import Balance, Charge, Claim, Member, MemberStatusChange
+from mutualaid.money import apportion, split_weighted, to_minor
+from mutualaid.sharing import plan_sharing, settle_shortfall
 from mutualaid.testing import resident_id
 
 POOL = "weighted"
@@ -346,3 +352,151 @@ def test_each_run_posts_one_balanced_entry_traced_to_the_run_and_its_claims(engi
     assert lines == {("members_due", None): 10_800, ("aid_payable", claim): -10_000, ("fee_income", None): -800}
     assert entry.facts["charge_rows"] == 3 and entry.facts["charged"] == 10_800
     _books_ok(engine_app)
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+shares_needs = st.integers(0, 10**12)
+weight_lists = st.lists(st.integers(1, 9), min_size=1, max_size=4, unique=True).map(sorted)
+
+
+@settings(max_examples=300)
+@given(need=shares_needs, weights=weight_lists, data=st.data())
+def test_weighted_split_is_exact_or_rounds_up_within_one_minor_unit(need, weights, data):
+    counts = data.draw(st.lists(st.integers(0, 10**6), min_size=len(weights), max_size=len(weights)))
+    assume(sum(counts) > 0)
+    total_weight = sum(c * w for c, w in zip(counts, weights, strict=True))
+    exact = split_weighted(need, tuple(weights), tuple(counts), exact=True)
+    assert exact.total == need and 0 <= exact.extra < max(sum(counts), 1)
+    up = split_weighted(need, tuple(weights), tuple(counts), exact=False)
+    assert up.total >= need and up.surplus < sum(counts)
+    for w, low, high in zip(weights, exact.shares, up.shares, strict=True):
+        owed = Fraction(need * w, total_weight)
+        assert low <= owed < low + 1  # rounded down, and the extra unit brings it within one
+        assert high - 1 < owed <= high  # rounded up
+
+
+@settings(max_examples=300)
+@given(total=st.integers(0, 10**10), parts=st.lists(st.integers(0, 10**9), min_size=1, max_size=8))
+def test_apportion_is_exact_and_proportional_within_one_minor_unit(total, parts):
+    assume(sum(parts) > 0)
+    shares = apportion(total, parts)
+    assert sum(shares) == total
+    for share, part in zip(shares, parts, strict=True):
+        assert abs(share - Fraction(total * part, sum(parts))) < 1
+
+
+@settings(max_examples=300)
+@given(
+    aid=st.integers(0, 10**9),
+    rate=st.decimals(min_value=0, max_value=Decimal("0.5"), places=3),
+    surplus_in=st.integers(0, 10**6),
+    carried_in=st.integers(0, 10**6),
+    members=st.integers(1, 10**4),
+    collected=st.floats(min_value=0, max_value=1),
+    policy=st.sampled_from(["sponsor", "carry", "prorate"]),
+)
+def test_a_shortfall_is_always_borne_by_someone_and_the_books_balance(
+    aid, rate, surplus_in, carried_in, members, collected, policy
+):
+    plan = plan_sharing(
+        aid=aid, fee_rate=rate, surplus_in=surplus_in, carried_in=carried_in, members=members, rounding="exact"
+    )
+    charged = int(plan.charged * Fraction(collected))  # what capped members managed to pay
+    settled = settle_shortfall(plan, charged, policy=policy, fee_policy="rate", fee_rate=rate)
+    assert settled.balances(
+        plan
+    )  # charged + surplus in + sponsor + deficit out = aid funded + fee + deficit in + surplus out
+    assert min(settled.aid_funded, settled.fee, settled.surplus_out, settled.sponsor, settled.carried_out) >= 0
+    assert settled.aid_funded <= aid
+    if policy != "prorate":
+        assert settled.aid_funded == aid and settled.sponsor + settled.carried_out == plan.charged - charged
+
+
+def _property_pool(url, plugins, rounding, weights, caps, members):
+    app = MutualAid(url, plugins=plugins)
+    sharing = {"management_fee_rate": "0.08", "rounding": rounding, "weights": weights}
+    if caps:
+        sharing["caps"] = caps
+    app.create_pool({"key": POOL, "name": "P", "cohort": "weighted-test", "sharing": sharing})
+    ids = []
+    for n, (born, joined) in enumerate(members):
+        ids.append(
+            app.join(
+                POOL, id_number=resident_id(born, n), name=f"M{n}", birth_date=born, joined_on=joined, attributes={}
+            ).id
+        )
+    return app, ids
+
+
+member_lists = st.lists(
+    st.tuples(st.dates(date(1950, 1, 1), date(2000, 12, 31)), st.dates(date(2025, 1, 1), date(2026, 9, 1))),
+    min_size=1,
+    max_size=25,
+)
+cap_sets = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {"shortfall": st.sampled_from(["sponsor", "carry", "prorate"])},
+        optional={
+            "per_case": st.sampled_from(["0.10", "5.00", "50.00"]),
+            "per_period": st.sampled_from(["1.00", "30.00"]),
+            "per_year": st.sampled_from(["2.00", "60.00"]),
+        },
+    ),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    members=member_lists,
+    needs=st.lists(st.lists(st.integers(1, 500_000), max_size=3), min_size=1, max_size=3),
+    rounding=st.sampled_from(["round-up", "exact"]),
+    weights=st.sampled_from(["equal", "cohort"]),
+    caps=cap_sets,
+)
+def test_random_pools_charge_exactly_within_every_cap_and_keep_the_books(
+    tmp_path_factory, _sqlite_template, test_plugins, members, needs, rounding, weights, caps
+):
+    path = tmp_path_factory.mktemp("prop") / "p.db"
+    shutil.copyfile(_sqlite_template, path)
+    app, ids = _property_pool(f"sqlite:///{path}", test_plugins, rounding, weights, caps, members)
+    try:
+        paid_in_year: dict[int, int] = {}
+        for month, period_needs in enumerate(needs, start=10):
+            for k, amount in enumerate(period_needs):
+                day = f"2026-{month:02d}-{k + 1:02d}"
+                _need(app, ids[k % len(ids)], str(Decimal(amount) / 100), day=day)
+            result = app.share(POOL, f"2026-{month:02d}")
+            charges = _charges(app, result.run_id)
+            # charges sum to what the period needs plus the surplus carried out, less any shortfall
+            assert sum(charges.values()) == result.charged_minor
+            if result.shortfall_minor:  # a cap bound: members paid the need less the shortfall
+                assert result.charged_minor == result.need_minor - result.shortfall_minor
+            else:  # members paid the need plus what rounding up carries out
+                assert result.charged_minor == result.need_minor + result.surplus_out_minor - max(
+                    result.surplus_in_minor - result.aid_minor - result.fee_minor - result.carried_in_minor, 0
+                )
+            assert result.reconciles()
+            assert all(a > 0 for a in charges.values())
+            if caps:
+                limits = []
+                if "per_period" in caps:
+                    limits.append(to_minor(caps["per_period"], "CNY"))
+                if "per_case" in caps and period_needs:
+                    limits.append(to_minor(caps["per_case"], "CNY") * len(period_needs))
+                if limits:
+                    assert max(charges.values(), default=0) <= min(limits)
+            for member, amount in charges.items():
+                paid_in_year[member] = paid_in_year.get(member, 0) + amount
+            if caps and "per_year" in caps:
+                assert max(paid_in_year.values(), default=0) <= to_minor(caps["per_year"], "CNY")
+            if not caps and weights == "equal" and charges:
+                spread = max(charges.values()) - min(charges.values())
+                assert spread <= (1 if rounding == "exact" else 0)
+        with app.transaction() as s:
+            pool_id = app.pool(POOL).id
+            assert verify_ledger(s, pool_id).ok
+            assert reconcile_books(s, pool_id).ok
+    finally:
+        app.close()
