@@ -244,8 +244,13 @@ class MutualAid:
         currency (a benefit paid out: ``debit={"aid_payable": 300000}, credit={"cash": 300000}``)."""
         with self.transaction() as session:
             record = _pools.get_pool(session, self.plugins, pool)
-            day = parse_date(on, "the adjustment's day") if on is not None else _pools.pool_today(record.definition)
             problems: list[str] = []
+            day = _pools.pool_today(record.definition)
+            if on is not None:
+                try:
+                    day = parse_date(on, "the adjustment's day")
+                except ValueError as exc:
+                    problems.append(f"--on: {exc}")
             lines = []
             for sign, side in ((1, debit), (-1, credit)):
                 for account, amount in side.items():

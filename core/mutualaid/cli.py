@@ -21,7 +21,7 @@ from .api import MutualAid
 from .errors import MutualAidError, PluginError, ValidationError
 from .fields import parse_pairs
 from .ledger import ACCOUNTS
-from .money import format_minor, format_percent
+from .money import currency_exponent, format_minor, format_percent, from_minor
 from .plugins import Plugins, load_plugins
 from .sharing import plan_from_inputs
 
@@ -904,6 +904,11 @@ def share_plan(
     as_json: bool,
 ) -> None:
     """Work out a period's figures from its inputs, without a database (a published period, or a what-if)."""
+    if currency is not None:
+        try:
+            currency_exponent(currency)
+        except ValueError as exc:  # one line, rather than one for each amount given in it
+            raise ValidationError([f"--currency: {exc}"]) from None
     plan = plan_from_inputs(
         state.loaded_plugins(),
         pool_file=pool_file,
@@ -970,17 +975,19 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
     report = app.reconcile_books(pool)
     fmt = lambda minor: format_minor(minor, currency)  # noqa: E731
     if as_json:
+        # Amounts as plain decimal strings ("-600000.00"), as every other --json output gives them.
+        amount = lambda minor: str(from_minor(minor, currency))  # noqa: E731
         _dump(
             {
                 "ok": report.ok,
                 "currency": currency,
-                "balances": {k: fmt(v) for k, v in report.balances.items()},
-                "total": fmt(report.total),
+                "balances": {k: amount(v) for k, v in report.balances.items()},
+                "total": amount(report.total),
                 "checks": [
                     {
                         "account": c.account,
-                        "ledger": fmt(c.ledger_minor),
-                        "records": fmt(c.records_minor),
+                        "ledger": amount(c.ledger_minor),
+                        "records": amount(c.records_minor),
                         "ok": c.ok,
                         "what": c.what,
                     }

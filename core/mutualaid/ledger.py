@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from .errors import NotFoundError, StateError, ValidationError
 from .models import Balance, Charge, Claim, LedgerEntry, LedgerLine, Payment, Pool, SharingRun, TopUp
+from .money import format_minor
 
 __all__ = [
     "ACCOUNTS",
@@ -303,7 +304,13 @@ def post_adjustment(
             )
     total = sum(ln.amount for ln in lines)
     if total:
-        problems.append(f"the lines do not balance: debits exceed credits by {total} minor units")
+        pool = session.get(Pool, pool_id)
+        currency = pool.currency if pool is not None else "CNY"
+        debits = sum(ln.amount for ln in lines if ln.amount > 0)
+        problems.append(
+            f"the lines do not balance: the debits total {format_minor(debits, currency)} {currency} and the "
+            f"credits {format_minor(debits - total, currency)} {currency}"
+        )
     if not [ln for ln in lines if ln.amount]:
         problems.append("an adjustment needs at least one debit and one credit")
     if problems:
@@ -421,9 +428,12 @@ def verify_ledger(session: Session, pool_id: int, *, batch: int = 2000) -> Verif
         for entry in entries:
             count += 1
             if entry.seq != expected_seq:
-                problems.append(
-                    LedgerProblem(entry.seq, f"entries {expected_seq} to {entry.seq - 1} are missing (deleted?)")
+                gap = (
+                    f"entry {expected_seq} is missing"
+                    if entry.seq - 1 == expected_seq
+                    else f"entries {expected_seq} to {entry.seq - 1} are missing"
                 )
+                problems.append(LedgerProblem(entry.seq, f"{gap} (deleted?)"))
             if entry.prev_hash != prev:
                 problems.append(
                     LedgerProblem(entry.seq, "does not link to the entry before it (an entry was removed or replaced)")
@@ -439,12 +449,20 @@ def verify_ledger(session: Session, pool_id: int, *, batch: int = 2000) -> Verif
             prev = entry.hash
             expected_seq = entry.seq + 1
             last_seq = entry.seq
-    if last_seq != int(pool.ledger_seq or 0) or prev != (pool.ledger_head or GENESIS):
+    if last_seq != int(pool.ledger_seq or 0):
         problems.append(
             LedgerProblem(
                 None,
                 f"the chain ends at entry {last_seq} but the pool's head is entry {pool.ledger_seq}: "
                 "entries at the end were deleted or the head was altered",
+            )
+        )
+    elif prev != (pool.ledger_head or GENESIS):
+        problems.append(
+            LedgerProblem(
+                None,
+                f"the chain ends at entry {last_seq} as the pool's head says, but its hash is not the head's: "
+                "the last entry was replaced or the head was altered",
             )
         )
     for run_id, period in session.execute(
