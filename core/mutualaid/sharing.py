@@ -1094,7 +1094,8 @@ def plan_from_inputs(
         share = min(plan.share, cap)
         extra = plan.extra if plan.share + 1 <= cap else 0
         charged = share * plan.members + extra
-        capped = plan.members if plan.share >= cap else plan.extra
+        # With a share equal to the cap only the members paying an extra minor unit pay less.
+        capped = plan.members if plan.share > cap else plan.extra
     policy = sharing.caps.shortfall if sharing.caps.any else "none"
     settled = settle_shortfall(
         plan,
