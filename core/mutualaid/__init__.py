@@ -34,11 +34,12 @@ from .cohort import (
     MemberFacts,
     NoFields,
     PriorBenefit,
+    SharingWeights,
     age_on,
     covered_from,
     waiting_until,
 )
-from .config import PoolConfig, PoolDefinition, SharingConfig
+from .config import CapsConfig, PaymentsConfig, PoolConfig, PoolDefinition, SharingConfig
 from .errors import (
     AlreadySharedError,
     ConfigError,
@@ -71,6 +72,7 @@ __all__ = [
     "BenefitInputs",
     "BenefitModel",
     "BenefitResult",
+    "CapsConfig",
     "ClaimFacts",
     "Cohort",
     "CohortRules",
@@ -88,6 +90,7 @@ __all__ = [
     "MutualAidError",
     "NoFields",
     "NotFoundError",
+    "PaymentsConfig",
     "Period",
     "PluginError",
     "Plugins",
@@ -100,6 +103,7 @@ __all__ = [
     "ReimbursementBenefit",
     "SharingConfig",
     "SharingResult",
+    "SharingWeights",
     "StateError",
     "TenureRampBenefit",
     "ValidationError",

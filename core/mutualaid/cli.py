@@ -731,6 +731,7 @@ def _decision_dict(decision: Any) -> dict[str, Any]:
         "cap": str(decision.cap),
         "reasons": list(decision.reasons),
         "ends_membership": decision.ends_membership,
+        "refund_contributions": decision.refund_contributions,
     }
 
 
@@ -953,7 +954,10 @@ def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) ->
             }
         )
     elif report.ok:
-        click.echo(f"ledger of pool {pool!r}: {report.entries:,} entries, chain intact, every run's charges match")
+        click.echo(
+            f"ledger of pool {pool!r}: {report.entries:,} entr{'y' if report.entries == 1 else 'ies'}, chain intact, "
+            "every run's charges match"
+        )
         click.echo(f"  head {report.head}")
     else:
         click.echo(f"ledger of pool {pool!r}: {len(report.problems)} problem(s) in {report.entries:,} entries:")

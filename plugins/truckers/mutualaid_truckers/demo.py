@@ -227,7 +227,14 @@ def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[
         f"     = {run.members:,} members x {fmt(run.share_minor)} CNY; one statement per charged member: {rendered.count:,}"
     )
     echo(f"   totals reconcile: {'YES' if ok else 'NO'}")
-    return ok
+    chain = app.verify_ledger(key)
+    books = app.reconcile_books(key)
+    echo(
+        f"7. ledger: {chain.entries} entr{'y' if chain.entries == 1 else 'ies'}, hash chain "
+        f"{'intact' if chain.ok else 'BROKEN'}; books {'balance to the fen' if books.ok else 'DO NOT balance'} "
+        f"(check again with 'mutualaid ledger verify {key}' and 'mutualaid ledger balance {key}')"
+    )
+    return ok and chain.ok and books.ok
 
 
 _REASON_KINDS = (

@@ -27,7 +27,8 @@ def test_the_demo_runs_a_pool_end_to_end_and_reconciles(tmp_path):
     assert "grade-3 disability -> approved 240,000.00 CNY" in text
     assert "disability while drunk driving -> rejected" in text
     assert "running 2026-11 again is refused" in text
-    assert text.rstrip().endswith("totals reconcile: YES")
+    assert "totals reconcile: YES" in text
+    assert "7. ledger: 1 entry, hash chain intact; books balance to the fen" in text
     # one statement per member charged: everyone who joined but the driver who died
     sharing = int(re.search(r"among the ([\d,]+) members covered", text).group(1).replace(",", ""))
     assert sharing == joined - 1
@@ -69,5 +70,6 @@ def test_the_demo_replaces_its_own_earlier_output(tmp_path):
             [str(MUTUALAID), "demo", "--dir", str(out), "--members", "50"], capture_output=True, text=True, timeout=120
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.rstrip().endswith("totals reconcile: YES")
+        assert "totals reconcile: YES" in result.stdout
+        assert "hash chain intact; books balance to the fen" in result.stdout
     assert (out / ".mutualaid-demo").is_file()
