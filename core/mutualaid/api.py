@@ -220,6 +220,11 @@ class MutualAid:
         with self.transaction() as session:
             return _ledger.verify_ledger(session, _pools.get_pool(session, self.plugins, pool).id)
 
+    def backfill_ledger(self, pool: str) -> list[str]:
+        """Post the entries of runs shared before the ledger existed; returns their periods."""
+        with self.transaction() as session:
+            return _sharing.backfill_ledger(session, self.plugins, pool)
+
     def ledger_balances(self, pool: str) -> dict[str, int]:
         """Each ledger account's balance in minor units (debit-positive)."""
         with self.transaction() as session:

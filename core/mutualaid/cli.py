@@ -967,6 +967,18 @@ def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) ->
         ctx.exit(1)
 
 
+@ledger_group.command("backfill")
+@click.argument("pool")
+@_pass_state
+def ledger_backfill(state: State, pool: str) -> None:
+    """Post the entries of runs shared before the ledger existed (a database from mutualaid 0.1)."""
+    periods = state.app.backfill_ledger(pool)
+    if periods:
+        click.echo(f"posted the ledger entries of {len(periods)} earlier run(s): {', '.join(periods)}")
+    else:
+        click.echo(f"every run of pool {pool!r} already has its ledger entry")
+
+
 @ledger_group.command("balance")
 @click.argument("pool")
 @json_option

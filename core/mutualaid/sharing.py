@@ -49,7 +49,7 @@ from .cohort import SharingWeights
 from .config import PoolConfig, SharingConfig, format_validation_error, load_pool_file
 from .errors import AlreadySharedError, NotFoundError, StateError, ValidationError
 from .ledger import Line, account_balances, charge_figures, post_entry
-from .models import Balance, Charge, Claim, Member, MemberStatusChange, Pool, SharingRun
+from .models import Balance, Charge, Claim, LedgerEntry, Member, MemberStatusChange, Pool, SharingRun
 from .money import (
     apportion,
     format_minor,
@@ -69,6 +69,7 @@ __all__ = [
     "Reconciliation",
     "SharingPlan",
     "SharingResult",
+    "backfill_ledger",
     "get_run",
     "plan_from_inputs",
     "plan_sharing",
@@ -1134,6 +1135,48 @@ def plan_from_inputs(
         charge_rows=plan.members,
         max_charge_minor=min(plan.largest_charge, cap) if cap is not None else plan.largest_charge,
     )
+
+
+def backfill_ledger(session: Session, plugins: Plugins, pool_key: str) -> list[str]:
+    """Post the ledger entries of runs shared before the ledger existed (schema revision 0001), in
+    period order, from their stored figures. Returns the periods posted (none the second time)."""
+    pool = get_pool(session, plugins, pool_key)
+    posted = select(LedgerEntry.run_id).where(
+        LedgerEntry.pool_id == pool.id, LedgerEntry.kind == "sharing", LedgerEntry.run_id.is_not(None)
+    )
+    runs = session.scalars(
+        select(SharingRun)
+        .where(SharingRun.pool_id == pool.id, SharingRun.id.not_in(posted))
+        .order_by(SharingRun.notice_date, SharingRun.id)
+    ).all()
+    periods = []
+    for run in runs:
+        funded = session.execute(
+            select(Claim.id, func.coalesce(Claim.funded_minor, Claim.benefit_minor, 0))
+            .where(Claim.sharing_run_id == run.id)
+            .order_by(Claim.id)
+        ).all()
+        plan = SharingPlan(
+            aid=run.aid_minor,
+            fee=run.fee_minor,
+            surplus_in=run.surplus_in_minor,
+            carried_in=run.carried_in_minor,
+            need=run.need_minor,
+            left_over=0,
+            rounding=run.rounding,
+        )
+        settlement = Settlement(
+            run.charged_minor,
+            run.aid_funded_minor or run.aid_minor,
+            run.fee_minor,
+            run.surplus_out_minor,
+            run.sponsor_minor,
+            run.carried_out_minor,
+            run.shortfall_minor,
+        )
+        _post(session, pool, run, settlement, plan, [c for c, _ in funded], [int(a) for _, a in funded])
+        periods.append(run.period)
+    return periods
 
 
 def get_run(session: Session, plugins: Plugins, pool_key: str, period_key: str) -> SharingResult:

@@ -137,3 +137,27 @@ def test_two_processes_sharing_one_period_at_once_apply_it_exactly_once(app, tru
         )
         assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "sharing")) == 1
         assert verify_ledger(s, app.pool(POOL).id).ok
+
+
+def test_runs_shared_before_the_ledger_get_their_entries_by_backfill(app, truckers_pool, make_driver, invoke):
+    # A database upgraded from revision 0001 has runs but no ledger: made here by removing the books.
+    _setup(app, truckers_pool, make_driver, 5)
+    first = app.share(POOL, "2026-11")
+    claim = app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-11-20", filed_on="2026-11-21")
+    app.approve_claim(claim.id)
+    app.share(POOL, "2026-12")
+    with app.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_lines"))
+        conn.execute(text("DELETE FROM ledger_entries"))
+        conn.execute(text("UPDATE pools SET ledger_seq = 0, ledger_head = NULL"))
+    report = app.verify_ledger(POOL)
+    assert [str(p) for p in report.problems] == [
+        f"sharing run #{first.run_id} (period 2026-11) has no ledger entry",
+        f"sharing run #{first.run_id + 1} (period 2026-12) has no ledger entry",
+    ]
+    result = invoke("ledger", "backfill", POOL)
+    assert result.exit_code == 0, result.output
+    assert result.output == "posted the ledger entries of 2 earlier run(s): 2026-11, 2026-12\n"
+    assert app.verify_ledger(POOL).ok and app.reconcile_books(POOL).ok
+    assert invoke("ledger", "backfill", POOL).output == f"every run of pool {POOL!r} already has its ledger entry\n"
+    assert [e.kind for e in app.ledger_entries(POOL)] == ["sharing", "sharing"]

@@ -4,9 +4,9 @@ Runs gain the figures of fee policies, caps, weights, rotation and payment model
 run funded and what a denial refunded; new tables hold the ledger (hash-chained entries and their
 lines), prepaid balances and top-ups, postpaid payment results, and members' status history.
 Runs shared before this revision are backfilled: they funded their whole aid amount, and their
-charge figures are recounted from the charges table. Their ledger entries are posted by
-``mutualaid ledger verify --backfill`` the first time it runs (a migration must not depend on the
-application's hashing code).
+charge figures are recounted from the charges table. ``mutualaid ledger verify`` reports them as
+runs without an entry until ``mutualaid ledger backfill POOL`` posts their entries (a migration
+must not depend on the application's hashing code).
 
 Revision ID: 0002
 Revises: 0001
