@@ -1027,6 +1027,7 @@ def test_an_external_cohort_end_to_end(installed, tmp_path, db_url):
         "cap": "2000",
         "reasons": ["12 days in hospital at 200 a day: 2,400", "capped at 2,000 per hospital stay"],
         "ends_membership": False,
+        "refund_contributions": False,
     }
     assert approved["claim"]["benefit"] == "2000.00"
 
