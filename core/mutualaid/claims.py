@@ -363,15 +363,18 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     return _record(row, pool), decision
 
 
-def _end_by_death(session: Session, plugins: Plugins, pool: PoolRecord, claim: Claim) -> Member | None:
-    """Record the claim's member as deceased on the event date, unless the membership already ended."""
+def _end_by_death(
+    session: Session, plugins: Plugins, pool: PoolRecord, claim: Claim, *, status: str = "deceased"
+) -> Member | None:
+    """Record the claim's member as deceased (or ``exited``) on the event date, unless the
+    membership already ended."""
     member = session.get(Member, claim.member_id)
     if member is None or member.ended_on is not None:
         return None
-    member.status = "deceased"
+    member.status = status
     member.ended_on = claim.event_date
     session.flush()
-    plugins.hook.member_ended(pool=pool.definition.config, member_id=member.id, status="deceased", on=claim.event_date)
+    plugins.hook.member_ended(pool=pool.definition.config, member_id=member.id, status=status, on=claim.event_date)
     return member
 
 
@@ -395,7 +398,11 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     row.benefit_minor = 0
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
-    ended = _end_by_death(session, plugins, pool, row) if decision.ends_membership and not decision.payable else None
+    ended = (
+        _end_by_death(session, plugins, pool, row, status=decision.ends_as)
+        if decision.ends_membership and not decision.payable
+        else None
+    )
     refund = _refund(session, pool, row) if decision.refund_contributions and not decision.payable else 0
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=False)

@@ -188,7 +188,9 @@ class BenefitDecision:
     ends the membership (a death), so the member stops sharing from the next period.
     ``refund_contributions`` is true for a denial that gives the member back what they have paid
     into the pool (e.g. illness diagnosed in the waiting period); the core records the refund in
-    the ledger when the claim is rejected.
+    the ledger when the claim is rejected. ``ends_as`` is how an ended membership is recorded:
+    ``"deceased"`` (a death) or ``"exited"`` (e.g. Xianghubao ended the membership of a member
+    diagnosed in the waiting period).
     """
 
     payable: bool
@@ -197,6 +199,7 @@ class BenefitDecision:
     reasons: tuple[str, ...]
     ends_membership: bool = False
     refund_contributions: bool = False
+    ends_as: str = "deceased"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", to_decimal(self.amount))
@@ -212,6 +215,8 @@ class BenefitDecision:
             raise ValueError("a claim that is not payable must have a benefit of 0")
         if self.payable and self.refund_contributions:
             raise ValueError("only a denial can refund the member's contributions")
+        if self.ends_as not in ("deceased", "exited"):
+            raise ValueError(f"a membership ends as 'deceased' or 'exited', not {self.ends_as!r}")
 
     @classmethod
     def pay(
@@ -233,11 +238,13 @@ class BenefitDecision:
         cap: Decimal | int | str = 0,
         ends_membership: bool = False,
         refund_contributions: bool = False,
+        ends_as: str = "deceased",
     ) -> BenefitDecision:
         """A decision that the claim cannot be paid, with every reason. ``ends_membership`` is true
-        when the event ends the membership even though nothing is paid (a death that is excluded);
-        ``refund_contributions`` when the member is to get back what they paid."""
-        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership, refund_contributions)
+        when the event ends the membership even though nothing is paid (a death that is excluded,
+        or with ``ends_as="exited"`` an illness in the waiting period); ``refund_contributions``
+        when the member is to get back what they paid."""
+        return cls(False, Decimal(0), to_decimal(cap), tuple(reasons), ends_membership, refund_contributions, ends_as)
 
 
 @dataclass(frozen=True, slots=True)

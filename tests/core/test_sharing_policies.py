@@ -500,3 +500,12 @@ def test_random_pools_charge_exactly_within_every_cap_and_keep_the_books(
             assert reconcile_books(s, pool_id).ok
     finally:
         app.close()
+
+
+def test_a_decision_ends_a_membership_only_as_a_death_or_an_exit():
+    assert BenefitDecision.deny(["ill while waiting"], ends_membership=True, ends_as="exited").ends_as == "exited"
+    assert BenefitDecision.deny(["excluded death"], ends_membership=True).ends_as == "deceased"
+    with pytest.raises(ValueError, match="a membership ends as 'deceased' or 'exited', not 'lapsed'"):
+        BenefitDecision.deny(["x"], ends_membership=True, ends_as="lapsed")
+    with pytest.raises(ValueError, match="only a denial can refund the member's contributions"):
+        BenefitDecision(True, Decimal(1), Decimal(1), ("paid",), refund_contributions=True)

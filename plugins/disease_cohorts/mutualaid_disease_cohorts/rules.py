@@ -248,7 +248,14 @@ class _SocietyRules(CohortRules[S], Generic[S]):
             )
         elif cases and not problems:
             reasons.append("no refund: this pool refunds in none of these cases")
-        return BenefitDecision.deny(reasons, refund_contributions=refund)
+        ends = (
+            not problems
+            and settings.waiting_period_illness_ends_membership
+            and any(case == "diagnosed_in_waiting_period" for case, _ in cases)
+        )
+        if ends:
+            reasons.append("an illness diagnosed in the waiting period ends the membership")
+        return BenefitDecision.deny(reasons, refund_contributions=refund, ends_membership=ends, ends_as="exited")
 
     def _benefit(
         self, claim: ClaimFacts, settings: S, details: CriticalIllnessClaim | PatientClaim, lead: list[str]

@@ -336,6 +336,12 @@ class SocietySettings(BaseModel):
         description='What a claim refused in each of the six refund cases does: "refund", "deny" or "off"; and '
         "late_report_months.",
     )
+    waiting_period_illness_ends_membership: bool = Field(
+        True,
+        description="Whether an illness diagnosed in the waiting period ends the membership when its claim is "
+        "rejected (Xianghubao: no aid, shares refunded, membership ended). The member is recorded as exited "
+        "on the day of the diagnosis.",
+    )
 
     @field_validator("min_age", mode="before")
     @classmethod

@@ -30,6 +30,9 @@ REFUND_WAITING = (
 )
 
 
+ENDS_WAITING = "an illness diagnosed in the waiting period ends the membership"
+
+
 def decide(cohort, claim, settings=None) -> BenefitDecision:
     return cohort.rules.decide_benefit(claim, settings or cohort.default_settings())
 
@@ -40,11 +43,14 @@ def assert_paid(decision: BenefitDecision, amount: str) -> None:
     assert not decision.refund_contributions
 
 
-def assert_refused(decision: BenefitDecision, *, refund: bool) -> None:
+def assert_refused(decision: BenefitDecision, *, refund: bool, ends: bool = False) -> None:
     assert not decision.payable
     assert decision.amount == D(0)
     assert decision.refund_contributions is refund
-    assert not decision.ends_membership
+    assert decision.ends_membership is ends
+    if ends:  # an illness in the waiting period ends the membership, as an exit (not a death)
+        assert decision.ends_as == "exited"
+        assert decision.reasons[-1] == ENDS_WAITING
 
 
 # -- critical illness: the benefit -----------------------------------------------------------------
@@ -130,10 +136,11 @@ def test_an_event_kind_of_another_cohort(critical, make_claim):
 
 def test_the_last_day_of_the_waiting_period_is_refused_with_a_refund(critical, make_claim):
     decision = decide(critical, make_claim(CI, LAST_WAITING_DAY, TUMOUR))
-    assert_refused(decision, refund=True)
+    assert_refused(decision, refund=True, ends=True)
     assert decision.reasons == (
         "diagnosed on 2026-04-10, inside the waiting (observation) period that ends on 2026-04-10",
         REFUND_WAITING,
+        ENDS_WAITING,
     )
 
 
@@ -143,7 +150,7 @@ def test_the_day_after_the_waiting_period_is_covered(critical, make_claim):
 
 def test_the_joining_day_is_not_covered(critical, make_claim):
     decision = decide(critical, make_claim(CI, date(2026, 1, 10), {**TUMOUR, "caused_by_accident": True}))
-    assert_refused(decision, refund=True)
+    assert_refused(decision, refund=True, ends=True)
     assert decision.reasons[0] == "diagnosed on 2026-01-10, the joining day, before cover started on 2026-01-11"
 
 
@@ -156,12 +163,12 @@ def test_an_illness_caused_by_an_accident_is_covered_inside_the_waiting_period(c
         "caused by an accident, so covered inside the waiting period that ends on 2026-04-10",
     )
     strict = CriticalIllnessSettings(accidents_covered_in_waiting_period=False)
-    assert_refused(decide(critical, make_claim(CI, date(2026, 1, 11), accident), strict), refund=True)
+    assert_refused(decide(critical, make_claim(CI, date(2026, 1, 11), accident), strict), refund=True, ends=True)
 
 
 def test_a_waiting_period_of_180_days(critical, make_claim):
     settings = CriticalIllnessSettings(waiting_days=180)
-    assert_refused(decide(critical, make_claim(CI, date(2026, 7, 9), TUMOUR, waiting_days=180), settings), refund=True)
+    assert_refused(decide(critical, make_claim(CI, date(2026, 7, 9), TUMOUR, waiting_days=180), settings), refund=True, ends=True)
     assert_paid(decide(critical, make_claim(CI, date(2026, 7, 10), TUMOUR, waiting_days=180), settings), "300000.00")
 
 
@@ -287,9 +294,10 @@ def test_every_reason_is_listed_and_the_refund_names_every_case(critical, make_c
     earlier = (EarlierMembership(member_id=3, joined_on=date(2023, 3, 1), ended_on=None, status="exited"),)
     details = {**TUMOUR, "hereditary_or_congenital": True}
     decision = decide(critical, make_claim(CI, date(2026, 2, 1), details, filed_on=date(2026, 9, 1), earlier=earlier))
-    assert_refused(decision, refund=True)
-    assert len(decision.reasons) == 5
-    assert decision.reasons[-1] == (
+    assert_refused(decision, refund=True, ends=True)
+    assert len(decision.reasons) == 6
+    assert decision.reasons[-1] == ENDS_WAITING
+    assert decision.reasons[-2] == (
         "rejecting the claim refunds the member's contributions to this pool (refund case: late_report, "
         "diagnosed_in_waiting_period, hereditary_or_congenital, former_member)"
     )
@@ -309,8 +317,8 @@ def test_a_refund_case_set_to_deny_and_one_set_to_refund(critical, make_claim):
     settings = CriticalIllnessSettings(refund_cases={"hereditary_or_congenital": "deny"})
     details = {**TUMOUR, "hereditary_or_congenital": True}
     decision = decide(critical, make_claim(CI, LAST_WAITING_DAY, details), settings)
-    assert_refused(decision, refund=True)
-    assert decision.reasons[-1].endswith("(refund case: diagnosed_in_waiting_period)")
+    assert_refused(decision, refund=True, ends=True)
+    assert decision.reasons[-2].endswith("(refund case: diagnosed_in_waiting_period)")
 
 
 # -- patients' societies -------------------------------------------------------------------------------
@@ -380,17 +388,18 @@ def test_a_reimbursement_claim_without_costs(cancer, make_claim):
 def test_the_observation_period_of_a_patient(cancer, make_claim):
     last = date(2026, 7, 9)
     decision = decide(cancer, patient_claim(make_claim, "recurrence", last, RECURRENCE))
-    assert_refused(decision, refund=True)
+    assert_refused(decision, refund=True, ends=True)
     assert decision.reasons == (
         "diagnosed on 2026-07-09, inside the waiting (observation) period that ends on 2026-07-09",
         REFUND_WAITING,
+        ENDS_WAITING,
     )
     assert_paid(decide(cancer, patient_claim(make_claim, "recurrence", YEAR_1, RECURRENCE)), "11666.66")
 
 
 def test_a_year_of_observation_for_a_member_who_joined_at_forty(cancer, make_claim):
     older = {"birth_date": date(1985, 1, 1), "waiting_days": 365}
-    assert_refused(decide(cancer, make_claim("recurrence", date(2027, 1, 10), RECURRENCE, **older)), refund=True)
+    assert_refused(decide(cancer, make_claim("recurrence", date(2027, 1, 10), RECURRENCE, **older)), refund=True, ends=True)
     decision = decide(cancer, make_claim("recurrence", date(2027, 1, 11), RECURRENCE, **older))
     assert_paid(decision, "11666.66")
     assert decision.reasons[-1].startswith("year 1 of membership (counted from 2027-01-11)")

@@ -137,6 +137,9 @@ def test_a_cancer_patients_society_through_two_periods(app, invoke, pool_file, t
     )
     rejection = app.reject_claim(c4.id, "diagnosed in the observation period; your contributions are refunded")
     assert rejection.refund == D("16200.00")  # what 周七 paid in 2026-03
+    # and the illness in the observation period ends the membership (an exit, not a death)
+    assert rejection.member_ended and rejection.decision.ends_as == "exited"
+    assert (rejection.member.status, rejection.member.ended_on) == ("exited", date(2026, 4, 1))
     c5 = app.file_claim(
         pool,
         wu.id,
@@ -165,8 +168,8 @@ def test_a_cancer_patients_society_through_two_periods(app, invoke, pool_file, t
     assert app.approve_claim(c6.id)[1].amount == D("10000.00")
     app.share(pool, "2026-08")
     run = app.sharing_run(pool, "2026-08")
-    # 10,000 + 800 fee - 0.01 surplus, among the same 6 members.
-    assert (run.members, run.amount(run.need_minor), run.amount(run.share_minor)) == (6, D("10799.99"), D("1800.00"))
+    # 10,000 + 800 fee - 0.01 surplus, among 5 members (周七 left), rounded up: 2,159.998 -> 2,160.00.
+    assert (run.members, run.amount(run.need_minor), run.amount(run.share_minor)) == (5, D("10799.99"), D("2160.00"))
     assert app.reconcile(pool, "2026-08").ok
     statuses = {c.id: c.status for c in app.claims(pool)}
     assert statuses == {
@@ -194,9 +197,9 @@ def test_a_cancer_patients_society_through_two_periods(app, invoke, pool_file, t
     )
     assert english.exit_code == 0, english.output
     text = (out / f"statement-2026-08-{zhang.id}.txt").read_text(encoding="utf-8")
-    assert "Your share this period: 1,800.00 CNY" in text
+    assert "Your share this period: 2,160.00 CNY" in text
     assert f"case #{c6.id}  张*  Metastasis (2026-07-20)  aid 10,000.00 CNY" in text
-    assert "Shared by you in 2026 so far: 18,000.00 CNY" in text
+    assert "Shared by you in 2026 so far: 18,360.00 CNY" in text
 
 
 def test_welcome_notices_state_the_societys_rules(app, invoke, pool_file, tmp_path):
