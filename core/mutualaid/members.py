@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .cohort import Applicant, waiting_until
+from .csvfiles import open_csv
 from .errors import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from .fields import parse_date, validate_fields
 from .models import LIVE_STATUSES, Claim, Member
@@ -310,79 +311,6 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Csv:
-    """A member CSV being read: its header, then ``(line, cells)`` per record.
-
-    ``line`` is the physical line on which the record starts (the header is line 1), also when
-    a quoted cell holds line breaks. Blank lines are skipped.
-    """
-
-    path: Path
-    header: list[str]
-    reader: Any
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        reader = self.reader
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise ImportRowsError(
-                    [
-                        f"{self.path}:{start}: the row is not valid CSV ({exc}); a cell holding a comma, quote or "
-                        "line break must be in double quotes, with its own quotes doubled"
-                    ],
-                    summary=f"{self.path}: cannot read the file; nothing was imported:",
-                ) from None
-            if cells:
-                yield start, cells
-
-
-def _open_csv(path: Path, handle: Any, columns: set[str]) -> _Csv:
-    reader = csv.reader(handle, strict=True)
-    try:
-        first = next(reader, None)
-    except csv.Error as exc:
-        raise ImportRowsError(
-            [f"{path}:1: the header row is not valid CSV ({exc})"],
-            summary=f"{path}: the header row is wrong; nothing was imported:",
-        ) from None
-    if not first or not any(cell.strip() for cell in first):
-        raise ValidationError([f"{path}: the file is empty; it needs a header row with {', '.join(CORE_COLUMNS)}"])
-    header = [h.strip() for h in first]
-    missing = [c for c in CORE_COLUMNS if c not in header]
-    unknown = list(dict.fromkeys(c for c in header if c not in columns))
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    problems = []
-    if missing:
-        problems.append(f"{path}:1: missing column(s) {', '.join(missing)}")
-    if unknown:
-        problems.append(
-            f"{path}:1: unknown column(s) {', '.join(repr(c) for c in unknown)}; the columns are "
-            f"{', '.join(sorted(columns))}"
-        )
-    if dupes:
-        problems.append(f"{path}:1: repeated column(s) {', '.join(dupes)}")
-    if problems:
-        raise ImportRowsError(problems, summary=f"{path}: the header row is wrong; nothing was imported:")
-    return _Csv(path, header, reader)
-
-
-def _first_undecodable_line(path: Path) -> int | None:
-    # UTF-8 never uses the byte of "\n" inside a character, so the file can be split at it.
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return None
-
-
 def import_members(
     session: Session,
     plugins: Plugins,
@@ -424,46 +352,30 @@ def import_members(
     good: list[tuple[int, list[str], tuple[Any, ...]]] = []
     bad: list[tuple[int, list[str], str]] = []
     seen: dict[str, int] = {}
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            source = _open_csv(path, handle, columns)
-            header = source.header
-            width = len(header)
-            for line, cells in source.rows():
-                if len(cells) > width:
-                    extra = ", ".join(repr(c) for c in cells[width:])
-                    bad.append(
-                        (
-                            line,
-                            cells,
-                            f"the row has {len(cells)} cells but the header has {width} "
-                            f"(extra: {extra}); quote a cell that holds a comma",
-                        )
-                    )
-                    continue
-                raw = dict(zip(header, cells, strict=False))  # a short row: the missing cells are empty
-                applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined)
-                if applicant is not None:
-                    first = seen.get(applicant.id_number)
-                    if first is not None:
-                        problems = [f"id_number: the same person is already on line {first}"]
-                        applicant = None
-                    else:
-                        seen[applicant.id_number] = line
-                if applicant is None:
-                    bad.append((line, cells, "; ".join(problems)))
+    with open_csv(path, CORE_COLUMNS, columns - set(CORE_COLUMNS), listing=", ".join(sorted(columns))) as source:
+        header = source.header
+        for line, cells in source.rows():
+            too_many = source.too_many_cells(cells)
+            if too_many:
+                bad.append((line, cells, too_many))
+                continue
+            raw = dict(zip(header, cells, strict=False))  # a short row: the missing cells are empty
+            applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined)
+            if applicant is not None:
+                first = seen.get(applicant.id_number)
+                if first is not None:
+                    problems = [f"id_number: the same person is already on line {first}"]
+                    applicant = None
                 else:
-                    good.append((line, cells, _row_tuple(pool, applicant)))
-                if progress and (len(good) + len(bad)) % 1000 == 0:
-                    progress("checking", line, None)
-            if progress:
-                progress("checking", source.reader.line_num, None)
-    except UnicodeDecodeError:
-        where = _first_undecodable_line(path)
-        at = f"{path}:{where}" if where else str(path)
-        raise ValidationError(
-            [f'{at}: the file is not UTF-8 text; save it as UTF-8 CSV (in Excel: "CSV UTF-8")']
-        ) from None
+                    seen[applicant.id_number] = line
+            if applicant is None:
+                bad.append((line, cells, "; ".join(problems)))
+            else:
+                good.append((line, cells, _row_tuple(pool, applicant)))
+            if progress and (len(good) + len(bad)) % 1000 == 0:
+                progress("checking", line, None)
+        if progress:
+            progress("checking", source.line, None)
 
     # Already members, or recorded as deceased? One query per batch of ID numbers, not one per row.
     known: dict[str, str] = {}

@@ -31,7 +31,6 @@ Services take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -60,6 +59,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .csvfiles import open_csv
 from .errors import ImportRowsError, NotFoundError, StateError, ValidationError
 from .fields import parse_date
 from .ledger import Line, post_entry
@@ -421,88 +421,26 @@ def _check_file(path: Path, what: str) -> None:
         raise ValidationError([f"{path}: no such file; give the path of a CSV file of {what}"])
 
 
-def _first_undecodable_line(path: Path) -> int | None:
-    # UTF-8 never uses the byte of "\n" inside a character, so the file can be split at it.
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return None
-
-
 def _csv_rows(
     path: Path, required: Sequence[str], optional: Sequence[str], problems: _Problems
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line, {column: cell})`` for each record of a CSV file with a header row.
+    """``(line, {column: cell})`` for each record of a CSV file with a header row (see
+    :func:`~mutualaid.csvfiles.open_csv`), cells trimmed.
 
-    ``line`` is the physical line the record starts on (the header is line 1); blank lines are
-    skipped. A wrong header, a file that is not UTF-8 or a row that is not valid CSV stops the
-    import at once; a row with too many cells is reported in ``problems`` and skipped.
+    Lines of blank cells are skipped. A wrong header, a file that is not UTF-8 or a row that is
+    not valid CSV stops the import at once; a row with too many cells is reported in
+    ``problems`` and skipped.
     """
-    columns = (*required, *optional)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, strict=True)
-            try:
-                first = next(reader, None)
-            except csv.Error as exc:
-                raise ImportRowsError(
-                    [f"{path}:1: the header row is not valid CSV ({exc})"],
-                    summary=f"{path}: the header row is wrong; nothing was imported:",
-                ) from None
-            if not first or not any(cell.strip() for cell in first):
-                raise ValidationError([f"{path}: the file is empty; it needs a header row with {', '.join(required)}"])
-            header = [cell.strip() for cell in first]
-            missing = [c for c in required if c not in header]
-            unknown = list(dict.fromkeys(c for c in header if c not in columns))
-            repeated = sorted({c for c in header if header.count(c) > 1})
-            wrong = []
-            if missing:
-                wrong.append(f"{path}:1: missing column(s) {', '.join(missing)}")
-            if unknown:
-                wrong.append(
-                    f"{path}:1: unknown column(s) {', '.join(repr(c) for c in unknown)}; the columns are "
-                    f"{', '.join(required)}" + (f" and optionally {', '.join(optional)}" if optional else "")
-                )
-            if repeated:
-                wrong.append(f"{path}:1: repeated column(s) {', '.join(repeated)}")
-            if wrong:
-                raise ImportRowsError(wrong, summary=f"{path}: the header row is wrong; nothing was imported:")
-            width = len(header)
-            while True:
-                start = reader.line_num + 1
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise ImportRowsError(
-                        [
-                            f"{path}:{start}: the row is not valid CSV ({exc}); a cell holding a comma, quote or "
-                            "line break must be in double quotes, with its own quotes doubled"
-                        ],
-                        summary=f"{path}: cannot read the file; nothing was imported:",
-                    ) from None
-                if not cells or not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) > width:
-                    extra = ", ".join(repr(c) for c in cells[width:])
-                    problems.add(
-                        start,
-                        f"the row has {len(cells)} cells but the header has {width} (extra: {extra}); "
-                        "quote a cell that holds a comma",
-                    )
-                    problems.unread += 1
-                    continue
-                yield start, {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
-    except UnicodeDecodeError:
-        where = _first_undecodable_line(path)
-        at = f"{path}:{where}" if where else str(path)
-        raise ValidationError(
-            [f'{at}: the file is not UTF-8 text; save it as UTF-8 CSV (in Excel: "CSV UTF-8")']
-        ) from None
+    with open_csv(path, required, optional) as source:
+        for line, cells in source.rows():
+            if not any(cell.strip() for cell in cells):
+                continue
+            too_many = source.too_many_cells(cells)
+            if too_many:
+                problems.add(line, too_many)
+                problems.unread += 1
+                continue
+            yield line, {name: cell.strip() for name, cell in zip(source.header, cells, strict=False)}
 
 
 def _member_number(text: str) -> int | None:
