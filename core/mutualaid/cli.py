@@ -9,23 +9,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from .api import MutualAid
+from .cli_common import dump, json_option, layout_option, pass_state, table, templates_option
 from .errors import MutualAidError, PluginError, ValidationError
 from .fields import parse_pairs
 from .ledger import ACCOUNTS
 from .money import currency_exponent, format_minor, format_percent, from_minor
 from .plugins import Plugins, load_plugins
 from .sharing import plan_from_inputs
-
-F = TypeVar("F", bound=Callable[..., Any])
+from .wording import plural
 
 
 @dataclass
@@ -64,33 +64,6 @@ class Group(click.Group):
             raise click.ClickException("\n".join(exc.lines)) from None
 
 
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
-    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
-        if n == 0:
-            click.echo("  ".join("-" * w for w in widths))
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pass_state(func: F) -> F:
-    return click.pass_obj(func)  # type: ignore[return-value]
-
-
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--database-url",
@@ -112,13 +85,13 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 @cli.command("plugins")
 @json_option
-@_pass_state
+@pass_state
 def plugins_command(state: State, as_json: bool) -> None:
     """List installed plugins: name, version, hooks and cohorts."""
     plugins = state.loaded_plugins()
     infos = plugins.info()
     if as_json:
-        _dump([info.as_dict() for info in infos])
+        dump([info.as_dict() for info in infos])
         return
     rows = [
         (
@@ -129,7 +102,7 @@ def plugins_command(state: State, as_json: bool) -> None:
         )
         for i in infos
     ]
-    _table(rows, ("plugin", "distribution", "hooks", "cohorts"))
+    table(rows, ("plugin", "distribution", "hooks", "cohorts"))
 
 
 @cli.command("install", context_settings={"ignore_unknown_options": True})
@@ -156,7 +129,7 @@ def cohorts_group() -> None:
 
 @cohorts_group.command("list")
 @json_option
-@_pass_state
+@pass_state
 def cohorts_list(state: State, as_json: bool) -> None:
     """List the installed cohorts."""
     plugins = state.loaded_plugins()
@@ -170,9 +143,9 @@ def cohorts_list(state: State, as_json: bool) -> None:
         for c in sorted(plugins.cohorts.values(), key=lambda c: c.key)
     ]
     if as_json:
-        _dump(rows)
+        dump(rows)
     else:
-        _table(
+        table(
             [(r["key"], r["title"], r["plugin"], ", ".join(r["events"])) for r in rows],
             ("cohort", "title", "plugin", "events"),
         )
@@ -204,7 +177,7 @@ def _describe_model(model: Any) -> list[dict[str, Any]]:
 @cohorts_group.command("show")
 @click.argument("key")
 @json_option
-@_pass_state
+@pass_state
 def cohorts_show(state: State, key: str, as_json: bool) -> None:
     """Show a cohort's settings with their descriptions and defaults."""
     cohort = state.loaded_plugins().cohort(key)
@@ -220,7 +193,7 @@ def cohorts_show(state: State, key: str, as_json: bool) -> None:
         "claim_details": _describe_model(cohort.claim_model),
     }
     if as_json:
-        _dump(data)
+        dump(data)
         return
     click.echo(
         f"{cohort.key}: {cohort.title}"
@@ -269,7 +242,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@_pass_state
+@pass_state
 def db_upgrade(state: State) -> None:
     """Create the schema or bring it up to date (safe to run any time)."""
     from .database import head_revision, make_engine, upgrade
@@ -285,7 +258,7 @@ def db_upgrade(state: State) -> None:
 
 
 @db_group.command("current")
-@_pass_state
+@pass_state
 def db_current(state: State) -> None:
     """Show the database's schema revision."""
     from .database import current_revision, make_engine
@@ -312,12 +285,12 @@ def pool_group() -> None:
 @pool_group.command("create")
 @click.argument("file", type=click.Path(path_type=Path))
 @json_option
-@_pass_state
+@pass_state
 def pool_create(state: State, file: Path, as_json: bool) -> None:
     """Create a pool from a TOML file (validated; nothing is written on error)."""
     record = state.app.create_pool(file)
     if as_json:
-        _dump(_pool_dict(record))
+        dump(_pool_dict(record))
         return
     config = record.definition.config
     click.echo(
@@ -335,16 +308,16 @@ def _pool_dict(record: Any) -> dict[str, Any]:
 
 @pool_group.command("list")
 @json_option
-@_pass_state
+@pass_state
 def pool_list(state: State, as_json: bool) -> None:
     """List the pools in the database."""
     pools = state.app.pools()
     if as_json:
-        _dump(pools)
+        dump(pools)
     elif not pools:
         click.echo("no pools yet; create one with 'mutualaid pool create FILE'")
     else:
-        _table(
+        table(
             [(p["key"], p["name"], p["cohort"], p["currency"], f"{p['members']:,}") for p in pools],
             ("pool", "name", "cohort", "currency", "live members"),
         )
@@ -353,13 +326,13 @@ def pool_list(state: State, as_json: bool) -> None:
 @pool_group.command("show")
 @click.argument("key")
 @json_option
-@_pass_state
+@pass_state
 def pool_show(state: State, key: str, as_json: bool) -> None:
     """Show a pool's configuration and its cohort's settings."""
     record = state.app.pool(key)
     data = _pool_dict(record)
     if as_json:
-        _dump(data)
+        dump(data)
         return
     settings = data.pop("settings")
     sharing = data.pop("sharing")
@@ -413,7 +386,7 @@ def _pairs(values: Iterable[str], option: str) -> dict[str, str]:
     help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).",
 )
 @json_option
-@_pass_state
+@pass_state
 def member_join(
     state: State,
     pool: str,
@@ -434,7 +407,7 @@ def member_join(
         joined_on=joined_on,
     )
     if as_json:
-        _dump(record.as_dict())
+        dump(record.as_dict())
         return
     click.echo(
         f"member #{record.id} {record.name} joined pool {pool!r} on {record.joined_on}; "
@@ -452,7 +425,7 @@ def member_join(
 )
 @click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day for rows without a joined_on column.")
 @json_option
-@_pass_state
+@pass_state
 def member_import(
     state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None, joined_on: str | None, as_json: bool
 ) -> None:
@@ -474,7 +447,7 @@ def member_import(
     if bars is not None:
         bars.close(completed=True)
     if as_json:
-        _dump(
+        dump(
             {
                 "imported": result.imported,
                 "rejected": result.rejected,
@@ -548,16 +521,16 @@ class _ImportBars:
 @click.option("--status", help="Only members with this status (active, frozen, lapsed, exited, deceased).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
 @json_option
-@_pass_state
+@pass_state
 def member_list(state: State, pool: str, status: str | None, limit: int | None, as_json: bool) -> None:
     """List a pool's members."""
     app = state.app
     today = app.today(pool)
     members = app.members(pool, status=status, limit=limit)
     if as_json:
-        _dump([m.as_dict(today) for m in members])
+        dump([m.as_dict(today) for m in members])
         return
-    _table(
+    table(
         [(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
         ("member", "name", "id number", "born", "joined", "waiting until", "state"),
     )
@@ -567,7 +540,7 @@ def member_list(state: State, pool: str, status: str | None, limit: int | None, 
 @click.argument("pool")
 @click.argument("member")
 @json_option
-@_pass_state
+@pass_state
 def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
     """Show a member and their state today.
 
@@ -577,7 +550,7 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
     record = app.member(pool, member)
     data = record.as_dict(app.today(pool))
     if as_json:
-        _dump(data)
+        dump(data)
         return
     attributes = data.pop("attributes")
     for key, value in data.items():
@@ -599,7 +572,7 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
     help="A cohort attribute to change, repeatable; an empty VALUE removes it.",
 )
 @json_option
-@_pass_state
+@pass_state
 def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
     """Change a live member's cohort attributes (a renewed licence, say).
 
@@ -613,7 +586,7 @@ def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], 
     app = state.app
     update = app.update_member(pool, member, _pairs(attrs, "--attr"))
     if as_json:
-        _dump(update.as_dict(app.today(pool)))
+        dump(update.as_dict(app.today(pool)))
         return
     record = update.member
     if not update.changes:
@@ -635,7 +608,7 @@ def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], 
 )
 @click.option("--deceased", is_flag=True, help="Record that the member died on that day, rather than left.")
 @json_option
-@_pass_state
+@pass_state
 def member_exit(state: State, pool: str, member: str, on: str | None, deceased: bool, as_json: bool) -> None:
     """End a live membership: the member leaves, or died (--deceased).
 
@@ -653,7 +626,7 @@ def member_exit(state: State, pool: str, member: str, on: str | None, deceased: 
     else:
         record = app.exit_member(pool, member, on)
     if as_json:
-        _dump(record.as_dict(app.today(pool)))
+        dump(record.as_dict(app.today(pool)))
         return
     how = "left pool" if record.status == "exited" else "is recorded as deceased in pool"
     click.echo(
@@ -688,7 +661,7 @@ def _print_claim(claim: Any) -> None:
 @click.option("--description", default="", help="What happened, in words.")
 @click.option("--filed-on", metavar="YYYY-MM-DD", help="Filing day (default: today).")
 @json_option
-@_pass_state
+@pass_state
 def claim_file(
     state: State,
     pool: str,
@@ -711,7 +684,7 @@ def claim_file(
         filed_on=filed_on,
     )
     if as_json:
-        _dump(claim.as_dict())
+        dump(claim.as_dict())
         return
     click.echo(f"filed claim #{claim.id}: member #{claim.member_id}, {claim.event_kind} on {claim.event_date}")
     click.echo(f"next: mutualaid claim review {claim.id}")
@@ -738,12 +711,12 @@ def _decision_dict(decision: Any) -> dict[str, Any]:
 @claim_group.command("review")
 @click.argument("claim_id", type=int)
 @json_option
-@_pass_state
+@pass_state
 def claim_review(state: State, claim_id: int, as_json: bool) -> None:
     """Show what the cohort decides for a claim, without changing anything."""
     claim, decision = state.app.review_claim(claim_id)
     if as_json:
-        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
+        dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
         return
     _print_claim(claim)
     _print_decision(decision, claim.currency)
@@ -752,12 +725,12 @@ def claim_review(state: State, claim_id: int, as_json: bool) -> None:
 @claim_group.command("approve")
 @click.argument("claim_id", type=int)
 @json_option
-@_pass_state
+@pass_state
 def claim_approve(state: State, claim_id: int, as_json: bool) -> None:
     """Approve a claim for the benefit the cohort decides (refused if it is not payable)."""
     claim, decision = state.app.approve_claim(claim_id)
     if as_json:
-        _dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
+        dump({"claim": claim.as_dict(), "decision": _decision_dict(decision)})
         return
     click.echo(f"approved claim #{claim.id}: {claim.benefit:,} {claim.currency}, to be shared in the next sharing run")
     for reason in decision.reasons:
@@ -773,7 +746,7 @@ def claim_approve(state: State, claim_id: int, as_json: bool) -> None:
 @click.argument("claim_id", type=int)
 @click.option("--reason", required=True, help="Why, in words the member can read.")
 @json_option
-@_pass_state
+@pass_state
 def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> None:
     """Reject a claim with a reason.
 
@@ -784,7 +757,7 @@ def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> Non
     rejection = state.app.reject_claim(claim_id, reason)
     claim, member, decision = rejection.claim, rejection.member, rejection.decision
     if as_json:
-        _dump(
+        dump(
             {
                 "claim": claim.as_dict(),
                 "decision": _decision_dict(decision),
@@ -811,14 +784,14 @@ def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> Non
 @click.argument("pool")
 @click.option("--status", help="Only claims with this status (filed, approved, rejected, shared).")
 @json_option
-@_pass_state
+@pass_state
 def claim_list(state: State, pool: str, status: str | None, as_json: bool) -> None:
     """List a pool's claims."""
     claims = state.app.claims(pool, status=status)
     if as_json:
-        _dump([c.as_dict() for c in claims])
+        dump([c.as_dict() for c in claims])
         return
-    _table(
+    table(
         [
             (
                 c.id,
@@ -851,12 +824,12 @@ def _print_run(result: Any) -> None:
 @click.argument("pool")
 @click.option("--period", required=True, help="Period key: 2026-11 (monthly) or 2026-11a / 2026-11b (semi-monthly).")
 @json_option
-@_pass_state
+@pass_state
 def share_run(state: State, pool: str, period: str, as_json: bool) -> None:
     """Share a period's approved claims among the members covered at its cut-off (once per period)."""
     result = state.app.share(pool, period)
     if as_json:
-        _dump(result.as_dict())
+        dump(result.as_dict())
         return
     click.echo(f"shared period {result.period} of pool {pool!r} (run #{result.run_id}):")
     _print_run(result)
@@ -866,12 +839,12 @@ def share_run(state: State, pool: str, period: str, as_json: bool) -> None:
 @click.argument("pool")
 @click.option("--period", required=True, help="Period key.")
 @json_option
-@_pass_state
+@pass_state
 def share_show(state: State, pool: str, period: str, as_json: bool) -> None:
     """Show the breakdown of a period's sharing run."""
     result = state.app.sharing_run(pool, period)
     if as_json:
-        _dump(result.as_dict())
+        dump(result.as_dict())
         return
     click.echo(f"period {result.period} of pool {pool!r} (run #{result.run_id}):")
     _print_run(result)
@@ -891,7 +864,7 @@ def share_show(state: State, pool: str, period: str, as_json: bool) -> None:
 @click.option("--rounding", type=click.Choice(["round-up", "exact"]), help="Rounding policy (overrides the pool).")
 @click.option("--currency", default=None, help="Currency (default: the pool's, or CNY).")
 @json_option
-@_pass_state
+@pass_state
 def share_plan(
     state: State,
     pool_file: Path | None,
@@ -922,7 +895,7 @@ def share_plan(
         currency=currency,
     )
     if as_json:
-        _dump(plan.as_dict())
+        dump(plan.as_dict())
         return
     for label, value in plan.lines():
         click.echo(f"  {label:<20} {value}")
@@ -939,13 +912,13 @@ def ledger_group() -> None:
 @ledger_group.command("verify")
 @click.argument("pool")
 @json_option
-@_pass_state
+@pass_state
 @click.pass_context
 def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) -> None:
     """Recheck the hash chain from the first entry and recount every run's charges (exit 1 on any problem)."""
     report = state.app.verify_ledger(pool)
     if as_json:
-        _dump(
+        dump(
             {
                 "ok": report.ok,
                 "entries": report.entries,
@@ -969,7 +942,7 @@ def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) ->
 
 @ledger_group.command("backfill")
 @click.argument("pool")
-@_pass_state
+@pass_state
 def ledger_backfill(state: State, pool: str) -> None:
     """Post the entries of runs shared before the ledger existed (a database from mutualaid 0.1)."""
     periods = state.app.backfill_ledger(pool)
@@ -982,7 +955,7 @@ def ledger_backfill(state: State, pool: str) -> None:
 @ledger_group.command("balance")
 @click.argument("pool")
 @json_option
-@_pass_state
+@pass_state
 @click.pass_context
 def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -> None:
     """Each account's balance, and the reconciliation of the books with the pool's records (exit 1 if off)."""
@@ -993,7 +966,7 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
     if as_json:
         # Amounts as plain decimal strings ("-600000.00"), as every other --json output gives them.
         amount = lambda minor: str(from_minor(minor, currency))  # noqa: E731
-        _dump(
+        dump(
             {
                 "ok": report.ok,
                 "currency": currency,
@@ -1013,7 +986,7 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
         )
     else:
         click.echo(f"books of pool {pool!r} ({currency}; debit +, credit -):")
-        _table([(k, fmt(v), ACCOUNTS[k]) for k, v in report.balances.items()], ["account", "balance", "what"])
+        table([(k, fmt(v), ACCOUNTS[k]) for k, v in report.balances.items()], ["account", "balance", "what"])
         click.echo(
             f"sum of all accounts: {fmt(report.total)}" + (" (balanced)" if report.total == 0 else " (NOT BALANCED)")
         )
@@ -1033,14 +1006,14 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
 @click.option("--kind", help="Only entries of this kind (sharing, payments, unpaid, top-up, refund, adjustment).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the last N entries.")
 @json_option
-@_pass_state
+@pass_state
 def ledger_entries(state: State, pool: str, kind: str | None, limit: int | None, as_json: bool) -> None:
     """List the ledger's entries with their lines."""
     app = state.app
     currency = app.pool(pool).currency
     entries = app.ledger_entries(pool, kind=kind, limit=limit)
     if as_json:
-        _dump([e.as_dict() for e in entries])
+        dump([e.as_dict() for e in entries])
         return
     for e in entries:
         click.echo(f"{e.seq:>6}  {e.posted_on}  {e.kind:<10}  {e.memo}  [{e.hash[:12]}]")
@@ -1057,7 +1030,7 @@ def ledger_entries(state: State, pool: str, kind: str | None, limit: int | None,
 @click.option("--credit", "credits", multiple=True, required=True, metavar="ACCOUNT=AMOUNT")
 @click.option("--memo", required=True, help="What happened (kept in the entry).")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="Day of the entry (default: today in the pool's time zone).")
-@_pass_state
+@pass_state
 def ledger_adjust(
     state: State, pool: str, debits: tuple[str, ...], credits: tuple[str, ...], memo: str, on: str | None
 ) -> None:
@@ -1072,7 +1045,7 @@ def ledger_adjust(
 @click.argument("pool")
 @click.argument("entry", type=int)
 @click.option("--reason", required=True, help="Why the adjustment is reversed (kept in the entry).")
-@_pass_state
+@pass_state
 def ledger_reverse(state: State, pool: str, entry: int, reason: str) -> None:
     """Correct an adjustment by posting its exact opposite (entries are never edited or deleted)."""
     posted = state.app.reverse_entry(pool, entry, reason)
@@ -1098,19 +1071,9 @@ def notice_group() -> None:
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory."
 )
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), help="Language (default: the pool's, zh-CN).")
-@click.option(
-    "--layout",
-    type=click.Choice(["files", "stream"]),
-    default="files",
-    show_default=True,
-    help="One file per member, or one stream file (for large pools).",
-)
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Operator's template directory (<locale>/<kind>.txt.j2), rendered sandboxed.",
-)
-@_pass_state
+@layout_option
+@templates_option("<kind>.txt.j2")
+@pass_state
 def notice_render(
     state: State,
     pool: str,
@@ -1137,7 +1100,7 @@ def notice_render(
             pool, out_dir, members=list(members) or None, locale=locale, layout=layout, templates=templates
         )
     where = result.paths[0] if layout == "stream" and result.paths else out_dir
-    click.echo(f"rendered {result.count:,} {kind} notice{'' if result.count == 1 else 's'} into {where}")
+    click.echo(f"rendered {plural(result.count, kind + ' notice')} into {where}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

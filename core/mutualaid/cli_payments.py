@@ -6,58 +6,26 @@ members whose balance is low and their reminders). :func:`register` adds both gr
 ``mutualaid`` command line. User mistakes reach the top-level group as ``MutualAidError`` and are
 printed there as one line with exit code 1.
 
-This module defines its own two small output helpers rather than importing ``mutualaid.cli``,
-which imports this module at its end: either module can then be imported first.
+The option decorators and output helpers come from :mod:`mutualaid.cli_common`, not from
+``mutualaid.cli``, which imports this module at its end: either module can be imported first.
 """
 
 from __future__ import annotations
 
-import json
-import unicodedata
-from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import dump, json_option, layout_option, pass_state, table, templates_option
 from .money import format_minor, from_minor
+from .wording import plural
 
 if TYPE_CHECKING:
     from .cli import State
 
 __all__ = ["balance_group", "payment_group", "register"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
-
-
-def _pass_state(func: F) -> F:
-    return click.pass_obj(func)  # type: ignore[return-value]
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
-    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
-        if n == 0:
-            click.echo("  ".join("-" * w for w in widths))
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def _day(value: date | None) -> str:
@@ -75,8 +43,8 @@ def payment_group() -> None:
 @payment_group.command("import")
 @click.argument("pool")
 @click.argument("file", type=click.Path(path_type=Path))
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def payment_import(state: State, pool: str, file: Path, as_json: bool) -> None:
     """Import payment results from a CSV file, all or nothing.
 
@@ -88,11 +56,11 @@ def payment_import(state: State, pool: str, file: Path, as_json: bool) -> None:
     """
     result = state.app.import_payments(pool, file)
     if as_json:
-        _dump(result.as_dict())
+        dump(result.as_dict())
         return
     cur = result.currency
     click.echo(
-        f"imported {file} into pool {pool!r} as payment batch #{result.batch_id}: {_plural(result.rows, 'row')}, "
+        f"imported {file} into pool {pool!r} as payment batch #{result.batch_id}: {plural(result.rows, 'row')}, "
         f"{result.paid_count:,} paid ({format_minor(result.paid_minor, cur)} {cur}), {result.failed_count:,} failed"
     )
 
@@ -100,8 +68,8 @@ def payment_import(state: State, pool: str, file: Path, as_json: bool) -> None:
 @payment_group.command("settle")
 @click.argument("pool")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="The settling day (default: today in the pool's time zone).")
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> None:
     """Settle the periods whose retry window closed before the settling day.
 
@@ -113,7 +81,7 @@ def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> No
     """
     settlements = state.app.settle_payments(pool, on)
     if as_json:
-        _dump([s.as_dict() for s in settlements])
+        dump([s.as_dict() for s in settlements])
         return
     if not settlements:
         click.echo(f"nothing to settle in pool {pool!r}: no retry window closed since the last settlement")
@@ -122,8 +90,8 @@ def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> No
         where = "borne by the sponsor" if s.policy == "sponsor" else "carried to the next period"
         click.echo(
             f"period {s.period} (retry window closed on {s.window_closed}): {s.paid_count:,} of "
-            f"{_plural(s.charged_count, 'share')} paid; {s.unpaid_count:,} failed, "
-            f"{format_minor(s.unpaid_minor, s.currency)} {s.currency} {where}; {_plural(s.lapsed, 'member')} lapsed"
+            f"{plural(s.charged_count, 'share')} paid; {s.unpaid_count:,} failed, "
+            f"{format_minor(s.unpaid_minor, s.currency)} {s.currency} {where}; {plural(s.lapsed, 'member')} lapsed"
             + (f"; {s.due_count:,} with no result reported, still due" if s.due_count else "")
         )
 
@@ -133,15 +101,15 @@ def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> No
 @click.option("--period", required=True, help="Period key: 2026-11 (monthly) or 2026-11a / 2026-11b (semi-monthly).")
 @click.option("--unpaid", is_flag=True, help="Only the shares not paid (still due, or written off).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many shares.")
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def payment_list(state: State, pool: str, period: str, unpaid: bool, limit: int | None, as_json: bool) -> None:
     """List a period's shares and what became of each: paid, unpaid (still due), or written off (collection failed)."""
     shares = state.app.payments(pool, period, unpaid=unpaid, limit=limit)
     if as_json:
-        _dump([s.as_dict() for s in shares])
+        dump([s.as_dict() for s in shares])
         return
-    _table(
+    table(
         [
             (
                 s.member_id,
@@ -172,8 +140,8 @@ def balance_group() -> None:
 @click.argument("amount")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="The day the money was received (default: today).")
 @click.option("--reference", default="", help="The payment's own reference; one already recorded is refused.")
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def balance_topup(
     state: State, pool: str, member: str, amount: str, on: str | None, reference: str, as_json: bool
 ) -> None:
@@ -184,7 +152,7 @@ def balance_topup(
     """
     record = state.app.top_up(pool, member, amount, on, reference)
     if as_json:
-        _dump(record.as_dict())
+        dump(record.as_dict())
         return
     cur = record.currency
     click.echo(
@@ -198,8 +166,8 @@ def balance_topup(
 @balance_group.command("import")
 @click.argument("pool")
 @click.argument("file", type=click.Path(path_type=Path))
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def balance_import(state: State, pool: str, file: Path, as_json: bool) -> None:
     """Import top-ups from a CSV file (member_id,amount,date,reference), all or nothing.
 
@@ -208,26 +176,26 @@ def balance_import(state: State, pool: str, file: Path, as_json: bool) -> None:
     """
     result = state.app.import_top_ups(pool, file)
     if as_json:
-        _dump(result.as_dict())
+        dump(result.as_dict())
         return
     cur = result.currency
     click.echo(
-        f"imported {_plural(result.rows, 'top-up')} from {file} into pool {pool!r}: "
-        f"{format_minor(result.total_minor, cur)} {cur} for {_plural(result.members, 'member')}; "
-        f"{_plural(result.unfrozen, 'member')} unfrozen"
+        f"imported {plural(result.rows, 'top-up')} from {file} into pool {pool!r}: "
+        f"{format_minor(result.total_minor, cur)} {cur} for {plural(result.members, 'member')}; "
+        f"{plural(result.unfrozen, 'member')} unfrozen"
     )
 
 
 @balance_group.command("show")
 @click.argument("pool")
 @click.argument("member")
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def balance_show(state: State, pool: str, member: str, as_json: bool) -> None:
     """Show a member's balance, whether they are frozen, and their top-ups and deductions."""
     record = state.app.balance(pool, member)
     if as_json:
-        _dump(record.as_dict())
+        dump(record.as_dict())
         return
     cur = record.currency
     fmt = lambda minor: f"{format_minor(minor, cur)} {cur}"  # noqa: E731
@@ -248,15 +216,15 @@ def balance_show(state: State, pool: str, member: str, as_json: bool) -> None:
 @click.argument("pool")
 @click.option("--threshold", metavar="AMOUNT", help="List balances below this (default: the pool's low_balance).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
-@_json_option
-@_pass_state
+@json_option
+@pass_state
 def balance_low(state: State, pool: str, threshold: str | None, limit: int | None, as_json: bool) -> None:
     """List the live members whose balance is below the reminder level (frozen members included)."""
     app = state.app
     currency = app.pool(pool).currency
     members = app.low_balances(pool, threshold, limit=limit)
     if as_json:
-        _dump(
+        dump(
             [
                 {
                     "member_id": m.member_id,
@@ -268,7 +236,7 @@ def balance_low(state: State, pool: str, threshold: str | None, limit: int | Non
             ]
         )
         return
-    _table(
+    table(
         [(m.member_id, m.name, m.status, format_minor(m.balance_minor, currency)) for m in members],
         ("member", "name", "status", "balance"),
     )
@@ -282,19 +250,9 @@ def balance_low(state: State, pool: str, threshold: str | None, limit: int | Non
 @click.option("--member", "members", multiple=True, help="Only this member, whatever the balance; repeatable.")
 @click.option("--threshold", metavar="AMOUNT", help="Remind balances below this (default: the pool's low_balance).")
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), help="Language (default: the pool's).")
-@click.option(
-    "--layout",
-    type=click.Choice(["files", "stream"]),
-    default="files",
-    show_default=True,
-    help="One file per member, or one stream file (for large pools).",
-)
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Operator's template directory (<locale>/low_balance.txt.j2), rendered sandboxed.",
-)
-@_pass_state
+@layout_option
+@templates_option("low_balance.txt.j2")
+@pass_state
 def balance_notify(
     state: State,
     pool: str,
@@ -316,7 +274,7 @@ def balance_notify(
         templates=templates,
     )
     where = result.paths[0] if layout == "stream" and result.paths else out_dir
-    click.echo(f"rendered {_plural(result.count, 'low-balance notice')} into {where}")
+    click.echo(f"rendered {plural(result.count, 'low-balance notice')} into {where}")
 
 
 def register(cli: click.Group) -> None:
