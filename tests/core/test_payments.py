@@ -14,10 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
 from mutualaid import ImportRowsError, MutualAid, StateError, ValidationError
-from mutualaid.database import make_engine
 from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
 from mutualaid.models import LedgerEntry, Member, MemberStatusChange, Payment, PaymentBatch, Pool
 from mutualaid.payments import settle_payments
@@ -25,25 +24,6 @@ from mutualaid.pools import get_pool
 
 POOL = "js-truckers"
 SHARE = 10_800_000  # 300,000.00 + 8% fee over the 3 survivors of 4 drivers: 108,000.00 each
-#: Tables added by migration 0002 (no foreign keys, so the shared fixture's TRUNCATE ... CASCADE misses them).
-PAYMENT_TABLES = (
-    "ledger_lines",
-    "ledger_entries",
-    "member_status_changes",
-    "balances",
-    "top_ups",
-    "payment_batches",
-    "payments",
-)
-
-
-@pytest.fixture(autouse=True)
-def _empty_payment_tables(db_url: str) -> None:
-    if db_url.startswith("postgresql"):
-        engine = make_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(PAYMENT_TABLES)} RESTART IDENTITY"))
-        engine.dispose()
 
 
 def _pool(app: MutualAid, truckers_pool, make_driver, *, members: int = 4, joined: str = "2026-10-01", **payments):

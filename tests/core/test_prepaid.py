@@ -11,36 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, NotFoundError, StateError, ValidationError, hookimpl, load_plugins
-from mutualaid.database import make_engine
 from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
 from mutualaid.models import Balance, LedgerEntry, Member, MemberStatusChange, Pool, TopUp
 from mutualaid.payments import after_deduction, count_low_balances, frozen_spans, low_balance_members
 from mutualaid.pools import get_pool
 
 POOL = "js-truckers"
-PAYMENT_TABLES = (
-    "ledger_lines",
-    "ledger_entries",
-    "member_status_changes",
-    "balances",
-    "top_ups",
-    "payment_batches",
-    "payments",
-)
-
-
-@pytest.fixture(autouse=True)
-def _empty_payment_tables(db_url: str) -> None:
-    # Migration 0002's tables have no foreign keys, so the shared fixture's TRUNCATE ... CASCADE misses them.
-    if db_url.startswith("postgresql"):
-        engine = make_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(PAYMENT_TABLES)} RESTART IDENTITY"))
-        engine.dispose()
 
 
 class LowBalances:
