@@ -51,8 +51,9 @@ def payment_import(state: State, pool: str, file: Path, as_json: bool) -> None:
     The header is member_id,period,result,date and optionally amount: one attempt to collect a
     member's share per row, result 'paid' or 'failed', dated YYYY-MM-DD from the period's deduction
     day to the end of its retry window. A failed attempt may be retried in the window; a share is
-    paid once. Every bad row is listed as FILE:LINE: field: message and nothing is imported. The
-    same file is imported once.
+    paid once. A share with no result reported stays due: while its member is live it may be
+    reported paid later, also after the period was settled. Every bad row is listed as
+    FILE:LINE: field: message and nothing is imported. The same file is imported once.
     """
     result = state.app.import_payments(pool, file)
     if as_json:

@@ -13,7 +13,8 @@ How members pay is a pool setting (``[payments] model``):
     collects (Dr ``deficit``), as ``[payments] unpaid`` says. A run is settled exactly when it has
     an ``unpaid`` ledger entry; one is posted even when every share was paid. A share with no
     result at all is not a failure: it stays due (in ``members_due`` and ``payment list --unpaid``)
-    and its member keeps their rights, as nobody has told the pool that collecting it failed.
+    and its member keeps their rights, as nobody has told the pool that collecting it failed; while
+    the member is live it may still be reported ``paid`` after the window, also once settled.
 
 ``prepaid``
     Members keep a balance (:func:`top_up`, :func:`import_top_ups`; Dr ``cash``, Cr
@@ -602,7 +603,9 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
     written ``YYYY-MM-DD`` from the period's deduction day to the last day of its retry window
     (``[payments] retry_days`` later), and not in the future. ``amount``, when given, must be the
     share charged. A failed attempt may be followed by others until one is paid; a share is paid
-    once. A lapsed member cannot pay late, and a period already settled takes no more payments.
+    once. A lapsed member cannot pay late. After the window -- and for a period already settled,
+    whatever the day -- a share may only be reported ``paid``, and only when it stayed due: no
+    failed result for it (so it was not written off) and its member still live.
 
     Everything is checked before anything is written; each bad row is reported as
     ``FILE:LINE: field: message``. The same file (by its SHA-256) is imported into a pool once.
@@ -643,15 +646,16 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
         if period_text not in runs:
             runs[period_text] = _find_run(session, pool, period_text)
         run, run_problem = runs[period_text]
+        result = cells.get("result", "").lower()
         if run_problem:
             row_problems.append(run_problem)
-        elif run is not None and run.settled:
+        elif run is not None and run.settled and result == "failed":
             row_problems.append(
                 f"period: {run.period} was settled when its retry window closed on {run.window_end.isoformat()} "
-                "(shares whose collection failed were written off and their members lapsed); it takes no more payments"
+                "(shares whose collection failed were written off and their members lapsed); it takes no more "
+                "failed results, only the payment of a share still due"
             )
             run = None
-        result = cells.get("result", "").lower()
         if result not in RESULTS:
             row_problems.append(f"result: must be paid or failed ({cells.get('result', '')!r} given)")
         day: date | None = None
@@ -669,7 +673,7 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
                     f"date: {day.isoformat()} is before the deduction day {run.deduction_date.isoformat()} of "
                     f"period {run.period}"
                 )
-            elif run is not None and day > run.window_end:
+            elif run is not None and day > run.window_end and result != "paid":
                 row_problems.append(
                     f"date: {day.isoformat()} is after the retry window of period {run.period} closed on "
                     f"{run.window_end.isoformat()} (retry_days = {pool.definition.config.payments.retry_days}); "
@@ -788,7 +792,9 @@ def _check_payments(
     member_ids = sorted({r.member_id for r in rows})
     members: dict[int, tuple[str, date | None]] = {}
     charges: dict[tuple[int, int], int] = {}
+    # The first paid and the first failed result already recorded for each share: (day, batch).
     paid: dict[tuple[int, int], tuple[date, int]] = {}
+    failed: dict[tuple[int, int], tuple[date, int]] = {}
     for chunk in _chunks(member_ids):
         for member_id, status, ended_on in session.execute(
             select(Member.id, Member.status, Member.ended_on).where(Member.pool_id == pool.id, _ids(Member.id, chunk))
@@ -800,18 +806,24 @@ def _check_payments(
             )
         ):
             charges[(run_id, member_id)] = int(amount)
-        for run_id, member_id, day, batch_id in session.execute(
-            select(Payment.run_id, Payment.member_id, func.min(Payment.attempted_on), func.min(Payment.batch_id))
-            .where(_ids(Payment.run_id, run_ids), _ids(Payment.member_id, chunk), Payment.result == "paid")
-            .group_by(Payment.run_id, Payment.member_id)
+        for run_id, member_id, result, day, batch_id in session.execute(
+            select(
+                Payment.run_id,
+                Payment.member_id,
+                Payment.result,
+                func.min(Payment.attempted_on),
+                func.min(Payment.batch_id),
+            )
+            .where(_ids(Payment.run_id, run_ids), _ids(Payment.member_id, chunk))
+            .group_by(Payment.run_id, Payment.member_id, Payment.result)
         ):
-            paid[(run_id, member_id)] = (day, batch_id)
+            (paid if result == "paid" else failed)[(run_id, member_id)] = (day, batch_id)
 
     currency = pool.currency
     paid_in_file: dict[tuple[int, int], _PaymentRow] = {}
+    failed_in_file: dict[tuple[int, int], _PaymentRow] = {}
     for r in rows:
-        if r.paid:
-            paid_in_file.setdefault((r.run.id, r.member_id), r)
+        (paid_in_file if r.paid else failed_in_file).setdefault((r.run.id, r.member_id), r)
     for r in rows:
         key = (r.run.id, r.member_id)
         member = members.get(r.member_id)
@@ -823,11 +835,36 @@ def _check_payments(
             problems.add(r.line, f"period: member #{r.member_id} was not charged in period {r.run.period}")
             continue
         status, ended_on = member
-        if status == "lapsed" and ended_on is not None and r.day > ended_on:
+        # Paid after the window closed, or reported once the period was settled: only a share that
+        # stayed due (no failed result, so not written off) of a member still live may be paid. A
+        # share already paid is left to the checks below.
+        first_paid = paid_in_file.get(key)
+        paid_before = key in paid or (first_paid is not None and first_paid is not r)
+        late = r.paid and not paid_before and (r.run.settled or r.day > r.run.window_end)
+        failed_on = failed[key][0] if key in failed else (failed_in_file[key].day if key in failed_in_file else None)
+        if late and failed_on is not None:
+            fate = "was written off" if r.run.settled else "is written off when the period is settled"
+            problems.add(
+                r.line,
+                f"result: collecting member #{r.member_id}'s share of period {r.run.period} failed on "
+                f"{failed_on.isoformat()} and it was not paid by the end of its retry window on "
+                f"{r.run.window_end.isoformat()}; the share {fate} and cannot be paid late",
+            )
+            continue
+        if status == "lapsed" and ended_on is not None and (late or r.day > ended_on):
             problems.add(
                 r.line,
                 f"member_id: member #{r.member_id} lapsed on {ended_on.isoformat()} for an unpaid share; "
                 "a lapsed member cannot pay late",
+            )
+            continue
+        if late and status not in LIVE_STATUSES:
+            ended = f" on {ended_on.isoformat()}" if ended_on is not None else ""
+            problems.add(
+                r.line,
+                f"member_id: member #{r.member_id}'s membership ended ({status}{ended}); after the retry window of "
+                f"period {r.run.period} closed on {r.run.window_end.isoformat()} only a live member's share still "
+                "due can be paid",
             )
             continue
         if r.amount is not None and r.amount != charge:

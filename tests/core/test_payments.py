@@ -538,18 +538,117 @@ def test_a_run_whose_shares_were_all_paid_is_settled_once_with_an_empty_entry(
     _books_ok(app)
 
 
-def test_a_settled_period_takes_no_more_payments(app, truckers_pool, make_driver, tmp_path):
+def test_a_settled_period_takes_no_more_failed_results_but_a_share_still_due_may_be_paid(
+    app, truckers_pool, make_driver, tmp_path
+):
     _shared(app, truckers_pool, make_driver)
-    app.settle_payments(POOL, "2026-11-20")
+    (settled,) = app.settle_payments(POOL, "2026-11-20")
+    assert (settled.unpaid_count, settled.due_count, settled.lapsed) == (0, 3, 0)
     before = _state(app)
-    path = _csv(tmp_path, "4,2026-11,paid,2026-11-18")
+    path = _csv(tmp_path, "2,2026-11,failed,2026-11-18", "4,2026-11,paid,2026-11-18")
     with pytest.raises(ImportRowsError) as caught:
         app.import_payments(POOL, path)
     assert caught.value.problems == [
         f"{path}:2: period: 2026-11 was settled when its retry window closed on 2026-11-19 (shares whose "
-        "collection failed were written off and their members lapsed); it takes no more payments"
+        "collection failed were written off and their members lapsed); it takes no more failed results, only the "
+        "payment of a share still due"
     ]
     assert _state(app) == before
+    # reported after the settlement, paid inside the window: the share stayed due, so it is paid now
+    paid = app.import_payments(POOL, _csv(tmp_path, "4,2026-11,paid,2026-11-18", name="paid.csv"))
+    assert (paid.paid_count, paid.paid_minor) == (1, SHARE)
+    assert _books_ok(app)["members_due"] == 2 * SHARE
+
+
+def test_a_share_still_due_may_be_paid_after_its_window_only_by_a_live_member_and_never_once_failed(
+    app, truckers_pool, make_driver, tmp_path
+):
+    # Drivers #2-#6 share September (#1 died in August), #3, #5 and #6 share October (#2 died in
+    # September, #4 left before October's notice day). Nothing is reported for #3's, #4's and #5's
+    # September shares; collecting #5's October share fails, so October's settlement lapses #5.
+    _pool(app, truckers_pool, make_driver, members=6, joined="2026-08-01")
+    _death(app, 1, day="2026-08-20", filed="2026-08-25")
+    september = app.share(POOL, "2026-09")
+    assert september.members == 5
+    app.import_payments(POOL, _csv(tmp_path, "2,2026-09,paid,2026-09-14", "6,2026-09,paid,2026-09-15", name="s.csv"))
+    app.exit_member(POOL, 4, on="2026-09-25")
+    _death(app, 2, day="2026-09-20", filed="2026-09-25")
+    october = app.share(POOL, "2026-10")  # settles September first: three shares stay due
+    assert october.members == 3
+    october_results = ("3,2026-10,paid,2026-10-14", "5,2026-10,failed,2026-10-15", "6,2026-10,paid,2026-10-14")
+    app.import_payments(POOL, _csv(tmp_path, *october_results, name="o.csv"))
+
+    # October's window closed on 2026-10-19 but is not settled yet: #5's failed share will be written off
+    before = _state(app)
+    early = _csv(tmp_path, "5,2026-10,paid,2026-10-20", name="early.csv")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, early)
+    assert caught.value.problems == [
+        f"{early}:2: result: collecting member #5's share of period 2026-10 failed on 2026-10-15 and it was not "
+        "paid by the end of its retry window on 2026-10-19; the share is written off when the period is settled "
+        "and cannot be paid late"
+    ]
+    assert _state(app) == before
+
+    (settled,) = app.settle_payments(POOL, "2026-10-20")
+    assert (settled.period, settled.lapsed) == ("2026-10", 1)
+    assert [(m.id, m.status) for m in app.members(POOL)][2:] == [
+        (3, "active"),
+        (4, "exited"),
+        (5, "lapsed"),
+        (6, "active"),
+    ]
+    before = _state(app)
+    refused = _csv(
+        tmp_path,
+        "4,2026-09,paid,2026-10-25",
+        "5,2026-09,paid,2026-10-25",
+        "5,2026-10,paid,2026-10-25",
+        "3,2026-09,failed,2026-10-25",
+        "3,2026-09,paid,2026-10-25",
+        name="refused.csv",
+    )
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, refused)
+    assert str(caught.value) == f"{refused}: 4 of 5 rows are invalid; no payments were imported:"
+    assert caught.value.problems == [
+        f"{refused}:2: member_id: member #4's membership ended (exited on 2026-09-25); after the retry window of "
+        "period 2026-09 closed on 2026-09-19 only a live member's share still due can be paid",
+        f"{refused}:3: member_id: member #5 lapsed on 2026-10-19 for an unpaid share; a lapsed member cannot pay late",
+        f"{refused}:4: result: collecting member #5's share of period 2026-10 failed on 2026-10-15 and it was not "
+        "paid by the end of its retry window on 2026-10-19; the share was written off and cannot be paid late",
+        f"{refused}:5: period: 2026-09 was settled when its retry window closed on 2026-09-19 (shares whose "
+        "collection failed were written off and their members lapsed); it takes no more failed results, only the "
+        "payment of a share still due",
+    ]
+    assert _state(app) == before
+    due_before = _books_ok(app)["members_due"]
+
+    # #3 is live and never failed: September's share, still due, is paid after the window and the settlement
+    late = app.import_payments(POOL, _csv(tmp_path, "3,2026-09,paid,2026-10-25", name="late.csv"))
+    share = september.share_minor
+    assert (late.rows, late.paid_count, late.paid_minor, late.failed_count) == (1, 1, share, 0)
+    entry = _entries(app, "payments")[-1]
+    assert (entry.posted_on, entry.batch_id) == (date(2026, 10, 25), late.batch_id)
+    assert sorted((line.account, line.amount) for line in entry.lines) == [("cash", share), ("members_due", -share)]
+    balances = _books_ok(app)
+    assert balances["members_due"] == due_before - share
+    shares = {s.member_id: (s.state, s.paid_on) for s in app.payments(POOL, "2026-09")}
+    assert shares == {
+        2: ("paid", date(2026, 9, 14)),
+        3: ("paid", date(2026, 10, 25)),
+        4: ("unpaid", None),
+        5: ("unpaid", None),
+        6: ("paid", date(2026, 9, 15)),
+    }
+    # paid once: a second report of it is refused as already paid
+    again = _csv(tmp_path, "3,2026-09,paid,2026-10-26", name="again.csv")
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_payments(POOL, again)
+    assert caught.value.problems == [
+        f"{again}:2: result: member #3 already paid the share of period 2026-09 on 2026-10-25 "
+        f"(payment batch #{late.batch_id})"
+    ]
 
 
 def test_a_lapsed_member_cannot_pay_a_later_share_late(app, truckers_pool, make_driver, tmp_path):
