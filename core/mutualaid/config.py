@@ -101,7 +101,8 @@ class PaymentsConfig(BaseModel):
         ge=0,
         le=60,
         description="Postpaid: days after the deduction day during which a failed payment is retried; "
-        "a share still unpaid after them lapses the member (Xianghubao: 5).",
+        "a share whose collection failed and was not paid within them lapses the member, one with no "
+        "result reported stays due (Xianghubao: 5).",
     )
     unpaid: Literal["sponsor", "carry"] = Field(
         "sponsor",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from mutualaid import ImportRowsError, MutualAid, StateError, ValidationError
+from mutualaid import ImportRowsError, MutualAid, PaymentsConfig, StateError, ValidationError
 from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
 from mutualaid.models import LedgerEntry, Member, MemberStatusChange, Payment, PaymentBatch, Pool
 from mutualaid.payments import settle_payments
@@ -815,4 +815,12 @@ def test_amounts_are_exact_for_a_currency_without_minor_units(app, truckers_pool
     assert (
         Decimal(app.import_payments(POOL, _csv(tmp_path, "2,2026-11,paid,2026-11-14", name="ok.csv")).as_dict()["paid"])
         == 108000
+    )
+
+
+def test_the_retry_days_help_says_only_a_failed_share_lapses_its_member():
+    assert PaymentsConfig.model_fields["retry_days"].description == (
+        "Postpaid: days after the deduction day during which a failed payment is retried; a share whose "
+        "collection failed and was not paid within them lapses the member, one with no result reported stays due "
+        "(Xianghubao: 5)."
     )
