@@ -22,13 +22,17 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_pairs(pairs: Iterable[str], *, option: str) -> dict[str, str]:
-    """Parse ``key=value`` strings; a pair without ``=`` is a ``ValueError`` naming the option."""
+    """Parse ``key=value`` strings; a pair without ``=``, or a key given twice, is a ``ValueError``
+    naming the option (a repeated key is refused rather than letting the last value win)."""
     result: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
             raise ValueError(f"{option} {pair!r} must look like key=value")
-        result[key.strip()] = value.strip()
+        if key in result:
+            raise ValueError(f"{option} {key} is given twice ({result[key]!r} and {value!r}); give it once")
+        result[key] = value
     return result
 
 

@@ -48,3 +48,9 @@ def test_pairs_need_an_equals_sign():
     assert parse_pairs(["a=1", " b = two words "], option="--attr") == {"a": "1", "b": "two words"}
     with pytest.raises(ValueError, match=r"--attr 'licence' must look like key=value"):
         parse_pairs(["licence"], option="--attr")
+
+
+def test_a_key_given_twice_is_refused_not_overwritten():
+    with pytest.raises(ValueError) as caught:
+        parse_pairs(["cash=1", "aid_payable=3", " cash = 2 "], option="--debit")
+    assert str(caught.value) == "--debit cash is given twice ('1' and '2'); give it once"

@@ -613,6 +613,16 @@ def test_an_adjustment_records_a_benefit_paid_out(app, invoke, truckers_pool, ma
             id="not-a-pair",
         ),
         pytest.param(
+            ["--debit", "aid_payable=1", "--debit", "aid_payable=2", "--credit", "cash=3", "--memo", "m"],
+            "--debit aid_payable is given twice ('1' and '2'); give it once",
+            id="same-debit-twice",
+        ),
+        pytest.param(
+            ["--debit", "aid_payable=2", "--credit", "cash=1", "--credit", "cash=1", "--memo", "m"],
+            "--credit cash is given twice ('1' and '1'); give it once",
+            id="same-credit-twice",
+        ),
+        pytest.param(
             ["--debit", "aid_payable=5", "--credit", "cash=5", "--memo", "m", "--on", "soon"],
             "--on: the adjustment's day 'soon' is not a date; write it as YYYY-MM-DD",
             id="bad-day",

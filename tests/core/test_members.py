@@ -564,6 +564,13 @@ def test_missing_attributes_through_the_cli(app, pool, invoke):
     assert members(app) == []
 
 
+def test_an_attribute_given_twice_through_the_cli_is_refused(app, pool, invoke):
+    result = invoke(*join_args(), "--attr", "licence_class=B2")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --attr licence_class is given twice ('A2' and 'B2'); give it once\n"
+    assert members(app) == []
+
+
 def test_missing_required_option_is_a_usage_error(app, pool, invoke):
     result = invoke("member", "join", POOL, "--id-number", ID1, "--birth-date", "1980-01-01")
     assert result.exit_code == 2
