@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import click
 
-
 __all__ = ["dump", "json_option", "layout_option", "pass_state", "table", "templates_option", "text_width"]
 
 F = TypeVar("F", bound=Callable[..., Any])
