@@ -21,7 +21,7 @@ from .api import MutualAid
 from .cli_common import dump, json_option, layout_option, pass_state, table, templates_option
 from .errors import MutualAidError, PluginError, ValidationError
 from .fields import parse_pairs
-from .ledger import ACCOUNTS
+from .ledger import ACCOUNTS, ENTRY_KINDS
 from .money import currency_exponent, format_minor, format_percent, from_minor
 from .plugins import Plugins, load_plugins
 from .sharing import plan_from_inputs
@@ -1003,7 +1003,7 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
 
 @ledger_group.command("entries")
 @click.argument("pool")
-@click.option("--kind", help="Only entries of this kind (sharing, payments, unpaid, top-up, refund, adjustment).")
+@click.option("--kind", help=f"Only entries of this kind ({', '.join(ENTRY_KINDS)}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the last N entries.")
 @json_option
 @pass_state

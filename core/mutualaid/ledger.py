@@ -48,6 +48,7 @@ from .money import format_minor
 __all__ = [
     "ACCOUNTS",
     "BooksReport",
+    "ENTRY_KINDS",
     "EntryRecord",
     "Line",
     "LedgerProblem",
@@ -264,12 +265,24 @@ def _record(entry: LedgerEntry, lines: Sequence[LedgerLine]) -> EntryRecord:
     )
 
 
+#: The kinds of entry, by what posts them: a sharing run, a payments import, a settlement's
+#: write-off, top-ups, a refund on a denied claim, an operator's adjustment or its reversal.
+ENTRY_KINDS = ("sharing", "payments", "unpaid", "top-up", "refund", "adjustment")
+
+
 def list_entries(
     session: Session, pool_id: int, *, kind: str | None = None, limit: int | None = None
 ) -> list[EntryRecord]:
-    """A pool's entries in order (the last ``limit`` when given)."""
+    """A pool's entries in order (the last ``limit`` when given), of one kind when ``kind`` is given.
+
+    :raises ValidationError: if ``kind`` is not one of :data:`ENTRY_KINDS`.
+    """
     query = select(LedgerEntry).where(LedgerEntry.pool_id == pool_id)
-    if kind:
+    if kind is not None:
+        if kind not in ENTRY_KINDS:
+            raise ValidationError(
+                [f"kind: {kind!r} is not a kind of ledger entry; the kinds are {', '.join(ENTRY_KINDS)}"]
+            )
         query = query.where(LedgerEntry.kind == kind)
     if limit:
         entries = list(reversed(session.scalars(query.order_by(LedgerEntry.seq.desc()).limit(limit)).all()))

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from mutualaid import MutualAid, NotFoundError, StateError, ValidationError
 from mutualaid.cli import State, cli
-from mutualaid.ledger import GENESIS, Line, entry_hash
+from mutualaid.ledger import ENTRY_KINDS, GENESIS, Line, entry_hash
 from mutualaid.models import Charge, LedgerEntry, LedgerLine, Pool
 from mutualaid.testing import resident_id
 
@@ -784,6 +784,22 @@ def test_ledger_entries_lists_entries_with_their_debits_and_credits(app, invoke,
     assert [e.seq for e in app.ledger_entries(POOL, kind="sharing")] == [1, 4]
     assert [e.seq for e in app.ledger_entries(POOL, limit=3)] == [2, 3, 4]
     assert invoke("ledger", "entries", POOL, "--limit", "0").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["payout", "Sharing", ""], ids=["unknown", "capitalised", "empty"])
+def test_ledger_entries_of_an_unknown_kind_is_one_line_listing_the_kinds(
+    app, invoke, truckers_pool, make_driver, tmp_path, kind
+):
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    result = invoke("ledger", "entries", POOL, "--kind", kind)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: kind: {kind!r} is not a kind of ledger entry; the kinds are sharing, payments, unpaid, top-up, "
+        "refund, adjustment\n"
+    )
+    with pytest.raises(ValidationError):
+        app.ledger_entries(POOL, kind=kind)
+    assert {e.kind for e in app.ledger_entries(POOL)} <= set(ENTRY_KINDS)
 
 
 # -- a refund on denial -------------------------------------------------------------------------
