@@ -82,6 +82,7 @@ from .money import currency_exponent, format_minor, from_minor, to_decimal, to_m
 from .periods import parse_period
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool, pool_today
+from .wording import plural
 
 __all__ = [
     "BalanceRecord",
@@ -985,9 +986,9 @@ def _settle_run(session: Session, pool: PoolRecord, run_id: int, period: str, wi
         posted_on=window_end,
         memo=(
             f"period {period}: retry window closed on {window_end.isoformat()}; {unpaid_count:,} of "
-            f"{charged_count:,} shares unpaid ({format_minor(unpaid_minor, cur)} {cur}, "
+            f"{plural(charged_count, 'share')} unpaid ({format_minor(unpaid_minor, cur)} {cur}, "
             + ("borne by the sponsor" if policy == "sponsor" else "carried to the next period")
-            + f"), {lapsed:,} members lapsed"
+            + f"), {plural(lapsed, 'member')} lapsed"
         ),
         lines=[Line(debit, unpaid_minor), Line("members_due", -unpaid_minor)],
         run_id=run_id,

@@ -64,6 +64,7 @@ from .payments import after_deduction, settle_payments
 from .periods import Period, parse_period
 from .plugins import Plugins
 from .pools import PoolRecord, get_pool
+from .wording import plural
 
 __all__ = [
     "Reconciliation",
@@ -999,7 +1000,7 @@ def _post(
         pool.id,
         kind="sharing",
         posted_on=run.notice_date,
-        memo=f"sharing period {run.period}: {run.members_count:,} members, {len(claim_ids)} claims",
+        memo=f"sharing period {run.period}: {plural(run.members_count, 'member')}, {plural(len(claim_ids), 'claim')}",
         lines=lines,
         run_id=run.id,
         facts={

@@ -739,7 +739,7 @@ def test_ledger_entries_lists_entries_with_their_debits_and_credits(app, invoke,
     result = invoke("ledger", "entries", POOL)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"     1  2026-11-07  sharing     sharing period 2026-11: 7 members, 1 claims  [{h[0]}]",
+        f"     1  2026-11-07  sharing     sharing period 2026-11: 7 members, 1 claim  [{h[0]}]",
         "          Dr members_due            324,000.04",
         "          Cr aid_payable            300,000.00 claim #1",
         "          Cr fee_income              24,000.00",
@@ -749,10 +749,10 @@ def test_ledger_entries_lists_entries_with_their_debits_and_credits(app, invoke,
         "          Dr cash                   277,714.32",
         "          Cr members_due            277,714.32",
         "     3  2026-11-19  unpaid      period 2026-11: retry window closed on 2026-11-19; 1 of 7 shares unpaid "
-        f"(46,285.72 CNY, borne by the sponsor), 1 members lapsed  [{h[2]}]",
+        f"(46,285.72 CNY, borne by the sponsor), 1 member lapsed  [{h[2]}]",
         "          Dr sponsor_due             46,285.72",
         "          Cr members_due             46,285.72",
-        f"     4  2026-12-07  sharing     sharing period 2026-12: 5 members, 1 claims  [{h[3]}]",
+        f"     4  2026-12-07  sharing     sharing period 2026-12: 5 members, 1 claim  [{h[3]}]",
         "          Dr members_due            324,000.00",
         "          Dr surplus                      0.04",
         "          Cr aid_payable            300,000.00 claim #2",
