@@ -296,6 +296,18 @@ class SharingResult:
             == self.aid_funded_minor + self.fee_minor + self.carried_in_minor + self.surplus_out_minor
         )
 
+    @property
+    def uniformly_capped(self) -> bool:
+        """Whether a cap bound and every member paid the same capped amount (``max_charge_minor``),
+        less than the planned share (or than the share plus its extra minor unit)."""
+        planned_top = self.share_minor + (1 if self.extra_count else 0)
+        return (
+            self.capped_count > 0
+            and self.members > 0
+            and self.max_charge_minor < planned_top
+            and self.charged_minor == self.max_charge_minor * self.members
+        )
+
     def amount(self, minor: int) -> Decimal:
         return from_minor(minor, self.currency)
 
@@ -347,6 +359,9 @@ class SharingResult:
             rows.append(("shares by weight", "; ".join(parts)))
             if self.extra_count:
                 rows.append(("extra minor units", f"{self.extra_count:,} members pay one more (rotating)"))
+        elif self.uniformly_capped:
+            planned = fmt(self.share_minor) + (f" or {fmt(self.share_minor + 1)}" if self.extra_count else "")
+            rows.append(("share", f"{fmt(self.max_charge_minor)} per member (capped from {planned})"))
         elif self.rounding == "exact" and self.extra_count:
             rows.append(
                 (

@@ -997,6 +997,26 @@ shortfall = "sponsor"
 """
 
 
+def test_share_plan_with_a_cap_equal_to_the_share_shows_what_members_pay(plan, tmp_path):
+    pool_file = tmp_path / "exact.toml"
+    pool_file.write_text(
+        CAPPED_POOL.replace('rounding = "round-up"', 'rounding = "exact"').replace(
+            'per_case = "0.10"', 'per_case = "33.33"'
+        ),
+        encoding="utf-8",
+    )
+    # 100.00 with no fee over 3 members: 33.33, and one member 33.34, but at most 33.33 per case
+    result = plan("--pool", str(pool_file), "--aid", "100", "--members", "3", "--fee-rate", "0")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  share                33.33 per member (capped from 33.33 or 33.34)" in lines
+    assert "  capped members       1 paid less because of a cap" in lines
+    assert "  charged in total     99.99" in lines
+    # under the cap the exact apportionment is shown as before
+    under = plan("--pool", str(pool_file), "--aid", "99", "--members", "3", "--fee-rate", "0")
+    assert "  share                33.00 per member (exact)" in under.output.splitlines()
+
+
 def test_share_plan_takes_the_fee_rounding_and_caps_from_a_pool_file(plan, tmp_path):
     pool_file = tmp_path / "early.toml"
     pool_file.write_text(CAPPED_POOL, encoding="utf-8")
@@ -1010,7 +1030,7 @@ def test_share_plan_takes_the_fee_rounding_and_caps_from_a_pool_file(plan, tmp_p
         "  surplus carried in   0.00\n"
         "  to share             660,000.00\n"
         "  members sharing      2,000,000\n"
-        "  share                0.33 per member (round-up)\n"
+        "  share                0.20 per member (capped from 0.33)\n"
         "  capped members       2,000,000 paid less because of a cap\n"
         "  shortfall            260,000.00 (sponsor)\n"
         "  paid by the sponsor  260,000.00\n"

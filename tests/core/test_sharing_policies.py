@@ -245,6 +245,9 @@ def test_per_case_cap_with_the_sponsor_paying_the_rest(engine_app):
     assert (result.charged_minor, result.sponsor_minor, result.shortfall_minor) == (30, 107_970, 107_970)
     assert (result.capped_count, result.aid_funded_minor, result.shortfall_policy) == (3, 100_000, "sponsor")
     assert result.reconciles()
+    # what members pay, not the share nobody pays
+    assert result.uniformly_capped
+    assert ("share", "0.10 per member (capped from 360.00)") in result.lines()
     with engine_app.transaction() as s:
         assert account_balances(s, engine_app.pool(POOL).id)["sponsor_due"] == 107_970
     _books_ok(engine_app)
@@ -256,6 +259,7 @@ def test_per_case_cap_grows_with_the_number_of_claims(engine_app):
     _need(engine_app, ids[1], "1000.00")
     result = engine_app.share(POOL, "2026-11")
     assert sorted(_charges(engine_app, result.run_id).values()) == [20, 20, 20]
+    assert ("share", "0.20 per member (capped from 720.00)") in result.lines()
 
 
 def test_a_capped_shortfall_carried_to_the_next_period(engine_app):
