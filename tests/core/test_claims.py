@@ -657,7 +657,14 @@ def test_claim_list_json(app, pool, invoke):
     for text in (decided[0], decided[2]):  # ISO 8601 in UTC with its offset, on SQLite too
         assert text.endswith("+00:00"), text
         assert before <= datetime.fromisoformat(text) <= after
-    common = {"pool": POOL, "description": "", "currency": "CNY", "sharing_run_id": None, "funded": None, "refund": None}
+    common = {
+        "pool": POOL,
+        "description": "",
+        "currency": "CNY",
+        "sharing_run_id": None,
+        "funded": None,
+        "refund": None,
+    }
     assert data == [
         {
             **common,
