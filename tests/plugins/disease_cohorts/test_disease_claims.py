@@ -168,7 +168,9 @@ def test_an_illness_caused_by_an_accident_is_covered_inside_the_waiting_period(c
 
 def test_a_waiting_period_of_180_days(critical, make_claim):
     settings = CriticalIllnessSettings(waiting_days=180)
-    assert_refused(decide(critical, make_claim(CI, date(2026, 7, 9), TUMOUR, waiting_days=180), settings), refund=True, ends=True)
+    assert_refused(
+        decide(critical, make_claim(CI, date(2026, 7, 9), TUMOUR, waiting_days=180), settings), refund=True, ends=True
+    )
     assert_paid(decide(critical, make_claim(CI, date(2026, 7, 10), TUMOUR, waiting_days=180), settings), "300000.00")
 
 
@@ -399,7 +401,9 @@ def test_the_observation_period_of_a_patient(cancer, make_claim):
 
 def test_a_year_of_observation_for_a_member_who_joined_at_forty(cancer, make_claim):
     older = {"birth_date": date(1985, 1, 1), "waiting_days": 365}
-    assert_refused(decide(cancer, make_claim("recurrence", date(2027, 1, 10), RECURRENCE, **older)), refund=True, ends=True)
+    assert_refused(
+        decide(cancer, make_claim("recurrence", date(2027, 1, 10), RECURRENCE, **older)), refund=True, ends=True
+    )
     decision = decide(cancer, make_claim("recurrence", date(2027, 1, 11), RECURRENCE, **older))
     assert_paid(decision, "11666.66")
     assert decision.reasons[-1].startswith("year 1 of membership (counted from 2027-01-11)")
