@@ -55,7 +55,7 @@ from pydantic import (
 )
 
 from .cohort import BenefitDecision, ClaimFacts, age_on
-from .money import currency_exponent, format_minor, to_decimal, to_minor
+from .money import currency_exponent, format_minor, multiply_down, round_down, to_decimal, to_minor
 
 __all__ = [
     "BENEFIT_KINDS",
@@ -173,15 +173,6 @@ Rate = Annotated[Decimal, BeforeValidator(_rate)]
 # -- rounding and formatting ---------------------------------------------------------------------
 
 
-def round_down(amount: Decimal | int | str, currency: str) -> Decimal:
-    """``amount`` rounded down to the minor unit of ``currency`` (``1/3`` of 100.00 CNY is 33.33).
-
-    The rounding of every benefit a model computes: the pool never pays more than its rule.
-    """
-    quantum = Decimal(1).scaleb(-currency_exponent(currency))
-    return to_decimal(amount).quantize(quantum, rounding=ROUND_FLOOR)
-
-
 def format_amount(amount: Decimal | int | str, currency: str | None, locale: str = "en") -> str:
     """An amount as members read it: ``300,000.00 CNY``; ``300,000.00 元`` in Chinese; without a
     currency (not known), ``300,000.00``. Rounded down to the minor unit."""
@@ -195,15 +186,6 @@ def format_amount(amount: Decimal | int | str, currency: str | None, locale: str
 
 def _percent(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}%"
-
-
-def _mul_down(amount: Decimal, factor: Decimal | Fraction, currency: str) -> Decimal:
-    """``amount * factor``, rounded down to the minor unit (exact for a fraction such as 1/3)."""
-    if isinstance(factor, Fraction):
-        exp = currency_exponent(currency)
-        minor = int(round_down(amount, currency).scaleb(exp))
-        return Decimal(minor * factor.numerator // factor.denominator).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
-    return round_down(amount * factor, currency)
 
 
 # -- what a model is given and what it answers ---------------------------------------------------
@@ -453,7 +435,7 @@ def _reimbursable(costs: Decimal, deductible: Decimal, copay_rate: Decimal, curr
     else:
         found = f"self-paid costs of {fmt(costs)}"
     if copay_rate:
-        covered = _mul_down(above, 1 - copay_rate, currency)
+        covered = multiply_down(above, 1 - copay_rate, currency)
         found += f"; less the member's co-pay of {_percent(copay_rate)}: {fmt(covered)}"
     else:
         covered = above
@@ -578,7 +560,7 @@ class FixedPlusReimbursementBenefit(_Benefit):
 
     def fixed_part(self, currency: str) -> Decimal:
         """The lump sum: ``maximum * fixed_rate``, rounded down to the minor unit."""
-        return _mul_down(round_down(self.maximum, currency), self.fixed_rate, currency)
+        return multiply_down(round_down(self.maximum, currency), self.fixed_rate, currency)
 
     def evaluate(self, inputs: BenefitInputs) -> BenefitResult:
         cur = inputs.currency
@@ -752,8 +734,8 @@ class TenureRampBenefit(_Benefit):
         if fraction == 1:
             note = f"year {year} of membership (counted from {start}): the full benefit"
             return BenefitResult(full.amount, full.cap, (*full.reasons, note))
-        amount = _mul_down(full.amount, fraction, cur)
-        cap = _mul_down(full.cap, fraction, cur)
+        amount = multiply_down(full.amount, fraction, cur)
+        cap = multiply_down(full.cap, fraction, cur)
         note = (
             f"year {year} of membership (counted from {start}): {fraction} of the full benefit of "
             f"{format_amount(full.amount, cur)} is {format_amount(amount, cur)} (rounded down to the minor unit)"

@@ -13,7 +13,8 @@ All rounding lives here, named for what it does:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 __all__ = [
     "CURRENCY_EXPONENTS",
@@ -27,6 +28,8 @@ __all__ = [
     "format_percent",
     "from_minor",
     "largest_aid_within",
+    "multiply_down",
+    "round_down",
     "round_rate",
     "split_exact",
     "split_round_up",
@@ -235,6 +238,24 @@ def split_weighted(need: int, weights: tuple[int, ...], counts: tuple[int, ...],
         return WeightedSplit(tuple(weights), tuple(counts), shares, extra, need)
     shares = tuple(-(-need * w // total_weight) for w in weights)
     return WeightedSplit(tuple(weights), tuple(counts), shares, 0, need)
+
+
+def round_down(amount: object, currency: str) -> Decimal:
+    """``amount`` rounded down to the minor unit of ``currency`` (``1/3`` of 100.00 CNY is 33.33).
+
+    The rounding of every benefit a model computes: the pool never pays more than its rule.
+    """
+    quantum = Decimal(1).scaleb(-currency_exponent(currency))
+    return to_decimal(amount).quantize(quantum, rounding=ROUND_FLOOR)
+
+
+def multiply_down(amount: Decimal, factor: Decimal | Fraction, currency: str) -> Decimal:
+    """``amount * factor``, rounded down to the minor unit (exact for a fraction such as 1/3)."""
+    if isinstance(factor, Fraction):
+        exp = currency_exponent(currency)
+        minor = int(round_down(amount, currency).scaleb(exp))
+        return Decimal(minor * factor.numerator // factor.denominator).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
+    return round_down(amount * factor, currency)
 
 
 def apportion(total: int, parts: list[int] | tuple[int, ...]) -> list[int]:
