@@ -22,7 +22,7 @@ from .cli_common import dump, json_option, layout_option, pass_state, table, tem
 from .errors import MutualAidError, PluginError, ValidationError
 from .fields import parse_pairs
 from .ledger import ACCOUNTS, ENTRY_KINDS
-from .money import currency_exponent, format_minor, format_percent, from_minor
+from .money import currency_exponent, format_minor, format_percent, from_minor, to_minor
 from .plugins import Plugins, load_plugins
 from .sharing import plan_from_inputs
 from .wording import plural
@@ -763,11 +763,23 @@ def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> Non
                 "decision": _decision_dict(decision),
                 "member": member.as_dict(),
                 "member_ended": rejection.member_ended,
+                "refund": str(rejection.refund),
             }
         )
         return
     click.echo(f"rejected claim #{claim.id}: {claim.reasons[0]}")
-    if rejection.member_ended:
+    if rejection.refund:
+        click.echo(
+            f"refunded member #{member.id}'s contributions to the pool: "
+            f"{format_minor(to_minor(rejection.refund, claim.currency), claim.currency)} {claim.currency} "
+            f"(owed to the member; see 'mutualaid ledger entries {claim.pool_key} --kind refund')"
+        )
+    if rejection.member_ended and decision.ends_as == "exited":
+        click.echo(
+            f"member #{member.id} {member.name} has left the pool on {member.ended_on}: under the pool's rules "
+            "this event ends the membership"
+        )
+    elif rejection.member_ended:
         click.echo(
             f"member #{member.id} {member.name} is recorded as deceased on {member.ended_on}: the death ends "
             "the membership although the pool does not pay for it"

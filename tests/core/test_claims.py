@@ -319,6 +319,7 @@ def test_review_of_a_claim_that_cannot_be_paid(app, pool, invoke):
         "amount": "0",
         "cap": "0",
         "ends_membership": True,
+        "refund_contributions": False,
         "reasons": ["died of illness on 2026-12-30, inside the illness waiting period that ends on 2026-12-30"],
     }
     assert snapshot(app) == before
@@ -808,6 +809,7 @@ def test_reject_as_json(app, pool, invoke):
         "amount": "0",
         "cap": "0",
         "ends_membership": True,
+        "refund_contributions": False,
         "reasons": [
             "the claim reports driving without a valid licence (unlicensed_driving), which this pool does not cover"
         ],
@@ -818,6 +820,7 @@ def test_reject_as_json(app, pool, invoke):
         "2026-10-20",
         True,
     )
+    assert data["refund"] == "0.00"  # an excluded death refunds nothing
 
 
 def test_rejecting_a_payable_death_leaves_the_member(app, pool, invoke, frozen_today):

@@ -848,6 +848,7 @@ def test_a_refund_on_denial_is_in_the_books(app, invoke, tmp_path, refunds, paye
     _, decision = app.review_claim(late.id)
     assert not decision.payable and decision.refund_contributions
     rejection = app.reject_claim(late.id, "diagnosed in the waiting period")
+    assert rejection.member.status == "exited"  # an illness in the waiting period ends the membership
     with app.transaction() as s:
         charged = s.scalar(select(func.sum(Charge.amount_minor)).where(Charge.member_id == early.id))
     assert charged == CI_SHARE
@@ -866,13 +867,15 @@ def test_a_refund_on_denial_is_in_the_books(app, invoke, tmp_path, refunds, paye
         f"          Cr refunds_payable  {'108,000.00':>16} member #{early.id} claim #{late.id}",
     ]
 
-    # the next period: a refund the pool funds is collected as a deficit carried in
+    # the next period: a refund the pool funds is collected as a deficit carried in, by the 2
+    # members left (the refunded member has exited)
     second = app.share(CI_POOL, "2026-05b")
     if refunds == "pool":
-        assert (second.carried_in_minor, second.charged_minor, second.share_minor) == (
+        assert (second.members, second.carried_in_minor, second.charged_minor, second.share_minor) == (
+            2,
             CI_SHARE,
             CI_SHARE,
-            CI_SHARE // 3,
+            CI_SHARE // 2,
         )
     else:
         assert (second.carried_in_minor, second.charged_minor) == (0, 0)
