@@ -49,7 +49,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     func,
     insert,
     literal,
@@ -944,21 +943,32 @@ def settle_payments(session: Session, plugins: Plugins, pool: PoolRecord, on: da
 
 def _settle_run(session: Session, pool: PoolRecord, run_id: int, period: str, window_end: date) -> Settlement:
     policy = pool.definition.config.payments.unpaid
-    paid = exists().where(Payment.run_id == run_id, Payment.member_id == Charge.member_id, Payment.result == "paid")
-    failed = exists().where(Payment.run_id == run_id, Payment.member_id == Charge.member_id, Payment.result == "failed")
+    # Driven by the run's payment results (few), not by its charges (one per member): the charges
+    # are looked up by key only for the members whose collection failed.
+    paid_members = select(Payment.member_id).where(Payment.run_id == run_id, Payment.result == "paid")
     # Unpaid: collecting it failed and no retry succeeded. A share with no result stays due.
-    unpaid = and_(failed, ~paid)
-    charged_count = int(session.scalar(select(func.count()).select_from(Charge).where(Charge.run_id == run_id)) or 0)
+    failed_members = select(Payment.member_id).where(
+        Payment.run_id == run_id, Payment.result == "failed", Payment.member_id.not_in(paid_members)
+    )
+    charged_count = int(session.scalar(select(SharingRun.charge_rows).where(SharingRun.id == run_id)) or 0)
     unpaid_count, unpaid_minor = session.execute(
-        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id, unpaid)
+        select(func.count(), func.coalesce(func.sum(Charge.amount_minor), 0)).where(
+            Charge.run_id == run_id, Charge.member_id.in_(failed_members)
+        )
     ).one()
     unpaid_count, unpaid_minor = int(unpaid_count), int(unpaid_minor)
-    due_count = int(
-        session.scalar(select(func.count()).select_from(Charge).where(Charge.run_id == run_id, ~paid, ~failed)) or 0
+    paid_count = int(
+        session.scalar(
+            select(func.count(func.distinct(Payment.member_id))).where(
+                Payment.run_id == run_id, Payment.result == "paid"
+            )
+        )
+        or 0
     )
+    due_count = charged_count - paid_count - unpaid_count
     lapsed = 0
     if unpaid_count:
-        unpaid_members = select(Charge.member_id).where(Charge.run_id == run_id, unpaid)
+        unpaid_members = select(Charge.member_id).where(Charge.run_id == run_id, Charge.member_id.in_(failed_members))
         lapsing = and_(Member.pool_id == pool.id, Member.id.in_(unpaid_members), _live())
         cause = (
             f"share of period {period} (run #{run_id}) unpaid when its retry window closed on {window_end.isoformat()}"
