@@ -224,12 +224,15 @@ def post_entry(
     entry.hash = entry_hash(entry, rows, prev)
     # Guarded by the old head: a concurrent append that got past the lock (it cannot on PostgreSQL,
     # and SQLite has one writer) would update nothing here and fail below instead of forking the chain.
-    updated = session.execute(
-        update(Pool)
-        .where(Pool.id == pool_id, Pool.ledger_seq == seq - 1)
-        .values(ledger_seq=seq, ledger_head=entry.hash)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    updated = (
+        session.connection()
+        .execute(
+            update(Pool)
+            .where(Pool.id == pool_id, Pool.ledger_seq == seq - 1)
+            .values(ledger_seq=seq, ledger_head=entry.hash)
+        )
+        .rowcount
+    )
     if updated != 1:  # pragma: no cover - defended by the row lock and the unique (pool, seq) key
         raise StateError(f"the ledger of pool #{pool_id} moved while entry {seq} was written; try again")
     session.flush()

@@ -176,10 +176,18 @@ def plan_sharing(
     cost = aid + fee + carried_in
     need = max(cost - surplus_in, 0)
     left_over = max(surplus_in - cost, 0)
-    base = {"aid": aid, "fee": fee, "surplus_in": surplus_in, "carried_in": carried_in, "rounding": rounding}
     if need == 0:
         return SharingPlan(
-            **base, need=0, left_over=left_over, weights=weights, counts=counts, shares=tuple(0 for _ in counts)
+            aid,
+            fee,
+            surplus_in,
+            carried_in,
+            0,
+            left_over,
+            rounding,
+            weights=weights,
+            counts=counts,
+            shares=tuple(0 for _ in counts),
         )
     if total_members == 0:
         raise ValidationError(
@@ -190,9 +198,13 @@ def plan_sharing(
         )
     split = split_weighted(need, tuple(weights), tuple(counts), exact=rounding == "exact")
     return SharingPlan(
-        **base,
-        need=need,
-        left_over=left_over,
+        aid,
+        fee,
+        surplus_in,
+        carried_in,
+        need,
+        left_over,
+        rounding,
         weights=tuple(weights),
         counts=tuple(counts),
         shares=split.shares,
