@@ -847,12 +847,24 @@ def test_a_refund_on_denial_is_in_the_books(app, invoke, tmp_path, refunds, paye
     late = claim(early, "2026-04-10", "2026-05-10", "stroke_sequelae")
     _, decision = app.review_claim(late.id)
     assert not decision.payable and decision.refund_contributions
-    rejection = app.reject_claim(late.id, "diagnosed in the waiting period")
-    assert rejection.member.status == "exited"  # an illness in the waiting period ends the membership
+    if refunds == "sponsor":  # through the command line, as an operator would
+        rejected = invoke("claim", "reject", str(late.id), "--reason", "diagnosed in the waiting period")
+        assert rejected.exit_code == 0, rejected.output
+        assert rejected.output.splitlines()[1:] == [
+            f"refunded member #{early.id}'s contributions to the pool: 108,000.00 CNY (owed to the member; "
+            f"see 'mutualaid ledger entries {CI_POOL} --kind refund')",
+            f"member #{early.id} 刘三 has left the pool on 2026-04-10: under the pool's rules this event ends "
+            "the membership",
+        ]
+        refund, status = app.claims(CI_POOL, status="rejected")[0].refund, app.member(CI_POOL, early.id).status
+    else:
+        rejection = app.reject_claim(late.id, "diagnosed in the waiting period")
+        refund, status = rejection.refund, rejection.member.status
+    assert status == "exited"  # an illness in the waiting period ends the membership
     with app.transaction() as s:
         charged = s.scalar(select(func.sum(Charge.amount_minor)).where(Charge.member_id == early.id))
     assert charged == CI_SHARE
-    assert rejection.refund == Decimal("108000.00") == Decimal(charged) / 100
+    assert refund == Decimal("108000.00") == Decimal(charged) / 100
     assert app.claims(CI_POOL, status="rejected")[0].refund == Decimal("108000.00")
     (entry,) = app.ledger_entries(CI_POOL, kind="refund")
     assert entry.claim_id == late.id
