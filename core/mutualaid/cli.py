@@ -945,7 +945,10 @@ def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) ->
         )
         click.echo(f"  head {report.head}")
     else:
-        click.echo(f"ledger of pool {pool!r}: {len(report.problems)} problem(s) in {report.entries:,} entries:")
+        click.echo(
+            f"ledger of pool {pool!r}: {plural(len(report.problems), 'problem')} in "
+            f"{plural(report.entries, 'entry', 'entries')}:"
+        )
         for problem in report.problems:
             click.echo(f"  {problem}")
     if not report.ok:
@@ -959,7 +962,7 @@ def ledger_backfill(state: State, pool: str) -> None:
     """Post the entries of runs shared before the ledger existed (a database from mutualaid 0.1)."""
     periods = state.app.backfill_ledger(pool)
     if periods:
-        click.echo(f"posted the ledger entries of {len(periods)} earlier run(s): {', '.join(periods)}")
+        click.echo(f"posted the ledger entries of {plural(len(periods), 'earlier run')}: {', '.join(periods)}")
     else:
         click.echo(f"every run of pool {pool!r} already has its ledger entry")
 

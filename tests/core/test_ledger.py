@@ -373,7 +373,7 @@ def test_an_edited_database_is_caught_by_verify(
     assert result.exit_code == 1
     entries = report.entries
     assert result.output == (
-        f"ledger of pool 'js-truckers': {len(expected)} problem(s) in {entries} entries:\n"
+        f"ledger of pool 'js-truckers': {len(expected)} problem{'s' if len(expected) != 1 else ''} in {entries} entries:\n"
         + "".join(f"  {p}\n" for p in expected)
     )
     as_json = invoke("ledger", "verify", POOL, "--json")

@@ -157,7 +157,7 @@ def test_runs_shared_before_the_ledger_get_their_entries_by_backfill(app, trucke
     ]
     result = invoke("ledger", "backfill", POOL)
     assert result.exit_code == 0, result.output
-    assert result.output == "posted the ledger entries of 2 earlier run(s): 2026-11, 2026-12\n"
+    assert result.output == "posted the ledger entries of 2 earlier runs: 2026-11, 2026-12\n"
     assert app.verify_ledger(POOL).ok and app.reconcile_books(POOL).ok
     assert invoke("ledger", "backfill", POOL).output == f"every run of pool {POOL!r} already has its ledger entry\n"
     assert [e.kind for e in app.ledger_entries(POOL)] == ["sharing", "sharing"]
