@@ -60,6 +60,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .csvfiles import open_csv
+from .database import bulk_insert
 from .errors import ImportRowsError, NotFoundError, StateError, ValidationError
 from .fields import parse_date
 from .ledger import Line, post_entry
@@ -482,45 +483,6 @@ def _live() -> ColumnElement[bool]:
     return Member.status.in_(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
 
 
-def _bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert tuples (in the order of ``columns``) with ``COPY`` on PostgreSQL (psycopg), else one
-    ``executemany`` per batch, applying the columns' own conversions as SQLAlchemy would."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        driver_connection = connection.connection.driver_connection
-        with driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if marker is None:  # pragma: no cover - neither SQLite nor psycopg
-        for start in range(0, len(rows), _BATCH):
-            connection.execute(
-                insert(table), [dict(zip(columns, row, strict=True)) for row in rows[start : start + _BATCH]]
-            )
-        return
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    converting = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([marker] * len(columns))})"
-    for start in range(0, len(rows), _BATCH):
-        batch = list(rows[start : start + _BATCH])
-        if converting:
-            converted = []
-            for row in batch:
-                values = list(row)
-                for i, proc in converting:
-                    if values[i] is not None:
-                        values[i] = proc(values[i])
-                converted.append(tuple(values))
-            batch = converted
-        connection.exec_driver_sql(sql, batch)
-
-
 def _lock_pool(session: Session, pool: PoolRecord) -> None:
     """Serialise payment work on one pool (and with its sharing runs): the pool row is locked."""
     session.get(Pool, pool.id, with_for_update=True)
@@ -720,7 +682,7 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
         if again is None:
             raise
         raise _imported_twice(path, pool, digest, again.id, again.source, again.imported_at) from None
-    _bulk_insert(
+    bulk_insert(
         session.connection(),
         cast(Table, Payment.__table__),
         ("batch_id", "run_id", "member_id", "result", "attempted_on", "amount_minor"),
@@ -1356,7 +1318,7 @@ def _apply_top_ups(
         facts=facts,
     )
     connection = session.connection()
-    _bulk_insert(
+    bulk_insert(
         connection,
         cast(Table, TopUp.__table__),
         ("pool_id", "member_id", "amount_minor", "received_on", "reference", "entry_id"),
@@ -1397,7 +1359,7 @@ def _apply_top_ups(
                 unfreeze.append((mid, max(r.day, frozen_on) if frozen_on is not None else r.day))
                 break
     if unfreeze:
-        _bulk_insert(
+        bulk_insert(
             connection,
             cast(Table, MemberStatusChange.__table__),
             ("member_id", "status", "since", "cause"),
