@@ -357,13 +357,13 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     row.reasons_json = json.dumps(list(decision.reasons), ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     if decision.ends_membership:
-        _end_by_death(session, plugins, pool, row)
+        _end_membership(session, plugins, pool, row)
     session.flush()
     plugins.hook.claim_decided(pool=pool.definition.config, claim_id=row.id, decision=decision, approved=True)
     return _record(row, pool), decision
 
 
-def _end_by_death(
+def _end_membership(
     session: Session, plugins: Plugins, pool: PoolRecord, claim: Claim, *, status: str = "deceased"
 ) -> Member | None:
     """Record the claim's member as deceased (or ``exited``) on the event date, unless the
@@ -399,7 +399,7 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     ended = (
-        _end_by_death(session, plugins, pool, row, status=decision.ends_as)
+        _end_membership(session, plugins, pool, row, status=decision.ends_as)
         if decision.ends_membership and not decision.payable
         else None
     )

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .cohort import SharingWeights
-from .config import PoolConfig, SharingConfig, format_validation_error, load_pool_file
+from .config import CapsConfig, PoolConfig, SharingConfig, format_validation_error, load_pool_file
 from .errors import AlreadySharedError, NotFoundError, StateError, ValidationError
 from .ledger import Line, account_balances, charge_figures, post_entry
 from .models import Balance, Charge, Claim, LedgerEntry, Member, MemberStatusChange, Pool, SharingRun
@@ -296,6 +296,7 @@ class SharingResult:
     capped_count: int = 0
     charge_rows: int = 0
     max_charge_minor: int = 0
+    charge_checksum: int = 0
     frozen_count: int = 0
     extra_from_id: int = 0
     extra_to_id: int = 0
@@ -441,6 +442,7 @@ def _result(run: SharingRun, pool: PoolRecord) -> SharingResult:
         capped_count=run.capped_count,
         charge_rows=run.charge_rows,
         max_charge_minor=run.max_charge_minor,
+        charge_checksum=run.charge_checksum,
         frozen_count=run.frozen_count,
         extra_from_id=run.extra_from_id,
         extra_to_id=run.extra_to_id,
@@ -448,12 +450,17 @@ def _result(run: SharingRun, pool: PoolRecord) -> SharingResult:
     )
 
 
-def sharing_members_condition(pool: PoolRecord, period: Period) -> ColumnElement[bool]:
-    """SQL condition for the members covered at 00:00 on ``period``'s notice day (not frozen)."""
+def sharing_members_condition(pool: PoolRecord, period: Period, *, for_walk: bool = False) -> ColumnElement[bool]:
+    """SQL condition for the members covered at 00:00 on ``period``'s notice day (not frozen).
+
+    ``for_walk`` writes the upper bound on the joining day in a form no index uses, so that a walk
+    of the sharing index can start at a given (joining day, member number) instead.
+    """
     day = period.notice_date
+    joined = func.coalesce(Member.joined_on, Member.joined_on) if for_walk else Member.joined_on
     cond = and_(
         Member.pool_id == pool.id,
-        Member.joined_on < day,
+        joined < day,
         or_(Member.ended_on.is_(None), Member.ended_on >= day),
         Member.status != "frozen",
     )
@@ -544,15 +551,21 @@ class _Caps:
     year_runs: tuple[int, ...]  # this calendar year's earlier runs, when the year's cap may bind
 
 
-def _caps(session: Session, pool: PoolRecord, period: Period, claims: int, largest: int) -> _Caps:
-    caps = pool.definition.config.sharing.caps
-    currency = pool.currency
+def _uniform_cap(caps: CapsConfig, currency: str, claims: int) -> int | None:
+    """The most any member pays this period under the caps that are the same for everyone (per
+    period, and per claim times the claims funded), in minor units; ``None`` without such caps."""
     bounds = []
     if caps.per_period is not None:
         bounds.append(to_minor(caps.per_period, currency))
     if caps.per_case is not None and claims:
         bounds.append(to_minor(caps.per_case, currency) * claims)
-    uniform = min(bounds) if bounds else None
+    return min(bounds) if bounds else None
+
+
+def _caps(session: Session, pool: PoolRecord, period: Period, claims: int, largest: int) -> _Caps:
+    caps = pool.definition.config.sharing.caps
+    currency = pool.currency
+    uniform = _uniform_cap(caps, currency, claims)
     if caps.per_year is None:
         return _Caps(uniform, None, ())
     year_cap = to_minor(caps.per_year, currency)
@@ -800,19 +813,8 @@ class _Run:
 
     @property
     def walk(self) -> ColumnElement[bool]:
-        """The same members, written so that a walk of the sharing index can start at a given
-        (joining day, member number): the upper bound on the joining day is put in a form no index
-        uses, leaving the index range to the rotation's starting point."""
-        day = self.period.notice_date
-        cond = and_(
-            Member.pool_id == self.pool.id,
-            func.coalesce(Member.joined_on, Member.joined_on) < day,
-            or_(Member.ended_on.is_(None), Member.ended_on >= day),
-            Member.status != "frozen",
-        )
-        if not self.config.sharing.waiting_members_share:
-            cond = and_(cond, Member.waiting_until < day)
-        return and_(cond, *self.filters)
+        """The same members, for walking the sharing index from the rotation's starting point."""
+        return and_(sharing_members_condition(self.pool, self.period, for_walk=True), *self.filters)
 
     def _make_plan(self, counts: _Counts) -> SharingPlan:
         sharing = self.config.sharing
@@ -1112,12 +1114,7 @@ def plan_from_inputs(
         members=members,
         rounding=sharing.rounding,
     )
-    bounds = []
-    if sharing.caps.per_period is not None:
-        bounds.append(to_minor(sharing.caps.per_period, currency))
-    if sharing.caps.per_case is not None and claims:
-        bounds.append(to_minor(sharing.caps.per_case, currency) * claims)
-    cap = min(bounds) if bounds else None
+    cap = _uniform_cap(sharing.caps, currency, claims)
     charged, capped = plan.charged, 0
     if cap is not None and plan.largest_charge > cap:
         share = min(plan.share, cap)
@@ -1234,10 +1231,12 @@ class Reconciliation:
 
     @property
     def ok(self) -> bool:
-        """Rows and their sum match the run, and the run's formula holds, to the minor unit."""
+        """Rows, their sum and their checksum over member and amount match the run, and the run's
+        formula holds, to the minor unit."""
         return (
             self.charge_rows == self.run.charge_rows
             and self.charge_total_minor == self.run.charged_minor
+            and self.charge_checksum == self.run.charge_checksum
             and self.run.reconciles()
         )
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mutualaid import (
     BenefitDecision,
@@ -513,3 +513,17 @@ def test_a_decision_ends_a_membership_only_as_a_death_or_an_exit():
         BenefitDecision.deny(["x"], ends_membership=True, ends_as="lapsed")
     with pytest.raises(ValueError, match="only a denial can refund the member's contributions"):
         BenefitDecision(True, Decimal(1), Decimal(1), ("paid",), refund_contributions=True)
+
+
+def test_reconcile_finds_a_minor_unit_moved_between_two_members(engine_app):
+    _pool(engine_app, rounding="round-up")
+    ids = [_join(engine_app, n) for n in range(3)]
+    _need(engine_app, ids[0], "30.00")
+    result = engine_app.share(POOL, "2026-11")
+    assert engine_app.reconcile(POOL, "2026-11").ok
+    with engine_app.engine.begin() as conn:  # the total and the row count stay the same
+        conn.execute(text("UPDATE charges SET amount_minor = amount_minor - 1 WHERE member_id = :m"), {"m": ids[0]})
+        conn.execute(text("UPDATE charges SET amount_minor = amount_minor + 1 WHERE member_id = :m"), {"m": ids[1]})
+    check = engine_app.reconcile(POOL, "2026-11")
+    assert (check.charge_rows, check.charge_total_minor) == (3, result.charged_minor)
+    assert not check.ok
