@@ -45,9 +45,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 
 from mutualaid import MutualAid, load_plugins
-from mutualaid.database import make_engine, scratch_database
-from mutualaid.models import LIVE_STATUSES, Member, Pool
+from mutualaid.db import make_engine, scratch_database
+from mutualaid.db.models import Member, Pool
 from mutualaid.testing import resident_id
+from mutualaid.vocabulary import LIVE_STATUSES
 
 JOINED_ON = date(2026, 10, 1)
 #: The columns an import fills: every column of the members table but its key.

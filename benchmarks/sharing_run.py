@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mutualaid import MutualAid
-from mutualaid.database import scratch_database
+from mutualaid.db import scratch_database
 from mutualaid.ledger import verify_ledger
 
 ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'

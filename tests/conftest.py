@@ -22,8 +22,8 @@ from sqlalchemy import text
 
 from mutualaid import MutualAid, load_plugins
 from mutualaid.cli import State, cli
-from mutualaid.database import make_engine, scratch_database, upgrade
-from mutualaid.models import Base
+from mutualaid.db import make_engine, scratch_database, upgrade
+from mutualaid.db.models import Base
 from mutualaid.plugins import Plugins
 from mutualaid.testing import resident_id
 

@@ -28,15 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .cohort import Cohort
 from .errors import ConfigError
-from .money import CURRENCY_EXPONENTS
+from .money import CURRENCY_EXPONENTS, is_exact
+from .vocabulary import Bearer, Calendar, FeePolicy, Locale, PaymentModel, Rounding, ShortfallPolicy, Weighting, values
 
 __all__ = [
     "CapsConfig",
@@ -49,7 +50,20 @@ __all__ = [
     "validate_pool",
 ]
 
-LOCALES = ("zh-CN", "en")
+LOCALES = values(Locale)
+
+
+def _older_bearer(value: Any) -> Any:
+    # Before the vocabulary was one, [payments] refunds called "carry" "pool": both mean the cost
+    # is added to the next period (the deficit). Stored pools and old files still say "pool".
+    return Bearer.CARRY if value == "pool" else value
+
+
+def _no_none_policy(value: Any) -> Any:
+    # "none" is what a run of a pool without caps records, not a choice a pool file can make.
+    if value == ShortfallPolicy.NONE:
+        raise ValueError("must be one of 'sponsor', 'prorate' or 'carry' ('none' given)")
+    return value
 
 
 def _amount(value: Decimal | None) -> Decimal | None:
@@ -72,8 +86,8 @@ class CapsConfig(BaseModel):
         None,
         description="Most a member pays in a calendar year, published before the year (Xianghubao: 188 CNY).",
     )
-    shortfall: Literal["sponsor", "prorate", "carry"] = Field(
-        "sponsor",
+    shortfall: Annotated[ShortfallPolicy, BeforeValidator(_no_none_policy)] = Field(
+        ShortfallPolicy.SPONSOR,
         description="When a cap binds: 'sponsor' (the operator pays the rest), 'prorate' (the period's "
         "benefits are paid in proportion to what was collected) or 'carry' (the rest is added to the next "
         "period). Always recorded in the run and the ledger.",
@@ -91,8 +105,8 @@ class PaymentsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: Literal["postpaid", "prepaid"] = Field(
-        "postpaid",
+    model: PaymentModel = Field(
+        PaymentModel.POSTPAID,
         description="'postpaid': each share is an amount due, collected after the run (results imported "
         "from a file); 'prepaid': members keep a balance and shares are deducted from it.",
     )
@@ -104,8 +118,8 @@ class PaymentsConfig(BaseModel):
         "a share whose collection failed and was not paid within them lapses the member, one with no "
         "result reported stays due (Xianghubao: 5).",
     )
-    unpaid: Literal["sponsor", "carry"] = Field(
-        "sponsor",
+    unpaid: Bearer = Field(
+        Bearer.SPONSOR,
         description="Postpaid: who bears a lapsed member's unpaid share: 'sponsor' (the operator) or "
         "'carry' (added to the next period's cost).",
     )
@@ -113,10 +127,10 @@ class PaymentsConfig(BaseModel):
         Decimal("5"),
         description="Prepaid: a balance below this after a deduction raises a low-balance notice (e.g. 5 CNY).",
     )
-    refunds: Literal["sponsor", "pool"] = Field(
-        "sponsor",
-        description="Who funds contributions refunded on a denial: 'sponsor' (the operator) or 'pool' "
-        "(added to the next period's cost).",
+    refunds: Annotated[Bearer, BeforeValidator(_older_bearer)] = Field(
+        Bearer.SPONSOR,
+        description="Who funds contributions refunded on a denial: 'sponsor' (the operator) or 'carry' "
+        "(added to the next period's cost; 'pool', the older spelling, means the same).",
     )
 
     _non_negative = field_validator("low_balance")(_amount)
@@ -127,8 +141,8 @@ class SharingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    calendar: Literal["monthly", "semi-monthly"] = Field(
-        "monthly",
+    calendar: Calendar = Field(
+        Calendar.MONTHLY,
         description="Sharing periods: 'monthly' (one period a month) or 'semi-monthly' (two, like Xianghubao).",
     )
     notice_days: tuple[int, ...] | None = Field(
@@ -140,8 +154,8 @@ class SharingConfig(BaseModel):
         None,
         description="Day of the month each period's shares are deducted. Default: 14 (monthly) or 14 and 28.",
     )
-    management_fee: Literal["rate", "flat", "none"] = Field(
-        "rate",
+    management_fee: FeePolicy = Field(
+        FeePolicy.RATE,
         description="The operator's fee: 'rate' (a fraction of the aid amount), 'flat' (an amount per "
         "member sharing) or 'none'.",
     )
@@ -153,14 +167,14 @@ class SharingConfig(BaseModel):
         description="Operator's fee as a fraction of the aid amount, 0 to 0.5 (0.08 = 8%, as Xianghubao and "
         "Meituan charged).",
     )
-    rounding: Literal["round-up", "exact"] = Field(
-        "round-up",
+    rounding: Rounding = Field(
+        Rounding.ROUND_UP,
         description="'round-up': every member pays the same share rounded up to the minor unit and the "
         "excess is carried to the next period as surplus; 'exact': shares sum exactly to the need and "
         "some members pay one minor unit more; who pays it rotates through the members from period to period.",
     )
-    weights: Literal["equal", "cohort"] = Field(
-        "equal",
+    weights: Weighting = Field(
+        Weighting.EQUAL,
         description="'equal': every member pays the same share; 'cohort': shares in proportion to the "
         "weights the cohort gives by age band (e.g. older members pay more).",
     )
@@ -206,7 +220,7 @@ class SharingConfig(BaseModel):
             raise ValueError("management_fee = 'flat' needs management_fee_per_member above 0")
         if self.management_fee != "flat" and self.management_fee_per_member:
             raise ValueError(
-                f"management_fee_per_member is set but management_fee is {self.management_fee!r}; "
+                f"management_fee_per_member is set but management_fee is '{self.management_fee.value}'; "
                 "set management_fee = 'flat' or remove management_fee_per_member"
             )
         return self
@@ -245,7 +259,7 @@ class PoolConfig(BaseModel):
     cohort: str = Field(description="Key of the cohort whose rules the pool follows.")
     currency: str = Field("CNY", description="ISO 4217 currency code.")
     timezone: str = Field("Asia/Shanghai", description="Time zone of the pool's calendar.")
-    locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default language of notices.")
+    locale: Locale = Field(Locale.ZH_CN, description="Default language of notices.")
     operator: str = Field("", max_length=200, description="Who runs the pool, shown in notices.")
     sharing: SharingConfig = Field(default_factory=lambda: SharingConfig())
     payments: PaymentsConfig = Field(default_factory=lambda: PaymentsConfig())
@@ -291,7 +305,7 @@ class PoolConfig(BaseModel):
         bad = [
             f"{key} = {value} has more decimals than {self.currency} allows ({exponent})"
             for key, value in amounts.items()
-            if value is not None and value != value.quantize(Decimal(1).scaleb(-exponent))
+            if value is not None and not is_exact(value, self.currency)
         ]
         if bad:
             raise ValueError("; ".join(bad))
@@ -364,7 +378,7 @@ def _plain_message(err: Any) -> str:
         return f"must be below {ctx.get('lt')}{shown}"
     if kind == "greater_than":
         return f"must be above {ctx.get('gt')}{shown}"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected')}{shown}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number{shown}"

@@ -1,4 +1,5 @@
-"""Reading the CSV files the imports take (members, payment results, top-ups).
+"""The CSV import toolkit: reading the files the imports take (members, payment results, top-ups),
+collecting the problems of their rows, and parsing the cells they share.
 
 A file is UTF-8 (a byte-order mark is allowed) with a header row naming its columns. Problems
 with the file as a whole stop the import at once, each as a whole sentence naming the file and
@@ -10,13 +11,19 @@ the physical line (the header is line 1; a quoted cell may span lines):
   is not);
 - a row that is not valid CSV (:class:`ImportRowsError`).
 
-What a row's cells mean, and what to do with a row of more cells than the header, is the
-importer's business: :meth:`CsvFile.too_many_cells` words the problem the same way for all.
+What a row's cells mean is the importer's business; what every import shares is here:
+:meth:`CsvFile.too_many_cells` words the problem of a row of more cells than the header the same
+way for all, :class:`RowProblems` collects each bad row's ``FILE:LINE: field: message`` and raises
+them together (nothing is imported), :func:`read_records` gives each row as a mapping of trimmed
+cells, :func:`file_digest` recognises a file imported before, and the cell parsers
+(:func:`parse_member_number`, :func:`parse_amount`, :func:`text_problem`) word their problems alike.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +31,25 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ImportRowsError, ValidationError
+from .money import currency_exponent, to_decimal, to_minor
 
-__all__ = ["CsvFile", "first_undecodable_line", "open_csv"]
+__all__ = [
+    "SHOWN_PROBLEMS",
+    "CsvFile",
+    "RowProblems",
+    "check_file",
+    "file_digest",
+    "first_undecodable_line",
+    "open_csv",
+    "parse_amount",
+    "parse_member_number",
+    "read_records",
+    "text_problem",
+]
+
+#: At most this many bad rows are listed in an error (its summary gives the full count).
+SHOWN_PROBLEMS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(slots=True)
@@ -136,4 +160,108 @@ def first_undecodable_line(path: Path) -> int | None:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
                 return number
+    return None
+
+
+class RowProblems:
+    """The bad rows of a file, each reported as ``FILE:LINE: field: message``, sorted by line.
+
+    :param path: the file, as named in every problem.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[tuple[int, str]] = []
+        self.lines: set[int] = set()
+        #: Rows the reader could not split into the header's cells (reported, never yielded).
+        self.unread = 0
+
+    def add(self, line: int, message: str) -> None:
+        self.items.append((line, message))
+        self.lines.add(line)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_for(self, rows: int, what: str) -> None:
+        """Raise :class:`ImportRowsError` listing the problems (the first :data:`SHOWN_PROBLEMS`) if
+        there are any: ``FILE: 3 of 120 rows are invalid; no WHAT were imported:``."""
+        if not self.items:
+            return
+        self.items.sort(key=lambda item: item[0])
+        shown = [f"{self.path}:{line}: {message}" for line, message in self.items[:SHOWN_PROBLEMS]]
+        if len(self.items) > SHOWN_PROBLEMS:
+            shown.append(f"... and {len(self.items) - SHOWN_PROBLEMS:,} more problems")
+        raise ImportRowsError(
+            shown,
+            summary=f"{self.path}: {len(self.lines):,} of {rows + self.unread:,} rows are invalid; no {what} were imported:",
+        )
+
+
+def check_file(path: Path, what: str) -> None:
+    """A missing file is a :class:`ValidationError` saying what file was expected."""
+    if not path.is_file():
+        raise ValidationError([f"{path}: no such file; give the path of a CSV file of {what}"])
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the file's bytes: the same file imported twice is recognised by it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_records(
+    path: Path, required: Sequence[str], optional: Sequence[str], problems: RowProblems
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line, {column: cell})`` for each record of a CSV file with a header row (see
+    :func:`open_csv`), cells trimmed.
+
+    Lines of blank cells are skipped. A wrong header, a file that is not UTF-8 or a row that is
+    not valid CSV stops the import at once; a row with too many cells is reported in ``problems``
+    and skipped.
+    """
+    with open_csv(path, required, optional) as source:
+        for line, cells in source.rows():
+            if not any(cell.strip() for cell in cells):
+                continue
+            too_many = source.too_many_cells(cells)
+            if too_many:
+                problems.add(line, too_many)
+                problems.unread += 1
+                continue
+            yield line, {name: cell.strip() for name, cell in zip(source.header, cells, strict=False)}
+
+
+def parse_member_number(text: str) -> int | None:
+    """A member number written ``12`` or ``#12``; ``None`` if it is not one."""
+    number = text.strip().lstrip("#")
+    if number.isdigit() and len(number) < 19:
+        return int(number)
+    return None
+
+
+def parse_amount(text: object, currency: str) -> tuple[int | None, str | None]:
+    """Minor units of a positive amount written in major units, or the problem with it (no field name)."""
+    try:
+        value = to_decimal(text)
+    except (ValueError, TypeError):
+        return None, f"{text!r} is not an amount; write it like 12.50"
+    try:
+        minor = to_minor(value, currency)
+    except ValueError:
+        return None, f"{text!r} has more decimals than {currency} allows ({currency_exponent(currency)})"
+    if minor <= 0:
+        return None, f"must be above 0 ({text!r} given)"
+    return minor, None
+
+
+def text_problem(value: str, *, limit: int) -> str | None:
+    """The problem with a short text (a name, a reference): too long, or a control character in it."""
+    if len(value) > limit:
+        return f"is longer than {limit} characters"
+    if _CONTROL.search(value):
+        return "contains a line break or another control character"
     return None

@@ -46,16 +46,24 @@ class MutualAidError(Exception):
 
 
 class _ProblemsError(MutualAidError):
-    """An error carrying a list of problems, one per line."""
+    """An error carrying a list of problems, one per line.
 
-    def __init__(self, problems: Sequence[str], *, summary: str | None = None) -> None:
+    :param shown: how many problems :attr:`lines` lists before ``... and N more`` (all by default);
+        :attr:`problems` always holds every one.
+    """
+
+    def __init__(self, problems: Sequence[str], *, summary: str | None = None, shown: int | None = None) -> None:
         self.problems = list(problems)
         self.summary = summary
+        self.shown = shown
         super().__init__(summary if summary is not None else "; ".join(self.problems))
 
     @property
     def lines(self) -> list[str]:
         head = [self.summary] if self.summary else []
+        if self.shown is not None and len(self.problems) > self.shown:
+            hidden = len(self.problems) - self.shown
+            return head + self.problems[: self.shown] + [f"... and {hidden} more"]
         return head + self.problems
 
 

@@ -1,5 +1,5 @@
 """Turning the text of command lines and CSV cells into values: ``key=value`` pairs, a cohort's
-pydantic models, and dates written ``YYYY-MM-DD``."""
+pydantic models, and dates written ``YYYY-MM-DD``; and describing a model's fields for people."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from .config import format_validation_error
 
-__all__ = ["parse_date", "parse_pairs", "validate_fields"]
+__all__ = ["describe_model", "parse_date", "parse_pairs", "validate_fields"]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -122,3 +122,28 @@ def parse_date(text: str | date, what: str) -> date:
         return date.fromisoformat(stripped)
     except (ValueError, AttributeError):
         raise ValueError(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def describe_model(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Each field of ``model`` as ``name``, ``type``, ``required``, ``default`` (JSON values) and
+    ``description``: what ``mutualaid cohorts show`` prints of a cohort's settings and attributes."""
+    from pydantic_core import PydanticUndefined
+
+    fields = []
+    for name, info in model.model_fields.items():
+        if info.default is not PydanticUndefined:
+            default: Any = info.default
+        elif info.default_factory is not None:
+            default = info.default_factory()  # type: ignore[call-arg]
+        else:
+            default = None
+        fields.append(
+            {
+                "name": name,
+                "type": getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", ""),
+                "required": info.is_required(),
+                "default": default if not hasattr(default, "model_dump") else default.model_dump(mode="json"),
+                "description": info.description or "",
+            }
+        )
+    return fields

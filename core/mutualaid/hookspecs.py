@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .cohort import Applicant, BenefitDecision, Cohort
     from .config import PoolConfig
     from .periods import Period
-    from .sharing import SharingResult
+    from .sharing.result import SharingResult
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -102,24 +102,57 @@ def notice_context(pool: PoolConfig, kind: str, locale: str) -> Mapping[str, Any
 def member_joined(pool: PoolConfig, member_id: int, applicant: Applicant) -> None:
     """Observe a member joining, inside the joining transaction (raise to refuse and roll back).
 
+    Runs for every member a join or an import adds (an import writes its rows in bulk, then calls
+    the hook once per member it added, only when a plugin implements it).
+
     :param pool: the pool joined.
     :param member_id: the new member's number.
     :param applicant: the applicant as validated.
-    :returns: nothing; every implementation is called. (A CSV import writes its rows in bulk and
-        does not call this hook per row.)
+    :returns: nothing; every implementation is called.
     """
 
 
 @hookspec
 def member_ended(pool: PoolConfig, member_id: int, status: str, on: date) -> None:
-    """Observe a membership ending: an exit, or a death recorded by the operator or by a claim.
+    """Observe a membership ending: an exit, a death, or a lapse.
 
-    Runs inside the transaction that ends it (raise to refuse and roll back).
+    A death is recorded by the operator or by the member's claim; a lapse by the settlement of a
+    postpaid retry window in which the member's share failed and was not paid. Runs inside the transaction that ends it (raise to refuse and roll back); a settlement that
+    lapses many members calls it once per member, only when a plugin implements it.
 
     :param pool: the pool left.
     :param member_id: the member's number.
-    :param status: ``"exited"`` or ``"deceased"``.
+    :param status: ``"exited"``, ``"deceased"`` or ``"lapsed"``.
     :param on: the last day of the membership; the member shares no period whose notice day is later.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def member_frozen(pool: PoolConfig, member_id: int, on: date, cause: str) -> None:
+    """Observe a prepaid member being frozen (their balance cannot cover their share).
+
+    The member does not share the period, and events from ``on`` are not covered until a top-up
+    brings the balance back to the pool's ``[payments] low_balance``. Runs inside the sharing run's transaction (raise to refuse and roll the run back), once per
+    member frozen, only when a plugin implements it.
+
+    :param pool: the pool.
+    :param member_id: the member's number.
+    :param on: the first day the member is frozen (the period's notice day).
+    :param cause: why, in words (the period and run).
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def member_unfrozen(pool: PoolConfig, member_id: int, on: date) -> None:
+    """Observe a frozen member covered again (a top-up reached the pool's ``low_balance``).
+
+    Runs inside the top-up's transaction (raise to refuse and roll back), once per member.
+
+    :param pool: the pool.
+    :param member_id: the member's number.
+    :param on: the first day the member is covered again (the day of the top-up).
     :returns: nothing; every implementation is called.
     """
 

@@ -5,9 +5,18 @@ database. A float is refused everywhere: ``Money(0.1, "CNY")`` is a ``TypeError`
 
 All rounding lives here, named for what it does:
 
+* :func:`round_half_up`, :func:`round_down`, :func:`round_up` -- an amount to the minor unit of its
+  currency (half up for a figure shown or decided, down for a benefit, up for a share);
 * :func:`round_rate` -- a rate applied to an amount (the management fee), half up to the minor unit;
+* :func:`multiply_down` -- an amount times a fraction or rate, rounded down (a benefit's 1/3, 20%);
 * :func:`split_round_up` -- one equal share per member, rounded up; the excess is the surplus;
-* :func:`split_exact` -- shares that differ by at most one minor unit and sum exactly to the need.
+* :func:`split_exact` -- shares that differ by at most one minor unit and sum exactly to the need;
+* :func:`split_weighted` -- shares in proportion to whole-number weights, exact or rounded up;
+* :func:`apportion` -- an amount split in proportion to parts, largest remainder first;
+* :func:`largest_aid_within` -- the most aid a budget funds once a rate of it is taken as a fee.
+
+Cohort plugins use these too (they are in the public API), so every rounding rule of a pool is
+in this one module.
 """
 
 from __future__ import annotations
@@ -27,10 +36,13 @@ __all__ = [
     "format_minor",
     "format_percent",
     "from_minor",
+    "is_exact",
     "largest_aid_within",
     "multiply_down",
     "round_down",
+    "round_half_up",
     "round_rate",
+    "round_up",
     "split_exact",
     "split_round_up",
     "split_weighted",
@@ -65,9 +77,12 @@ def currency_exponent(currency: str) -> int:
 
 
 def to_decimal(value: object) -> Decimal:
-    """Convert an int, str or Decimal to a finite Decimal. A float or bool is a ``TypeError``."""
+    """Convert an int, str, Decimal or :class:`Money` to a finite Decimal. A float or bool is a
+    ``TypeError``."""
     if isinstance(value, bool) or isinstance(value, float):
         raise TypeError(f"money must not be a {type(value).__name__} ({value!r}); use a str, int or Decimal")
+    if isinstance(value, Money):
+        return value.amount
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -85,7 +100,10 @@ def to_decimal(value: object) -> Decimal:
 
 
 def to_minor(amount: object, currency: str) -> int:
-    """Convert an amount in major units to integer minor units; sub-minor precision is a ``ValueError``."""
+    """Convert an amount in major units (or a :class:`Money` of ``currency``) to integer minor
+    units; sub-minor precision, or Money of another currency, is a ``ValueError``."""
+    if isinstance(amount, Money) and amount.currency != currency:
+        raise ValueError(f"{amount} is not an amount in {currency}")
     exp = currency_exponent(currency)
     value = to_decimal(amount)
     scaled = value.scaleb(exp)
@@ -240,13 +258,33 @@ def split_weighted(need: int, weights: tuple[int, ...], counts: tuple[int, ...],
     return WeightedSplit(tuple(weights), tuple(counts), shares, 0, need)
 
 
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currency_exponent(currency))
+
+
 def round_down(amount: object, currency: str) -> Decimal:
     """``amount`` rounded down to the minor unit of ``currency`` (``1/3`` of 100.00 CNY is 33.33).
 
     The rounding of every benefit a model computes: the pool never pays more than its rule.
     """
-    quantum = Decimal(1).scaleb(-currency_exponent(currency))
-    return to_decimal(amount).quantize(quantum, rounding=ROUND_FLOOR)
+    return to_decimal(amount).quantize(_quantum(currency), rounding=ROUND_FLOOR)
+
+
+def round_up(amount: object, currency: str) -> Decimal:
+    """``amount`` rounded up to the minor unit of ``currency`` (``100.001`` CNY is 100.01)."""
+    return to_decimal(amount).quantize(_quantum(currency), rounding=ROUND_CEILING)
+
+
+def round_half_up(amount: object, currency: str) -> Decimal:
+    """``amount`` rounded half up to the minor unit of ``currency`` (``0.005`` CNY is 0.01): a
+    figure a cohort derives and states (a disability grade's percentage of a benefit, say)."""
+    return to_decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def is_exact(amount: object, currency: str) -> bool:
+    """Whether ``amount`` has no more decimals than ``currency`` allows (``10.005`` CNY has not)."""
+    value = to_decimal(amount)
+    return value == value.quantize(_quantum(currency), rounding=ROUND_FLOOR)
 
 
 def multiply_down(amount: Decimal, factor: Decimal | Fraction, currency: str) -> Decimal:
@@ -307,11 +345,20 @@ class Money:
 
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
+        """The amount of ``minor`` minor units (``Money.from_minor(1050, "CNY")`` is 10.50 CNY)."""
         return cls(from_minor(minor, currency), currency)
 
     @property
     def minor(self) -> int:
+        """The amount in integer minor units, as the database stores it."""
         return to_minor(self.amount, self.currency)
+
+    def format(self, *, symbol: bool = False) -> str:
+        """For people: ``300,000.00`` (``300,000.00 CNY`` with ``symbol``)."""
+        return format_minor(self.minor, self.currency, symbol=symbol)
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
 
     def _same(self, other: object) -> Money:
         if not isinstance(other, Money):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 
 from .config import PoolConfig
 from .errors import ValidationError
@@ -29,10 +29,6 @@ class Period:
     index: int
     notice_date: date
     deduction_date: date
-
-    def cutoff(self, pool: PoolConfig) -> datetime:
-        """00:00 of the notice day in the pool's time zone: the moment members are counted."""
-        return datetime.combine(self.notice_date, time(0, 0), tzinfo=pool.tz)
 
 
 def parse_period(text: str, pool: PoolConfig) -> Period:

@@ -246,34 +246,46 @@ def load_plugins(
         register(name, plugin)
 
     if entry_points:
-        allow = _env_list("MUTUALAID_PLUGINS")
-        deny = _env_list("MUTUALAID_DISABLE_PLUGINS") or set()
-        seen: dict[str, str] = {}
-        for ep in sorted(_entry_points(), key=lambda e: e.name):
-            if (allow is not None and ep.name not in allow) or ep.name in deny:
-                continue
-            dist = ep.dist
-            provider = f"{dist.name} {dist.version}" if dist else ep.value
-            if ep.name in seen:
-                # Like a cohort key registered twice: never let one plugin take another's place.
-                raise PluginError(
-                    f"two installed distributions provide a plugin named {ep.name!r}: {seen[ep.name]} and "
-                    f"{provider}; uninstall one of them"
-                )
-            seen[ep.name] = provider
-            plugins._dists[ep.name] = (dist.name if dist else None, dist.version if dist else None)
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # report and skip: one broken plugin must not stop the rest
-                fail(ep.name, f"importing {ep.value} raised {type(exc).__name__}: {exc}", exc)
-                continue
-            register(ep.name, plugin)
+        _load_entry_points(plugins, register, fail)
 
-    # A hook implementation whose name matches no spec is a typo: fail loudly for that plugin.
+    _drop_misspelt(pm, fail)
+    plugins._collect_cohorts(warn, strict)
+    return plugins
+
+
+def _load_entry_points(plugins: Plugins, register: Callable[[str, object], None], fail: Callable[..., None]) -> None:
+    """Import and register the plugins of the ``mutualaid`` entry-point group, as the environment
+    allows (``MUTUALAID_PLUGINS``, ``MUTUALAID_DISABLE_PLUGINS``)."""
+    allow = _env_list("MUTUALAID_PLUGINS")
+    deny = _env_list("MUTUALAID_DISABLE_PLUGINS") or set()
+    seen: dict[str, str] = {}
+    for ep in sorted(_entry_points(), key=lambda e: e.name):
+        if (allow is not None and ep.name not in allow) or ep.name in deny:
+            continue
+        dist = ep.dist
+        provider = f"{dist.name} {dist.version}" if dist else ep.value
+        if ep.name in seen:
+            # Like a cohort key registered twice: never let one plugin take another's place.
+            raise PluginError(
+                f"two installed distributions provide a plugin named {ep.name!r}: {seen[ep.name]} and "
+                f"{provider}; uninstall one of them"
+            )
+        seen[ep.name] = provider
+        plugins._dists[ep.name] = (dist.name if dist else None, dist.version if dist else None)
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # report and skip: one broken plugin must not stop the rest
+            fail(ep.name, f"importing {ep.value} raised {type(exc).__name__}: {exc}", exc)
+            continue
+        register(ep.name, plugin)
+
+
+def _drop_misspelt(pm: pluggy.PluginManager, fail: Callable[..., None]) -> None:
+    """A hook implementation whose name matches no spec is a typo: fail loudly for that plugin."""
     while True:
         try:
             pm.check_pending()
-            break
+            return
         except pluggy.PluginValidationError as exc:
             bad = exc.plugin
             name = pm.get_name(bad) or repr(bad)
@@ -287,9 +299,6 @@ def load_plugins(
             )
             fail(name, reason, exc)
             pm.unregister(bad)
-
-    plugins._collect_cohorts(warn, strict)
-    return plugins
 
 
 def _version(dist: str) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from mutualaid import NotFoundError, StateError, ValidationError
 from mutualaid.claims import approve_claim
-from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
+from mutualaid.db.models import Charge, Claim, Member, Pool, SharingRun
 
 POOL = "js-truckers"
 JOINED = date(2026, 10, 1)
@@ -744,9 +744,9 @@ def test_a_shared_claim_names_its_sharing_run(app, pool, invoke):
 def frozen_today(monkeypatch) -> date:
     """Today in the pool's time zone is 2026-11-20 for the member services (an exit or a death
     may not be dated in the future)."""
-    from mutualaid import members
+    from mutualaid.members import service
 
-    monkeypatch.setattr(members, "pool_today", lambda definition, now=None: date(2026, 11, 20))
+    monkeypatch.setattr(service, "pool_today", lambda definition, now=None: date(2026, 11, 20))
     return date(2026, 11, 20)
 
 

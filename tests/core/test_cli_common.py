@@ -1,7 +1,8 @@
-"""The helpers every command module shares: one copy, in mutualaid.cli_common."""
+"""The helpers every command module shares: one copy, in mutualaid.cli.common."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -9,19 +10,33 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from mutualaid import cli, cli_common, cli_payments
+from mutualaid.cli import common as cli_common
 from mutualaid.wording import plural
 
+COMMAND_MODULES = [
+    "balances",
+    "claims",
+    "database",
+    "ledger",
+    "members",
+    "notices",
+    "payments",
+    "plugins",
+    "pools",
+    "sharing",
+]
 
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
 @pytest.mark.parametrize("name", ["dump", "json_option", "pass_state", "table"])
-def test_the_command_modules_use_the_one_copy_of_each_helper(name):
+def test_the_command_modules_use_the_one_copy_of_each_helper(module, name):
+    commands = importlib.import_module(f"mutualaid.cli.{module}")
     helper = getattr(cli_common, name)
-    assert getattr(cli, name) is helper
-    assert getattr(cli_payments, name) is helper
-    assert not hasattr(cli_payments, f"_{name}")
+    assert getattr(commands, name, helper) is helper
+    assert not hasattr(commands, f"_{name}")
 
 
-@pytest.mark.parametrize("first", ["mutualaid.cli_payments", "mutualaid.cli_common", "mutualaid.cli"])
+@pytest.mark.parametrize("first", ["mutualaid.cli.payments", "mutualaid.cli.common", "mutualaid.cli"])
 def test_any_command_module_can_be_imported_first(first):
     code = f"import {first}; import mutualaid.cli; print(sorted(mutualaid.cli.cli.commands)[:2])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

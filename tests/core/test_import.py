@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from mutualaid import ImportRowsError, ValidationError
+from mutualaid.db.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.members import import_members
-from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.testing import resident_id
 
 POOL = "js-truckers"

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mutualaid import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
-from mutualaid import members as members_service
+from mutualaid.db.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.fields import parse_date
 from mutualaid.members import end_membership, join_member, update_member
-from mutualaid.models import Charge, Claim, Member, Pool, SharingRun
+from mutualaid.members import importing as members_importing
+from mutualaid.members import service as members_service
 from mutualaid.testing import resident_id
 
 POOL = "js-truckers"
@@ -1317,23 +1318,24 @@ def test_concurrent_updates_of_one_member_both_count(app, three, db_url, plugins
 
 
 def misses_once(monkeypatch: Any, name: str) -> list[Any]:
-    """Make the first call of the pre-check ``members.<name>`` find nothing, as if another
-    transaction had not yet committed the person's membership; returns the calls made."""
-    real = getattr(members_service, name)
+    """Make the first call of the pre-check ``<name>`` (of a join, or of an import) find nothing,
+    as if another transaction had not yet committed the person's membership; returns the calls made."""
+    module = members_service if name == "live_member_id" else members_importing
+    real = getattr(module, name)
     calls: list[Any] = []
 
     def check(*args: Any) -> Any:
         calls.append(args[-1])
-        return real(*args) if len(calls) > 1 else (None if name == "_live_member_id" else iter(()))
+        return real(*args) if len(calls) > 1 else (None if name == "live_member_id" else iter(()))
 
-    monkeypatch.setattr(members_service, name, check)
+    monkeypatch.setattr(module, name, check)
     return calls
 
 
 def test_a_join_that_slips_past_the_check_is_refused_by_the_index(app, pool, monkeypatch):
     first = app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
     before = snapshot(app)
-    calls = misses_once(monkeypatch, "_live_member_id")
+    calls = misses_once(monkeypatch, "live_member_id")
     with pytest.raises(IneligibleError) as caught:
         app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on="2026-11-01", attributes=attrs())
     assert caught.value.lines == [
@@ -1347,7 +1349,7 @@ def test_a_join_that_slips_past_the_check_is_refused_by_the_index(app, pool, mon
 def test_after_a_refused_duplicate_the_transaction_goes_on(app, pool, monkeypatch):
     """Only the savepoint around the insert is rolled back; the caller's transaction can go on."""
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    misses_once(monkeypatch, "_live_member_id")
+    misses_once(monkeypatch, "live_member_id")
     with app.transaction() as session:
         with pytest.raises(IneligibleError):
             join_member(session, app.plugins, POOL, id_number=ID1, name="张三", birth_date=BORN, attributes=attrs())
@@ -1436,7 +1438,7 @@ def test_an_import_that_races_a_join_is_refused_by_the_index(app, pool, monkeypa
         encoding="utf-8",
     )
     before = snapshot(app)
-    calls = misses_once(monkeypatch, "_live_members")
+    calls = misses_once(monkeypatch, "live_members")
     with pytest.raises(ImportRowsError) as caught:
         app.import_members(POOL, path, joined_on="2026-10-01")
     assert caught.value.lines == [

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, inspect, text
 
 import mutualaid
 from mutualaid import DatabaseError
-from mutualaid.database import current_revision, head_revision, make_engine, scratch_database, upgrade
-from mutualaid.models import Base
+from mutualaid.db import current_revision, head_revision, make_engine, scratch_database, upgrade
+from mutualaid.db.models import Base
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
 TABLES = {
@@ -33,6 +33,7 @@ TABLES = {
     "top_ups",
     "payment_batches",
     "payments",
+    "claim_status_changes",
 }
 
 
@@ -64,7 +65,7 @@ def _differences(engine: Engine) -> list:
 def _alembic(conn) -> Config:
     """An Alembic configuration for mutualaid's migrations, running on ``conn``."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(mutualaid.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(mutualaid.__file__).parent / "db" / "migrations"))
     cfg.attributes["connection"] = conn
     return cfg
 
@@ -77,7 +78,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0002"
+    assert current_revision(empty_engine) == head_revision() == "0003"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -104,7 +105,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0003"
     assert _differences(empty_engine) == []
 
 
@@ -144,7 +145,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0003"
     assert _differences(empty_engine) == []
 
 
@@ -153,7 +154,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0003"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):

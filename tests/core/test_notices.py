@@ -324,7 +324,7 @@ def test_syntax_error_in_an_included_operator_template_names_its_file(pool, tmp_
 
 
 def test_rules_get_the_pool_currency_only_when_the_cohort_takes_it():
-    from mutualaid.notices import _describe_rules
+    from mutualaid.notices import describe_rules
 
     class WithCurrency:
         def describe_rules(self, settings, locale, currency=None):
@@ -334,8 +334,8 @@ def test_rules_get_the_pool_currency_only_when_the_cohort_takes_it():
         def describe_rules(self, settings, locale):
             return [locale]
 
-    assert _describe_rules(WithCurrency(), None, "en", "CNY") == ["en CNY"]
-    assert _describe_rules(WithoutCurrency(), None, "en", "CNY") == ["en"]
+    assert describe_rules(WithCurrency(), None, "en", "CNY") == ["en CNY"]
+    assert describe_rules(WithoutCurrency(), None, "en", "CNY") == ["en"]
 
 
 # -- welcome notices -----------------------------------------------------------------------------

@@ -55,9 +55,8 @@ from mutualaid.testing import resident_id
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
 HOOKS = (
-    "balances_low, claim_decided, eligibility_problems, member_ended, member_joined, notice_context, register_cohorts, "
-    "register_commands, "
-    "sharing_completed"
+    "balances_low, claim_decided, eligibility_problems, member_ended, member_frozen, member_joined, member_unfrozen, "
+    "notice_context, register_cohorts, register_commands, sharing_completed"
 )
 TRUCKERS_VERSION = metadata.version("mutualaid-truckers")
 
@@ -608,7 +607,7 @@ def test_an_observer_that_raises_in_claim_decided_rolls_the_decision_back(db_url
 def test_an_observer_that_raises_in_sharing_completed_rolls_the_run_back(db_url, truckers_pool, make_driver):
     from sqlalchemy import func, select
 
-    from mutualaid.models import Charge, SharingRun
+    from mutualaid.db.models import Charge, SharingRun
 
     app = _app(db_url, ("payments", FailsAfterSharing()))
     try:

@@ -15,9 +15,11 @@ from sqlalchemy import func, select, update
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, NotFoundError, StateError, ValidationError, hookimpl, load_plugins
+from mutualaid.db.models import Balance, LedgerEntry, Member, MemberStatusChange, Pool, TopUp
 from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
-from mutualaid.models import Balance, LedgerEntry, Member, MemberStatusChange, Pool, TopUp
-from mutualaid.payments import after_deduction, count_low_balances, frozen_spans, low_balance_members
+from mutualaid.members import frozen_spans, lifecycle
+from mutualaid.payments import after_deduction, count_low_balances, low_balance_members
+from mutualaid.periods import parse_period
 from mutualaid.pools import get_pool
 
 POOL = "js-truckers"
@@ -90,17 +92,18 @@ def _entries(app: MutualAid, kind: str):
 
 
 def _freeze(app: MutualAid, member_id: int, since: str) -> None:
-    """Freeze a member as a prepaid run does (status and history row)."""
+    """Freeze a member through the lifecycle, as a prepaid run does (status and history row)."""
     with app.transaction() as s:
-        s.execute(update(Member).where(Member.id == member_id).values(status="frozen"))
-        s.add(MemberStatusChange(member_id=member_id, status="frozen", since=date.fromisoformat(since), cause="test"))
+        pool = get_pool(s, app.plugins, POOL)
+        assert lifecycle.freeze_where(s, app.plugins, pool, Member.id == member_id, date.fromisoformat(since), "test")
 
 
 def _changes(app: MutualAid, member_id: int) -> list[tuple[str, date, str]]:
+    """The member's history after joining: each status, the day it holds from, and why."""
     with app.transaction() as s:
         return s.execute(
             select(MemberStatusChange.status, MemberStatusChange.since, MemberStatusChange.cause)
-            .where(MemberStatusChange.member_id == member_id)
+            .where(MemberStatusChange.member_id == member_id, MemberStatusChange.change.not_in(("joined", "covered")))
             .order_by(MemberStatusChange.id)
         ).all()
 
@@ -367,12 +370,16 @@ def test_frozen_spans_follow_the_status_history(app, truckers_pool, make_driver)
     with app.transaction() as s:
         s.add_all(
             [
-                MemberStatusChange(member_id=2, status="frozen", since=date(2026, 11, 7), cause="run"),
-                MemberStatusChange(member_id=2, status="active", since=date(2026, 11, 10), cause="topped up"),
-                MemberStatusChange(member_id=2, status="frozen", since=date(2026, 12, 7), cause="run"),
-                MemberStatusChange(member_id=3, status="frozen", since=date(2026, 11, 7), cause="run"),
-                MemberStatusChange(member_id=3, status="lapsed", since=date(2026, 11, 20), cause="unpaid"),
-                MemberStatusChange(member_id=4, status="frozen", since=date(2026, 11, 7), cause="run"),
+                MemberStatusChange(member_id=2, change="frozen", status="frozen", since=date(2026, 11, 7), cause="run"),
+                MemberStatusChange(
+                    member_id=2, change="unfrozen", status="active", since=date(2026, 11, 10), cause="topped up"
+                ),
+                MemberStatusChange(member_id=2, change="frozen", status="frozen", since=date(2026, 12, 7), cause="run"),
+                MemberStatusChange(member_id=3, change="frozen", status="frozen", since=date(2026, 11, 7), cause="run"),
+                MemberStatusChange(
+                    member_id=3, change="lapsed", status="lapsed", since=date(2026, 11, 20), cause="unpaid"
+                ),
+                MemberStatusChange(member_id=4, change="frozen", status="frozen", since=date(2026, 11, 7), cause="run"),
             ]
         )
         s.execute(update(Member).where(Member.id == 4).values(status="exited", ended_on=date(2026, 11, 15)))
@@ -437,14 +444,15 @@ def test_after_deduction_reports_low_balances_once_through_the_hook(db_url, truc
         recorder.calls.clear()  # whatever the run itself reported
         with app.transaction() as s:
             pool = get_pool(s, plugins, POOL)
-            assert after_deduction(s, plugins, pool, run) == 1  # #3's 4.99 (frozen members are live)
+            period = parse_period(run.period, pool.config)
+            assert after_deduction(s, plugins, pool, period) == 1  # #3's 4.99 (frozen members are live)
         assert recorder.calls == [(POOL, "2026-11", 1, Decimal("5"))]
     finally:
         app.close()
 
 
 def test_a_prepaid_run_reports_its_low_balances_through_the_hook(db_url, truckers_pool, make_driver):
-    """Needs the sharing run to call payments.after_deduction at its end."""
+    """Needs the API's share to call payments.after_deduction after the run."""
     recorder = LowBalances()
     plugins = load_plugins(
         entry_points=False, extra=[("truckers", mutualaid_truckers), ("recorder", recorder)], strict=True
@@ -493,14 +501,14 @@ def test_low_balance_notices_are_rendered_sandboxed_and_strict(app, truckers_poo
     _prepaid(app, truckers_pool, make_driver)
     templates = tmp_path / "templates" / "en"
     templates.mkdir(parents=True)
-    (templates / "low_balance.txt.j2").write_text("{{ balance.__class__.__mro__ }}", encoding="utf-8")
+    (templates / "low-balance.txt.j2").write_text("{{ balance.__class__.__mro__ }}", encoding="utf-8")
     with pytest.raises(ValidationError, match="is not allowed to do that"):
         app.render_low_balance(POOL, tmp_path / "out", locale="en", templates=tmp_path / "templates")
-    (templates / "low_balance.txt.j2").write_text("{{ member.salary }}", encoding="utf-8")
+    (templates / "low-balance.txt.j2").write_text("{{ member.salary }}", encoding="utf-8")
     with pytest.raises(ValidationError, match="has no attribute 'salary'"):
         app.render_low_balance(POOL, tmp_path / "out", locale="en", templates=tmp_path / "templates")
-    (templates / "low_balance.txt.j2").write_text(
-        "{% extends 'core/en/low_balance.txt.j2' %}{% block footer %}Call 400-000{% endblock %}", encoding="utf-8"
+    (templates / "low-balance.txt.j2").write_text(
+        "{% extends 'core/en/low-balance.txt.j2' %}{% block footer %}Call 400-000{% endblock %}", encoding="utf-8"
     )
     result = app.render_low_balance(POOL, tmp_path / "out", locale="en", templates=tmp_path / "templates", members=[2])
     assert result.paths[0].read_text(encoding="utf-8").rstrip().endswith("Call 400-000")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from mutualaid import AlreadySharedError, MutualAid, ValidationError
 from mutualaid import claims as claim_service
 from mutualaid import members as member_service
-from mutualaid.models import Charge, Claim
+from mutualaid.db.models import Charge, Claim
 from mutualaid.sharing import plan_sharing
 
 ROUNDINGS = ("round-up", "exact")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mutualaid import AlreadySharedError, StateError, ValidationError
-from mutualaid.models import Charge, Claim
+from mutualaid.db.models import Charge, Claim
 
 
 def _setup(app, truckers_pool, make_driver, members: int, *, rounding: str = "round-up", fee: str = "0.08"):
@@ -140,7 +140,8 @@ def test_waiting_members_can_be_left_out_of_sharing(app, truckers_pool, make_dri
 def test_a_claim_approved_during_a_run_waits_for_the_next_run(app, truckers_pool, make_driver, db_url, monkeypatch):
     if db_url.startswith("sqlite"):
         pytest.skip("SQLite lets one transaction write at a time, so nothing can be approved during a run")
-    from mutualaid import MutualAid, sharing
+    from mutualaid import MutualAid
+    from mutualaid.sharing.charges import RunCharges
 
     _setup(app, truckers_pool, make_driver, 5)
     _death(app, 1)
@@ -149,13 +150,13 @@ def test_a_claim_approved_during_a_run_waits_for_the_next_run(app, truckers_pool
         details={"disability_grade": "10"},
     )  # fmt: skip
     other = MutualAid(db_url, plugins=app.plugins)
-    original = sharing._Run.write_charges
+    original = RunCharges.write_charges
 
     def approve_meanwhile(*args, **kwargs):
         other.approve_claim(late.id)  # commits in its own transaction while the run is under way
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sharing._Run, "write_charges", approve_meanwhile)
+    monkeypatch.setattr(RunCharges, "write_charges", approve_meanwhile)
     try:
         result = app.share("js-truckers", "2026-11")
     finally:

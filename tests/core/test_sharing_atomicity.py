@@ -15,10 +15,12 @@ import time
 
 import pytest
 from sqlalchemy import func, select, text
+from support import drop_ledger_guards
 
-from mutualaid import sharing
+import mutualaid.payments
+import mutualaid.sharing.run
+from mutualaid.db.models import Balance, Charge, Claim, LedgerEntry, Member, MemberStatusChange, Pool, SharingRun
 from mutualaid.ledger import verify_ledger
-from mutualaid.models import Balance, Charge, Claim, LedgerEntry, Member, MemberStatusChange, Pool, SharingRun
 
 POOL = "js-truckers"
 
@@ -59,7 +61,10 @@ def test_a_run_that_fails_half_way_leaves_nothing_behind(app, truckers_pool, mak
     def fail(*args, **kwargs):
         raise RuntimeError("the disk filled up")
 
-    monkeypatch.setattr(sharing, "_post", fail)  # after the charges, the freezes and the deductions
+    if payments == "prepaid":  # the last step: after the charges, the freezes and the deductions
+        monkeypatch.setattr(mutualaid.payments, "after_deduction", fail)
+    else:  # after the charges and the lapses the settlement took before the run
+        monkeypatch.setattr(mutualaid.sharing.run, "post_run", fail)
     with pytest.raises(RuntimeError, match="the disk filled up"):
         app.share(POOL, "2026-11")
     assert _state(app) == before
@@ -147,6 +152,7 @@ def test_runs_shared_before_the_ledger_get_their_entries_by_backfill(app, trucke
     app.approve_claim(claim.id)
     app.share(POOL, "2026-12")
     with app.engine.begin() as conn:
+        drop_ledger_guards(conn)
         conn.execute(text("DELETE FROM ledger_lines"))
         conn.execute(text("DELETE FROM ledger_entries"))
         conn.execute(text("UPDATE pools SET ledger_seq = 0, ledger_head = NULL"))

@@ -27,10 +27,10 @@ from mutualaid import (
     load_plugins,
 )
 from mutualaid.cohort import SharingWeights
+from mutualaid.db.models import Balance, Charge, Claim, Member, MemberStatusChange
 from mutualaid.ledger import account_balances, list_entries, reconcile_books, verify_ledger
-from mutualaid.models import Balance, Charge, Claim, Member, MemberStatusChange
 from mutualaid.money import apportion, split_weighted, to_minor
-from mutualaid.sharing import plan_sharing, settle_shortfall
+from mutualaid.sharing import fund, plan_sharing
 from mutualaid.testing import resident_id
 
 POOL = "weighted"
@@ -331,7 +331,9 @@ def test_prepaid_members_who_cannot_cover_their_share_are_frozen_and_the_rest_pa
     with engine_app.transaction() as s:
         balances = dict(s.execute(select(Balance.member_id, Balance.balance_minor)).all())
         statuses = dict(s.execute(select(Member.id, Member.status)).all())
-        frozen = s.execute(select(MemberStatusChange.member_id, MemberStatusChange.since)).all()
+        frozen = s.execute(
+            select(MemberStatusChange.member_id, MemberStatusChange.since).where(MemberStatusChange.change == "frozen")
+        ).all()
     assert balances == {ids[0]: 500, ids[1]: 0, ids[2]: 900, ids[3]: 700}
     assert [statuses[i] for i in ids] == ["active", "active", "frozen", "frozen"]
     assert sorted(frozen) == [(ids[2], date(2026, 11, 7)), (ids[3], date(2026, 11, 7))]
@@ -407,7 +409,7 @@ def test_a_shortfall_is_always_borne_by_someone_and_the_books_balance(
         aid=aid, fee_rate=rate, surplus_in=surplus_in, carried_in=carried_in, members=members, rounding="exact"
     )
     charged = int(plan.charged * Fraction(collected))  # what capped members managed to pay
-    settled = settle_shortfall(plan, charged, policy=policy, fee_policy="rate", fee_rate=rate)
+    settled = fund(plan, charged, policy=policy, fee_policy="rate", fee_rate=rate)
     assert settled.balances(
         plan
     )  # charged + surplus in + sponsor + deficit out = aid funded + fee + deficit in + surplus out

@@ -4,7 +4,7 @@ worth, and the pool's rules in plain words."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TypeVar
 
 import pydantic
@@ -17,7 +17,7 @@ from mutualaid import (
     CohortRules,
     covered_from,
     format_minor,
-    from_minor,
+    round_half_up,
     to_minor,
 )
 
@@ -42,14 +42,9 @@ M = TypeVar("M", bound=BaseModel)
 _PROOF_EXAMPLES = "a waybill, ETC or employer reference"
 
 
-def _quantize(amount: Decimal, currency: str) -> Decimal:
-    """``amount`` rounded half up to the minor unit of ``currency`` (the fen for CNY)."""
-    return amount.quantize(from_minor(1, currency), rounding=ROUND_HALF_UP)
-
-
 def _money(amount: Decimal, currency: str) -> str:
     """``300,000.00 CNY``."""
-    return format_minor(to_minor(_quantize(amount, currency), currency), currency, symbol=True)
+    return format_minor(to_minor(round_half_up(amount, currency), currency), currency, symbol=True)
 
 
 def _plain(amount: Decimal, currency: str | None) -> str:
@@ -215,7 +210,7 @@ class TruckersRules(CohortRules[TruckersSettings]):
                 f"{percent}% of the pool's disability benefit of {_money(settings.disability_base_benefit, currency)} "
                 f"for grade {grade}"
             )
-        full = _quantize(full, currency)
+        full = round_half_up(full, currency)
         if basis and full == 0:
             problems.append(f"the {title} on {when} pays nothing under this pool's rules ({basis} is 0)")
 
@@ -231,8 +226,8 @@ class TruckersRules(CohortRules[TruckersSettings]):
             # A death ends the membership even when the claim is not paid.
             return BenefitDecision(False, Decimal(0), Decimal(0), tuple(problems), ends)
 
-        amount = min(full, _quantize(remaining, currency))
-        cap = _quantize(min(self._kind_maximum(kind, settings), remaining), currency)
+        amount = min(full, round_half_up(remaining, currency))
+        cap = round_half_up(min(self._kind_maximum(kind, settings), remaining), currency)
         described = f"{title} of grade {grade} on {when}" if kind == ACCIDENTAL_DISABILITY else f"{title} on {when}"
         if kind == ILLNESS_DEATH and member.waiting_until >= starts:
             described += f", after the illness waiting period that ended on {member.waiting_until}"

@@ -1,0 +1,92 @@
+"""The API's verbs of the books: verify, backfill, balances, entries, adjustments, reversals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ValidationError
+from ..fields import parse_date
+from .application import Application
+
+if TYPE_CHECKING:
+    from ..ledger import BooksReport, EntryRecord, VerifyReport
+
+__all__ = ["LedgerVerbs"]
+
+
+class LedgerVerbs(Application):
+    """The books: verifying the chain, balances against the records, the operator's entries."""
+
+    def verify_ledger(self, pool: str) -> VerifyReport:
+        """Recheck a pool's hash chain from the first entry and recount every run's charges."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            return ledger.verify_ledger(session, pools.get_pool(session, self.plugins, pool).id)
+
+    def backfill_ledger(self, pool: str) -> list[str]:
+        """Post the entries of runs shared before the ledger existed; returns their periods."""
+        from .. import sharing
+
+        with self.transaction() as session:
+            return sharing.backfill_ledger(session, self.plugins, pool)
+
+    def ledger_balances(self, pool: str) -> dict[str, int]:
+        """Each ledger account's balance in minor units (debit-positive)."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            return ledger.account_balances(session, pools.get_pool(session, self.plugins, pool).id)
+
+    def reconcile_books(self, pool: str) -> BooksReport:
+        """Prove a pool's books balance, account by account, against its records."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            return ledger.reconcile_books(session, pools.get_pool(session, self.plugins, pool).id)
+
+    def ledger_entries(self, pool: str, *, kind: str | None = None, limit: int | None = None) -> list[EntryRecord]:
+        """A pool's entries in order (the last ``limit``), of one ``kind`` when given."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            pool_id = pools.get_pool(session, self.plugins, pool).id
+            return ledger.list_entries(session, pool_id, kind=kind, limit=limit)
+
+    def adjust(
+        self, pool: str, *, debit: Mapping[str, Any], credit: Mapping[str, Any], memo: str, on: str | date | None = None
+    ) -> EntryRecord:
+        """Post an operator's adjustment: ``debit``/``credit`` map accounts to amounts in the pool's
+        currency (a benefit paid out: ``debit={"aid_payable": 300000}, credit={"cash": 300000}``)."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            problems: list[str] = []
+            day = pools.pool_today(record.definition)
+            if on is not None:
+                try:
+                    day = parse_date(on, "the adjustment's day")
+                except ValueError as exc:
+                    problems.append(f"--on: {exc}")
+            try:
+                lines = ledger.lines_from_amounts(debit, credit, record.currency)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+            if problems:
+                raise ValidationError(problems)
+            ledger.post_adjustment(session, record.id, lines=lines, memo=memo, posted_on=day)
+            return ledger.list_entries(session, record.id, limit=1)[-1]
+
+    def reverse_entry(self, pool: str, entry_seq: int, reason: str) -> EntryRecord:
+        """Correct an adjustment by posting its exact opposite."""
+        from .. import ledger, pools
+
+        with self.transaction() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            ledger.reverse_entry(
+                session, record.id, entry_seq, memo=reason, posted_on=pools.pool_today(record.definition)
+            )
+            return ledger.list_entries(session, record.id, limit=1)[-1]

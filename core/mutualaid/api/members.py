@@ -1,0 +1,125 @@
+"""The API's verbs of members: join, import, list, show, update, history, exit, death."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..vocabulary import MemberStatus
+from .application import Application
+
+if TYPE_CHECKING:
+    from ..members import HistoryEntry, ImportProgress, ImportResult, MemberRecord, MemberUpdate
+
+__all__ = ["MemberVerbs"]
+
+
+class MemberVerbs(Application):
+    """Members: joining, importing, finding, updating and ending memberships."""
+
+    def join(
+        self,
+        pool: str,
+        *,
+        id_number: str,
+        name: str,
+        birth_date: str | date,
+        attributes: Mapping[str, Any] | None = None,
+        joined_on: str | date | None = None,
+    ) -> MemberRecord:
+        """Add a member after the cohort's eligibility checks (:class:`IneligibleError` lists every reason)."""
+        from .. import members
+
+        with self.transaction() as session:
+            return members.join_member(
+                session,
+                self.plugins,
+                pool,
+                id_number=id_number,
+                name=name,
+                birth_date=birth_date,
+                attributes=attributes,
+                joined_on=joined_on,
+            )
+
+    def import_members(
+        self,
+        pool: str,
+        path: str | Path,
+        *,
+        skip_invalid: bool = False,
+        rejects_path: str | Path | None = None,
+        joined_on: str | date | None = None,
+        progress: ImportProgress | None = None,
+    ) -> ImportResult:
+        """Import a CSV of members (``id_number,name,birth_date[,joined_on]`` and the cohort's
+        attributes), all or nothing; with ``skip_invalid`` the valid rows, the others written to
+        ``rejects_path`` (default ``FILE.rejects.csv``). ``joined_on`` is the joining day of rows
+        without one (default today); ``progress`` is told of the rows checked, then written."""
+        from .. import members
+
+        with self.transaction() as session:
+            return members.import_members(
+                session,
+                self.plugins,
+                pool,
+                path,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects_path,
+                joined_on=joined_on,
+                progress=progress,
+            )
+
+    def members(self, pool: str, *, status: str | None = None, limit: int | None = None) -> list[MemberRecord]:
+        """A pool's members in joining order; ``status`` keeps one stored status (active, frozen,
+        lapsed, exited, deceased)."""
+        from .. import members
+
+        with self.transaction() as session:
+            return list(members.list_members(session, self.plugins, pool, status=status, limit=limit))
+
+    def member(self, pool: str, member: int | str) -> MemberRecord:
+        """A member by member number or ID number (the live membership first)."""
+        from .. import members, pools
+
+        with self.transaction() as session:
+            return members.get_member(session, pools.get_pool(session, self.plugins, pool), member)
+
+    def member_history(self, pool: str, member: int | str) -> tuple[MemberRecord, list[HistoryEntry]]:
+        """A member and every change of their membership (joined, covered, frozen, ...), oldest first."""
+        from .. import members, pools
+
+        with self.transaction() as session:
+            return members.member_history(session, pools.get_pool(session, self.plugins, pool), member)
+
+    def update_member(self, pool: str, member: int | str, attributes: Mapping[str, Any]) -> MemberUpdate:
+        """Change some of a live member's cohort attributes; the whole set is validated again, eligibility
+        is not (:class:`ValidationError` lists every problem). The result lists each change as ``(old, new)``."""
+        from .. import members
+
+        with self.transaction() as session:
+            return members.update_member(session, self.plugins, pool, member, attributes)
+
+    def exit_member(self, pool: str, member: int | str, on: str | date | None = None) -> MemberRecord:
+        """Record that a member leaves the pool on ``on`` (default: today in the pool's time zone).
+
+        The member still shares every period whose notice day is on or before ``on`` (its cases were
+        already in public notice), and no later one.
+        """
+        from .. import members
+
+        with self.transaction() as session:
+            return members.end_membership(session, self.plugins, pool, member, status=MemberStatus.EXITED, on=on)
+
+    def record_death(self, pool: str, member: int | str, on: str | date) -> MemberRecord:
+        """Record that a member died on ``on``: the membership ends that day, as for an exit.
+
+        A death claim the cohort decides records the death by itself when it is approved, or rejected as
+        not payable; use this when there is no such claim.
+        """
+        from .. import members
+
+        with self.transaction() as session:
+            return members.end_membership(session, self.plugins, pool, member, status=MemberStatus.DECEASED, on=on)

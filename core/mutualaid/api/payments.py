@@ -1,0 +1,111 @@
+"""The API's verbs of payments: postpaid results and settlements, prepaid top-ups and balances."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ValidationError
+from ..fields import parse_date
+from .application import Application
+
+if TYPE_CHECKING:
+    from ..payments import (
+        BalanceRecord,
+        LowBalance,
+        PaymentImport,
+        PaymentStatus,
+        Settlement,
+        TopUpImport,
+        TopUpRecord,
+    )
+
+__all__ = ["PaymentVerbs"]
+
+
+class PaymentVerbs(Application):
+    """Payments: what members paid, and what their balances hold."""
+
+    def import_payments(self, pool: str, path: str | Path) -> PaymentImport:
+        """Import a postpaid pool's payment results (``member_id,period,result,date[,amount]``), all or
+        nothing; the same file is imported once."""
+        from .. import payments
+
+        with self.transaction() as session:
+            return payments.import_payments(session, self.plugins, pool, path)
+
+    def settle_payments(self, pool: str, on: str | date | None = None) -> list[Settlement]:
+        """Settle the postpaid runs whose retry window closed before ``on`` (default: today in the pool's
+        time zone): the shares whose collection failed and was never paid are written off and their
+        members lapse; a share with no result reported stays due. A day in the future is refused (it
+        would lapse members whose window is still open)."""
+        from .. import payments, pools
+
+        with self.transaction() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            today = pools.pool_today(record.definition)
+            try:
+                day = parse_date(on, "the settling day") if on is not None else today
+            except ValueError as exc:
+                raise ValidationError([str(exc)]) from None
+            if day > today:
+                raise ValidationError(
+                    [
+                        f"the settling day {day.isoformat()} is in the future (today is {today.isoformat()} in the "
+                        "pool's time zone); settling early would lapse members whose retry window is still open"
+                    ]
+                )
+            return payments.settle_payments(session, self.plugins, record, day)
+
+    def payments(
+        self, pool: str, period: str, *, unpaid: bool = False, limit: int | None = None
+    ) -> list[PaymentStatus]:
+        """Each share of a postpaid period and what became of it (``unpaid=True``: only those not paid)."""
+        from .. import payments
+
+        with self.transaction() as session:
+            return list(payments.list_payments(session, self.plugins, pool, period, unpaid=unpaid, limit=limit))
+
+    def top_up(
+        self,
+        pool: str,
+        member: int | str,
+        amount: Decimal | str | int,
+        on: str | date | None = None,
+        reference: str = "",
+    ) -> TopUpRecord:
+        """Record a prepaid member's top-up received on ``on`` (default: today in the pool's time zone);
+        a frozen member whose balance reaches the pool's ``low_balance`` is unfrozen."""
+        from .. import payments, pools
+
+        with self.transaction() as session:
+            if on is None:
+                on = pools.pool_today(pools.get_pool(session, self.plugins, pool).definition)
+            return payments.top_up(session, self.plugins, pool, member, amount, on, reference)
+
+    def import_top_ups(self, pool: str, path: str | Path) -> TopUpImport:
+        """Import a prepaid pool's top-ups (``member_id,amount,date,reference``), all or nothing."""
+        from .. import payments
+
+        with self.transaction() as session:
+            return payments.import_top_ups(session, self.plugins, pool, path)
+
+    def balance(self, pool: str, member: int | str) -> BalanceRecord:
+        """A prepaid member's balance, frozen or not, with their top-ups, deductions and frozen spans."""
+        from .. import payments
+
+        with self.transaction() as session:
+            return payments.balance(session, self.plugins, pool, member)
+
+    def low_balances(
+        self, pool: str, threshold: Decimal | str | int | None = None, *, limit: int | None = None
+    ) -> list[LowBalance]:
+        """The live members of a prepaid pool whose balance is below ``threshold`` (default: the pool's
+        ``low_balance``)."""
+        from .. import payments, pools
+
+        with self.transaction() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            return list(payments.low_balance_members(session, record, threshold, limit=limit))

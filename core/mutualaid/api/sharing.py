@@ -1,0 +1,105 @@
+"""The API's verbs of sharing: run a period (with the steps around it), show one, plan one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ValidationError
+from ..vocabulary import PaymentModel
+from .application import Application
+
+if TYPE_CHECKING:
+    from ..sharing import Reconciliation, SharingResult
+
+__all__ = ["SharingVerbs"]
+
+
+class SharingVerbs(Application):
+    """Sharing: running periods, reading and reconciling them, planning one from its inputs."""
+
+    def share(self, pool: str, period: str) -> SharingResult:
+        """Run a period's sharing: atomic, and refused if the period was already shared.
+
+        The steps, in one transaction: the period is checked and the pool locked; a postpaid pool's
+        retry windows that closed before the notice day are settled (their unpaid members lapse,
+        ``result.settlements``); the run charges the members covered at the cut-off (in a prepaid
+        pool, those whose balance covers their share; the others are frozen); a prepaid pool's
+        balances are deducted and low balances reported (``balances_low``); then the
+        ``sharing_completed`` hook is called.
+        """
+        from .. import payments, pools, sharing
+        from ..periods import parse_period
+
+        plugins = self.plugins
+        with self.transaction() as session:
+            record = pools.get_pool(session, plugins, pool)
+            shared = parse_period(period, record.config)
+            sharing.open_period(session, record, shared)
+            settled = payments.settle_payments(session, plugins, record, shared.notice_date)
+            prepaid = record.config.payments.model == PaymentModel.PREPAID
+            result = sharing.run_sharing(session, plugins, record, shared, covers=payments.covers if prepaid else None)
+            if prepaid and result.charge_rows:
+                payments.deduct(session, result.run_id)
+            if prepaid:
+                payments.after_deduction(session, plugins, record, shared)
+            result = replace(result, settlements=tuple(settled))
+            plugins.hook.sharing_completed(pool=record.config, result=result)
+            return result
+
+    def sharing_run(self, pool: str, period: str) -> SharingResult:
+        """The stored run of a period (a period not yet shared is a :class:`NotFoundError`)."""
+        from .. import sharing
+
+        with self.transaction() as session:
+            return sharing.get_run(session, self.plugins, pool, period)
+
+    def reconcile(self, pool: str, period: str) -> Reconciliation:
+        """Recount a period's charges from the database and check them against its run."""
+        from .. import sharing
+
+        with self.transaction() as session:
+            return sharing.reconcile_run(session, self.plugins, pool, period)
+
+    def plan_period(
+        self,
+        *,
+        aid: str | Decimal,
+        members: int,
+        claims: int = 1,
+        surplus_in: str | Decimal = "0",
+        pool_file: str | Path | None = None,
+        fee_rate: str | Decimal | None = None,
+        rounding: str | None = None,
+        currency: str | None = None,
+    ) -> SharingResult:
+        """A period's figures worked out from its inputs alone, with no database: to reproduce a
+        published period (aid amount, members sharing, surplus carried in) or to see what one would
+        cost. The sharing settings come from ``pool_file`` when given, else the defaults;
+        ``fee_rate`` and ``rounding`` override them."""
+        from ..config import SharingConfig, load_pool_file
+        from ..money import currency_exponent
+        from ..sharing.what_if import plan_period
+
+        if currency is not None:
+            try:
+                currency_exponent(currency)
+            except ValueError as exc:  # one line, rather than one for each amount given in it
+                raise ValidationError([f"--currency: {exc}"]) from None
+        settings = SharingConfig()
+        if pool_file is not None:
+            definition = load_pool_file(pool_file, self.plugins)
+            settings = definition.config.sharing
+            currency = currency or definition.config.currency
+        return plan_period(
+            settings,
+            currency or "CNY",
+            aid=aid,
+            members=members,
+            claims=claims,
+            surplus_in=surplus_in,
+            fee_rate=fee_rate,
+            rounding=rounding,
+        )

@@ -1,0 +1,122 @@
+"""Deciding a claim: the facts the core knows, handed to the pool's own cohort, and its answer
+checked (a :class:`~mutualaid.BenefitDecision`, exact in the pool's currency)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
+from ..db.models import Charge, Claim, Member, SharingRun
+from ..errors import NotFoundError, PluginError
+from ..fields import validate_fields
+from ..members.history import frozen_spans
+from ..money import from_minor, to_minor
+from ..pools import PoolRecord
+from ..vocabulary import ClaimStatus
+
+__all__ = ["PAID_STATUSES", "contributions", "decide"]
+
+#: Claim statuses whose benefit was granted (approved, or approved and already shared).
+PAID_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.SHARED)
+
+
+def _core_denials(member: Member, claim: Claim) -> list[str]:
+    reasons = []
+    if member.ended_on is not None and claim.event_date > member.ended_on:
+        reasons.append(
+            f"the event on {claim.event_date.isoformat()} is after the membership ended on {member.ended_on.isoformat()}"
+        )
+    return reasons
+
+
+def _member_facts(session: Session, member: Member, row: Claim, pool: PoolRecord) -> MemberFacts:
+    """The member as the rules see them: on the attributes recorded when the claim was filed (a
+    later update cannot change the outcome of an earlier event), frozen spans, earlier memberships."""
+    cohort = pool.cohort
+    recorded = json.loads(row.member_attributes_json)
+    attributes, _ = validate_fields(cohort.member_model, recorded)
+    if attributes is None:
+        attributes = cohort.member_model.model_construct(**recorded)
+    earlier = tuple(
+        EarlierMembership(m.id, m.joined_on, m.ended_on, m.status)
+        for m in session.scalars(
+            select(Member)
+            .where(Member.pool_id == member.pool_id, Member.id_number == member.id_number, Member.id != member.id)
+            .where(Member.joined_on <= member.joined_on)
+            .order_by(Member.joined_on, Member.id)
+        )
+    )
+    return MemberFacts(
+        member_id=member.id,
+        id_number=member.id_number,
+        name=member.name,
+        birth_date=member.birth_date,
+        joined_on=member.joined_on,
+        waiting_until=member.waiting_until,
+        status=member.status,
+        attributes=attributes,
+        frozen_spans=frozen_spans(session, member.id),
+        earlier_memberships=earlier,
+    )
+
+
+def decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
+    """What the pool's cohort decides for the claim now (nothing is changed).
+
+    :raises PluginError: when the cohort answers with something that is not a decision, or with
+        an amount that is not exact in the pool's currency.
+    """
+    cohort = pool.cohort
+    member = session.get(Member, row.member_id)
+    if member is None:  # pragma: no cover - prevented by the foreign key
+        raise NotFoundError(f"claim #{row.id} names member #{row.member_id}, who does not exist")
+    denials = _core_denials(member, row)
+    if denials:
+        return BenefitDecision.deny(denials)
+    prior = tuple(
+        PriorBenefit(p.id, p.event_kind, p.event_date, from_minor(p.benefit_minor or 0, pool.currency))
+        for p in session.scalars(
+            select(Claim)
+            .where(Claim.member_id == row.member_id, Claim.status.in_(PAID_STATUSES), Claim.id != row.id)
+            .order_by(Claim.event_date, Claim.id)
+        )
+    )
+    details, problems = validate_fields(cohort.claim_model, json.loads(row.details_json))
+    if details is None:
+        return BenefitDecision.deny([f"the claim's stored details are no longer valid: {'; '.join(problems)}"])
+    facts = ClaimFacts(
+        claim_id=row.id,
+        event_kind=row.event_kind,
+        event_date=row.event_date,
+        filed_on=row.filed_on,
+        details=details,
+        description=row.description,
+        member=_member_facts(session, member, row, pool),
+        prior_benefits=prior,
+        currency=pool.currency,
+    )
+    decision = cohort.rules.decide_benefit(facts, pool.settings)
+    if not isinstance(decision, BenefitDecision):
+        raise PluginError(
+            f"cohort {cohort.key!r} returned {decision!r} instead of a BenefitDecision for claim #{row.id}"
+        )
+    try:
+        to_minor(decision.amount, pool.currency)
+        to_minor(decision.cap, pool.currency)
+    except ValueError as exc:
+        raise PluginError(f"cohort {cohort.key!r} decided claim #{row.id} with an inexact amount: {exc}") from None
+    return decision
+
+
+def contributions(session: Session, pool_id: int, member_id: int) -> int:
+    """Everything a member was charged in a pool, in minor units (one key look-up per run)."""
+    runs = select(SharingRun.id).where(SharingRun.pool_id == pool_id)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
+            Charge.run_id.in_(runs), Charge.member_id == member_id
+        )
+    )
+    return int(total or 0)

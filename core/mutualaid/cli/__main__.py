@@ -1,0 +1,7 @@
+"""``python -m mutualaid.cli``: the ``mutualaid`` command."""
+
+from __future__ import annotations
+
+from . import main
+
+main()

@@ -1,0 +1,297 @@
+"""The ``member`` commands: join, import, list, show, update, history, exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import MutualAidError, ValidationError
+from .common import State, dump, fmt_value, json_option, pairs, pass_state, table
+
+__all__ = ["member_group"]
+
+
+@click.group("member")
+def member_group() -> None:
+    """Join, import, list, show and update members; their history; record an exit or a death."""
+
+
+@member_group.command("join")
+@click.argument("pool")
+@click.option("--id-number", required=True, help="Identity document number (one live membership per person and pool).")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--birth-date", required=True, metavar="YYYY-MM-DD")
+@click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day (default: today in the pool's time zone).")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).",
+)
+@json_option
+@pass_state
+def member_join(
+    state: State,
+    pool: str,
+    id_number: str,
+    name: str,
+    birth_date: str,
+    joined_on: str | None,
+    attrs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Add a member after checking the cohort's eligibility rules (every failing reason is listed)."""
+    record = state.app.join(
+        pool,
+        id_number=id_number,
+        name=name,
+        birth_date=birth_date,
+        attributes=pairs(attrs, "--attr"),
+        joined_on=joined_on,
+    )
+    if as_json:
+        dump(record.as_dict())
+        return
+    click.echo(
+        f"member #{record.id} {record.name} joined pool {pool!r} on {record.joined_on}; "
+        f"waiting period until {record.waiting_until} (that day included)"
+    )
+    click.echo(f"welcome notice: mutualaid notice render {pool} --kind welcome --member {record.id} --out DIR")
+
+
+@member_group.command("import")
+@click.argument("pool")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and write the invalid ones to a rejects CSV.")
+@click.option(
+    "--rejects", type=click.Path(path_type=Path), help="Where to write rejected rows (default: FILE.rejects.csv)."
+)
+@click.option("--joined-on", metavar="YYYY-MM-DD", help="Joining day for rows without a joined_on column.")
+@json_option
+@pass_state
+def member_import(
+    state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None, joined_on: str | None, as_json: bool
+) -> None:
+    """Import members from a CSV file: columns id_number, name, birth_date, [joined_on] and the
+    cohort's attributes. All or nothing unless --skip-invalid. On a terminal, progress bars on
+    stderr show the rows being checked, then written."""
+    bars = _ImportBars(_count_lines(file)) if not as_json and _stderr_is_terminal() else None
+    try:
+        result = state.app.import_members(
+            pool, file, skip_invalid=skip_invalid, rejects_path=rejects, joined_on=joined_on, progress=bars
+        )
+    except MutualAidError:
+        if bars is not None:
+            bars.close(completed=False)
+        raise
+    if bars is not None:
+        bars.close(completed=True)
+    if as_json:
+        dump(
+            {
+                "imported": result.imported,
+                "rejected": result.rejected,
+                "rejects": str(result.rejects_path) if result.rejects_path else None,
+            }
+        )
+        return
+    click.echo(f"imported {result.imported:,} members into pool {pool!r}")
+    if result.rejected:
+        click.echo(
+            f"skipped {result.rejected:,} invalid rows; they are in {result.rejects_path} with the reason for each"
+        )
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
+
+
+def _count_lines(path: Path) -> int:
+    """The number of lines of a file (0 if it cannot be read: the import reports that itself)."""
+    count, last = 0, b"\n"
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 0
+    return count + (last != b"\n")
+
+
+class _ImportBars:
+    """The progress of 'member import' on stderr: a bar per stage, "checking" the file's lines, then
+    "writing" the valid rows (see ``mutualaid.members.ImportProgress``)."""
+
+    LABELS = {"checking": "checking rows  ", "writing": "writing members"}
+
+    def __init__(self, lines: int) -> None:
+        self.lines = lines
+        self.stage: str | None = None
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage != self.stage:
+            self.close(completed=True)
+            length = total if total is not None else self.lines
+            self.bar = click.progressbar(length=max(length, 1), label=self.LABELS.get(stage, stage), file=sys.stderr)
+            self.bar.__enter__()
+            self.stage, self.done = stage, 0
+        step = min(done, self.bar.length) - self.done
+        if step > 0:
+            self.bar.update(step)
+            self.done += step
+
+    def close(self, *, completed: bool) -> None:
+        """End the current bar, filled if its stage completed."""
+        if self.bar is None:
+            return
+        if completed and self.done < self.bar.length:
+            self.bar.update(self.bar.length - self.done)
+        self.bar.__exit__(None, None, None)
+        self.bar = None
+
+
+@member_group.command("list")
+@click.argument("pool")
+@click.option("--status", help="Only members with this status (active, frozen, lapsed, exited, deceased).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
+@json_option
+@pass_state
+def member_list(state: State, pool: str, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List a pool's members."""
+    app = state.app
+    today = app.today(pool)
+    members = app.members(pool, status=status, limit=limit)
+    if as_json:
+        dump([m.as_dict(today) for m in members])
+        return
+    table(
+        [(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
+        ("member", "name", "id number", "born", "joined", "waiting until", "state"),
+    )
+
+
+@member_group.command("show")
+@click.argument("pool")
+@click.argument("member")
+@json_option
+@pass_state
+def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
+    """Show a member and their state today.
+
+    MEMBER is a member number or an ID number (the live membership first).
+    """
+    app = state.app
+    record = app.member(pool, member)
+    data = record.as_dict(app.today(pool))
+    if as_json:
+        dump(data)
+        return
+    attributes = data.pop("attributes")
+    for key, value in data.items():
+        click.echo(f"{key}: {fmt_value(value)}")
+    click.echo("attributes:" if attributes else "attributes: -")
+    for key, value in attributes.items():
+        click.echo(f"  {key}: {fmt_value(value)}")
+
+
+@member_group.command("update")
+@click.argument("pool")
+@click.argument("member")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    required=True,
+    metavar="NAME=VALUE",
+    help="A cohort attribute to change, repeatable; an empty VALUE removes it.",
+)
+@json_option
+@pass_state
+def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
+    """Change a live member's cohort attributes (a renewed licence, say).
+
+    For example: mutualaid member update POOL 12 --attr licence_expires=2036-05-31. The values are
+    merged into the stored ones and the whole set is validated again, as at joining ('mutualaid
+    cohorts show COHORT' lists the attributes); nothing changes if any is wrong. Eligibility is not
+    checked again: a member does not lose the membership by ageing or by what is recorded here.
+    Claims already filed keep the attributes recorded when they were filed and are decided on them.
+    Prints each change as old → new.
+    """
+    app = state.app
+    update = app.update_member(pool, member, pairs(attrs, "--attr"))
+    if as_json:
+        dump(update.as_dict(app.today(pool)))
+        return
+    record = update.member
+    if not update.changes:
+        click.echo(f"member #{record.id} {record.name}: nothing changed (the values given are the ones stored)")
+        return
+    click.echo(f"updated member #{record.id} {record.name} of pool {pool!r}:")
+    for name, (old, new) in update.changes.items():
+        click.echo(f"  {name}: {fmt_value(old)} → {fmt_value(new)}")
+
+
+@member_group.command("history")
+@click.argument("pool")
+@click.argument("member")
+@json_option
+@pass_state
+def member_history(state: State, pool: str, member: str, as_json: bool) -> None:
+    """Show every change of a membership: joined, covered, frozen, unfrozen, lapsed, exited, died.
+
+    MEMBER is a member number or an ID number. Each change is dated the first day it holds.
+    """
+    record, changes = state.app.member_history(pool, member)
+    if as_json:
+        dump({"member": record.id, "pool": record.pool_key, "history": [c.as_dict() for c in changes]})
+        return
+    click.echo(f"member #{record.id} {record.name} of pool {pool!r}: {record.status}")
+    table([(c.since, c.change, c.status, c.cause) for c in changes], ("from", "change", "status", "why"))
+
+
+@member_group.command("exit")
+@click.argument("pool")
+@click.argument("member")
+@click.option(
+    "--on",
+    "on",
+    metavar="YYYY-MM-DD",
+    help="The day the membership ends (default: today in the pool's time zone; required with --deceased).",
+)
+@click.option("--deceased", is_flag=True, help="Record that the member died on that day, rather than left.")
+@json_option
+@pass_state
+def member_exit(state: State, pool: str, member: str, on: str | None, deceased: bool, as_json: bool) -> None:
+    """End a live membership: the member leaves, or died (--deceased).
+
+    MEMBER is a member number or an ID number. A member may exit at any time. One who exits on day D still shares every period whose notice
+    day is on or before D (members are counted at 00:00 of the notice day, so a period whose cases
+    are already in public notice is still owed) and no period whose notice day is after D. Shares
+    already charged are not refunded. A death claim that is approved, or rejected as not payable,
+    records the death by itself.
+    """
+    app = state.app
+    if deceased:
+        if on is None:
+            raise ValidationError(["--on is required with --deceased: give the day of the death, e.g. --on 2026-10-20"])
+        record = app.record_death(pool, member, on)
+    else:
+        record = app.exit_member(pool, member, on)
+    if as_json:
+        dump(record.as_dict(app.today(pool)))
+        return
+    how = "left pool" if record.status == "exited" else "is recorded as deceased in pool"
+    click.echo(
+        f"member #{record.id} {record.name} {how} {pool!r} on {record.ended_on}; "
+        f"they share no period whose notice day is after {record.ended_on}"
+    )

@@ -1,0 +1,364 @@
+"""Database tables (SQLAlchemy 2 typed models). The schema itself is made by Alembic migrations.
+
+Money columns are integers of minor units (``*_minor``) beside the pool's currency. The charges
+table is designed for the write: a natural (run, member) primary key, no per-row foreign keys
+(every charge is built from the members table in the same statement) and no secondary index (every
+read of charges is by run, or by run and member).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..vocabulary import (
+    LIVE_STATUSES,
+    Account,
+    ClaimStatus,
+    EntryKind,
+    FeePolicy,
+    MemberChange,
+    MemberStatus,
+    PaymentModel,
+    PaymentResult,
+    Rounding,
+    ShortfallPolicy,
+    check_values,
+)
+
+__all__ = [
+    "Balance",
+    "Base",
+    "Charge",
+    "Claim",
+    "ClaimStatusChange",
+    "LedgerEntry",
+    "LedgerLine",
+    "Member",
+    "MemberStatusChange",
+    "Payment",
+    "PaymentBatch",
+    "Pool",
+    "SharingRun",
+    "TopUp",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An auto-incrementing 64-bit key that is SQLite's rowid on SQLite.
+Id = BigInteger().with_variant(Integer, "sqlite")
+Minor = Annotated[int, mapped_column(BigInteger)]
+Key = Annotated[str, mapped_column(String(64))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Pool(Base):
+    __tablename__ = "pools"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[Key] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cohort: Mapped[Key]
+    currency: Mapped[str] = mapped_column(String(3))
+    config_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The head of the pool's ledger hash chain: deleting the last entry is detected against it.
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    ledger_head: Mapped[str | None] = mapped_column(String(64))
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"))
+    id_number: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    joined_on: Mapped[date] = mapped_column(Date)
+    waiting_until: Mapped[date] = mapped_column(Date)
+    # Written only by mutualaid.members.lifecycle, which records every change in member_status_changes.
+    status: Mapped[str] = mapped_column(String(16))
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    attributes_json: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint(check_values("status", MemberStatus), name="status"),)
+
+
+# One person holds at most one live membership per pool (a partial unique index).
+Index(
+    "uq_members_live_person",
+    Member.pool_id,
+    Member.id_number,
+    unique=True,
+    sqlite_where=Member.status.in_(LIVE_STATUSES),
+    postgresql_where=Member.status.in_(LIVE_STATUSES),
+)
+# The sharing index: a sharing run counts and charges the members covered on a day from this index
+# alone (every column its condition and weights read is in it), in member-number order within a
+# joining day, so the charges are written nearly in key order. Narrow rows instead of the table's.
+Index(
+    "ix_members_sharing",
+    Member.pool_id,
+    Member.joined_on,
+    Member.id,
+    Member.ended_on,
+    Member.status,
+    Member.birth_date,
+    Member.waiting_until,
+)
+# Look-ups of a person in a pool in any status (member show by ID number, the deceased check).
+Index("ix_members_pool_id_id_number", Member.pool_id, Member.id_number)
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    event_kind: Mapped[Key]
+    event_date: Mapped[date] = mapped_column(Date)
+    filed_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    details_json: Mapped[str] = mapped_column(Text)
+    # The member's cohort attributes when the claim was filed: the claim is decided on them, so a
+    # later update (a renewed licence) cannot change the outcome of an earlier event.
+    member_attributes_json: Mapped[str] = mapped_column(Text)
+    # Written only by mutualaid.claims.machine, which records every change in claim_status_changes.
+    status: Mapped[str] = mapped_column(String(16))
+    benefit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    cap_minor: Mapped[int | None] = mapped_column(BigInteger)
+    reasons_json: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the sharing run funded (below the benefit only when a cap prorated it).
+    funded_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Contributions given back to the member on a denial that refunds them.
+    refund_minor: Mapped[int | None] = mapped_column(BigInteger)
+    sharing_run_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_runs.id"), index=True)
+
+    __table_args__ = (CheckConstraint(check_values("status", ClaimStatus), name="status"),)
+
+
+class ClaimStatusChange(Base):
+    """A claim's history: each status it entered, when and why (filed, approved, rejected, shared)."""
+
+    __tablename__ = "claim_status_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cause: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint(check_values("status", ClaimStatus), name="status"),)
+
+
+class SharingRun(Base):
+    __tablename__ = "sharing_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    notice_date: Mapped[date] = mapped_column(Date)
+    deduction_date: Mapped[date] = mapped_column(Date)
+    rounding: Mapped[str] = mapped_column(String(16))
+    fee_rate: Mapped[str] = mapped_column(String(32))
+    members_count: Mapped[int] = mapped_column(BigInteger)
+    claims_count: Mapped[int] = mapped_column(Integer)
+    aid_minor: Mapped[Minor]
+    fee_minor: Mapped[Minor]
+    surplus_in_minor: Mapped[Minor]
+    surplus_out_minor: Mapped[Minor]
+    need_minor: Mapped[Minor]
+    share_minor: Mapped[Minor]
+    extra_count: Mapped[int] = mapped_column(BigInteger)
+    charged_minor: Mapped[Minor]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Added by migration 0002: fee policy, caps, weights, rotation and the payment model.
+    fee_policy: Mapped[str] = mapped_column(String(16), default="rate", server_default="rate")
+    payment_model: Mapped[str] = mapped_column(String(16), default="postpaid", server_default="postpaid")
+    total_weight: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    aid_funded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    carried_in_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    carried_out_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sponsor_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shortfall_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shortfall_policy: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    capped_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    charge_rows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    max_charge_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    charge_checksum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    frozen_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Rotation of the extra minor units of an exact apportionment: this run gave them from member
+    # number extra_from_id on (wrapping round to the lowest numbers); the next run starts after extra_to_id.
+    extra_from_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    extra_to_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    plan_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+    __table_args__ = (
+        UniqueConstraint("pool_id", "period"),
+        CheckConstraint(check_values("rounding", Rounding), name="rounding"),
+        CheckConstraint(check_values("fee_policy", FeePolicy), name="fee_policy"),
+        CheckConstraint(check_values("payment_model", PaymentModel), name="payment_model"),
+        CheckConstraint(check_values("shortfall_policy", ShortfallPolicy), name="shortfall_policy"),
+    )
+
+
+class Charge(Base):
+    __tablename__ = "charges"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    amount_minor: Mapped[Minor]
+
+
+class MemberStatusChange(Base):
+    """A member's history: each change (joined, covered, frozen, unfrozen, lapsed, exited, died),
+    the status it left and the day it holds from. Claims are decided against it (an event while
+    frozen is not covered). Written only by mutualaid.members.lifecycle."""
+
+    __tablename__ = "member_status_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    change: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    since: Mapped[date] = mapped_column(Date)
+    cause: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint(check_values("change", MemberChange), name="change"),
+        CheckConstraint(check_values("status", MemberStatus), name="status"),
+    )
+
+
+class Balance(Base):
+    """A prepaid member's balance in minor units (a liability of the pool to the member)."""
+
+    __tablename__ = "balances"
+
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    balance_minor: Mapped[Minor]
+
+
+class TopUp(Base):
+    """Money a prepaid member put into their balance."""
+
+    __tablename__ = "top_ups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amount_minor: Mapped[Minor]
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PaymentBatch(Base):
+    """One imported file of payment results (postpaid pools)."""
+
+    __tablename__ = "payment_batches"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_count: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[Minor]
+    failed_count: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("pool_id", "digest"),)
+
+
+class Payment(Base):
+    """One attempt to collect a charge (postpaid): paid or failed, on a day."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    result: Mapped[str] = mapped_column(String(16))
+    attempted_on: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[Minor]
+
+    __table_args__ = (CheckConstraint(check_values("result", PaymentResult), name="result"),)
+
+
+Index("ix_payments_run_id_member_id", Payment.run_id, Payment.member_id)
+
+
+class LedgerEntry(Base):
+    """One balanced, append-only entry of a pool's books, chained to the one before by a hash.
+
+    ``hash`` is SHA-256 over the previous entry's hash and this entry's canonical text (its
+    fields and lines), computed before the entry is inserted; ``verify`` recomputes the chain, so
+    an edited or deleted entry shows. Triggers (migration 0003) refuse UPDATE and DELETE of
+    entries and lines: only mutualaid.ledger.posting writes them, and only by INSERT.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    posted_on: Mapped[date] = mapped_column(Date)
+    memo: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    claim_id: Mapped[int | None] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
+    reverses_id: Mapped[int | None] = mapped_column(BigInteger)
+    facts_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("pool_id", "seq"),
+        CheckConstraint(check_values("kind", EntryKind), name="kind"),
+    )
+
+
+class LedgerLine(Base):
+    """A debit (positive) or credit (negative) to one account; an entry's lines sum to zero."""
+
+    __tablename__ = "ledger_lines"
+
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    claim_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount_minor: Mapped[Minor]
+
+    __table_args__ = (CheckConstraint(check_values("account", Account), name="account"),)

@@ -1,0 +1,130 @@
+"""Who may join: one applicant's core fields, the cohort's attributes and every eligibility rule,
+and whether the person already holds a live membership or is recorded as deceased.
+
+Used alike by a single join and by every row of an import.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..cohort import Applicant
+from ..csvfiles import text_problem
+from ..db.models import Member
+from ..fields import parse_date, validate_fields
+from ..plugins import Plugins
+from ..pools import PoolRecord
+from ..vocabulary import MemberStatus
+from .lifecycle import is_live
+
+__all__ = [
+    "CORE_COLUMNS",
+    "OPTIONAL_CORE_COLUMNS",
+    "already_live",
+    "check_applicant",
+    "deceased_member",
+    "deceased_reason",
+    "live_member_id",
+    "live_members",
+    "normalize_id_number",
+]
+
+#: Columns every member CSV has; other columns are the cohort's member attributes.
+CORE_COLUMNS = ("id_number", "name", "birth_date")
+OPTIONAL_CORE_COLUMNS = ("joined_on",)
+CORE = frozenset(CORE_COLUMNS + OPTIONAL_CORE_COLUMNS)
+
+
+def normalize_id_number(text: object) -> str:
+    """An identity number as stored: NFKC (full-width digits become ASCII), trimmed, and the check
+    character ``x`` of an 18-character resident ID upper-cased, so one person has one number."""
+    number = unicodedata.normalize("NFKC", str(text)).strip()
+    if len(number) == 18 and number[17] == "x" and number[:17].isascii() and number[:17].isdigit():
+        number = number[:17] + "X"
+    return number
+
+
+def check_applicant(
+    plugins: Plugins, pool: PoolRecord, raw: Mapping[str, Any], *, default_joined_on: date
+) -> tuple[Applicant | None, list[str]]:
+    """Validate one applicant's core fields and cohort attributes, then every eligibility rule.
+
+    :returns: the applicant, or ``None`` with every problem (``field: message`` or a sentence).
+    """
+    problems: list[str] = []
+    cohort = pool.cohort
+    id_number = normalize_id_number(raw.get("id_number") or "")
+    name = str(raw.get("name") or "").strip()
+    for field, value, limit in (("id_number", id_number, 64), ("name", name, 200)):
+        problem = text_problem(value, limit=limit) if value else "is required"
+        if problem:
+            problems.append(f"{field}: {problem}")
+    birth: date | None = None
+    joined: date | None = default_joined_on
+    if not raw.get("birth_date"):
+        problems.append("birth_date: is required")
+    else:
+        birth = _date_field(raw["birth_date"], "birth_date", problems)
+    if raw.get("joined_on"):
+        joined = _date_field(raw["joined_on"], "joined_on", problems)
+    if birth is not None and joined is not None and birth > joined:
+        problems.append(f"birth_date: {birth.isoformat()} is after the joining day {joined.isoformat()}")
+    attributes, attribute_problems = validate_fields(
+        cohort.member_model, {k: v for k, v in raw.items() if k not in CORE}
+    )
+    problems.extend(attribute_problems)
+    if problems or birth is None or joined is None or attributes is None:
+        return None, problems
+    applicant = Applicant(id_number=id_number, name=name, birth_date=birth, joined_on=joined, attributes=attributes)
+    problems.extend(cohort.rules.eligibility_problems(applicant, pool.settings))
+    for extra in plugins.hook.eligibility_problems(pool=pool.config, applicant=applicant):
+        problems.extend(extra or [])
+    return (None, problems) if problems else (applicant, [])
+
+
+def _date_field(value: Any, key: str, problems: list[str]) -> date | None:
+    try:
+        return parse_date(value, key)
+    except ValueError:
+        problems.append(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD")
+        return None
+
+
+def live_member_id(session: Session, pool_id: int, id_number: str) -> int | None:
+    """The person's live membership in the pool, if any."""
+    return session.scalar(select(Member.id).where(Member.pool_id == pool_id, Member.id_number == id_number, is_live()))
+
+
+def live_members(session: Session, pool: PoolRecord, numbers: list[str]) -> Iterator[tuple[str, int]]:
+    """``(id_number, member_id)`` of the live memberships in ``pool`` among ``numbers``, one query per 500."""
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        rows = session.execute(
+            select(Member.id_number, Member.id).where(Member.pool_id == pool.id, Member.id_number.in_(chunk), is_live())
+        )
+        yield from ((number, member_id) for number, member_id in rows)
+
+
+def deceased_member(session: Session, pool_id: int, id_number: str) -> tuple[int, date | None] | None:
+    """The person's membership recorded as deceased in the pool (number, day of death), if any."""
+    row = session.execute(
+        select(Member.id, Member.ended_on)
+        .where(Member.pool_id == pool_id, Member.id_number == id_number, Member.status == MemberStatus.DECEASED)
+        .limit(1)
+    ).first()
+    return (row.id, row.ended_on) if row is not None else None
+
+
+def already_live(member_id: int, pool: PoolRecord) -> str:
+    return f"this person already holds live membership #{member_id} in pool {pool.key!r}"
+
+
+def deceased_reason(member_id: int, ended_on: date | None) -> str:
+    died = f", died on {ended_on.isoformat()}" if ended_on is not None else ""
+    return f"this person is recorded as deceased (member #{member_id}{died})"

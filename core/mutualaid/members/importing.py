@@ -1,0 +1,242 @@
+"""Importing members from a CSV file, all or nothing (or the valid rows, with a rejects file).
+
+Every row is checked as a single join is (:mod:`mutualaid.members.eligibility`) before anything is
+written; the valid rows are then written in batches by :func:`mutualaid.members.lifecycle.admit_many`.
+Services take a session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..csvfiles import open_csv
+from ..db.models import Member
+from ..errors import ImportRowsError, ValidationError
+from ..fields import parse_date
+from ..plugins import Plugins
+from ..pools import PoolRecord, get_pool, pool_today
+from ..vocabulary import MemberStatus
+from . import lifecycle
+from .eligibility import CORE, CORE_COLUMNS, check_applicant, deceased_reason, live_members
+
+__all__ = ["ImportProgress", "ImportResult", "import_members"]
+
+#: How :func:`import_members` reports progress: ``progress(stage, done, total)``. First
+#: ``("checking", line, None)`` while the rows are validated, where ``line`` is the physical line of
+#: the file reached (the file is streamed, so its length is not known; the header is line 1), then
+#: ``("writing", rows_written, rows_to_write)`` while the valid rows are written.
+ImportProgress = Callable[[str, int, int | None], None]
+
+_BATCH = 5000
+_ANALYZE_AFTER = 10_000
+#: At most this many bad rows are shown in an error's lines (the error holds them all).
+SHOWN_PROBLEMS = 50
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What a CSV import did."""
+
+    imported: int = 0
+    rejected: int = 0
+    rejects_path: Path | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Checked:
+    """The rows of a file once checked: ``good`` as (line, cells, applicant, row), ``bad`` as
+    (line, cells, reason); ``seen`` maps each valid person's ID number to their line."""
+
+    header: list[str]
+    good: list[tuple[int, list[str], Any, tuple[Any, ...]]] = field(default_factory=list)
+    bad: list[tuple[int, list[str], str]] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def import_members(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    path: str | Path,
+    *,
+    skip_invalid: bool = False,
+    rejects_path: str | Path | None = None,
+    joined_on: str | date | None = None,
+    progress: ImportProgress | None = None,
+) -> ImportResult:
+    """Import members from a CSV file, all or nothing.
+
+    Every row is validated (core fields, cohort attributes, eligibility, one live membership per
+    person, not recorded as deceased) before anything is written. With problems and
+    ``skip_invalid`` false, an :class:`ImportRowsError` lists each bad row as ``FILE:LINE: reason``
+    (``LINE`` is the physical line the row starts on; the header is line 1) and nothing is written.
+    With ``skip_invalid``, the bad rows go to ``rejects_path`` (default ``FILE.rejects.csv``) with
+    a ``line`` and a ``reason`` column, then the good rows are written.
+
+    Rows are written with one ``executemany`` of tuples per batch of 5,000 (``COPY`` on PostgreSQL).
+    ``progress`` is called as described at :data:`ImportProgress`, every 1,000 rows checked and
+    every batch written.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError([f"{path}: no such file; give the path of a CSV file of members"])
+    target = Path(rejects_path) if rejects_path else path.with_suffix(".rejects.csv")
+    if skip_invalid and target.resolve() == path.resolve():
+        raise ValidationError([f"{target}: the rejects file would overwrite the file being imported; choose another"])
+    try:
+        default_joined = parse_date(joined_on, "joined_on") if joined_on else pool_today(pool.definition)
+    except ValueError as exc:
+        raise ValidationError([str(exc)]) from None
+
+    checked = _check_rows(plugins, pool, path, default_joined, progress)
+    _refuse_known_people(session, pool, checked)
+    result = ImportResult(problems=[f"{path}:{line}: {reason}" for line, _, reason in checked.bad])
+    if checked.bad and not skip_invalid:
+        raise ImportRowsError(
+            result.problems,
+            summary=f"{path}: {len(checked.bad)} of {len(checked.bad) + len(checked.good)} rows are invalid; nothing "
+            "was imported (fix them, or use --skip-invalid to import the valid rows):",
+            shown=SHOWN_PROBLEMS,
+        )
+    if checked.bad:
+        _write_rejects(target, checked.header, checked.bad)
+        result.rejects_path = target
+    applicants = [applicant for _, _, applicant, _ in checked.good]
+    rows = [row for _, _, _, row in checked.good]
+    checked.good = []
+    _write(session, plugins, pool, path, applicants, rows, checked.seen, progress)
+    result.imported = len(rows)
+    result.rejected = len(checked.bad)
+    return result
+
+
+def _check_rows(
+    plugins: Plugins, pool: PoolRecord, path: Path, default_joined: date, progress: ImportProgress | None
+) -> _Checked:
+    """Check every row of the file on its own and against the rows before it (one person once)."""
+    columns = set(CORE) | set(pool.cohort.member_model.model_fields)
+    with open_csv(path, CORE_COLUMNS, columns - set(CORE_COLUMNS), listing=", ".join(sorted(columns))) as source:
+        checked = _Checked(source.header)
+        for line, cells in source.rows():
+            too_many = source.too_many_cells(cells)
+            if too_many:
+                checked.bad.append((line, cells, too_many))
+                continue
+            raw = dict(zip(source.header, cells, strict=False))  # a short row: the missing cells are empty
+            applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined)
+            if applicant is not None:
+                first = checked.seen.get(applicant.id_number)
+                if first is not None:
+                    problems = [f"id_number: the same person is already on line {first}"]
+                    applicant = None
+                else:
+                    checked.seen[applicant.id_number] = line
+            if applicant is None:
+                checked.bad.append((line, cells, "; ".join(problems)))
+            else:
+                checked.good.append((line, cells, applicant, lifecycle.new_member_row(pool, applicant)))
+            if progress and (len(checked.good) + len(checked.bad)) % 1000 == 0:
+                progress("checking", line, None)
+        if progress:
+            progress("checking", source.line, None)
+    return checked
+
+
+def _refuse_known_people(session: Session, pool: PoolRecord, checked: _Checked) -> None:
+    """Move to ``bad`` the rows of people already members, or recorded as deceased, in the pool:
+    one query per batch of ID numbers, not one per row."""
+    known: dict[str, str] = {}
+    for number, member_id, ended_on in session.execute(
+        select(Member.id_number, Member.id, Member.ended_on).where(
+            Member.pool_id == pool.id, Member.status == MemberStatus.DECEASED
+        )
+    ):
+        if number in checked.seen:
+            known[number] = f"id_number: {deceased_reason(member_id, ended_on)}"
+    for number, member_id in live_members(session, pool, list(checked.seen)):
+        known[number] = f"id_number: this person already holds live membership #{member_id}"
+    if known:
+        still_good = []
+        for item in checked.good:
+            reason = known.get(item[3][1])
+            if reason is None:
+                still_good.append(item)
+            else:
+                checked.bad.append((item[0], item[1], reason))
+        checked.good = still_good
+    checked.bad.sort(key=lambda item: item[0])
+
+
+def _write(
+    session: Session,
+    plugins: Plugins,
+    pool: PoolRecord,
+    path: Path,
+    applicants: list[Any],
+    rows: list[tuple[Any, ...]],
+    seen: dict[str, int],
+    progress: ImportProgress | None,
+) -> None:
+    """Write the valid rows in a savepoint; a person who joined meanwhile is named, as a check would."""
+    if progress and rows:
+        progress("writing", 0, len(rows))
+    dbapi_integrity_error = session.connection().dialect.loaded_dbapi.IntegrityError  # raised by COPY
+    try:
+        with session.begin_nested():
+            lifecycle.admit_many(
+                session,
+                plugins,
+                pool,
+                applicants,
+                rows,
+                batch=_BATCH,
+                progress=(lambda done: progress("writing", done, len(rows))) if progress else None,
+            )
+    except (IntegrityError, dbapi_integrity_error):
+        # Another join or import gave some of these people a live membership after they were
+        # checked (uq_members_live_person refused them): name them, as a check would have.
+        taken = sorted((seen[number], member_id) for number, member_id in live_members(session, pool, list(seen)))
+        if not taken:
+            raise
+        raise ImportRowsError(
+            [
+                f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
+                for line, member_id in taken
+            ],
+            summary=f"{path}: {len(taken)} of these people joined pool {pool.key!r} while the file was being "
+            "checked; nothing was imported:",
+        ) from None
+    connection = session.connection()
+    if len(rows) >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
+        # Fresh statistics for the next lookups: without them PostgreSQL estimates an IN list of
+        # 500 ID numbers to match every member and filters the whole pool for each batch (a
+        # second import of 100,000 rows right after the first took minutes instead of seconds).
+        connection.exec_driver_sql("ANALYZE members")
+
+
+def _write_rejects(target: Path, header: list[str], bad: list[tuple[int, list[str], str]]) -> None:
+    """The rejected rows with their line and reason; each row padded or cut to the header's width
+    (the reason of a row with too many cells quotes the extra ones)."""
+    width = len(header)
+    try:
+        with target.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", *header, "reason"])
+            for line, cells, reason in bad:
+                row = (cells + [""] * width)[:width]
+                writer.writerow([line, *row, reason])
+    except OSError as exc:
+        raise ValidationError(
+            [f"{target}: cannot write the rejects file ({exc.strerror or exc}); nothing was imported"]
+        ) from None

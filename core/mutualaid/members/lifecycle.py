@@ -1,0 +1,366 @@
+"""The life of a membership: the only code that writes a member's status.
+
+Every change goes through one function here, whoever asks for it, and each one writes the
+member's history (``member_status_changes``: the change, the status it leaves and the day it
+holds from) and fires the matching hook::
+
+    change      status after   asked by                                 hook
+    joined      active         member join, member import               member_joined
+    covered     active         (recorded with the joining: the day the waiting period ends)
+    frozen      frozen         a prepaid sharing run (balance too low)  member_frozen
+    unfrozen    active         a top-up back to the pool's low_balance  member_unfrozen
+    lapsed      lapsed         a postpaid settlement (share unpaid)     member_ended
+    exited      exited         member exit; a claim the rules end on    member_ended
+    died        deceased       member exit --deceased; a death claim    member_ended
+
+The waiting period ends by the calendar, not by an operation, so its end is recorded when the
+member joins (a ``covered`` row dated the first day of full cover) and a member's state on a day
+(``waiting`` or ``active``) is read from the dates. An ending is dated the first day the person
+is no longer a member (``ended_on`` + 1); ``ended_on`` is the last day of the membership.
+
+Changes to many members at once (an import, a run's freezes, a settlement's lapses) are one
+``INSERT ... SELECT`` and one ``UPDATE`` whatever their number; their per-member hooks are called
+only when a plugin implements them, with the member numbers read back from the history in
+batches, so a pool of millions pays nothing for observers it does not have.
+
+Services take a session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from ..cohort import Applicant, waiting_until
+from ..db.bulk import bulk_insert
+from ..db.models import Member, MemberStatusChange
+from ..plugins import Plugins
+from ..pools import PoolRecord
+from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
+
+__all__ = [
+    "INSERT_COLUMNS",
+    "admit",
+    "admit_many",
+    "end",
+    "freeze_where",
+    "is_live",
+    "lapse_where",
+    "new_member_row",
+    "unfreeze",
+]
+
+_DAY = timedelta(days=1)
+#: Member numbers read back per query when per-member hooks are called after a change of many.
+_HOOK_BATCH = 10_000
+#: The columns a new member's row fills, in the order of :func:`new_member_row`.
+INSERT_COLUMNS = (
+    "pool_id",
+    "id_number",
+    "name",
+    "birth_date",
+    "joined_on",
+    "waiting_until",
+    "status",
+    "ended_on",
+    "attributes_json",
+)
+_HISTORY_COLUMNS = ["member_id", "change", "status", "since", "cause"]
+_ENDINGS = {MemberStatus.EXITED: MemberChange.EXITED, MemberStatus.DECEASED: MemberChange.DIED}
+
+
+def _history() -> Table:
+    return cast(Table, MemberStatusChange.__table__)
+
+
+def _members() -> Table:
+    return cast(Table, Member.__table__)
+
+
+def is_live() -> ColumnElement[bool]:
+    """SQL: the member holds a live (active or frozen) membership.
+
+    The statuses are rendered as literals, not bound: only then can SQLite (and a generic
+    PostgreSQL plan) prove that a query implies the WHERE of the partial unique index
+    ``uq_members_live_person`` and use it, instead of scanning every member of the pool.
+    """
+    return Member.status.in_(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
+
+
+def _has_observers(plugins: Plugins, hook: str) -> bool:
+    return bool(getattr(plugins.pm.hook, hook).get_hookimpls())
+
+
+def _last_history_id(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(MemberStatusChange.id), 0))) or 0)
+
+
+def _changed_members(session: Session, after_id: int, change: MemberChange, cause: str) -> Iterator[int]:
+    """The members given a ``change`` with ``cause`` in history rows numbered above ``after_id``."""
+    last = after_id
+    while True:
+        rows = session.execute(
+            select(MemberStatusChange.id, MemberStatusChange.member_id)
+            .where(MemberStatusChange.id > last, MemberStatusChange.change == change, MemberStatusChange.cause == cause)
+            .order_by(MemberStatusChange.id)
+            .limit(_HOOK_BATCH)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield from (int(member_id) for _, member_id in rows)
+
+
+# -- joining ----------------------------------------------------------------------------------------
+
+
+def new_member_row(pool: PoolRecord, applicant: Applicant) -> tuple[Any, ...]:
+    """A new member's row, in the order of :data:`INSERT_COLUMNS`: active from the joining day, the
+    waiting period the cohort gives the applicant."""
+    days = pool.cohort.rules.waiting_period_days(applicant, pool.settings)
+    return (
+        pool.id,
+        applicant.id_number,
+        applicant.name,
+        applicant.birth_date,
+        applicant.joined_on,
+        waiting_until(applicant.joined_on, int(days)),
+        MemberStatus.ACTIVE.value,
+        None,
+        applicant.attributes.model_dump_json(),
+    )
+
+
+def admit(session: Session, plugins: Plugins, pool: PoolRecord, applicant: Applicant) -> Member:
+    """Insert one new member (status ``active``), write their history and fire ``member_joined``.
+
+    The insert runs in a savepoint: when the partial unique index refuses a second live membership
+    of the person (another transaction got in first), :class:`sqlalchemy.exc.IntegrityError`
+    propagates with the session still usable.
+    """
+    row = Member(**dict(zip(INSERT_COLUMNS, new_member_row(pool, applicant), strict=True)))
+    with session.begin_nested():
+        session.add(row)
+        session.flush()
+    history = [(row.id, MemberChange.JOINED, MemberStatus.ACTIVE, row.joined_on, "joined")]
+    if row.waiting_until > row.joined_on:
+        history.append(
+            (row.id, MemberChange.COVERED, MemberStatus.ACTIVE, row.waiting_until + _DAY, "the waiting period ends")
+        )
+    bulk_insert(session.connection(), _history(), _HISTORY_COLUMNS, [tuple(map(_plain, h)) for h in history])
+    plugins.hook.member_joined(pool=pool.config, member_id=row.id, applicant=applicant)
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, MemberChange | MemberStatus) else value
+
+
+def admit_many(
+    session: Session,
+    plugins: Plugins,
+    pool: PoolRecord,
+    applicants: Sequence[Applicant],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Insert many new members at once (rows from :func:`new_member_row`, in the order of
+    ``applicants``), write their history set-based and fire ``member_joined`` for each when a
+    plugin observes it.
+
+    Rows are written with one ``executemany`` per ``batch`` (``COPY`` on PostgreSQL) on the
+    session's connection; ``progress(rows_written)`` is called after each batch. A person who
+    already holds a live membership makes the partial unique index refuse the write
+    (``IntegrityError``, from the driver when it came through ``COPY``).
+    """
+    connection = session.connection()
+    before = int(session.scalar(select(func.coalesce(func.max(Member.id), 0))) or 0)
+    for start in range(0, len(rows), batch):
+        bulk_insert(connection, _members(), INSERT_COLUMNS, rows[start : start + batch])
+        if progress:
+            progress(min(start + batch, len(rows)))
+    if not rows:
+        return
+    history_before = _last_history_id(session)
+    _write_joining_history(session, pool, before, history_before)
+    if _has_observers(plugins, "member_joined"):
+        by_number = {applicant.id_number: applicant for applicant in applicants}
+        joined = select(MemberStatusChange.member_id).where(
+            MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
+        )
+        found = session.execute(select(Member.id, Member.id_number).where(Member.id.in_(joined)).order_by(Member.id))
+        for member_id, number in found.all():
+            applicant = by_number.get(number)
+            if applicant is not None:
+                plugins.hook.member_joined(pool=pool.config, member_id=int(member_id), applicant=applicant)
+
+
+def _write_joining_history(session: Session, pool: PoolRecord, members_before: int, history_before: int) -> None:
+    """The joining rows of the pool's members numbered above ``members_before`` that have none yet
+    (a join that committed meanwhile brought its own), then the end of their waiting period."""
+    connection = session.connection()
+    new = and_(
+        Member.pool_id == pool.id,
+        Member.id > members_before,
+        ~exists().where(
+            MemberStatusChange.member_id == Member.id, MemberStatusChange.change == MemberChange.JOINED.value
+        ),
+    )
+    active = literal(MemberStatus.ACTIVE.value)
+    connection.execute(
+        insert(_history()).from_select(
+            _HISTORY_COLUMNS,
+            select(Member.id, literal(MemberChange.JOINED.value), active, Member.joined_on, literal("joined")).where(
+                new
+            ),
+        )
+    )
+    if connection.dialect.name == "sqlite":
+        day_after: Any = func.date(Member.waiting_until, "+1 day")
+    else:
+        day_after = Member.waiting_until + literal(1)
+    just_joined = select(MemberStatusChange.member_id).where(
+        MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
+    )
+    connection.execute(
+        insert(_history()).from_select(
+            _HISTORY_COLUMNS,
+            select(
+                Member.id, literal(MemberChange.COVERED.value), active, day_after, literal("the waiting period ends")
+            ).where(
+                Member.pool_id == pool.id,
+                Member.id > members_before,
+                Member.waiting_until > Member.joined_on,
+                Member.id.in_(just_joined),
+            ),
+        )
+    )
+
+
+# -- freezing and unfreezing (prepaid) ---------------------------------------------------------------
+
+
+def freeze_where(
+    session: Session, plugins: Plugins, pool: PoolRecord, condition: ColumnElement[bool], on: date, cause: str
+) -> int:
+    """Freeze the live members of ``pool`` matching ``condition`` from ``on`` (their rights are
+    suspended); one ``INSERT ... SELECT`` and one ``UPDATE``. Fires ``member_frozen`` per member
+    when observed. Returns how many were frozen."""
+    matching = and_(Member.pool_id == pool.id, Member.status == MemberStatus.ACTIVE.value, condition)
+    count = int(session.scalar(select(func.count()).select_from(Member).where(matching)) or 0)
+    if not count:
+        return 0
+    before = _last_history_id(session)
+    connection = session.connection()
+    connection.execute(
+        insert(_history()).from_select(
+            _HISTORY_COLUMNS,
+            select(
+                Member.id,
+                literal(MemberChange.FROZEN.value),
+                literal(MemberStatus.FROZEN.value),
+                literal(on),
+                literal(cause),
+            ).where(matching),
+        )
+    )
+    connection.execute(update(_members()).where(matching).values(status=MemberStatus.FROZEN.value))
+    if _has_observers(plugins, "member_frozen"):
+        for member_id in list(_changed_members(session, before, MemberChange.FROZEN, cause)):
+            plugins.hook.member_frozen(pool=pool.config, member_id=member_id, on=on, cause=cause)
+    return count
+
+
+def unfreeze(
+    session: Session, plugins: Plugins, pool: PoolRecord, members: Iterable[tuple[int, date]], *, cause: str
+) -> int:
+    """Unfreeze frozen members, each from its own day (``(member_id, day)`` pairs): status
+    ``active`` again, a history row each, ``member_unfrozen`` per member. Returns how many."""
+    pairs = sorted(members)
+    if not pairs:
+        return 0
+    connection = session.connection()
+    bulk_insert(
+        connection,
+        _history(),
+        _HISTORY_COLUMNS,
+        [(mid, MemberChange.UNFROZEN.value, MemberStatus.ACTIVE.value, day, cause) for mid, day in pairs],
+    )
+    for start in range(0, len(pairs), 5000):
+        ids = [mid for mid, _ in pairs[start : start + 5000]]
+        connection.execute(
+            update(_members())
+            .where(
+                Member.id.in_(bindparam(None, ids, expanding=True, literal_execute=True)),
+                Member.status == MemberStatus.FROZEN.value,
+            )
+            .values(status=MemberStatus.ACTIVE.value)
+        )
+    for mid, day in pairs:
+        plugins.hook.member_unfrozen(pool=pool.config, member_id=mid, on=day)
+    return len(pairs)
+
+
+# -- endings ----------------------------------------------------------------------------------------
+
+
+def end(
+    session: Session, plugins: Plugins, pool: PoolRecord, row: Member, status: MemberStatus, on: date, cause: str
+) -> None:
+    """End one live membership: ``exited`` or ``deceased``, ``on`` its last day. Writes the history
+    row (from the day after) and fires ``member_ended``. The caller has checked the day."""
+    change = _ENDINGS.get(MemberStatus(status))
+    if change is None:
+        raise ValueError(f"a membership ends as exited or deceased here, not {status!r}")
+    row.status = MemberStatus(status).value
+    row.ended_on = on
+    session.flush()
+    bulk_insert(
+        session.connection(),
+        _history(),
+        _HISTORY_COLUMNS,
+        [(row.id, change.value, MemberStatus(status).value, on + _DAY, cause)],
+    )
+    plugins.hook.member_ended(pool=pool.config, member_id=row.id, status=MemberStatus(status).value, on=on)
+
+
+def lapse_where(
+    session: Session, plugins: Plugins, pool: PoolRecord, condition: ColumnElement[bool], last_day: date, cause: str
+) -> int:
+    """Lapse the live members of ``pool`` matching ``condition``: status ``lapsed``, the membership
+    ending on ``last_day``; one ``INSERT ... SELECT`` and one ``UPDATE``. Fires ``member_ended``
+    (status ``lapsed``) per member when observed. Returns how many lapsed."""
+    lapsing = and_(Member.pool_id == pool.id, is_live(), condition)
+    before = _last_history_id(session)
+    connection = session.connection()
+    # Core statements on the session's connection: an ORM-enabled INSERT ... SELECT reports no row
+    # count on PostgreSQL. The history rows first, while the members are still live.
+    connection.execute(
+        insert(_history()).from_select(
+            _HISTORY_COLUMNS,
+            select(
+                Member.id,
+                literal(MemberChange.LAPSED.value),
+                literal(MemberStatus.LAPSED.value),
+                literal(last_day + _DAY),
+                literal(cause),
+            ).where(lapsing),
+        )
+    )
+    lapsed = int(
+        connection.execute(
+            update(_members()).where(lapsing).values(status=MemberStatus.LAPSED.value, ended_on=last_day)
+        ).rowcount
+    )
+    if lapsed and _has_observers(plugins, "member_ended"):
+        for member_id in list(_changed_members(session, before, MemberChange.LAPSED, cause)):
+            plugins.hook.member_ended(
+                pool=pool.config, member_id=member_id, status=MemberStatus.LAPSED.value, on=last_day
+            )
+    return lapsed

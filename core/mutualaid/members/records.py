@@ -1,0 +1,108 @@
+"""What the members domain gives back: a member, an update, and the state a person sees on a day."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..db.models import Member
+from ..vocabulary import LIVE_STATUSES, MemberChange, MemberState, MemberStatus
+
+__all__ = ["HistoryEntry", "MemberRecord", "MemberUpdate", "member_state", "record_of"]
+
+
+def member_state(status: str, waiting: date, on: date) -> MemberState:
+    """The state a person sees: ``waiting`` while an active member is inside the waiting period."""
+    if status == MemberStatus.ACTIVE and on <= waiting:
+        return MemberState.WAITING
+    return MemberState(status)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A member as the API returns it."""
+
+    id: int
+    pool_key: str
+    id_number: str
+    name: str
+    birth_date: date
+    joined_on: date
+    waiting_until: date
+    status: MemberStatus
+    ended_on: date | None
+    attributes: dict[str, Any]
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    def state_on(self, on: date) -> MemberState:
+        return member_state(self.status, self.waiting_until, on)
+
+    def as_dict(self, on: date | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "pool": self.pool_key,
+            "id_number": self.id_number,
+            "name": self.name,
+            "birth_date": self.birth_date.isoformat(),
+            "joined_on": self.joined_on.isoformat(),
+            "waiting_until": self.waiting_until.isoformat(),
+            "status": self.status.value,
+            "ended_on": self.ended_on.isoformat() if self.ended_on else None,
+            "attributes": self.attributes,
+        }
+        if on is not None:
+            data["state"] = self.state_on(on).value
+        return data
+
+
+def record_of(row: Member, pool_key: str) -> MemberRecord:
+    return MemberRecord(
+        id=row.id,
+        pool_key=pool_key,
+        id_number=row.id_number,
+        name=row.name,
+        birth_date=row.birth_date,
+        joined_on=row.joined_on,
+        waiting_until=row.waiting_until,
+        status=MemberStatus(row.status),
+        ended_on=row.ended_on,
+        attributes=json.loads(row.attributes_json),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdate:
+    """What an update did: the member as now stored, and each attribute that changed as
+    ``name: (old, new)`` (JSON values; ``None`` where there was or is no value)."""
+
+    member: MemberRecord
+    changes: dict[str, tuple[Any, Any]]
+
+    def as_dict(self, on: date | None = None) -> dict[str, Any]:
+        return {
+            "member": self.member.as_dict(on),
+            "changes": {name: {"old": old, "new": new} for name, (old, new) in self.changes.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change in a member's history: what changed, the status from ``since`` on, and why."""
+
+    change: MemberChange
+    status: MemberStatus
+    since: date
+    cause: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.change.value,
+            "status": self.status.value,
+            "since": self.since.isoformat(),
+            "cause": self.cause,
+        }

@@ -1,0 +1,275 @@
+"""Members: joining (eligibility checked by the cohort), finding and listing them, updating a
+member's cohort attributes, and ending a membership (the member exits, or died).
+
+A person holds at most one live (active or frozen) membership per pool; an ended membership keeps
+its row, with its status and the day it ended. Status changes are made by
+:mod:`mutualaid.members.lifecycle`; this module checks what is asked and hands it over.
+Services take a session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Claim, Member
+from ..errors import IneligibleError, NotFoundError, StateError, ValidationError
+from ..fields import parse_date, validate_fields
+from ..plugins import Plugins
+from ..pools import PoolRecord, get_pool, pool_today
+from ..vocabulary import LIVE_STATUSES, ClaimStatus, MemberState, MemberStatus, values
+from . import lifecycle
+from .eligibility import (
+    CORE,
+    already_live,
+    check_applicant,
+    deceased_member,
+    deceased_reason,
+    live_member_id,
+    normalize_id_number,
+)
+from .history import history
+from .records import HistoryEntry, MemberRecord, MemberUpdate, record_of
+
+__all__ = [
+    "end_membership",
+    "get_member",
+    "join_member",
+    "list_members",
+    "locked_member",
+    "member_history",
+    "update_member",
+]
+
+#: Claim statuses whose benefit was granted (approved, or approved and already shared).
+_PAID_CLAIMS = (ClaimStatus.APPROVED, ClaimStatus.SHARED)
+_WHAT = {MemberStatus.EXITED: "exit", MemberStatus.DECEASED: "death"}
+
+
+def join_member(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    *,
+    id_number: str,
+    name: str,
+    birth_date: str | date,
+    attributes: Mapping[str, Any] | None = None,
+    joined_on: str | date | None = None,
+) -> MemberRecord:
+    """Add one member after checking every eligibility rule.
+
+    :raises IneligibleError: listing every reason the applicant may not join.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    raw: dict[str, Any] = dict(attributes or {})
+    raw.update(id_number=id_number, name=name, birth_date=birth_date)
+    if joined_on is not None:
+        raw["joined_on"] = joined_on
+    applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=pool_today(pool.definition))
+    who = name.strip() or id_number
+    if applicant is not None:
+        existing = live_member_id(session, pool.id, applicant.id_number)
+        deceased = deceased_member(session, pool.id, applicant.id_number) if existing is None else None
+        if existing is not None:
+            problems = [already_live(existing, pool)]
+            applicant = None
+        elif deceased is not None:
+            problems = [f"{deceased_reason(*deceased)} in pool {pool.key!r}"]
+            applicant = None
+    if applicant is None:
+        raise IneligibleError(problems, summary=f"{who} cannot join pool {pool.key!r}:")
+    try:
+        row = lifecycle.admit(session, plugins, pool, applicant)
+    except IntegrityError:
+        # Another transaction gave this person a live membership between the check above and the
+        # insert: the partial unique index uq_members_live_person refused the second one. The
+        # savepoint was rolled back, so the session is still usable.
+        existing = live_member_id(session, pool.id, applicant.id_number)
+        if existing is None:
+            raise
+        raise IneligibleError([already_live(existing, pool)], summary=f"{who} cannot join pool {pool.key!r}:") from None
+    return record_of(row, pool.key)
+
+
+def get_member(session: Session, pool: PoolRecord, member: int | str) -> MemberRecord:
+    """A member of ``pool`` by member number (``12`` or ``#12``) or by ID number (live membership first)."""
+    text = str(member).strip().lstrip("#")
+    row: Member | None = None
+    if text.isdigit() and len(text) < 12:
+        row = session.scalar(select(Member).where(Member.pool_id == pool.id, Member.id == int(text)))
+    if row is None:
+        row = session.scalar(
+            select(Member)
+            .where(Member.pool_id == pool.id, Member.id_number == normalize_id_number(member))
+            .order_by(Member.status.in_(LIVE_STATUSES).desc(), Member.id.desc())
+            .limit(1)
+        )
+    if row is None:
+        raise NotFoundError(f"pool {pool.key!r} has no member {member!r} (give a member number or an ID number)")
+    return record_of(row, pool.key)
+
+
+def list_members(
+    session: Session, plugins: Plugins, pool_key: str, *, status: str | None = None, limit: int | None = None
+) -> Iterator[MemberRecord]:
+    """Members of a pool in joining order, streamed in batches; ``status`` keeps one stored status.
+
+    :raises ValidationError: for a status that is not one of :class:`~mutualaid.vocabulary.MemberStatus`.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    query = select(Member).where(Member.pool_id == pool.id).order_by(Member.id)
+    if status:
+        if status not in values(MemberStatus):
+            hint = (
+                " ('waiting' is a state of an active member: list --status active)"
+                if status == MemberState.WAITING
+                else ""
+            )
+            raise ValidationError(
+                [f"--status: {status!r} is not a member status; use one of {', '.join(values(MemberStatus))}{hint}"]
+            )
+        query = query.where(Member.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    for row in session.scalars(query.execution_options(yield_per=2000)):
+        yield record_of(row, pool.key)
+
+
+def member_history(session: Session, pool: PoolRecord, member: int | str) -> tuple[MemberRecord, list[HistoryEntry]]:
+    """A member and every change of their membership, oldest first."""
+    record = get_member(session, pool, member)
+    return record, history(session, record.id)
+
+
+def locked_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
+    """The member's row, locked (FOR UPDATE on PostgreSQL) until the transaction ends and re-read,
+    so that two operators changing one member at once are served one after the other."""
+    member_id = get_member(session, pool, member).id
+    return session.execute(
+        select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _require_live(row: Member, pool: PoolRecord, action: str) -> None:
+    if row.status in LIVE_STATUSES:
+        return
+    ended = f" (ended on {row.ended_on.isoformat()})" if row.ended_on is not None else ""
+    raise StateError(
+        f"member #{row.id} of pool {pool.key!r} is already {row.status}{ended}; only a live (active or frozen) "
+        f"membership can {action}"
+    )
+
+
+def end_membership(
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    member: int | str,
+    *,
+    status: MemberStatus | str,
+    on: str | date | None = None,
+) -> MemberRecord:
+    """End a live membership: the member exits (``status="exited"``) or died (``"deceased"``) on ``on``.
+
+    ``on`` defaults to today in the pool's time zone; it may not be before the joining day, in the
+    future, or before an event for which this member was granted a benefit. The member shares every
+    period whose notice day is on or before ``on`` -- members are counted at 00:00 of the notice
+    day, so a period whose cases were already in public notice is still owed -- and no later one.
+    Shares already charged stand (nothing is refunded).
+
+    :raises StateError: if the membership is not live (it has already ended, or lapsed).
+    :raises ValidationError: for a bad ``on``, listing every problem.
+    """
+    if status not in _WHAT:
+        raise ValidationError([f"status: {status!r} does not end a membership; use 'exited' or 'deceased'"])
+    ending = MemberStatus(status)
+    pool = get_pool(session, plugins, pool_key)
+    row = locked_member(session, pool, member)
+    _require_live(row, pool, "be ended")
+    what = _WHAT[ending]
+    summary = f"the {what} of member #{row.id} was not recorded:"
+    today = pool_today(pool.definition)
+    try:
+        day = parse_date(on, f"the {what} date") if on is not None else today
+    except ValueError as exc:
+        raise ValidationError([str(exc)], summary=summary) from None
+    problems = []
+    if day < row.joined_on:
+        problems.append(
+            f"the {what} date {day.isoformat()} is before member #{row.id} joined on {row.joined_on.isoformat()}; "
+            "give a day on or after the joining day"
+        )
+    if day > today:
+        problems.append(
+            f"the {what} date {day.isoformat()} is in the future (today is {today.isoformat()} in the pool's time "
+            f"zone); record the {what} on or after the day it happens"
+        )
+    paid = session.execute(
+        select(Claim.id, Claim.event_date)
+        .where(Claim.member_id == row.id, Claim.status.in_(_PAID_CLAIMS), Claim.event_date > day)
+        .order_by(Claim.event_date, Claim.id)
+        .limit(1)
+    ).first()
+    if paid is not None:
+        problems.append(
+            f"claim #{paid.id} of this member was approved for an event on {paid.event_date.isoformat()}, after the "
+            f"{what} date {day.isoformat()}; check the date"
+        )
+    if problems:
+        raise ValidationError(problems, summary=summary)
+    cause = "left the pool" if ending == MemberStatus.EXITED else "died (recorded by the operator)"
+    lifecycle.end(session, plugins, pool, row, ending, day, cause)
+    return record_of(row, pool.key)
+
+
+def update_member(
+    session: Session, plugins: Plugins, pool_key: str, member: int | str, attributes: Mapping[str, Any]
+) -> MemberUpdate:
+    """Change some of a live member's cohort attributes (a driver renews their licence, say).
+
+    The values given are merged into the stored ones and the whole set is validated again with the
+    cohort's member model, as at joining; an empty value removes an attribute (its default
+    applies). Eligibility is not checked again: a member does not lose the membership by ageing or
+    by what is recorded here. The member's name, ID number and dates are not attributes.
+
+    :raises StateError: if the membership is not live.
+    :raises ValidationError: listing every problem (an unknown name, a bad value); nothing is changed.
+    """
+    pool = get_pool(session, plugins, pool_key)
+    cohort = pool.cohort
+    row = locked_member(session, pool, member)
+    _require_live(row, pool, "be updated")
+    summary = f"member #{row.id} of pool {pool.key!r} was not updated:"
+    if not attributes:
+        raise ValidationError(
+            [
+                f"no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show {cohort.key}' "
+                "lists them)"
+            ],
+            summary=summary,
+        )
+    problems = [
+        f"{name}: is part of the member's own record, not an attribute of cohort {cohort.key!r}; it cannot be changed"
+        for name in attributes
+        if name in CORE
+    ]
+    old = json.loads(row.attributes_json)
+    merged = {**old, **{name: value for name, value in attributes.items() if name not in CORE}}
+    parsed, attribute_problems = validate_fields(cohort.member_model, merged)
+    problems.extend(attribute_problems)
+    if problems or parsed is None:
+        raise ValidationError(problems, summary=summary)
+    new = parsed.model_dump(mode="json")
+    names = [*new, *(name for name in old if name not in new)]
+    changes = {name: (old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)}
+    if changes:
+        row.attributes_json = parsed.model_dump_json()
+        session.flush()
+    return MemberUpdate(record_of(row, pool.key), changes)

@@ -1,0 +1,89 @@
+"""The Jinja2 environment notices are rendered in: templates from the core, overridden by the
+cohort and by the operator, sandboxed (operators' templates are untrusted), strict (a missing value
+is an error, never a blank), autoescaped for HTML only.
+
+Templates are looked up as ``<locale>/<name>.txt.j2`` in, first, the operator's directory (if
+given), then the cohort's ``templates`` directory, then the core's; the core's are also reachable
+as ``core/<locale>/<name>.txt.j2`` so an override can ``{% extends %}`` one and replace a block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import NotFoundError, ValidationError
+from ..vocabulary import Locale, values
+
+__all__ = ["CORE_TEMPLATES", "LOCALES", "check_locale", "get_template", "make_environment", "render"]
+
+LOCALES = values(Locale)
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def make_environment(
+    cohort_templates: Path | None = None, operator_templates: Path | None = None
+) -> SandboxedEnvironment:
+    """The sandboxed, strict Jinja2 environment notices are rendered in."""
+    search: list[jinja2.BaseLoader] = []
+    if operator_templates is not None:
+        if not Path(operator_templates).is_dir():
+            raise ValidationError([f"templates directory {operator_templates} does not exist"])
+        search.append(jinja2.FileSystemLoader(str(operator_templates)))
+    if cohort_templates is not None:
+        search.append(jinja2.FileSystemLoader(str(cohort_templates)))
+    core = jinja2.FileSystemLoader(str(CORE_TEMPLATES))
+    search.append(jinja2.PrefixLoader({"core": core}))
+    search.append(core)
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(search),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "htm"), default_for_string=False, default=False
+        ),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def check_locale(locale: str) -> None:
+    if locale not in LOCALES:
+        raise ValidationError([f"locale {locale!r} is not supported; use one of {', '.join(LOCALES)}"])
+
+
+def get_template(env: SandboxedEnvironment, kind: str, template: str, locale: str) -> jinja2.Template:
+    """The template ``<locale>/<template>.txt.j2`` of notices of ``kind``, parsed."""
+    name = f"{locale}/{template}.txt.j2"
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValidationError([f"template {exc.filename or name}:{exc.lineno}: {exc.message}"]) from None
+    except jinja2.TemplateNotFound:
+        raise NotFoundError(f"no template {name} for notices of kind {kind!r}") from None
+
+
+def render(template: jinja2.Template, context: Mapping[str, Any], what: str) -> str:
+    try:
+        return template.render(context)
+    except jinja2.UndefinedError as exc:
+        raise ValidationError([f"template {template.name} for {what}: {exc.message}"]) from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise ValidationError([f"template {template.name} is not allowed to do that: {exc}"]) from None
+    # A template it extends or includes is looked up, and parsed, only when it is rendered.
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValidationError([f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"]) from None
+    except jinja2.TemplateNotFound as exc:
+        raise ValidationError(
+            [f"template {template.name} uses the template {exc.name!r}, which is in no template directory"]
+        ) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        # An expression in the template failed ({{ 1/0 }}, {{ charge + 1 }}): the template's fault.
+        raise ValidationError(
+            [f"template {template.name} failed for {what}: {type(exc).__name__}: {exc}; fix the template"]
+        ) from None

@@ -1,0 +1,189 @@
+"""Prepaid balances: who a balance covers when a period is shared, the deduction of a run's
+shares, the members whose balance is low (and the hook that tells plugins), and a member's
+balance with its history.
+
+The sharing run asks :func:`covers` which members' balances cover the most the period could ask
+of them (the others are frozen); once the run is written, the API deducts its charges
+(:func:`deduct`) and reports low balances (:func:`after_deduction`), in the run's transaction.
+Services take a session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import Balance, Charge, Member, SharingRun, TopUp
+from ..errors import ValidationError
+from ..members.history import frozen_spans
+from ..members.lifecycle import is_live
+from ..members.service import get_member
+from ..money import to_minor
+from ..periods import Period
+from ..plugins import Plugins
+from ..pools import PoolRecord, get_pool
+from ..vocabulary import PaymentModel
+from .common import require_model
+from .records import BalanceRecord, Deduction, LowBalance, TopUpLine
+
+__all__ = [
+    "after_deduction",
+    "balance",
+    "count_low_balances",
+    "covers",
+    "deduct",
+    "low_balance_members",
+    "low_balance_select",
+    "threshold_minor",
+]
+
+
+def covers(amount: Any) -> ColumnElement[bool]:
+    """SQL: the member's prepaid balance (0 without a balance row) is at least ``amount`` (an SQL
+    expression over the member, such as the most a weight class could be asked for)."""
+    held = select(Balance.balance_minor).where(Balance.member_id == Member.id).scalar_subquery()
+    return func.coalesce(held, 0) >= amount
+
+
+def deduct(session: Session, run_id: int) -> None:
+    """Take every charge of a prepaid run off its member's balance (one statement)."""
+    session.execute(
+        update(Balance)
+        .where(Balance.member_id == Charge.member_id, Charge.run_id == run_id)
+        .values(balance_minor=Balance.balance_minor - Charge.amount_minor)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _low_condition(pool: PoolRecord, below: int) -> ColumnElement[bool]:
+    return and_(Member.pool_id == pool.id, is_live(), func.coalesce(Balance.balance_minor, 0) < literal(below))
+
+
+def threshold_minor(pool: PoolRecord, threshold: Decimal | str | int | None) -> int:
+    """A low-balance threshold in minor units (default: the pool's ``low_balance``).
+
+    :raises ValidationError: for an amount that is not exact in the pool's currency, or negative.
+    """
+    value = pool.config.payments.low_balance if threshold is None else threshold
+    try:
+        minor = to_minor(value, pool.currency)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError([f"threshold: {exc}"]) from None
+    if minor < 0:
+        raise ValidationError([f"threshold: must not be negative ({value} given)"])
+    return minor
+
+
+def low_balance_select(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> Select[tuple[Member, int]]:
+    """The query of :func:`low_balance_members`: ``(Member, balance in minor units)`` rows in member
+    order, for callers that need the whole member (notices); stream it with ``yield_per``."""
+    minor = threshold_minor(pool, threshold)
+    return (
+        select(Member, func.coalesce(Balance.balance_minor, 0))
+        .outerjoin(Balance, Balance.member_id == Member.id)
+        .where(_low_condition(pool, minor))
+        .order_by(Member.id)
+    )
+
+
+def low_balance_members(
+    session: Session, pool: PoolRecord, threshold: Decimal | str | int | None = None, *, limit: int | None = None
+) -> Iterator[LowBalance]:
+    """The live members of a prepaid pool whose balance is below ``threshold`` (default
+    ``[payments] low_balance``), frozen members included, in member order; streamed from one query.
+
+    A member with no balance row has a balance of 0.
+
+    :raises StateError: if the pool is postpaid (its members keep no balance).
+    """
+    require_model(pool, PaymentModel.PREPAID, "a low-balance list")
+    minor = threshold_minor(pool, threshold)
+    query = (
+        select(Member.id, Member.name, Member.status, func.coalesce(Balance.balance_minor, 0))
+        .select_from(Member)
+        .outerjoin(Balance, Balance.member_id == Member.id)
+        .where(_low_condition(pool, minor))
+        .order_by(Member.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    for member_id, name, status, held in session.execute(query.execution_options(yield_per=2000)):
+        yield LowBalance(member_id=member_id, name=name, status=status, balance_minor=int(held), currency=pool.currency)
+
+
+def count_low_balances(session: Session, pool: PoolRecord, threshold: Decimal | str | int | None = None) -> int:
+    """How many members :func:`low_balance_members` would give (one ``count`` in the database)."""
+    minor = threshold_minor(pool, threshold)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .outerjoin(Balance, Balance.member_id == Member.id)
+            .where(_low_condition(pool, minor))
+        )
+        or 0
+    )
+
+
+def after_deduction(session: Session, plugins: Plugins, pool: PoolRecord, period: Period) -> int:
+    """After a prepaid run's deductions: count the members whose balance is now low and, if there
+    are any, call the ``balances_low`` hook once for the pool (not per member).
+
+    :param period: the period the run shared.
+    :returns: the number of live members below ``[payments] low_balance`` (0 for a postpaid pool).
+    """
+    config = pool.config
+    if config.payments.model != PaymentModel.PREPAID:
+        return 0
+    count = count_low_balances(session, pool)
+    if count:
+        plugins.hook.balances_low(pool=config, period=period, count=count, threshold=config.payments.low_balance)
+    return count
+
+
+def balance(session: Session, plugins: Plugins, pool_key: str, member: int | str) -> BalanceRecord:
+    """A prepaid member's balance, whether they are frozen, and their top-ups, deductions and frozen spans.
+
+    :raises StateError: if the pool is postpaid (its members keep no balance).
+    """
+    pool = get_pool(session, plugins, pool_key)
+    require_model(pool, PaymentModel.PREPAID, "a balance")
+    record = get_member(session, pool, member)
+    held = session.scalar(select(Balance.balance_minor).where(Balance.member_id == record.id))
+    top_ups = tuple(
+        TopUpLine(t.id, t.received_on, int(t.amount_minor), t.reference)
+        for t in session.scalars(
+            select(TopUp)
+            .where(TopUp.member_id == record.id, TopUp.pool_id == pool.id)
+            .order_by(TopUp.received_on, TopUp.id)
+        )
+    )
+    deductions = tuple(
+        Deduction(run_id, period, deducted_on, int(amount))
+        for run_id, period, deducted_on, amount in session.execute(
+            select(SharingRun.id, SharingRun.period, SharingRun.deduction_date, Charge.amount_minor)
+            .join(Charge, Charge.run_id == SharingRun.id)
+            .where(
+                SharingRun.pool_id == pool.id,
+                SharingRun.payment_model == PaymentModel.PREPAID,
+                Charge.member_id == record.id,
+            )
+            .order_by(SharingRun.notice_date, SharingRun.id)
+        )
+    )
+    return BalanceRecord(
+        member_id=record.id,
+        pool_key=pool.key,
+        name=record.name,
+        status=record.status,
+        currency=pool.currency,
+        balance_minor=int(held or 0),
+        low_balance_minor=threshold_minor(pool, None),
+        top_ups=top_ups,
+        deductions=deductions,
+        frozen_spans=frozen_spans(session, record.id),
+    )

@@ -1,0 +1,237 @@
+"""The words the core is written in: every status, policy, account and kind, as ``StrEnum``.
+
+Each enum is used by the code, by the validation of pool files (pydantic takes the values as
+written in TOML) and by a CHECK constraint in the database (:func:`check_values`), so a typo is an
+error wherever it is made. A member of a ``StrEnum`` *is* its string: ``MemberStatus.ACTIVE ==
+"active"``, and JSON, SQL and templates see the plain value.
+
+Pure: no database, no I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ADJUSTABLE_ACCOUNTS",
+    "ENDED_STATUSES",
+    "LIVE_STATUSES",
+    "Account",
+    "Bearer",
+    "Calendar",
+    "ClaimStatus",
+    "EntryKind",
+    "FeePolicy",
+    "Layout",
+    "Locale",
+    "MemberChange",
+    "MemberState",
+    "MemberStatus",
+    "NoticeKind",
+    "PaymentModel",
+    "PaymentResult",
+    "PaymentState",
+    "Rounding",
+    "ShortfallPolicy",
+    "Weighting",
+    "check_values",
+    "values",
+]
+
+
+class MemberStatus(StrEnum):
+    """A membership's stored status; only ``mutualaid.members.lifecycle`` writes it."""
+
+    ACTIVE = "active"  # a live membership (inside its waiting period or covered)
+    FROZEN = "frozen"  # live, rights suspended: a prepaid balance could not cover a share
+    LAPSED = "lapsed"  # ended: a postpaid share whose collection failed was not paid in its window
+    EXITED = "exited"  # ended: the member left, or the pool's rules ended the membership
+    DECEASED = "deceased"  # ended: the member died
+
+    @property
+    def live(self) -> bool:
+        return self in LIVE_STATUSES
+
+
+#: The statuses of a live membership (at most one per person and pool).
+LIVE_STATUSES: tuple[MemberStatus, ...] = (MemberStatus.ACTIVE, MemberStatus.FROZEN)
+#: The statuses of a membership that has ended, each with the day it ended (``ended_on``).
+ENDED_STATUSES: tuple[MemberStatus, ...] = (MemberStatus.LAPSED, MemberStatus.EXITED, MemberStatus.DECEASED)
+
+
+class MemberState(StrEnum):
+    """What a person sees of a membership on a day: its status, or ``waiting`` while an active
+    member is inside the waiting period (a state of cover, decided by the date, never stored)."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    LAPSED = "lapsed"
+    EXITED = "exited"
+    DECEASED = "deceased"
+
+
+class MemberChange(StrEnum):
+    """A change recorded in a member's history (``member_status_changes.change``)."""
+
+    JOINED = "joined"  # the membership begins (status active), on the joining day
+    COVERED = "covered"  # the waiting period ends: illness is covered from this day (status stays active)
+    FROZEN = "frozen"  # a prepaid balance could not cover a share
+    UNFROZEN = "unfrozen"  # a top-up brought the balance back to the pool's low_balance
+    LAPSED = "lapsed"  # a failed share was not paid when its retry window closed
+    EXITED = "exited"  # the member left, or an event ended the membership under the pool's rules
+    DIED = "died"  # the member died (recorded by the operator, or by the member's claim)
+
+
+class ClaimStatus(StrEnum):
+    """A claim's stored status; only ``mutualaid.claims.machine`` writes it."""
+
+    FILED = "filed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SHARED = "shared"
+
+
+class Calendar(StrEnum):
+    MONTHLY = "monthly"
+    SEMI_MONTHLY = "semi-monthly"
+
+
+class Rounding(StrEnum):
+    """How a period's need is split: rounded up (surplus carried on) or exactly (extra fen rotate)."""
+
+    ROUND_UP = "round-up"
+    EXACT = "exact"
+
+
+class FeePolicy(StrEnum):
+    RATE = "rate"
+    FLAT = "flat"
+    NONE = "none"
+
+
+class Weighting(StrEnum):
+    EQUAL = "equal"
+    COHORT = "cohort"
+
+
+class PaymentModel(StrEnum):
+    POSTPAID = "postpaid"
+    PREPAID = "prepaid"
+
+
+class ShortfallPolicy(StrEnum):
+    """Who bears what caps kept members from paying: ``none`` is stored on a run of a pool without caps."""
+
+    SPONSOR = "sponsor"
+    PRORATE = "prorate"
+    CARRY = "carry"
+    NONE = "none"
+
+
+class Bearer(StrEnum):
+    """Who bears an amount the members did not pay (an unpaid share, a refund on a denial): the
+    sponsor, or the pool's next period (carried as a deficit)."""
+
+    SPONSOR = "sponsor"
+    CARRY = "carry"
+
+
+class PaymentResult(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class PaymentState(StrEnum):
+    """What became of one postpaid share."""
+
+    PAID = "paid"
+    UNPAID = "unpaid"
+    WRITTEN_OFF = "written-off"
+
+
+class Account(StrEnum):
+    """The ledger's accounts (debit-positive); :attr:`description` says what each holds."""
+
+    MEMBERS_DUE = "members_due"
+    MEMBER_BALANCES = "member_balances"
+    CASH = "cash"
+    AID_PAYABLE = "aid_payable"
+    FEE_INCOME = "fee_income"
+    SURPLUS = "surplus"
+    DEFICIT = "deficit"
+    SPONSOR_DUE = "sponsor_due"
+    REFUNDS_PAYABLE = "refunds_payable"
+
+    @property
+    def description(self) -> str:
+        return _ACCOUNT_DESCRIPTIONS[self]
+
+
+_ACCOUNT_DESCRIPTIONS = {
+    Account.MEMBERS_DUE: "postpaid shares charged and not yet paid",
+    Account.MEMBER_BALANCES: "prepaid balances held for members",
+    Account.CASH: "money received",
+    Account.AID_PAYABLE: "benefits funded and owed to claimants",
+    Account.FEE_INCOME: "the operator's management fee",
+    Account.SURPLUS: "collected beyond the need, carried to the next period",
+    Account.DEFICIT: "shortfall carried to the next period",
+    Account.SPONSOR_DUE: "what the operator or sponsor pays",
+    Account.REFUNDS_PAYABLE: "contributions to be given back to members",
+}
+
+#: Accounts an operator may move by hand: money actually paid out or received outside the pool's
+#: own records (benefits paid to claimants, refunds paid, the sponsor paying what it owes, the fee
+#: taken). Accounts kept by the pool's records (members' dues and balances, surplus, deficit) move
+#: only with the records that explain them.
+ADJUSTABLE_ACCOUNTS: tuple[Account, ...] = (
+    Account.CASH,
+    Account.AID_PAYABLE,
+    Account.REFUNDS_PAYABLE,
+    Account.SPONSOR_DUE,
+    Account.FEE_INCOME,
+)
+
+
+class EntryKind(StrEnum):
+    """What posted a ledger entry."""
+
+    SHARING = "sharing"  # a sharing run
+    PAYMENTS = "payments"  # a file of postpaid payment results
+    UNPAID = "unpaid"  # a postpaid retry window settled (its failed shares written off)
+    TOP_UP = "top-up"  # prepaid top-ups
+    REFUND = "refund"  # contributions refunded on a denied claim
+    ADJUSTMENT = "adjustment"  # an operator's entry, or the reversal of one
+
+
+class NoticeKind(StrEnum):
+    """The kinds of member notice; each is a spec of the one notice pipeline and a template of the
+    same name (``<locale>/<kind>.txt.j2``)."""
+
+    STATEMENT = "statement"
+    WELCOME = "welcome"
+    LOW_BALANCE = "low-balance"
+
+
+class Locale(StrEnum):
+    ZH_CN = "zh-CN"
+    EN = "en"
+
+
+class Layout(StrEnum):
+    """How rendered notices are written: one file per member, or one stream file (for scale)."""
+
+    FILES = "files"
+    STREAM = "stream"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values of ``enum``, in definition order: ``values(Rounding) == ("round-up", "exact")``."""
+    return tuple(member.value for member in enum)
+
+
+def check_values(column: str, enum: type[StrEnum] | tuple[str, ...]) -> str:
+    """The SQL of a CHECK constraint keeping ``column`` to the values of ``enum``."""
+    allowed = values(enum) if isinstance(enum, type) else enum
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in allowed)
+    return f"{column} IN ({quoted})"
