@@ -196,6 +196,7 @@ def _low_balance_recipients(
 ) -> Select[Any]:
     """The members asked for whatever their balance, or every live member below the threshold; with
     their balance and what the pool's last prepaid run deducted from them."""
+    query: Any
     if request.members:
         query = (
             select(Member, func.coalesce(Balance.balance_minor, 0))

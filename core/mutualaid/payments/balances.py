@@ -78,7 +78,7 @@ def threshold_minor(pool: PoolRecord, threshold: Decimal | str | int | None) -> 
     return minor
 
 
-def low_balance_select(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> Select[tuple[Member, int]]:
+def low_balance_select(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> Select[Member, int]:
     """The query of :func:`low_balance_members`: ``(Member, balance in minor units)`` rows in member
     order, for callers that need the whole member (notices); stream it with ``yield_per``."""
     minor = threshold_minor(pool, threshold)

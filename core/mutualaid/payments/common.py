@@ -54,7 +54,7 @@ def window_end(deduction_date: date, retry_days: int) -> date:
     return deduction_date + timedelta(days=retry_days)
 
 
-def settled_runs(pool_id: int) -> Select[tuple[int | None]]:
+def settled_runs(pool_id: int) -> Select[int | None]:
     """The runs of the pool already settled: each has its ``unpaid`` entry."""
     return select(LedgerEntry.run_id).where(
         LedgerEntry.pool_id == pool_id, LedgerEntry.kind == EntryKind.UNPAID, LedgerEntry.run_id.is_not(None)

@@ -21,8 +21,11 @@ class SettledWindow(Protocol):
     """A postpaid retry window the API settled before a run, in the run's transaction (a
     :class:`mutualaid.payments.Settlement`)."""
 
-    period: str
-    lapsed: int
+    @property
+    def period(self) -> str: ...
+
+    @property
+    def lapsed(self) -> int: ...
 
     def as_dict(self) -> dict[str, Any]: ...
 
