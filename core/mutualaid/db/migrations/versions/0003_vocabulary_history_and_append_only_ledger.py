@@ -9,10 +9,11 @@ claims get a history table, backfilled from their filing, decision and sharing. 
 the ledger append-only in the database: an UPDATE or DELETE of an entry or a line is refused.
 
 SQLite cannot add a CHECK constraint to a table, so the tables concerned are copied into new ones
-(Alembic's batch mode). Foreign keys are deferred to the end of the transaction meanwhile, and the
-members' partial unique index is dropped and made again around the copy. A later migration that
-copies ``ledger_entries`` or ``ledger_lines`` on SQLite must create the triggers again (SQLite drops
-a table's triggers with it).
+(Alembic's batch mode). Foreign keys are deferred to the end of the transaction meanwhile, the
+claims (the only rows that refer to a copied table: members, sharing_runs) are held in a temporary
+table while the tables are copied, and the members' partial unique index is dropped and made again
+around the copy. A later migration that copies ``ledger_entries`` or ``ledger_lines`` on SQLite must
+create the triggers again (SQLite drops a table's triggers with it).
 
 Revision ID: 0003
 Revises: 0002
@@ -21,7 +22,11 @@ Create Date: 2026-12-04 20:00:00.000000
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from alembic import op
@@ -54,7 +59,7 @@ ACCOUNTS = (
 )
 
 #: (table, constraint name, column, allowed values)
-CHECKS = (
+CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("members", "ck_members_status", "status", MEMBER_STATUSES),
     ("claims", "ck_claims_status", "status", CLAIM_STATUSES),
     ("sharing_runs", "ck_sharing_runs_rounding", "rounding", ROUNDINGS),
@@ -100,6 +105,28 @@ def _member_indexes(create: bool) -> None:
     op.create_index("ix_members_pool_id_id_number", "members", ["pool_id", "id_number"], unique=False)
 
 
+@contextmanager
+def _claims_set_aside(sqlite: bool) -> Iterator[None]:
+    """On SQLite, hold the claims in a temporary table while the tables are copied, then put them back.
+
+    Copying a table drops the original, and SQLite counts every row that refers to a dropped table
+    by foreign key (claims to members and to sharing_runs) as a deferred violation; renaming the
+    copy into its place does not take the count back, so the transaction would fail at COMMIT
+    ("FOREIGN KEY constraint failed") as soon as the pool has one claim. With no claims in the table
+    while members and sharing_runs are copied nothing is counted; the claims come back unchanged
+    (same columns, same affinity) once every copy is in place, and are checked as they are inserted.
+    """
+    if not sqlite:
+        yield
+        return
+    columns = ", ".join(column["name"] for column in sa.inspect(op.get_bind()).get_columns("claims"))
+    op.execute("CREATE TEMP TABLE claims_held_by_0003 AS SELECT * FROM claims")
+    op.execute("DELETE FROM claims")
+    yield
+    op.execute(f"INSERT INTO claims ({columns}) SELECT {columns} FROM temp.claims_held_by_0003")
+    op.execute("DROP TABLE temp.claims_held_by_0003")
+
+
 def _add_checks(sqlite: bool) -> None:
     tables: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
     for table, name, column, allowed in CHECKS:
@@ -131,7 +158,7 @@ def _backfill_member_history(sqlite: bool) -> None:
     )
     op.execute(
         "INSERT INTO member_status_changes (member_id, change, status, since, cause) "
-        f"SELECT id, 'covered', 'active', {day_after('waiting_until')}, 'the waiting period ended' "
+        f"SELECT id, 'covered', 'active', {day_after('waiting_until')}, 'the waiting period ends' "
         "FROM members WHERE waiting_until > joined_on ORDER BY id"
     )
     op.execute(
@@ -143,6 +170,9 @@ def _backfill_member_history(sqlite: bool) -> None:
 
 
 def _backfill_claim_history() -> None:
+    """Each claim's steps, worded as the claims machine words them: filed (at 00:00 of the filing
+    day in the pool's time zone), approved with the cohort's reasons or rejected with the
+    operator's, shared in its period by its run."""
     bind = op.get_bind()
     history = sa.table(
         "claim_status_changes",
@@ -154,35 +184,64 @@ def _backfill_claim_history() -> None:
     claims = sa.table(
         "claims",
         sa.column("id", sa.BigInteger()),
+        sa.column("pool_id", sa.BigInteger()),
         sa.column("status", sa.String()),
         sa.column("filed_on", sa.Date()),
         sa.column("decided_at", sa.DateTime(timezone=True)),
+        sa.column("reasons_json", sa.Text()),
         sa.column("sharing_run_id", sa.BigInteger()),
     )
     runs = sa.table(
-        "sharing_runs", sa.column("id", sa.BigInteger()), sa.column("created_at", sa.DateTime(timezone=True))
+        "sharing_runs",
+        sa.column("id", sa.BigInteger()),
+        sa.column("period", sa.String()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    shared_at = dict(bind.execute(sa.select(runs.c.id, runs.c.created_at)).all())
+    pools = sa.table("pools", sa.column("id", sa.BigInteger()), sa.column("config_json", sa.Text()))
+    zones = {pool_id: _zone(config) for pool_id, config in bind.execute(sa.select(pools.c.id, pools.c.config_json))}
+    shared = {
+        run_id: (period, at)
+        for run_id, period, at in bind.execute(sa.select(runs.c.id, runs.c.period, runs.c.created_at))
+    }
     rows = []
-    for claim_id, status, filed_on, decided_at, run_id in bind.execute(
+    for claim_id, pool_id, status, filed_on, decided_at, reasons_json, run_id in bind.execute(
         sa.select(
-            claims.c.id, claims.c.status, claims.c.filed_on, claims.c.decided_at, claims.c.sharing_run_id
+            claims.c.id,
+            claims.c.pool_id,
+            claims.c.status,
+            claims.c.filed_on,
+            claims.c.decided_at,
+            claims.c.reasons_json,
+            claims.c.sharing_run_id,
         ).order_by(claims.c.id)
     ):
-        filed_at = datetime.combine(filed_on, time(0), tzinfo=UTC)
+        filed_at = datetime.combine(filed_on, time(0), tzinfo=zones.get(pool_id, UTC)).astimezone(UTC)
         rows.append({"claim_id": claim_id, "status": "filed", "changed_at": filed_at, "cause": "filed"})
+        reasons = "; ".join(json.loads(reasons_json)) if reasons_json else ""
         if status in ("approved", "shared", "rejected"):
             verdict = "rejected" if status == "rejected" else "approved"
-            rows.append(
-                {"claim_id": claim_id, "status": verdict, "changed_at": decided_at or filed_at, "cause": verdict}
-            )
+            cause = f"{verdict}: {reasons}" if reasons else verdict
+            rows.append({"claim_id": claim_id, "status": verdict, "changed_at": decided_at or filed_at, "cause": cause})
         if status == "shared":
-            at = shared_at.get(run_id) or decided_at or filed_at
+            period, at = shared.get(run_id, ("?", None))
             rows.append(
-                {"claim_id": claim_id, "status": "shared", "changed_at": at, "cause": f"shared by run #{run_id}"}
+                {
+                    "claim_id": claim_id,
+                    "status": "shared",
+                    "changed_at": at or decided_at or filed_at,
+                    "cause": f"shared in period {period} (run #{run_id})",
+                }
             )
     if rows:
         op.bulk_insert(history, rows)
+
+
+def _zone(config_json: str) -> tzinfo:
+    """The pool's time zone, from its stored configuration (UTC if it names none or an unknown one)."""
+    try:
+        return ZoneInfo(json.loads(config_json).get("timezone") or "UTC")
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return UTC
 
 
 def _create_triggers(sqlite: bool) -> None:
@@ -237,7 +296,8 @@ def upgrade() -> None:
     _backfill_member_history(sqlite)
     with op.batch_alter_table("member_status_changes") as batch_op:
         batch_op.alter_column("change", existing_type=sa.String(length=16), nullable=False)
-    _add_checks(sqlite)
+    with _claims_set_aside(sqlite):
+        _add_checks(sqlite)
     _backfill_claim_history()
     _create_triggers(sqlite)
 
@@ -250,14 +310,15 @@ def downgrade() -> None:
     tables: dict[str, list[str]] = {}
     for table, name, _column, _allowed in CHECKS:
         tables.setdefault(table, []).append(name)
-    for table, names in tables.items():
-        if sqlite and table == "members":
-            _member_indexes(create=False)
-        with op.batch_alter_table(table, recreate="always" if sqlite else "auto") as batch_op:
-            for name in names:
-                batch_op.drop_constraint(op.f(name), type_="check")
-        if sqlite and table == "members":
-            _member_indexes(create=True)
+    with _claims_set_aside(sqlite):
+        for table, names in tables.items():
+            if sqlite and table == "members":
+                _member_indexes(create=False)
+            with op.batch_alter_table(table, recreate="always" if sqlite else "auto") as batch_op:
+                for name in names:
+                    batch_op.drop_constraint(op.f(name), type_="check")
+            if sqlite and table == "members":
+                _member_indexes(create=True)
     op.execute("DELETE FROM member_status_changes WHERE change IN ('joined', 'covered', 'exited', 'died')")
     with op.batch_alter_table("member_status_changes") as batch_op:
         batch_op.drop_column("change")
