@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy import func, select, text
 from support import drop_ledger_guards
 
@@ -210,6 +211,28 @@ def test_an_empty_ledger_verifies(app, invoke, truckers_pool):
 
 
 RUN_ALTERED = "the charges of run #{run} (period {period}) were altered: the entry recorded {rows} rows totalling "
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entries SET memo = 'nothing happened' WHERE seq = 1",
+        "UPDATE ledger_entries SET hash = prev_hash",
+        "DELETE FROM ledger_entries WHERE seq = (SELECT max(seq) FROM ledger_entries)",
+        "UPDATE ledger_lines SET amount_minor = amount_minor + 1",
+        "DELETE FROM ledger_lines",
+    ],
+    ids=["entry-edited", "hash-replaced", "last-entry-deleted", "line-edited", "lines-deleted"],
+)
+def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_driver, tmp_path, statement):
+    """The ledger is append-only in the database itself: UPDATE and DELETE are refused by triggers."""
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    before = [e.as_dict() for e in app.ledger_entries(POOL)]
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="ledger entries are append-only"):
+        with app.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert [e.as_dict() for e in app.ledger_entries(POOL)] == before
+    assert app.verify_ledger(POOL).ok
 
 
 @pytest.mark.parametrize(
