@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Balance, Charge, Claim, Member, SharingRun
-from ..errors import StateError
+from ..errors import StateError, ValidationError
 from ..money import format_minor, format_percent
 from ..payments.balances import low_balance_select, threshold_minor
 from ..pools import PoolRecord
@@ -243,8 +243,6 @@ KINDS: dict[str, NoticeSpec] = {spec.kind: spec for spec in (STATEMENT, WELCOME,
 
 def spec_for(kind: str) -> NoticeSpec:
     """The spec of a kind of notice; an unknown kind is a :class:`ValidationError`."""
-    from ..errors import ValidationError
-
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationError([f"kind: {kind!r} is not a kind of notice; the kinds are {', '.join(KINDS)}"])
