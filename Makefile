@@ -1,7 +1,7 @@
 # mutualaid: the two commands a newcomer needs.
 #
 #   make demo   set everything up in .venv and run a truckers' pool end to end
-#   make test   set everything up in .venv and run the whole test suite
+#   make test   set everything up in .venv and run the whole test suite (on every core)
 #
 # PostgreSQL tests run when MUTUALAID_TEST_POSTGRES_URL is set, e.g.
 #   MUTUALAID_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test
@@ -13,14 +13,22 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
+# The suite runs on every core (pytest-xdist); worksteal lets an idle worker take tests queued for a
+# busy one, so a long test near the end does not leave a core idle. PYTEST_ARGS=-n0 runs it in one
+# process (for --pdb or -s); extra arguments go there too, e.g. PYTEST_ARGS="-n auto -x".
+PYTEST_ARGS ?= -n auto --dist worksteal
 
 .PHONY: demo test install clean
 
 demo: $(STAMP)
 	$(BIN)/mutualaid demo
 
+# Bytecode caches are written (__pycache__/ is ignored by git) even where PYTHONDONTWRITEBYTECODE is
+# set: without them each pytest process rewrites the assertions of ~200 modules again (the tests, and
+# the core and hypothesis as pytest plugins), about 2.5 s a process, and every mutualaid subprocess
+# the tests start compiles the core again.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import click
 import pytest
+from filelock import FileLock
 from pydantic import BaseModel
 
 import mutualaid
@@ -731,24 +732,53 @@ def _copy_fixture(name: str, where: Path) -> Path:
     return source
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+class Installs:
     """``installed(name)``: the target directory where fixture ``name`` was installed by
-    ``mutualaid install --target``. Each fixture gets its own directory, installed once per session;
-    a test puts on ``PYTHONPATH`` the directories of exactly the plugins it wants installed."""
-    sites: dict[str, Path] = {}
+    ``mutualaid install --target``; a test puts on ``PYTHONPATH`` the directories of exactly the
+    plugins it wants installed. ``installed.log(name)``: that install's command line and output.
 
-    def install(name: str) -> Path:
-        if name not in sites:
-            root = tmp_path_factory.mktemp(f"plugin-{name}")
-            source = _copy_fixture(name, root)
-            site = root / "site"
-            proc = run_mutualaid("install", "--no-deps", "--no-build-isolation", "--target", str(site), str(source))
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-            sites[name] = site
-        return sites[name]
+    Each fixture is installed once per test run, into a directory shared by every xdist worker:
+    the first worker that needs it installs it under a file lock while the others wait, and the
+    log, written last, tells them it is done (a half-done install, of a worker that died, is
+    started again)."""
 
-    return install
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sites: dict[str, Path] = {}
+
+    def __call__(self, name: str) -> Path:
+        if name not in self.sites:
+            where = self.root / name
+            self.root.mkdir(parents=True, exist_ok=True)
+            with FileLock(self.root / f"{name}.lock"):
+                if not (where / "install.json").is_file():
+                    self._install(name, where)
+            self.sites[name] = where / "site"
+        return self.sites[name]
+
+    def log(self, name: str) -> dict[str, Any]:
+        return json.loads((self(name).parent / "install.json").read_text(encoding="utf-8"))
+
+    @staticmethod
+    def _install(name: str, where: Path) -> None:
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+        source = _copy_fixture(name, where)
+        args = ["install", "--no-deps", "--no-build-isolation", "--target", str(where / "site"), str(source)]
+        proc = run_mutualaid(*args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        log = {"args": args, "stdout": proc.stdout, "stderr": proc.stderr}
+        (where / "install.json.tmp").write_text(json.dumps(log), encoding="utf-8")
+        os.replace(where / "install.json.tmp", where / "install.json")
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installs:
+    basetemp = tmp_path_factory.getbasetemp()
+    # under xdist each worker's basetemp is <run>/popen-gwN: the run's directory is shared by the
+    # workers and by nothing else; without xdist the basetemp is the run's own directory
+    run_dir = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    return Installs(run_dir / "plugin-installs")
 
 
 def _listed(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
@@ -764,18 +794,19 @@ TYPO_REASON = (
 )
 
 
-def test_install_runs_pip_in_mutualaids_own_interpreter(tmp_path):
-    source = _copy_fixture("external_cohort", tmp_path)
-    site = tmp_path / "site"
-    proc = run_mutualaid("install", "--no-deps", "--no-build-isolation", "--target", str(site), str(source))
-    assert proc.returncode == 0, proc.stderr
-    first = proc.stderr.splitlines()[0]
+def test_install_runs_pip_in_mutualaids_own_interpreter(installed):
+    # the install that every test of an external cohort uses, done once per run by 'installed'
+    site = installed("external_cohort")
+    log = installed.log("external_cohort")
+    source = str(site.parent / "external_cohort")  # the copy of the fixture that was built
+    assert log["args"] == ["install", "--no-deps", "--no-build-isolation", "--target", str(site), source]
+    first = log["stderr"].splitlines()[0]
     match = re.fullmatch(r"running: (\S+) -m pip install --no-deps --no-build-isolation --target (\S+) (\S+)", first)
     assert match, first
     # the interpreter of mutualaid's own environment (not resolved: a venv's python is a symlink)
     assert Path(match[1]).parent == MUTUALAID.parent
     assert Path(match[1]).name.startswith("python")
-    assert (match[2], match[3]) == (str(site), str(source))
+    assert (match[2], match[3]) == (str(site), source)
     dist = metadata.Distribution.at(site / "mutualaid_bike_couriers-0.3.1.dist-info")
     assert dist.metadata["Name"] == "mutualaid-bike-couriers"
     assert [(ep.group, ep.name, ep.value) for ep in dist.entry_points] == [
