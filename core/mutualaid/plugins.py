@@ -94,6 +94,27 @@ class Plugins:
     def hook(self) -> Any:
         return self.pm.hook
 
+    def collector(self, name: str) -> Callable[..., list[Any]]:
+        """A function calling every implementation of the hook ``name`` with keyword arguments and
+        returning their results in pluggy's order (last registered first), ``None`` results left
+        out: what ``hook.<name>(...)`` returns, for a hook called once per row of an import, without
+        pluggy's per-call bookkeeping. With a wrapper among the implementations it is pluggy itself."""
+        caller = getattr(self.pm.hook, name)
+        impls = caller.get_hookimpls()
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            return lambda **kwargs: list(caller(**kwargs))
+        functions = [(impl.function, tuple(impl.argnames)) for impl in reversed(impls)]
+
+        def collect(**kwargs: Any) -> list[Any]:
+            results = []
+            for function, argnames in functions:
+                result = function(*[kwargs[arg] for arg in argnames])
+                if result is not None:
+                    results.append(result)
+            return results
+
+        return collect
+
     # -- cohorts ---------------------------------------------------------------------------------
 
     @property

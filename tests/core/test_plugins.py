@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -1241,3 +1242,44 @@ def test_a_member_ended_observer_that_raises_rolls_the_exit_back(sqlite_url, tru
         assert (member.status, member.ended_on) == ("active", None)
     finally:
         app.close()
+
+
+def test_a_collector_calls_a_hook_as_pluggy_does():
+    """``Plugins.collector`` (an import's per-row call of eligibility_problems) gives what calling the
+    hook gives: every implementation, last registered first, ``None`` left out; a wrapper among the
+    implementations leaves the call to pluggy."""
+
+    class First:
+        @hookimpl
+        def eligibility_problems(self, applicant):  # fewer arguments than the spec
+            return [f"first: {applicant}"]
+
+    class Silent:
+        @hookimpl
+        def eligibility_problems(self, pool, applicant):
+            return None
+
+    class Last:
+        @hookimpl
+        def eligibility_problems(self, pool, applicant):
+            return [f"last: {pool}", "and another"]
+
+    applicant = SimpleNamespace(id_number="E1234567", birth_date=date(1980, 1, 1), __str__=lambda self: "A")
+    plugins = load_plugins(entry_points=False, extra=[("first", First()), ("silent", Silent()), ("last", Last())])
+    expected = [r for r in plugins.hook.eligibility_problems(pool="P", applicant=applicant) if r is not None]
+    assert plugins.collector("eligibility_problems")(pool="P", applicant=applicant) == expected
+    # last registered first; the core's own check (a passport number: nothing to check) comes last
+    assert expected == [["last: P", "and another"], [f"first: {applicant}"], []]
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def eligibility_problems(self, pool, applicant):
+            problems = yield
+            return [*problems, ["wrapped"]]
+
+    wrapped = load_plugins(entry_points=False, extra=[("first", First()), ("wrapper", Wrapper())])
+    assert wrapped.collector("eligibility_problems")(pool="P", applicant=applicant) == [
+        [f"first: {applicant}"],
+        [],
+        ["wrapped"],
+    ]

@@ -89,11 +89,15 @@ def share(session: Session, funded: Sequence[tuple[int, int]], *, run_id: int, p
     funded in minor units) pairs. A period funds few claims: one statement each."""
     at = datetime.now(UTC)
     for claim_id, amount in funded:
-        updated = session.connection().execute(
-            update(Claim)
-            .where(Claim.id == claim_id, Claim.status == ClaimStatus.APPROVED.value)
-            .values(status=ClaimStatus.SHARED.value, sharing_run_id=run_id, funded_minor=amount)
-        ).rowcount
+        updated = (
+            session.connection()
+            .execute(
+                update(Claim)
+                .where(Claim.id == claim_id, Claim.status == ClaimStatus.APPROVED.value)
+                .values(status=ClaimStatus.SHARED.value, sharing_run_id=run_id, funded_minor=amount)
+            )
+            .rowcount
+        )
         if updated != 1:  # pragma: no cover - the run locked the approved claims it funds
             raise StateError(f"claim #{claim_id} is no longer approved; the run was not recorded, run it again")
     cause = f"shared in period {period} (run #{run_id})"

@@ -7,7 +7,7 @@ Used alike by a single join and by every row of an import.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -51,10 +51,17 @@ def normalize_id_number(text: object) -> str:
 
 
 def check_applicant(
-    plugins: Plugins, pool: PoolRecord, raw: Mapping[str, Any], *, default_joined_on: date
+    plugins: Plugins,
+    pool: PoolRecord,
+    raw: Mapping[str, Any],
+    *,
+    default_joined_on: date,
+    checks: Callable[..., list[Any]] | None = None,
 ) -> tuple[Applicant | None, list[str]]:
     """Validate one applicant's core fields and cohort attributes, then every eligibility rule.
 
+    :param checks: the plugins' ``eligibility_problems`` as :meth:`Plugins.collector` gives it (an
+        import makes it once for all its rows); default: the hook.
     :returns: the applicant, or ``None`` with every problem (``field: message`` or a sentence).
     """
     problems: list[str] = []
@@ -83,7 +90,7 @@ def check_applicant(
         return None, problems
     applicant = Applicant(id_number=id_number, name=name, birth_date=birth, joined_on=joined, attributes=attributes)
     problems.extend(cohort.rules.eligibility_problems(applicant, pool.settings))
-    for extra in plugins.hook.eligibility_problems(pool=pool.config, applicant=applicant):
+    for extra in (checks or plugins.hook.eligibility_problems)(pool=pool.config, applicant=applicant):
         problems.extend(extra or [])
     return (None, problems) if problems else (applicant, [])
 

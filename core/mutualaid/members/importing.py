@@ -8,7 +8,9 @@ Services take a session and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -99,7 +101,12 @@ def import_members(
     except ValueError as exc:
         raise ValidationError([str(exc)]) from None
 
-    checked = _check_rows(plugins, pool, path, default_joined, progress)
+    # The applicants are kept for the member_joined hook only when a plugin implements it: holding
+    # 100,000 of them (with their pydantic attributes) costs memory and makes the garbage collector
+    # slow the whole import down by a third.
+    observed = lifecycle.has_observers(plugins, "member_joined")
+    with _no_cyclic_gc():
+        checked = _check_rows(plugins, pool, path, default_joined, progress, keep_applicants=observed)
     _refuse_known_people(session, pool, checked)
     result = ImportResult(problems=[f"{path}:{line}: {reason}" for line, _, reason in checked.bad])
     if checked.bad and not skip_invalid:
@@ -112,7 +119,7 @@ def import_members(
     if checked.bad:
         _write_rejects(target, checked.header, checked.bad)
         result.rejects_path = target
-    applicants = [applicant for _, _, applicant, _ in checked.good]
+    applicants = [applicant for _, _, applicant, _ in checked.good if applicant is not None]
     rows = [row for _, _, _, row in checked.good]
     checked.good = []
     _write(session, plugins, pool, path, applicants, rows, checked.seen, progress)
@@ -121,11 +128,34 @@ def import_members(
     return result
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while the rows are checked: every row checked is kept
+    until the rows are written, and the collector would walk all of them again and again (a
+    quarter of the import's time at 100,000 rows). The rows hold no reference cycles; reference
+    counting frees what they drop, and the collector is back on afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _check_rows(
-    plugins: Plugins, pool: PoolRecord, path: Path, default_joined: date, progress: ImportProgress | None
+    plugins: Plugins,
+    pool: PoolRecord,
+    path: Path,
+    default_joined: date,
+    progress: ImportProgress | None,
+    *,
+    keep_applicants: bool,
 ) -> _Checked:
-    """Check every row of the file on its own and against the rows before it (one person once)."""
+    """Check every row of the file on its own and against the rows before it (one person once);
+    the valid applicants are kept only with ``keep_applicants``."""
     columns = set(CORE) | set(pool.cohort.member_model.model_fields)
+    checks = plugins.collector("eligibility_problems")
     with open_csv(path, CORE_COLUMNS, columns - set(CORE_COLUMNS), listing=", ".join(sorted(columns))) as source:
         checked = _Checked(source.header)
         for line, cells in source.rows():
@@ -134,7 +164,7 @@ def _check_rows(
                 checked.bad.append((line, cells, too_many))
                 continue
             raw = dict(zip(source.header, cells, strict=False))  # a short row: the missing cells are empty
-            applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined)
+            applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined, checks=checks)
             if applicant is not None:
                 first = checked.seen.get(applicant.id_number)
                 if first is not None:
@@ -145,7 +175,8 @@ def _check_rows(
             if applicant is None:
                 checked.bad.append((line, cells, "; ".join(problems)))
             else:
-                checked.good.append((line, cells, applicant, lifecycle.new_member_row(pool, applicant)))
+                row = lifecycle.new_member_row(pool, applicant)
+                checked.good.append((line, cells, applicant if keep_applicants else None, row))
             if progress and (len(checked.good) + len(checked.bad)) % 1000 == 0:
                 progress("checking", line, None)
         if progress:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..cohort import Applicant, waiting_until
@@ -48,6 +48,7 @@ __all__ = [
     "admit_many",
     "end",
     "freeze_where",
+    "has_observers",
     "is_live",
     "lapse_where",
     "new_member_row",
@@ -89,6 +90,12 @@ def is_live() -> ColumnElement[bool]:
     ``uq_members_live_person`` and use it, instead of scanning every member of the pool.
     """
     return Member.status.in_(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
+
+
+def has_observers(plugins: Plugins, hook: str) -> bool:
+    """Whether any plugin implements ``hook`` (a change of many members reads their numbers back
+    for its per-member hooks only then)."""
+    return _has_observers(plugins, hook)
 
 
 def _has_observers(plugins: Plugins, hook: str) -> bool:
@@ -188,7 +195,7 @@ def admit_many(
     if not rows:
         return
     history_before = _last_history_id(session)
-    _write_joining_history(session, pool, before, history_before)
+    _write_joining_history(session, pool, before)
     if _has_observers(plugins, "member_joined"):
         by_number = {applicant.id_number: applicant for applicant in applicants}
         joined = select(MemberStatusChange.member_id).where(
@@ -201,43 +208,42 @@ def admit_many(
                 plugins.hook.member_joined(pool=pool.config, member_id=int(member_id), applicant=applicant)
 
 
-def _write_joining_history(session: Session, pool: PoolRecord, members_before: int, history_before: int) -> None:
+def _write_joining_history(session: Session, pool: PoolRecord, members_before: int) -> None:
     """The joining rows of the pool's members numbered above ``members_before`` that have none yet
-    (a join that committed meanwhile brought its own), then the end of their waiting period."""
+    (a join that committed meanwhile brought its own), and the end of their waiting period: one
+    ``INSERT ... SELECT`` over the new members and the two changes."""
     connection = session.connection()
-    new = and_(
-        Member.pool_id == pool.id,
-        Member.id > members_before,
-        ~exists().where(
-            MemberStatusChange.member_id == Member.id, MemberStatusChange.change == MemberChange.JOINED.value
-        ),
-    )
-    active = literal(MemberStatus.ACTIVE.value)
-    connection.execute(
-        insert(_history()).from_select(
-            _HISTORY_COLUMNS,
-            select(Member.id, literal(MemberChange.JOINED.value), active, Member.joined_on, literal("joined")).where(
-                new
-            ),
-        )
-    )
     if connection.dialect.name == "sqlite":
-        day_after: Any = func.date(Member.waiting_until, "+1 day")
+        covered_from: Any = func.date(Member.waiting_until, "+1 day")
     else:
-        day_after = Member.waiting_until + literal(1)
-    just_joined = select(MemberStatusChange.member_id).where(
-        MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
+        covered_from = Member.waiting_until + literal(1)
+    changes = (
+        select(literal(MemberChange.JOINED.value).label("change"), literal("joined").label("cause"))
+        .union_all(
+            select(literal(MemberChange.COVERED.value), literal("the waiting period ends")),
+        )
+        .subquery("changes")
     )
+    joining = changes.c.change == MemberChange.JOINED.value
     connection.execute(
         insert(_history()).from_select(
             _HISTORY_COLUMNS,
             select(
-                Member.id, literal(MemberChange.COVERED.value), active, day_after, literal("the waiting period ends")
-            ).where(
+                Member.id,
+                changes.c.change,
+                literal(MemberStatus.ACTIVE.value),
+                case((joining, Member.joined_on), else_=covered_from),
+                changes.c.cause,
+            )
+            .select_from(Member)
+            .join(changes, or_(joining, Member.waiting_until > Member.joined_on))
+            .where(
                 Member.pool_id == pool.id,
                 Member.id > members_before,
-                Member.waiting_until > Member.joined_on,
-                Member.id.in_(just_joined),
+                ~exists().where(
+                    MemberStatusChange.member_id == Member.id,
+                    MemberStatusChange.change == MemberChange.JOINED.value,
+                ),
             ),
         )
     )
