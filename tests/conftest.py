@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from mutualaid import MutualAid, load_plugins
 from mutualaid.cli import State, cli
@@ -77,6 +77,26 @@ def _postgres_url() -> Iterator[str]:
         upgrade(engine)
         engine.dispose()
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no tables at all: a new SQLite file, or a new PostgreSQL
+    database (dropped afterwards), for the tests of the schema's migrations."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    with scratch_database(base, prefix="mutualaid_migrations") as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _empty_postgres(url: str) -> None:

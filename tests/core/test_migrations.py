@@ -3,8 +3,6 @@ SQLite and PostgreSQL; upgrades are idempotent, reversible, and refuse a schema 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from sqlalchemy import Engine, inspect, text
 
 import mutualaid
 from mutualaid import DatabaseError
-from mutualaid.db import current_revision, head_revision, make_engine, scratch_database, upgrade
+from mutualaid.db import current_revision, head_revision, scratch_database, upgrade
 from mutualaid.db.models import Base
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
@@ -35,25 +33,6 @@ TABLES = {
     "payments",
     "claim_status_changes",
 }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a database with no tables at all: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield engine
-        engine.dispose()
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set")
-    with scratch_database(base, prefix="mutualaid_migrations") as url:
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _differences(engine: Engine) -> list:

@@ -15,8 +15,6 @@ that the application works on the data, and that a downgrade and a new upgrade l
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -34,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 import mutualaid
 from mutualaid import MutualAid
-from mutualaid.db import current_revision, head_revision, make_engine, scratch_database, upgrade
+from mutualaid.db import current_revision, head_revision, upgrade
 from mutualaid.db.models import Base
 from mutualaid.vocabulary import (
     Account,
@@ -81,25 +79,6 @@ LEDGER = ("ledger_entries", "ledger_lines")
 
 
 # -- databases --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a database with no tables at all: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield engine
-        engine.dispose()
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set")
-    with scratch_database(base, prefix="mutualaid_upgrade") as url:
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @dataclass

@@ -252,35 +252,46 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
 # -- freezing and unfreezing (prepaid) ---------------------------------------------------------------
 
 
-def freeze_where(
-    session: Session, plugins: Plugins, pool: PoolRecord, condition: ColumnElement[bool], on: date, cause: str
-) -> int:
-    """Freeze the live members of ``pool`` matching ``condition`` from ``on`` (their rights are
-    suspended); one ``INSERT ... SELECT`` and one ``UPDATE``. Fires ``member_frozen`` per member
-    when observed. Returns how many were frozen."""
-    matching = and_(Member.pool_id == pool.id, Member.status == MemberStatus.ACTIVE.value, condition)
-    count = int(session.scalar(select(func.count()).select_from(Member).where(matching)) or 0)
-    if not count:
-        return 0
+def _change_where(
+    session: Session,
+    matching: ColumnElement[bool],
+    change: MemberChange,
+    status: MemberStatus,
+    since: date,
+    cause: str,
+    **values: Any,
+) -> tuple[int, int]:
+    """Give every member ``matching`` the ``change``: their history rows (status ``status`` from
+    ``since``), then the members' new status (and ``values``): one ``INSERT ... SELECT`` and one
+    ``UPDATE``, Core statements on the session's connection (an ORM-enabled ``INSERT ... SELECT``
+    reports no row count on PostgreSQL). The history first, while the members still match.
+    Returns how many changed and the history's last id before (to read their numbers back)."""
     before = _last_history_id(session)
     connection = session.connection()
     connection.execute(
         insert(_history()).from_select(
             _HISTORY_COLUMNS,
-            select(
-                Member.id,
-                literal(MemberChange.FROZEN.value),
-                literal(MemberStatus.FROZEN.value),
-                literal(on),
-                literal(cause),
-            ).where(matching),
+            select(Member.id, literal(change.value), literal(status.value), literal(since), literal(cause)).where(
+                matching
+            ),
         )
     )
-    connection.execute(update(_members()).where(matching).values(status=MemberStatus.FROZEN.value))
-    if _has_observers(plugins, "member_frozen"):
+    changed = connection.execute(update(_members()).where(matching).values(status=status.value, **values)).rowcount
+    return int(changed), before
+
+
+def freeze_where(
+    session: Session, plugins: Plugins, pool: PoolRecord, condition: ColumnElement[bool], on: date, cause: str
+) -> int:
+    """Freeze the active members of ``pool`` matching ``condition`` from ``on`` (their rights are
+    suspended); one ``INSERT ... SELECT`` and one ``UPDATE``. Fires ``member_frozen`` per member
+    when observed. Returns how many were frozen."""
+    matching = and_(Member.pool_id == pool.id, Member.status == MemberStatus.ACTIVE.value, condition)
+    frozen, before = _change_where(session, matching, MemberChange.FROZEN, MemberStatus.FROZEN, on, cause)
+    if frozen and _has_observers(plugins, "member_frozen"):
         for member_id in list(_changed_members(session, before, MemberChange.FROZEN, cause)):
             plugins.hook.member_frozen(pool=pool.config, member_id=member_id, on=on, cause=cause)
-    return count
+    return frozen
 
 
 def unfreeze(
@@ -343,26 +354,8 @@ def lapse_where(
     ending on ``last_day``; one ``INSERT ... SELECT`` and one ``UPDATE``. Fires ``member_ended``
     (status ``lapsed``) per member when observed. Returns how many lapsed."""
     lapsing = and_(Member.pool_id == pool.id, is_live(), condition)
-    before = _last_history_id(session)
-    connection = session.connection()
-    # Core statements on the session's connection: an ORM-enabled INSERT ... SELECT reports no row
-    # count on PostgreSQL. The history rows first, while the members are still live.
-    connection.execute(
-        insert(_history()).from_select(
-            _HISTORY_COLUMNS,
-            select(
-                Member.id,
-                literal(MemberChange.LAPSED.value),
-                literal(MemberStatus.LAPSED.value),
-                literal(last_day + _DAY),
-                literal(cause),
-            ).where(lapsing),
-        )
-    )
-    lapsed = int(
-        connection.execute(
-            update(_members()).where(lapsing).values(status=MemberStatus.LAPSED.value, ended_on=last_day)
-        ).rowcount
+    lapsed, before = _change_where(
+        session, lapsing, MemberChange.LAPSED, MemberStatus.LAPSED, last_day + _DAY, cause, ended_on=last_day
     )
     if lapsed and _has_observers(plugins, "member_ended"):
         for member_id in list(_changed_members(session, before, MemberChange.LAPSED, cause)):
