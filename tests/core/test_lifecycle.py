@@ -287,3 +287,30 @@ def test_listing_by_a_status_that_does_not_exist_is_refused(app, invoke, trucker
     assert result.output == (
         f"Error: --status: {status!r} is not a claim status; use one of filed, approved, rejected, shared\n"
     )
+
+
+def test_history_of_what_does_not_exist_is_one_line(app, invoke, truckers_pool, make_driver):
+    app.create_pool(truckers_pool())
+    app.join(POOL, **make_driver(1))
+    result = invoke("member", "history", POOL, "99")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: pool 'js-truckers' has no member '99' (give a member number or an ID number)\n",
+    )
+    result = invoke("member", "history", "nope", "1")
+    assert result.exit_code == 1 and result.output.startswith("Error: no pool 'nope' (existing pools: js-truckers)")
+    result = invoke("claim", "history", "7")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: no claim #7; 'mutualaid claim list POOL' shows the claims\n",
+    )
+    result = invoke("claim", "history", "seven")
+    assert result.exit_code == 2 and "'seven' is not a valid integer" in result.output
+    assert _history(app, 1) == [("joined", "active", "2026-10-01"), ("covered", "active", "2026-12-31")]
+
+
+@pytest.mark.parametrize("command", [("member", "history"), ("claim", "history")])
+def test_the_history_commands_explain_themselves(invoke, command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "history" in result.output.lower() and "--json" in result.output

@@ -23,10 +23,11 @@ class SharingVerbs(Application):
     def share(self, pool: str, period: str) -> SharingResult:
         """Run a period's sharing: atomic, and refused if the period was already shared.
 
-        The steps, in one transaction: the period is checked and the pool locked; a postpaid pool's
-        retry windows that closed before the notice day are settled (their unpaid members lapse,
-        ``result.settlements``); the run charges the members covered at the cut-off (in a prepaid
-        pool, those whose balance covers their share; the others are frozen); a prepaid pool's
+        The steps, in one transaction: a postpaid pool's retry windows that closed before the notice
+        day are settled (their unpaid members lapse, ``result.settlements``); the run locks the pool,
+        refuses a period already shared or out of order (rolling the settlement back with it) and
+        charges the members covered at the cut-off (in a prepaid pool, those whose balance covers
+        their share; the others are frozen); a prepaid pool's
         balances are deducted and low balances reported (``balances_low``); then the
         ``sharing_completed`` hook is called.
         """
@@ -37,7 +38,6 @@ class SharingVerbs(Application):
         with self.transaction() as session:
             record = pools.get_pool(session, plugins, pool)
             shared = parse_period(period, record.config)
-            sharing.open_period(session, record, shared)
             settled = payments.settle_payments(session, plugins, record, shared.notice_date)
             prepaid = record.config.payments.model == PaymentModel.PREPAID
             result = sharing.run_sharing(session, plugins, record, shared, covers=payments.covers if prepaid else None)

@@ -47,10 +47,6 @@ class ClaimRecord:
     funded: Decimal | None = None  # what the sharing run funded (less than the benefit if prorated)
     refund: Decimal | None = None  # contributions refunded to the member on a denial
 
-    def money(self, amount: Decimal | None) -> Money | None:
-        """One of the claim's amounts as :class:`~mutualaid.Money` in the pool's currency."""
-        return Money(amount, self.currency) if amount is not None else None
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -11,6 +11,7 @@ import json
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,8 +137,6 @@ def fmt_value(value: Any) -> str:
 
 def fmt_default(value: Any) -> str:
     """A default as it is written in a pool's TOML file, so it can be pasted there."""
-    from decimal import Decimal
-
     if value is None:
         return "(none)"
     if isinstance(value, bool):

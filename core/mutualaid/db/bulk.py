@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Date, Table, insert
+from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, insert
 
-__all__ = ["BULK_BATCH", "bulk_insert"]
+__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "ids_in"]
 
 
 #: Rows per ``executemany`` of :func:`bulk_insert`.
@@ -73,3 +73,15 @@ def _processor(column_type: Any, dialect: Any) -> Any:
 
 
 _SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
+
+
+def chunks(values: Sequence[int], size: int = BULK_BATCH) -> Iterator[list[int]]:
+    """``values`` in lists of at most ``size``, for look-ups and updates of many rows by number."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def ids_in(column: Any, values: list[int]) -> ColumnElement[bool]:
+    """``column IN (...)`` with the integers rendered into the statement: a few thousand bound
+    parameters per query would run into SQLite's limit, and ints cannot inject anything."""
+    return cast(ColumnElement[bool], column.in_(bindparam(None, values, expanding=True, literal_execute=True)))

@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, case, exists, func
 from sqlalchemy.orm import Session
 
 from ..cohort import Applicant, waiting_until
-from ..db.bulk import bulk_insert
+from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Member, MemberStatusChange
 from ..plugins import Plugins
 from ..pools import PoolRecord
@@ -72,6 +72,9 @@ INSERT_COLUMNS = (
 )
 _HISTORY_COLUMNS = ["member_id", "change", "status", "since", "cause"]
 _ENDINGS = {MemberStatus.EXITED: MemberChange.EXITED, MemberStatus.DECEASED: MemberChange.DIED}
+#: Why the rows of joining say what they say.
+_JOINED = "joined"
+_COVERED = "the waiting period ends"
 
 
 def _history() -> Table:
@@ -95,10 +98,6 @@ def is_live() -> ColumnElement[bool]:
 def has_observers(plugins: Plugins, hook: str) -> bool:
     """Whether any plugin implements ``hook`` (a change of many members reads their numbers back
     for its per-member hooks only then)."""
-    return _has_observers(plugins, hook)
-
-
-def _has_observers(plugins: Plugins, hook: str) -> bool:
     return bool(getattr(plugins.pm.hook, hook).get_hookimpls())
 
 
@@ -153,18 +152,13 @@ def admit(session: Session, plugins: Plugins, pool: PoolRecord, applicant: Appli
     with session.begin_nested():
         session.add(row)
         session.flush()
-    history = [(row.id, MemberChange.JOINED, MemberStatus.ACTIVE, row.joined_on, "joined")]
+    active = MemberStatus.ACTIVE.value
+    history = [(row.id, MemberChange.JOINED.value, active, row.joined_on, _JOINED)]
     if row.waiting_until > row.joined_on:
-        history.append(
-            (row.id, MemberChange.COVERED, MemberStatus.ACTIVE, row.waiting_until + _DAY, "the waiting period ends")
-        )
-    bulk_insert(session.connection(), _history(), _HISTORY_COLUMNS, [tuple(map(_plain, h)) for h in history])
+        history.append((row.id, MemberChange.COVERED.value, active, row.waiting_until + _DAY, _COVERED))
+    bulk_insert(session.connection(), _history(), _HISTORY_COLUMNS, history)
     plugins.hook.member_joined(pool=pool.config, member_id=row.id, applicant=applicant)
     return row
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, MemberChange | MemberStatus) else value
 
 
 def admit_many(
@@ -196,7 +190,7 @@ def admit_many(
         return
     history_before = _last_history_id(session)
     _write_joining_history(session, pool, before)
-    if _has_observers(plugins, "member_joined"):
+    if has_observers(plugins, "member_joined"):
         by_number = {applicant.id_number: applicant for applicant in applicants}
         joined = select(MemberStatusChange.member_id).where(
             MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
@@ -218,10 +212,8 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
     else:
         covered_from = Member.waiting_until + literal(1)
     changes = (
-        select(literal(MemberChange.JOINED.value).label("change"), literal("joined").label("cause"))
-        .union_all(
-            select(literal(MemberChange.COVERED.value), literal("the waiting period ends")),
-        )
+        select(literal(MemberChange.JOINED.value).label("change"), literal(_JOINED).label("cause"))
+        .union_all(select(literal(MemberChange.COVERED.value), literal(_COVERED)))
         .subquery("changes")
     )
     joining = changes.c.change == MemberChange.JOINED.value
@@ -288,7 +280,7 @@ def freeze_where(
     when observed. Returns how many were frozen."""
     matching = and_(Member.pool_id == pool.id, Member.status == MemberStatus.ACTIVE.value, condition)
     frozen, before = _change_where(session, matching, MemberChange.FROZEN, MemberStatus.FROZEN, on, cause)
-    if frozen and _has_observers(plugins, "member_frozen"):
+    if frozen and has_observers(plugins, "member_frozen"):
         for member_id in list(_changed_members(session, before, MemberChange.FROZEN, cause)):
             plugins.hook.member_frozen(pool=pool.config, member_id=member_id, on=on, cause=cause)
     return frozen
@@ -309,14 +301,10 @@ def unfreeze(
         _HISTORY_COLUMNS,
         [(mid, MemberChange.UNFROZEN.value, MemberStatus.ACTIVE.value, day, cause) for mid, day in pairs],
     )
-    for start in range(0, len(pairs), 5000):
-        ids = [mid for mid, _ in pairs[start : start + 5000]]
+    for ids in chunks([mid for mid, _ in pairs]):
         connection.execute(
             update(_members())
-            .where(
-                Member.id.in_(bindparam(None, ids, expanding=True, literal_execute=True)),
-                Member.status == MemberStatus.FROZEN.value,
-            )
+            .where(ids_in(Member.id, ids), Member.status == MemberStatus.FROZEN.value)
             .values(status=MemberStatus.ACTIVE.value)
         )
     for mid, day in pairs:
@@ -357,7 +345,7 @@ def lapse_where(
     lapsed, before = _change_where(
         session, lapsing, MemberChange.LAPSED, MemberStatus.LAPSED, last_day + _DAY, cause, ended_on=last_day
     )
-    if lapsed and _has_observers(plugins, "member_ended"):
+    if lapsed and has_observers(plugins, "member_ended"):
         for member_id in list(_changed_members(session, before, MemberChange.LAPSED, cause)):
             plugins.hook.member_ended(
                 pool=pool.config, member_id=member_id, status=MemberStatus.LAPSED.value, on=last_day

@@ -3,12 +3,10 @@ by its period, the retry window, and look-ups of many members at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..db.models import LedgerEntry, SharingRun
@@ -17,20 +15,7 @@ from ..periods import parse_period
 from ..pools import PoolRecord
 from ..vocabulary import EntryKind, PaymentModel
 
-__all__ = ["BATCH", "PostpaidRun", "chunks", "find_run", "ids_in", "require_model", "settled_runs", "window_end"]
-
-BATCH = 5000
-
-
-def chunks(values: Sequence[int], size: int = BATCH) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
-
-
-def ids_in(column: Any, values: list[int]) -> ColumnElement[bool]:
-    """``column IN (...)`` with the integers rendered into the statement: a few thousand bound
-    parameters per query would run into SQLite's limit, and ints cannot inject anything."""
-    return cast(ColumnElement[bool], column.in_(bindparam(None, values, expanding=True, literal_execute=True)))
+__all__ = ["PostpaidRun", "find_run", "require_model", "settled_runs", "window_end"]
 
 
 def require_model(pool: PoolRecord, model: PaymentModel, action: str) -> None:

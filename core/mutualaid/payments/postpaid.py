@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_records
-from ..db.bulk import bulk_insert
+from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import parse_date
@@ -35,7 +35,7 @@ from ..periods import parse_period
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberStatus, PaymentModel, PaymentResult, PaymentState
-from .common import PostpaidRun, chunks, find_run, ids_in, require_model
+from .common import PostpaidRun, find_run, require_model
 from .records import PaymentImport, PaymentStatus
 
 __all__ = ["PAYMENT_COLUMNS", "import_payments", "list_payments"]

@@ -31,7 +31,7 @@ from ..csvfiles import (
     read_records,
     text_problem,
 )
-from ..db.bulk import bulk_insert
+from ..db.bulk import BULK_BATCH, bulk_insert, chunks, ids_in
 from ..db.models import Balance, Member, MemberStatusChange, TopUp
 from ..errors import StateError, ValidationError
 from ..fields import parse_date
@@ -42,7 +42,7 @@ from ..money import format_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberChange, MemberStatus, PaymentModel
-from .common import BATCH, chunks, ids_in, require_model
+from .common import require_model
 from .records import TopUpImport, TopUpRecord
 
 __all__ = ["TOP_UP_COLUMNS", "import_top_ups", "top_up"]
@@ -398,7 +398,8 @@ def _add_to_balances(connection: Connection, pool_id: int, amounts: list[tuple[i
         index_elements=[table.c.member_id],
         set_={"balance_minor": table.c.balance_minor + stmt.excluded.balance_minor},
     )
-    for start in range(0, len(amounts), BATCH):
+    for start in range(0, len(amounts), BULK_BATCH):
         connection.execute(
-            stmt, [{"m_id": mid, "p_id": pool_id, "amount": amount} for mid, amount in amounts[start : start + BATCH]]
+            stmt,
+            [{"m_id": mid, "p_id": pool_id, "amount": amount} for mid, amount in amounts[start : start + BULK_BATCH]],
         )
