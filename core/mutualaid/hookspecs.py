@@ -95,6 +95,19 @@ def notice_context(pool: PoolConfig, kind: str, locale: str) -> Mapping[str, Any
     """
 
 
+@hookspec
+def register_notice_kinds(register: Callable[[Any], None]) -> None:
+    """Add kinds of notice of the plugin's own.
+
+    Runs each time notices are rendered or sent. A kind's templates
+    (``<locale>/<template>.txt.j2`` and ``.html.j2``) go in the cohort's ``templates`` directory.
+    A kind cannot take the name of one of the core's kinds or of another plugin's (a plugin error).
+
+    :param register: callback taking one :class:`mutualaid.notices.NoticeSpec` per kind.
+    :returns: nothing; every implementation is called and all registrations are kept.
+    """
+
+
 # -- observers ----------------------------------------------------------------------------------
 
 

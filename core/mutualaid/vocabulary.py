@@ -205,12 +205,35 @@ class EntryKind(StrEnum):
 
 
 class NoticeKind(StrEnum):
-    """The kinds of member notice; each is a spec of the one notice pipeline and a template of the
-    same name (``<locale>/<kind>.txt.j2``)."""
+    """The core's kinds of member notice; each is a spec of the one notice pipeline and templates
+    of the same name (``<locale>/<kind>.txt.j2`` and ``<locale>/<kind>.html.j2``). A cohort can add
+    kinds of its own (the ``register_notice_kinds`` hook)."""
 
-    STATEMENT = "statement"
     WELCOME = "welcome"
+    STATEMENT = "statement"
+    PUBLIC_NOTICE = "public-notice"  # the cases to be shared, for everyone (公示)
+    DECISION = "decision"  # a decision letter to a claimant
+    PAYMENT_FAILED = "payment-failed"  # postpaid: a share could not be collected; the retry window
+    LAPSE = "lapse"
+    FROZEN = "frozen"
+    UNFROZEN = "unfrozen"
     LOW_BALANCE = "low-balance"
+    EXIT = "exit"  # confirmation of leaving the pool
+
+
+class NoticeFormat(StrEnum):
+    """What a notice is rendered as: plain text, or HTML (readable on a phone, printable)."""
+
+    TEXT = "text"
+    HTML = "html"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a notice sent by email stands in the send log."""
+
+    SENDING = "sending"  # handed to the server; recorded first, so a crash leaves it in doubt, not lost
+    SENT = "sent"  # the server accepted it
+    FAILED = "failed"  # the server refused it or could not be reached; retried by the next send
 
 
 class Locale(StrEnum):

@@ -27,6 +27,7 @@ TABLES = {
     "ledger_entries",
     "ledger_lines",
     "member_status_changes",
+    "notice_deliveries",
     "balances",
     "top_ups",
     "payment_batches",
@@ -57,7 +58,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0003"
+    assert current_revision(empty_engine) == head_revision() == "0004"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -91,7 +92,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0003"
+    assert current_revision(empty_engine) == "0004"
     assert _differences(empty_engine) == []
 
 
@@ -131,7 +132,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0003"
+    assert current_revision(empty_engine) == "0004"
     assert _differences(empty_engine) == []
 
 
@@ -140,7 +141,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0003"
+    assert current_revision(empty_engine) == "0004"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):

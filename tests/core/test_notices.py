@@ -135,7 +135,7 @@ def test_claimants_and_other_members_are_not_named_in_statements(pool, tmp_path)
                     assert name not in text, f"{name} (member {other}) appears in the statement of member {member}"
             assert NAMES[member] in text  # a member's own statement greets them by name
     # the stream file holds every statement, so it names only the members it is addressed to
-    stream = (tmp_path / "stream" / "statements-2026-11.zh-CN.txt").read_text(encoding="utf-8")
+    stream = (tmp_path / "stream" / "statements-2026-11.txt").read_text(encoding="utf-8")
     assert "张三" not in stream
     assert stream.count("张*") == 7
 
@@ -359,8 +359,8 @@ def test_welcome_states_rules_waiting_period_and_obligations_en(pool, out):
     assert "The rules of this pool:\n" + "".join(f"  {i}. {rule}\n" for i, rule in enumerate(rules, 1)) in text
     assert "  4. Accidental death: a benefit of 300,000.00 CNY.\n" in text
     assert "Costs are shared once a month: public notice on day 7, deduction on day 14." in text
-    assert "The management fee is 8% of the aid amount. Each share is rounded up to the fen" in text
-    assert "You may leave at any time; cases already in public notice are still shared." in text
+    assert "  * The management fee is 8% of the aid amount.\n  * Each share is rounded up to the fen" in text
+    assert "You may leave at any time by telling the operator; you stop sharing from the next period" in text
     assert text.endswith(
         "Drive safely: never drink and drive, and rest before you are tired.\nOperator: 江苏卡友之家\n"
     )
@@ -376,7 +376,7 @@ def test_welcome_zh_cn_shows_only_the_masked_id_number(pool, out, make_driver):
     rules = _rules(pool, "zh-CN")
     assert "本计划的规则：\n" + "".join(f"  {i}. {rule}\n" for i, rule in enumerate(rules, 1)) in text
     assert "每月分摊一次：每月 7 日公示，14 日扣款。" in text
-    assert "管理费为互助金的 8%。每人分摊额向上取整到分" in text
+    assert "  · 管理费为互助金的 8%。\n  · 每人分摊额向上取整到分" in text
     assert text.endswith("安全驾驶，拒绝酒驾、疲劳驾驶。一路平安！\n运营方：江苏卡友之家\n")
 
 
@@ -530,7 +530,7 @@ def test_cli_bad_operator_template_is_a_one_line_error(pool, runner, plugins, db
             "run 'mutualaid share run js-truckers --period 2026-12'",
             id="period-not-shared",
         ),
-        pytest.param([], "--period is required for statements, e.g. --period 2026-11", id="missing-period"),
+        pytest.param([], "--period is required for statement notices, e.g. --period 2026-11", id="missing-period"),
         pytest.param(
             ["--period", "2026-13"], "period '2026-13' has no such month; write it like 2026-11", id="bad-period"
         ),
@@ -586,6 +586,17 @@ def test_a_template_arithmetic_error_is_one_line_through_the_cli(pool, tmp_path,
     assert not any((tmp_path / "out").glob("statement-*"))
 
 
+def _pool_record():
+    """Enough of a pool for the rules of money a template shows (a pool file's defaults, exact shares)."""
+    from types import SimpleNamespace
+
+    from mutualaid.config import PoolConfig
+
+    return SimpleNamespace(
+        config=PoolConfig(key="p", name="骑手互助", cohort="couriers", sharing={"rounding": "exact"})
+    )
+
+
 @pytest.mark.parametrize(
     ("locale", "expected", "absent"),
     [
@@ -596,9 +607,11 @@ def test_a_template_arithmetic_error_is_one_line_through_the_cli(pool, tmp_path,
 )
 def test_welcome_without_a_waiting_period_does_not_mention_one(locale, expected, absent):
     from mutualaid.notices import make_environment
+    from mutualaid.notices.kinds.common import money_rules
 
     template = make_environment().get_template(f"{locale}/welcome.txt.j2")
     text = template.render(
+        **money_rules(_pool_record()),
         pool={"name": "骑手互助", "operator": "", "currency": "CNY", "cohort_title": "Couriers"},
         member={
             "id": 1,
@@ -610,13 +623,6 @@ def test_welcome_without_a_waiting_period_does_not_mention_one(locale, expected,
             "has_waiting_period": False,
         },
         rules=["rule one"],
-        sharing={
-            "calendar": "monthly",
-            "notice_days": [7],
-            "deduction_days": [14],
-            "fee_rate_percent": "8",
-            "rounding": "exact",
-        },
     )
     assert expected in text
     assert absent not in text

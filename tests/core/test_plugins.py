@@ -58,7 +58,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
 HOOKS = (
     "balances_low, claim_decided, eligibility_problems, member_ended, member_frozen, member_joined, member_unfrozen, "
-    "notice_context, register_cohorts, register_commands, sharing_completed"
+    "notice_context, register_cohorts, register_commands, register_notice_kinds, sharing_completed"
 )
 TRUCKERS_VERSION = metadata.version("mutualaid-truckers")
 
@@ -507,6 +507,118 @@ def test_notice_context_key_collision_is_a_plugin_error(
             app.render_welcome("js-truckers", out, locale="en", templates=_welcome_templates(tmp_path))
         assert str(info.value) == message
         assert not out.exists()  # nothing was written
+    finally:
+        app.close()
+
+
+class Birthdays:
+    """A cohort's own kind of notice: a birthday greeting to the members born in a month."""
+
+    def __init__(self, kind: str = "birthday") -> None:
+        self.kind = kind
+
+    @hookimpl
+    def register_notice_kinds(self, register: Any) -> None:
+        from sqlalchemy import extract, select
+
+        from mutualaid.db.models import Member
+        from mutualaid.notices import NoticeSpec, member_columns
+
+        register(
+            NoticeSpec(
+                kind=self.kind,
+                template="birthday",
+                file_stem=lambda request: "birthday",
+                stream_stem=lambda request: "birthdays",
+                batch=lambda session, pool, request, locale: {"month": int(request.extra.get("month", 1))},
+                recipients=lambda session, pool, request, batch: (
+                    select(*member_columns())
+                    .where(Member.pool_id == pool.id, extract("month", Member.birth_date) == batch["month"])
+                    .order_by(Member.id)
+                ),
+                member=lambda row, batch: {"born": row.birth_date.isoformat()},
+            )
+        )
+
+
+def _birthday_templates(tmp_path: Path) -> Path:
+    templates = tmp_path / "templates"
+    (templates / "en").mkdir(parents=True)
+    (templates / "en" / "birthday.txt.j2").write_text("Happy birthday, {{ member.name }} ({{ born }})\n", "utf-8")
+    (templates / "en" / "birthday.html.j2").write_text("<p>Happy birthday, {{ member.name }}</p>\n", "utf-8")
+    return templates
+
+
+def test_a_cohort_adds_its_own_kind_of_notice(sqlite_url, tmp_path, truckers_pool, make_driver):
+    app = _app(sqlite_url, ("birthdays", Birthdays()))
+    try:
+        app.create_pool(truckers_pool())
+        born = {n: app.join("js-truckers", **make_driver(n)) for n in (1, 2)}
+        month = born[2].birth_date.month
+        from mutualaid.notices import all_kinds
+
+        assert "birthday" in all_kinds(app.plugins)
+        result = app.render_notices(
+            "js-truckers",
+            "birthday",
+            tmp_path / "out",
+            locale="en",
+            formats=("text", "html"),
+            templates=_birthday_templates(tmp_path),
+        )
+        # The request's month defaults to January: render again for the month of driver 2.
+        assert result.count == sum(1 for m in born.values() if m.birth_date.month == 1)
+        with app.transaction() as session:
+            from mutualaid.notices import NoticeRequest, render, spec_for
+            from mutualaid.pools import get_pool
+
+            pool = get_pool(session, app.plugins, "js-truckers")
+            spec = spec_for("birthday", app.plugins)
+            request = NoticeRequest(locale="en", extra={"month": month})
+            again = render(
+                session,
+                app.plugins,
+                pool,
+                spec,
+                request,
+                tmp_path / "may",
+                formats=("text", "html"),
+                templates=_birthday_templates(tmp_path / "t2"),
+            )
+        expected = [m for m in born.values() if m.birth_date.month == month]
+        assert again.count == len(expected)
+        member = expected[0]
+        text = (tmp_path / "may" / f"birthday-{member.id}.txt").read_text("utf-8")
+        assert text == f"Happy birthday, {member.name} ({member.birth_date.isoformat()})\n"
+        html = (tmp_path / "may" / f"birthday-{member.id}.html").read_text("utf-8")
+        assert html == f"<p>Happy birthday, {member.name}</p>\n"
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(
+            (("mine", Birthdays("statement")),),
+            "plugin 'mine' registers the notice kind 'statement', which is the core's; rename it",
+            id="a-core-kind",
+        ),
+        pytest.param(
+            (("one", Birthdays()), ("two", Birthdays())),
+            "plugins 'one' and 'two' both register the notice kind 'birthday'",
+            id="two-plugins",
+        ),
+    ],
+)
+def test_a_kind_of_notice_that_clashes_is_a_plugin_error(sqlite_url, tmp_path, truckers_pool, extra, message):
+    app = _app(sqlite_url, *extra)
+    try:
+        app.create_pool(truckers_pool())
+        with pytest.raises(PluginError) as info:
+            app.render_notices("js-truckers", "birthday", tmp_path / "out", locale="en")
+        assert str(info.value) == message
+        assert not (tmp_path / "out").exists()
     finally:
         app.close()
 

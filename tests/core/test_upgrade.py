@@ -266,7 +266,7 @@ def _sqlite_is_sound(engine: Engine) -> None:
 def test_the_fixture_has_rows_in_every_table_of_revision_0002_and_every_word(empty_engine):
     upgrade(empty_engine, "0002")
     tables = _reflect(empty_engine)
-    assert set(OLD) == set(tables) == set(Base.metadata.tables) - {"claim_status_changes"}
+    assert set(OLD) == set(tables) == set(Base.metadata.tables) - {"claim_status_changes", "notice_deliveries"}
     for name, table in tables.items():
         assert OLD[name], f"the fixture has no rows in {name}"
         assert all(list(row) == [c.name for c in table.columns] for row in OLD[name]), name
@@ -300,7 +300,7 @@ def test_the_fixture_has_rows_in_every_table_of_revision_0002_and_every_word(emp
 def test_every_row_of_revision_0002_keeps_every_value(upgraded):
     engine = upgraded.engine
     after = _snapshot(engine)
-    assert set(after) == set(OLD) | {"claim_status_changes"}
+    assert set(after) == set(OLD) | {"claim_status_changes", "notice_deliveries"}
     keys = _keys(engine)
     for name, rows in _expected_0002(engine).items():
         kept = _by_key(after[name], keys[name])
@@ -308,6 +308,11 @@ def test_every_row_of_revision_0002_keeps_every_value(upgraded):
         if name == "member_status_changes":
             assert set(old) <= set(kept)  # history rows are added, none removed
             assert all(set(row) == set(rows[0]) | {"change"} for row in after[name])
+        elif name == "members":  # 0004's contact fields, empty on every upgraded member
+            assert set(kept) == set(old)
+            contacts = {"email", "phone", "locale", "city"}
+            assert all(set(row) == set(rows[0]) | contacts for row in after[name])
+            assert {row[c] for row in after[name] for c in contacts} == {None}
         else:
             assert set(kept) == set(old), name  # no row lost, none added
             assert all(set(row) == set(rows[0]) for row in after[name]), name  # the same columns

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..vocabulary import Layout, NoticeKind
+from ..fields import parse_date
+from ..vocabulary import Layout, NoticeFormat, NoticeKind
 from .application import Application
 
 if TYPE_CHECKING:
@@ -27,21 +29,29 @@ class NoticeVerbs(Application):
         *,
         period: str | None = None,
         members: Sequence[int | str] = (),
+        claims: Sequence[int] = (),
         threshold: Decimal | str | int | None = None,
         locale: str | None = None,
+        since: str | date | None = None,
         layout: str = Layout.FILES,
+        formats: Sequence[str] = (NoticeFormat.TEXT,),
         templates: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> RenderResult:
-        """Render the notices of one kind (statement, welcome, low-balance) into ``out_dir``.
+        """Render the notices of one kind into ``out_dir`` (the kinds: :data:`mutualaid.NoticeKind`,
+        and those cohort plugins add).
 
-        :param period: the period of statements (required for them).
+        :param period: the period of the kinds about one (required for statements).
         :param members: only these members (member numbers or ID numbers); default: the kind's own
             recipients (a statement: every member the run charged; a welcome: every live member;
-            a low-balance notice: every live member below ``threshold``).
+            a low-balance notice: every live member below ``threshold``; ...).
+        :param claims: decision letters: only these claims (default: every decided claim).
         :param threshold: low-balance notices: balances below this (default the pool's ``low_balance``).
-        :param locale: ``zh-CN`` or ``en`` (default: the pool's).
-        :param layout: ``files`` (one per member) or ``stream`` (one file, for large pools).
+        :param locale: ``zh-CN`` or ``en`` for every notice; default: each member's preferred
+            language, else the pool's.
+        :param since: the kinds about an event (lapse, frozen, unfrozen, exit): events on or after this day.
+        :param layout: ``files`` (one per member) or ``stream`` (one file per format, for large pools).
+        :param formats: ``text``, ``html``, or both.
         :param templates: the operator's template directory, rendered sandboxed.
         """
         from .. import notices
@@ -55,9 +65,12 @@ class NoticeVerbs(Application):
                 out_dir,
                 period=period,
                 members=members,
+                claims=claims,
                 threshold=threshold,
                 locale=locale,
+                since=parse_date(since, "since") if since is not None else None,
                 layout=layout,
+                formats=tuple(formats),
                 templates=templates,
                 progress=progress,
             )

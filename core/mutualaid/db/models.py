@@ -30,6 +30,7 @@ from ..vocabulary import (
     LIVE_STATUSES,
     Account,
     ClaimStatus,
+    DeliveryStatus,
     EntryKind,
     FeePolicy,
     MemberChange,
@@ -51,6 +52,7 @@ __all__ = [
     "LedgerLine",
     "Member",
     "MemberStatusChange",
+    "NoticeDelivery",
     "Payment",
     "PaymentBatch",
     "Pool",
@@ -105,6 +107,12 @@ class Member(Base):
     status: Mapped[str] = mapped_column(String(16))
     ended_on: Mapped[date | None] = mapped_column(Date)
     attributes_json: Mapped[str] = mapped_column(Text)
+    # Contact fields, all optional: where notices are sent, the language they are written in, and
+    # the home city public notices show beside a claimant's masked name.
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    city: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (CheckConstraint(check_values("status", MemberStatus), name="status"),)
 
@@ -362,3 +370,29 @@ class LedgerLine(Base):
     amount_minor: Mapped[Minor]
 
     __table_args__ = (CheckConstraint(check_values("account", Account), name="account"),)
+
+
+class NoticeDelivery(Base):
+    """The send log of notices by email: one row per notice (kind and reference, such as a period
+    or a claim) and member. A row is written ``sending`` and committed before the message goes to
+    the server, and marked ``sent`` once the server accepted it; ``failed`` keeps the error and is
+    retried by the next send."""
+
+    __tablename__ = "notice_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    address: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message_id: Mapped[str] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(check_values("status", DeliveryStatus), name="status"),
+        UniqueConstraint("pool_id", "kind", "reference", "member_id"),
+    )

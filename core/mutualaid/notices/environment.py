@@ -2,9 +2,11 @@
 cohort and by the operator, sandboxed (operators' templates are untrusted), strict (a missing value
 is an error, never a blank), autoescaped for HTML only.
 
-Templates are looked up as ``<locale>/<name>.txt.j2`` in, first, the operator's directory (if
+Templates are looked up as ``<locale>/<name>.txt.j2`` (plain text) and ``<locale>/<name>.html.j2``
+(HTML, autoescaped; they extend ``layout.html.j2``, a page readable on a phone and printable) in, first, the operator's directory (if
 given), then the cohort's ``templates`` directory, then the core's; the core's are also reachable
 as ``core/<locale>/<name>.txt.j2`` so an override can ``{% extends %}`` one and replace a block.
+An override works the same for both formats.
 """
 
 from __future__ import annotations
@@ -17,11 +19,24 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import NotFoundError, ValidationError
-from ..vocabulary import Locale, values
+from ..vocabulary import Locale, NoticeFormat, values
 
-__all__ = ["CORE_TEMPLATES", "LOCALES", "check_locale", "get_template", "make_environment", "render"]
+__all__ = [
+    "CORE_TEMPLATES",
+    "EXTENSIONS",
+    "FORMATS",
+    "LOCALES",
+    "check_formats",
+    "check_locale",
+    "get_template",
+    "make_environment",
+    "render",
+]
 
 LOCALES = values(Locale)
+FORMATS = values(NoticeFormat)
+#: The file extension of each format, for templates (``.<ext>.j2``) and rendered notices.
+EXTENSIONS = {NoticeFormat.TEXT.value: "txt", NoticeFormat.HTML.value: "html"}
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -43,7 +58,7 @@ def make_environment(
         loader=jinja2.ChoiceLoader(search),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "htm"), default_for_string=False, default=False
+            enabled_extensions=("html", "htm", "html.j2"), default_for_string=False, default=False
         ),
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -57,9 +72,19 @@ def check_locale(locale: str) -> None:
         raise ValidationError([f"locale {locale!r} is not supported; use one of {', '.join(LOCALES)}"])
 
 
-def get_template(env: SandboxedEnvironment, kind: str, template: str, locale: str) -> jinja2.Template:
-    """The template ``<locale>/<template>.txt.j2`` of notices of ``kind``, parsed."""
-    name = f"{locale}/{template}.txt.j2"
+def check_formats(formats: tuple[str, ...]) -> None:
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValidationError(
+            [f"format {', '.join(map(repr, bad)) or 'none'} is not supported; use {' or '.join(FORMATS)} (or both)"]
+        )
+
+
+def get_template(
+    env: SandboxedEnvironment, kind: str, template: str, locale: str, fmt: str = NoticeFormat.TEXT
+) -> jinja2.Template:
+    """The template ``<locale>/<template>.<txt|html>.j2`` of notices of ``kind``, parsed."""
+    name = f"{locale}/{template}.{EXTENSIONS[fmt]}.j2"
     try:
         return env.get_template(name)
     except jinja2.TemplateSyntaxError as exc:

@@ -1,31 +1,37 @@
-"""The one notice pipeline: every kind of notice is rendered by :func:`render` from its spec.
+"""The one notice pipeline: every kind of notice is rendered from its spec by a :class:`Renderer`.
 
-For a rendering: the pool's context (its rules in words), the spec's batch context and the
-plugins' ``notice_context`` values are built once; then the spec's recipients are streamed from
-the database and each member's notice is rendered (sandboxed, strict) and written through a
-:class:`~.writer.NoticeWriter`, which keeps everything in a staging directory until the last
-notice has rendered. Context of every notice: ``pool``, ``member``, ``rules``, ``locale``,
-``generated_on``, and what the kind adds (see :mod:`.kinds`).
+For a rendering: per language, the pool's context (its rules in words), the spec's batch context
+and the plugins' ``notice_context`` values are built once; then the spec's recipients are streamed
+from the database as plain rows and each member's notice is rendered (sandboxed, strict) in each
+format asked for, in the member's language (the one asked for, else the member's preferred one,
+else the pool's). What the notices become is the caller's: :func:`render` writes them through a
+:class:`~.writer.NoticeWriter` (staged, moved into place once all have rendered); sending by email
+reads the same :meth:`Renderer.notices`.
+
+Context of every notice: ``pool``, ``rules``, ``locale``, ``generated_on``, ``member`` (not in
+public kinds), and what the kind adds (see :mod:`.kinds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jinja2
 from sqlalchemy.orm import Session
 
 from ..plugins import Plugins
 from ..pools import PoolRecord
-from ..vocabulary import Layout
+from ..vocabulary import Layout, NoticeFormat
 from .context import member_context, plugin_context, pool_context
-from .environment import check_locale, get_template, make_environment
+from .environment import check_formats, check_locale, get_template, make_environment
 from .environment import render as render_template
 from .spec import NoticeRequest, NoticeSpec
 from .writer import NoticeWriter
 
-__all__ = ["RenderResult", "render"]
+__all__ = ["RenderResult", "RenderedNotice", "Renderer", "render"]
 
 
 @dataclass(slots=True)
@@ -34,6 +40,106 @@ class RenderResult:
 
     count: int
     paths: list[Path]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedNotice:
+    """One member's notice, in each format asked for (``parts``: format -> text)."""
+
+    member_id: int
+    email: str | None
+    locale: str
+    reference: str
+    parts: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Language:
+    shared: dict[str, Any]  # what every notice in this language gets
+    values: dict[str, Any]  # the same with the batch's private values (``_``-prefixed), for the spec
+    templates: dict[str, jinja2.Template]
+
+
+class Renderer:
+    """A prepared rendering of one kind of notice for one request.
+
+    :raises MutualAidError: for a request the kind refuses, an unknown locale or format, or a
+        missing or broken template (before anything is rendered).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        plugins: Plugins,
+        pool: PoolRecord,
+        spec: NoticeSpec,
+        request: NoticeRequest,
+        *,
+        formats: tuple[str, ...] = (NoticeFormat.TEXT,),
+        templates: str | Path | None = None,
+    ) -> None:
+        spec.check(pool, request)
+        if request.locale is not None:
+            check_locale(request.locale)
+        check_formats(formats)
+        self.session, self.plugins, self.pool, self.spec, self.request = session, plugins, pool, spec, request
+        self.formats = tuple(dict.fromkeys(formats))
+        self.env = make_environment(pool.cohort.templates, Path(templates) if templates else None)
+        self.default_locale = request.locale or str(pool.config.locale)
+        self._languages: dict[str, _Language] = {}
+        self._public: dict[str, dict[str, str]] = {}
+        self.language(self.default_locale)  # templates and batch checked before anything renders
+
+    def language(self, locale: str) -> _Language:
+        """The templates and shared values of one language, built on first use."""
+        found = self._languages.get(locale)
+        if found is not None:
+            return found
+        spec, pool = self.spec, self.pool
+        templates = {fmt: get_template(self.env, spec.kind, spec.template, locale, fmt) for fmt in self.formats}
+        batch = spec.batch(self.session, pool, self.request, locale)
+        shared = pool_context(pool, locale)
+        shared.update({key: value for key, value in batch.items() if not key.startswith("_")})
+        shared.update(plugin_context(self.plugins, pool, spec.kind, locale, shared))
+        language = _Language(shared, {**shared, **batch}, templates)
+        self._languages[locale] = language
+        return language
+
+    def locale_of(self, row: Any) -> str:
+        if self.request.locale is not None:
+            return self.request.locale
+        preferred = row.locale
+        return preferred if preferred else self.default_locale
+
+    def public(self, locale: str | None = None) -> dict[str, str]:
+        """A public kind's one notice in ``locale`` (default: the rendering's), each format."""
+        locale = locale or self.default_locale
+        parts = self._public.get(locale)
+        if parts is None:
+            language = self.language(locale)
+            what = f"the {self.spec.kind} notice"
+            parts = {fmt: render_template(t, language.shared, what) for fmt, t in language.templates.items()}
+            self._public[locale] = parts
+        return parts
+
+    def notices(self, *, batch_rows: int = 2000) -> Iterator[RenderedNotice]:
+        """Each recipient's notice, in member order, streamed from the database."""
+        spec, request = self.spec, self.request
+        first = self.language(self.default_locale)
+        query = spec.recipients(self.session, self.pool, request, first.values)
+        for row in self.session.execute(query.execution_options(yield_per=batch_rows)):
+            locale = self.locale_of(row)
+            reference = spec.reference(row, request)
+            if spec.public:
+                yield RenderedNotice(row.id, row.email, locale, reference, self.public(locale))
+                continue
+            language = first if locale == self.default_locale else self.language(locale)
+            context = dict(language.shared)
+            context["member"] = member_context(row)
+            context.update(spec.member(row, language.values))
+            what = f"member #{row.id}"
+            parts = {fmt: render_template(t, context, what) for fmt, t in language.templates.items()}
+            yield RenderedNotice(row.id, row.email, locale, reference, parts)
 
 
 def render(
@@ -45,38 +151,31 @@ def render(
     out_dir: str | Path,
     *,
     layout: str = Layout.FILES,
+    formats: tuple[str, ...] = (NoticeFormat.TEXT,),
     templates: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RenderResult:
     """Render the notices of one kind for its recipients into ``out_dir``.
 
-    Files are named ``<file stem>-MEMBER.txt`` (layout ``files``), or every notice goes to
-    ``<stream stem>.txt`` (layout ``stream``, for large pools), each headed ``=== member N ===``.
+    Files are named ``<file stem>-MEMBER.<txt|html>`` (layout ``files``), or every notice goes to
+    ``<stream stem>.<txt|html>`` (layout ``stream``, for large pools), each headed
+    ``=== member N ===``. A public kind is one file, ``<file stem>.<txt|html>``.
     ``progress(count)`` is called every 1,000 notices.
 
     :raises MutualAidError: for a request the kind refuses, an unknown locale, a missing or broken
         template, or a template that fails for a member; nothing is left in ``out_dir`` then.
     """
-    spec.check(pool, request)
-    check_locale(request.locale)
-    batch = spec.batch(session, pool, request)
-    env = make_environment(pool.cohort.templates, Path(templates) if templates else None)
-    template = get_template(env, spec.kind, spec.template, request.locale)
-    shared = pool_context(pool, request.locale)
-    shared.update({key: value for key, value in batch.items() if not key.startswith("_")})
-    shared.update(plugin_context(plugins, pool, spec.kind, request.locale, shared))
-    values = {**shared, **batch}
-    query = spec.recipients(session, pool, request, values)
+    renderer = Renderer(session, plugins, pool, spec, request, formats=formats, templates=templates)
+    if spec.public:
+        parts = renderer.public()
+        writer = NoticeWriter(Path(out_dir), spec.file_stem(request), Layout.FILES, renderer.formats)
+        return RenderResult(count=1, paths=writer.write_single(parts))
     stem = spec.file_stem(request) if layout == Layout.FILES else spec.stream_stem(request)
-    writer = NoticeWriter(Path(out_dir), stem, layout)
+    writer = NoticeWriter(Path(out_dir), stem, layout, renderer.formats)
     count = 0
     try:
-        for row in session.execute(query.execution_options(yield_per=2000)):
-            member = row[0]
-            context = dict(shared)
-            context["member"] = member_context(member)
-            context.update(spec.member(row, values))
-            writer.write(member.id, render_template(template, context, f"member #{member.id}"))
+        for notice in renderer.notices():
+            writer.write(notice.member_id, notice.parts)
             count += 1
             if progress and count % 1000 == 0:
                 progress(count)

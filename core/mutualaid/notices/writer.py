@@ -1,5 +1,5 @@
-"""Where rendered notices go: one file per member, or one stream file per rendering (for scale),
-written into a staging directory and moved into place only once every notice has rendered."""
+"""Where rendered notices go: one file per member and format, or one stream file per format (for
+scale), written into a staging directory and moved into place only once every notice has rendered."""
 
 from __future__ import annotations
 
@@ -7,50 +7,67 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import ValidationError
 from ..vocabulary import Layout, values
+from .environment import EXTENSIONS
 
 __all__ = ["NoticeWriter"]
 
 
 class NoticeWriter:
-    """Writes notices as one file per member, or as one stream file (for scale).
+    """Writes notices as one file per member and format, or as one stream file per format.
 
     Everything is written into a staging directory inside ``out_dir`` and moved into place only
     when every notice has rendered: a rendering that fails half-way leaves no notices behind.
     """
 
-    def __init__(self, out_dir: Path, stem: str, layout: str) -> None:
+    def __init__(self, out_dir: Path, stem: str, layout: str, formats: tuple[str, ...] = ("text",)) -> None:
         if layout not in values(Layout):
             raise ValidationError([f"layout {layout!r} is not supported; use 'files' or 'stream'"])
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ValidationError([f"cannot create the output directory {out_dir}: {exc.strerror}"]) from None
-        self.out_dir, self.stem, self.layout = out_dir, stem, layout
+        self.out_dir, self.stem, self.layout, self.formats = out_dir, stem, layout, formats
         self._staging = Path(tempfile.mkdtemp(prefix=".rendering-", dir=out_dir))
         self._names: list[str] = []
-        self._stream = None
-        if layout == "stream":
-            name = f"{stem}.txt"
-            self._stream = (self._staging / name).open("w", encoding="utf-8")
+        self._streams: dict[str, TextIO] = {}
+        if layout == Layout.STREAM:
+            for fmt in formats:
+                name = f"{stem}.{EXTENSIONS[fmt]}"
+                self._streams[fmt] = (self._staging / name).open("w", encoding="utf-8")
+                self._names.append(name)
+
+    def write(self, member_id: int, parts: dict[str, str]) -> None:
+        if self._streams:
+            for fmt, text in parts.items():
+                stream = self._streams[fmt]
+                stream.write(
+                    f"=== member {member_id} ===\n" if fmt == "text" else f"<!-- === member {member_id} === -->\n"
+                )
+                stream.write(text)
+                if not text.endswith("\n"):
+                    stream.write("\n")
+            return
+        for fmt, text in parts.items():
+            name = f"{self.stem}-{member_id}.{EXTENSIONS[fmt]}"
+            (self._staging / name).write_text(text, encoding="utf-8")
             self._names.append(name)
 
-    def write(self, member_id: int, text: str) -> None:
-        if self._stream is not None:
-            self._stream.write(f"=== member {member_id} ===\n{text}")
-            if not text.endswith("\n"):
-                self._stream.write("\n")
-            return
-        name = f"{self.stem}-{member_id}.txt"
-        (self._staging / name).write_text(text, encoding="utf-8")
-        self._names.append(name)
+    def write_single(self, parts: dict[str, str]) -> list[Path]:
+        """One notice for everyone (a public kind): ``<stem>.<ext>`` per format, committed."""
+        for fmt, text in parts.items():
+            name = f"{self.stem}.{EXTENSIONS[fmt]}"
+            (self._staging / name).write_text(text, encoding="utf-8")
+            self._names.append(name)
+        return self.commit()
 
     def commit(self) -> list[Path]:
         """Move every notice into ``out_dir``; return their paths."""
-        if self._stream is not None:
-            self._stream.close()
+        for stream in self._streams.values():
+            stream.close()
         paths = []
         for name in self._names:
             target = self.out_dir / name
@@ -61,6 +78,6 @@ class NoticeWriter:
 
     def abort(self) -> None:
         """Discard everything written."""
-        if self._stream is not None:
-            self._stream.close()
+        for stream in self._streams.values():
+            stream.close()
         shutil.rmtree(self._staging, ignore_errors=True)

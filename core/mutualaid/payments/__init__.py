@@ -19,8 +19,8 @@ from .balances import (
     count_low_balances,
     covers,
     deduct,
+    low_balance_condition,
     low_balance_members,
-    low_balance_select,
 )
 from .postpaid import import_payments, list_payments
 from .prepaid import import_top_ups, top_up
@@ -56,7 +56,7 @@ __all__ = [
     "import_top_ups",
     "list_payments",
     "low_balance_members",
-    "low_balance_select",
+    "low_balance_condition",
     "settle_payments",
     "top_up",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Balance, Charge, Member, SharingRun, TopUp
@@ -37,7 +37,7 @@ __all__ = [
     "covers",
     "deduct",
     "low_balance_members",
-    "low_balance_select",
+    "low_balance_condition",
     "threshold_minor",
 ]
 
@@ -78,16 +78,10 @@ def threshold_minor(pool: PoolRecord, threshold: Decimal | str | int | None) -> 
     return minor
 
 
-def low_balance_select(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> Select[Member, int]:
-    """The query of :func:`low_balance_members`: ``(Member, balance in minor units)`` rows in member
-    order, for callers that need the whole member (notices); stream it with ``yield_per``."""
-    minor = threshold_minor(pool, threshold)
-    return (
-        select(Member, func.coalesce(Balance.balance_minor, 0))
-        .outerjoin(Balance, Balance.member_id == Member.id)
-        .where(_low_condition(pool, minor))
-        .order_by(Member.id)
-    )
+def low_balance_condition(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> ColumnElement[bool]:
+    """The condition of :func:`low_balance_members` over members outer-joined to their balance
+    (``Member`` outer join ``Balance``), for callers that select their own columns (notices)."""
+    return _low_condition(pool, threshold_minor(pool, threshold))
 
 
 def low_balance_members(

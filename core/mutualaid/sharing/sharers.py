@@ -11,6 +11,7 @@ in turn. The n-th member is found by walking the sharing index, never by numberi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,7 +25,7 @@ from ..db.models import Member, SharingRun
 from ..errors import StateError
 from ..periods import Period
 from ..pools import PoolRecord
-from ..vocabulary import MemberStatus
+from ..vocabulary import MemberStatus, Weighting
 
 __all__ = [
     "Counts",
@@ -33,6 +34,7 @@ __all__ = [
     "count_sharers",
     "extra_condition",
     "nth",
+    "planned_charge",
     "rotation_start",
     "sharing_members_condition",
     "weight_expr",
@@ -153,3 +155,31 @@ def extra_condition(
     if wrapped is None:  # pragma: no cover - counted under the same lock
         raise StateError("the pool's members changed during the run; nothing was charged, run it again")
     return or_(beyond(start), ~beyond(wrapped)), wrapped[1]
+
+
+def planned_charge(session: Session, pool: PoolRecord, run: SharingRun) -> Any:
+    """SQL over the members table for what ``run`` asked of each member before caps: their weight
+    class's share, plus the rotation's extra minor unit if it fell to them (read back from the
+    run's recorded rotation: after ``extra_from_id`` up to ``extra_to_id``, wrapping round).
+
+    Meaningful for the members the run charged (its sharing members)."""
+    classes = json.loads(run.plan_json or "{}").get("classes") or [{"weight": 1, "share": run.share_minor}]
+    shares = {int(c["weight"]): int(c["share"]) for c in classes}
+    weight = None
+    if len(shares) > 1 and pool.config.sharing.weights == Weighting.COHORT:
+        weight = weight_expr(pool.cohort.rules.sharing_weights(pool.settings), run.notice_date)
+    base = by_weight(weight, shares)
+    if not run.extra_count or not run.extra_to_id:
+        return base
+    keys = dict(
+        session.execute(
+            select(Member.id, Member.joined_on).where(Member.id.in_({run.extra_from_id, run.extra_to_id}))
+        ).all()
+    )
+    last = (keys[run.extra_to_id], run.extra_to_id)
+    if not run.extra_from_id:
+        extra: ColumnElement[bool] = ~beyond(last)
+    else:
+        start = (keys[run.extra_from_id], run.extra_from_id)
+        extra = and_(beyond(start), ~beyond(last)) if last > start else or_(beyond(start), ~beyond(last))
+    return base + case((extra, literal(1)), else_=literal(0))
