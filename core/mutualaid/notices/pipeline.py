@@ -175,7 +175,7 @@ def render(
     count = 0
     try:
         for notice in renderer.notices():
-            writer.write(notice.member_id, notice.parts)
+            writer.write(notice.reference if spec.by_reference else notice.member_id, notice.parts)
             count += 1
             if progress and count % 1000 == 0:
                 progress(count)

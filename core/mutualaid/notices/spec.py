@@ -78,6 +78,8 @@ class NoticeSpec:
     :param check: refuses a request the kind cannot serve (raises a ``MutualAidError``).
     :param public: one notice for everyone, rendered without any member's values.
     :param needs_period: the kind is about one period (``--period`` is required).
+    :param by_reference: files are named by the reference rather than the member number (a
+        member may get several: decision letters, one per claim).
     """
 
     kind: str
@@ -91,4 +93,5 @@ class NoticeSpec:
     check: Callable[[PoolRecord, NoticeRequest], None] = _accept
     public: bool = False
     needs_period: bool = False
+    by_reference: bool = False
     description: str = ""

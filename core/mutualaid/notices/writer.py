@@ -40,7 +40,9 @@ class NoticeWriter:
                 self._streams[fmt] = (self._staging / name).open("w", encoding="utf-8")
                 self._names.append(name)
 
-    def write(self, member_id: int, parts: dict[str, str]) -> None:
+    def write(self, member_id: int | str, parts: dict[str, str]) -> None:
+        """One notice: ``member_id`` names its file (or its heading in a stream); a kind named by
+        reference passes the reference instead."""
         if self._streams:
             for fmt, text in parts.items():
                 stream = self._streams[fmt]

@@ -12,13 +12,15 @@ from ...errors import PluginError, ValidationError
 from ...plugins import Plugins
 from ..spec import NoticeSpec
 from .balances import LOW_BALANCE
+from .decision import DECISION
+from .public import PUBLIC_NOTICE
 from .statement import STATEMENT
 from .welcome import WELCOME
 
-__all__ = ["KINDS", "LOW_BALANCE", "STATEMENT", "WELCOME", "all_kinds", "spec_for"]
+__all__ = ["DECISION", "KINDS", "LOW_BALANCE", "PUBLIC_NOTICE", "STATEMENT", "WELCOME", "all_kinds", "spec_for"]
 
 #: The core's kinds of notice, by name.
-KINDS: dict[str, NoticeSpec] = {spec.kind: spec for spec in (WELCOME, STATEMENT, LOW_BALANCE)}
+KINDS: dict[str, NoticeSpec] = {spec.kind: spec for spec in (WELCOME, STATEMENT, PUBLIC_NOTICE, DECISION, LOW_BALANCE)}
 
 
 def all_kinds(plugins: Plugins | None = None) -> dict[str, NoticeSpec]:

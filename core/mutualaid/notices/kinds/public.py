@@ -1,0 +1,82 @@
+"""The public notice (公示) of a period's cases: one notice for everyone, before the cases are
+shared -- each case with the claimant's name masked (never an ID number), the event, the
+claimant's home city when known, the benefit, and how to object and until when.
+
+A public kind: rendered without any member's values, written as one file, and sent alike to every
+live member. The cases are those the period's run funded, or, before the run, the approved claims
+waiting to be shared (the ones the run will fund).
+
+Context: ``period``, ``claims`` (see :func:`~.common.claim_rows`), ``cases`` (the count and
+``total``), ``objections`` (``until``: the day before the deduction day; ``contact``), ``shared``
+(whether the period has been shared), ``fee`` (the pool's fee rule).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ...db.models import Claim, Member, SharingRun
+from ...money import format_minor
+from ...pools import PoolRecord
+from ...vocabulary import LIVE_STATUSES, ClaimStatus, NoticeKind
+from ..context import member_columns
+from ..spec import NoticeRequest, NoticeSpec
+from .common import claim_rows, money_rules, period_context
+
+__all__ = ["PUBLIC_NOTICE"]
+
+
+def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: str) -> dict[str, Any]:
+    period = request.period
+    if period is None:  # pragma: no cover - the service asks for a period first
+        raise ValueError("a public notice needs a period")
+    run_id = session.scalar(select(SharingRun.id).where(SharingRun.pool_id == pool.id, SharingRun.period == period.key))
+    if run_id is not None:
+        condition = Claim.sharing_run_id == run_id
+    else:
+        condition = (Claim.status == ClaimStatus.APPROVED) & Claim.sharing_run_id.is_(None)
+    claims = claim_rows(session, pool, condition, locale)
+    benefits = [
+        int(b or 0)
+        for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
+    ]
+    rules = money_rules(pool)
+    return {
+        "period": period_context(period),
+        "claims": claims,
+        "cases": {"count": len(claims), "total": format_minor(sum(benefits), pool.currency)},
+        "objections": {
+            "until": (period.deduction_date - timedelta(days=1)).isoformat(),
+            "contact": pool.config.operator or pool.config.name,
+        },
+        "shared": run_id is not None,
+        "fee": rules["fee"],
+    }
+
+
+def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batch: dict[str, Any]) -> Select[Any]:
+    """Every live member (or those asked for): the notice is the same for all."""
+    query = select(*member_columns()).where(Member.pool_id == pool.id).order_by(Member.id)
+    if request.members:
+        return query.where(Member.id.in_(list(request.members)))
+    return query.where(Member.status.in_(LIVE_STATUSES))
+
+
+PUBLIC_NOTICE = NoticeSpec(
+    kind=NoticeKind.PUBLIC_NOTICE,
+    template=NoticeKind.PUBLIC_NOTICE,
+    file_stem=lambda request: f"public-notice-{request.period.key if request.period else ''}"
+    + (f".{request.locale}" if request.locale else ""),
+    stream_stem=lambda request: f"public-notice-{request.period.key if request.period else ''}",
+    batch=_batch,
+    recipients=_recipients,
+    member=lambda row, batch: {},
+    reference=lambda row, request: request.period.key if request.period else "",
+    public=True,
+    needs_period=True,
+    description="the period's cases, for everyone: claimants masked, how to object and until when",
+)
