@@ -13,14 +13,43 @@ from ...plugins import Plugins
 from ..spec import NoticeSpec
 from .balances import LOW_BALANCE
 from .decision import DECISION
+from .lifecycle import EXIT, FROZEN, LAPSE, PAYMENT_FAILED, UNFROZEN
 from .public import PUBLIC_NOTICE
 from .statement import STATEMENT
 from .welcome import WELCOME
 
-__all__ = ["DECISION", "KINDS", "LOW_BALANCE", "PUBLIC_NOTICE", "STATEMENT", "WELCOME", "all_kinds", "spec_for"]
+__all__ = [
+    "DECISION",
+    "EXIT",
+    "FROZEN",
+    "KINDS",
+    "LAPSE",
+    "LOW_BALANCE",
+    "PAYMENT_FAILED",
+    "PUBLIC_NOTICE",
+    "STATEMENT",
+    "UNFROZEN",
+    "WELCOME",
+    "all_kinds",
+    "spec_for",
+]
 
 #: The core's kinds of notice, by name.
-KINDS: dict[str, NoticeSpec] = {spec.kind: spec for spec in (WELCOME, STATEMENT, PUBLIC_NOTICE, DECISION, LOW_BALANCE)}
+KINDS: dict[str, NoticeSpec] = {
+    spec.kind: spec
+    for spec in (
+        WELCOME,
+        STATEMENT,
+        PUBLIC_NOTICE,
+        DECISION,
+        PAYMENT_FAILED,
+        LAPSE,
+        FROZEN,
+        UNFROZEN,
+        LOW_BALANCE,
+        EXIT,
+    )
+}
 
 
 def all_kinds(plugins: Plugins | None = None) -> dict[str, NoticeSpec]:
