@@ -30,6 +30,7 @@ PURE = {
     "builtin",
     "cohort",
     "config",
+    "contacts",
     "csvfiles",
     "errors",
     "fields",

@@ -28,8 +28,15 @@ class MemberVerbs(Application):
         birth_date: str | date,
         attributes: Mapping[str, Any] | None = None,
         joined_on: str | date | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        locale: str | None = None,
+        city: str | None = None,
     ) -> MemberRecord:
-        """Add a member after the cohort's eligibility checks (:class:`IneligibleError` lists every reason)."""
+        """Add a member after the cohort's eligibility checks (:class:`IneligibleError` lists every reason).
+
+        ``email``, ``phone``, ``locale`` and ``city`` are optional contact fields, checked and
+        normalised (:mod:`mutualaid.contacts`); ``None`` or an empty text is not given."""
         from .. import members
 
         with self.transaction() as session:
@@ -42,6 +49,7 @@ class MemberVerbs(Application):
                 birth_date=birth_date,
                 attributes=attributes,
                 joined_on=joined_on,
+                contacts=_contacts(email=email, phone=phone, locale=locale, city=city),
             )
 
     def import_members(
@@ -54,8 +62,8 @@ class MemberVerbs(Application):
         joined_on: str | date | None = None,
         progress: ImportProgress | None = None,
     ) -> ImportResult:
-        """Import a CSV of members (``id_number,name,birth_date[,joined_on]`` and the cohort's
-        attributes), all or nothing; with ``skip_invalid`` the valid rows, the others written to
+        """Import a CSV of members (``id_number,name,birth_date[,joined_on]``, the cohort's
+        attributes and optionally ``email``, ``phone``, ``locale``, ``city``), all or nothing; with ``skip_invalid`` the valid rows, the others written to
         ``rejects_path`` (default ``FILE.rejects.csv``). ``joined_on`` is the joining day of rows
         without one (default today); ``progress`` is told of the rows checked, then written."""
         from .. import members
@@ -94,13 +102,32 @@ class MemberVerbs(Application):
         with self.transaction() as session:
             return members.member_history(session, pools.get_pool(session, self.plugins, pool), member)
 
-    def update_member(self, pool: str, member: int | str, attributes: Mapping[str, Any]) -> MemberUpdate:
-        """Change some of a live member's cohort attributes; the whole set is validated again, eligibility
-        is not (:class:`ValidationError` lists every problem). The result lists each change as ``(old, new)``."""
+    def update_member(
+        self,
+        pool: str,
+        member: int | str,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        locale: str | None = None,
+        city: str | None = None,
+    ) -> MemberUpdate:
+        """Change some of a live member's cohort attributes and contact fields; the whole set of
+        attributes is validated again, eligibility is not (:class:`ValidationError` lists every
+        problem). A contact field left ``None`` is kept, an empty text clears it. The result lists
+        each change as ``(old, new)``."""
         from .. import members
 
         with self.transaction() as session:
-            return members.update_member(session, self.plugins, pool, member, attributes)
+            return members.update_member(
+                session,
+                self.plugins,
+                pool,
+                member,
+                attributes,
+                contacts=_contacts(email=email, phone=phone, locale=locale, city=city),
+            )
 
     def exit_member(self, pool: str, member: int | str, on: str | date | None = None) -> MemberRecord:
         """Record that a member leaves the pool on ``on`` (default: today in the pool's time zone).
@@ -123,3 +150,8 @@ class MemberVerbs(Application):
 
         with self.transaction() as session:
             return members.end_membership(session, self.plugins, pool, member, status=MemberStatus.DECEASED, on=on)
+
+
+def _contacts(**given: str | None) -> dict[str, str | None]:
+    """The contact fields given (not ``None``), by name."""
+    return {name: value for name, value in given.items() if value is not None}

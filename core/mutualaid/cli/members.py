@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,27 @@ def member_group() -> None:
     """Join, import, list, show and update members; their history; record an exit or a death."""
 
 
+#: The contact options of 'member join' and 'member update': (option, metavar, help).
+_CONTACT_OPTIONS = (
+    ("--email", "ADDRESS", "Email address (name@example.com); notices by email go to it."),
+    ("--phone", "NUMBER", "Phone number: 6 to 20 digits, optionally after a +; spaces and hyphens are removed."),
+    ("--locale", "LOCALE", "Preferred language of the member's notices: zh-CN or en (default: the pool's)."),
+    ("--city", "CITY", "Home city, shown beside the member's masked name in public notices."),
+)
+
+
+def _contact_options(clearing: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --email, --phone, --locale and --city options (for an update: an empty value clears one)."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option, metavar, help_text in reversed(_CONTACT_OPTIONS):
+            text = f"{help_text} An empty value clears it." if clearing else help_text
+            command = click.option(option, metavar=metavar, help=text)(command)
+        return command
+
+    return add
+
+
 @member_group.command("join")
 @click.argument("pool")
 @click.option("--id-number", required=True, help="Identity document number (one live membership per person and pool).")
@@ -32,6 +54,7 @@ def member_group() -> None:
     metavar="NAME=VALUE",
     help="A cohort attribute, repeatable ('mutualaid cohorts show COHORT' lists them).",
 )
+@_contact_options(clearing=False)
 @json_option
 @pass_state
 def member_join(
@@ -42,9 +65,17 @@ def member_join(
     birth_date: str,
     joined_on: str | None,
     attrs: tuple[str, ...],
+    email: str | None,
+    phone: str | None,
+    locale: str | None,
+    city: str | None,
     as_json: bool,
 ) -> None:
-    """Add a member after checking the cohort's eligibility rules (every failing reason is listed)."""
+    """Add a member after checking the cohort's eligibility rules (every failing reason is listed).
+
+    The contact fields (--email, --phone, --locale, --city) are optional; each is checked and
+    stored normalised (the email's domain in lower case, the phone number without spaces).
+    """
     record = state.app.join(
         pool,
         id_number=id_number,
@@ -52,6 +83,10 @@ def member_join(
         birth_date=birth_date,
         attributes=pairs(attrs, "--attr"),
         joined_on=joined_on,
+        email=email,
+        phone=phone,
+        locale=locale,
+        city=city,
     )
     if as_json:
         dump(record.as_dict())
@@ -76,8 +111,9 @@ def member_join(
 def member_import(
     state: State, pool: str, file: Path, skip_invalid: bool, rejects: Path | None, joined_on: str | None, as_json: bool
 ) -> None:
-    """Import members from a CSV file: columns id_number, name, birth_date, [joined_on] and the
-    cohort's attributes. All or nothing unless --skip-invalid. On a terminal, progress bars on
+    """Import members from a CSV file: columns id_number, name, birth_date, [joined_on], the
+    cohort's attributes and, optionally, the contact fields email, phone, locale and city (checked
+    as 'member join' checks them; an empty cell is not given). All or nothing unless --skip-invalid. On a terminal, progress bars on
     stderr show the rows being checked, then written."""
     bars = _ImportBars(_count_lines(file)) if not as_json and _stderr_is_terminal() else None
     try:
@@ -197,11 +233,16 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
         dump(data)
         return
     attributes = data.pop("attributes")
+    contacts = {name: data.pop(name) for name in record.contacts}
     for key, value in data.items():
         click.echo(f"{key}: {fmt_value(value)}")
     click.echo("attributes:" if attributes else "attributes: -")
     for key, value in attributes.items():
         click.echo(f"  {key}: {fmt_value(value)}")
+    if contacts:  # only those given; none, no section
+        click.echo("contacts:")
+        for key, value in contacts.items():
+            click.echo(f"  {key}: {value}")
 
 
 @member_group.command("update")
@@ -211,24 +252,43 @@ def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
     "--attr",
     "attrs",
     multiple=True,
-    required=True,
     metavar="NAME=VALUE",
     help="A cohort attribute to change, repeatable; an empty VALUE removes it.",
 )
+@_contact_options(clearing=True)
 @json_option
 @pass_state
-def member_update(state: State, pool: str, member: str, attrs: tuple[str, ...], as_json: bool) -> None:
-    """Change a live member's cohort attributes (a renewed licence, say).
+def member_update(
+    state: State,
+    pool: str,
+    member: str,
+    attrs: tuple[str, ...],
+    email: str | None,
+    phone: str | None,
+    locale: str | None,
+    city: str | None,
+    as_json: bool,
+) -> None:
+    """Change a live member's cohort attributes (a renewed licence, say) and contact fields.
 
     For example: mutualaid member update POOL 12 --attr licence_expires=2036-05-31. The values are
     merged into the stored ones and the whole set is validated again, as at joining ('mutualaid
     cohorts show COHORT' lists the attributes); nothing changes if any is wrong. Eligibility is not
     checked again: a member does not lose the membership by ageing or by what is recorded here.
     Claims already filed keep the attributes recorded when they were filed and are decided on them.
-    Prints each change as old → new.
+    A contact field is changed with its option (--email new@example.com) and cleared with an empty
+    value (--email ""). Prints each change as old → new.
     """
+    contacts = {"email": email, "phone": phone, "locale": locale, "city": city}
+    if not attrs and all(value is None for value in contacts.values()):
+        raise click.MissingParameter(
+            "Give --attr NAME=VALUE for an attribute to change, or a contact field: --email, --phone, --locale "
+            "or --city",
+            param_hint="'--attr'",
+            param_type="option",
+        )
     app = state.app
-    update = app.update_member(pool, member, pairs(attrs, "--attr"))
+    update = app.update_member(pool, member, pairs(attrs, "--attr"), **contacts)
     if as_json:
         dump(update.as_dict(app.today(pool)))
         return

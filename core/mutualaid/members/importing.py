@@ -1,7 +1,9 @@
 """Importing members from a CSV file, all or nothing (or the valid rows, with a rejects file).
 
-Every row is checked as a single join is (:mod:`mutualaid.members.eligibility`) before anything is
-written; the valid rows are then written in batches by :func:`mutualaid.members.lifecycle.admit_many`.
+Every row is checked as a single join is (:mod:`mutualaid.members.eligibility`, and the optional
+contact columns ``email``, ``phone``, ``locale``, ``city`` by :mod:`mutualaid.contacts`) before
+anything is written; the valid rows are then written in batches by
+:func:`mutualaid.members.lifecycle.admit_many`.
 Services take a session and never commit: the caller owns the transaction.
 """
 
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..contacts import CONTACT_CHECKS, CONTACT_FIELDS
 from ..csvfiles import open_csv
 from ..db.models import Member
 from ..errors import ImportRowsError, ValidationError
@@ -57,9 +60,12 @@ class ImportResult:
 @dataclass(slots=True)
 class _Checked:
     """The rows of a file once checked: ``good`` as (line, cells, applicant, row), ``bad`` as
-    (line, cells, reason); ``seen`` maps each valid person's ID number to their line."""
+    (line, cells, reason); ``seen`` maps each valid person's ID number to their line. Each row holds
+    the cells of :data:`~mutualaid.members.lifecycle.INSERT_COLUMNS`, then those of ``contacts``:
+    the contact columns the file has."""
 
     header: list[str]
+    contacts: tuple[str, ...] = ()
     good: list[tuple[int, list[str], Any, tuple[Any, ...]]] = field(default_factory=list)
     bad: list[tuple[int, list[str], str]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
@@ -122,7 +128,8 @@ def import_members(
     applicants = [applicant for _, _, applicant, _ in checked.good if applicant is not None]
     rows = [row for _, _, _, row in checked.good]
     checked.good = []
-    _write(session, plugins, pool, path, applicants, rows, checked.seen, progress)
+    columns = (*lifecycle.INSERT_COLUMNS, *checked.contacts)
+    _write(session, plugins, pool, path, applicants, rows, checked.seen, progress, columns)
     result.imported = len(rows)
     result.rejected = len(checked.bad)
     return result
@@ -153,18 +160,39 @@ def _check_rows(
     keep_applicants: bool,
 ) -> _Checked:
     """Check every row of the file on its own and against the rows before it (one person once);
-    the valid applicants are kept only with ``keep_applicants``."""
-    columns = set(CORE) | set(pool.cohort.member_model.model_fields)
+    the valid applicants are kept only with ``keep_applicants``. The contact columns (those of
+    :data:`~mutualaid.contacts.CONTACT_FIELDS` the file has) are checked apart from the cohort's
+    attributes, and their values added to the row only when the file has them."""
+    own = set(pool.cohort.member_model.model_fields)
+    columns = set(CORE) | own
+    # The columns listed to a header with an unknown one are the core's and the cohort's; the
+    # contact columns are described with the import (README) and accepted beside them.
+    optional = (columns | set(CONTACT_FIELDS)) - set(CORE_COLUMNS)
     checks = plugins.collector("eligibility_problems")
-    with open_csv(path, CORE_COLUMNS, columns - set(CORE_COLUMNS), listing=", ".join(sorted(columns))) as source:
-        checked = _Checked(source.header)
+    with open_csv(path, CORE_COLUMNS, optional, listing=", ".join(sorted(columns))) as source:
+        contacts = tuple(name for name in CONTACT_FIELDS if name in source.header and name not in own)
+        checked = _Checked(source.header, contacts)
+        contact_checks = [(name, CONTACT_CHECKS[name]) for name in contacts]
+        contact_values: tuple[str | None, ...] = ()
         for line, cells in source.rows():
             too_many = source.too_many_cells(cells)
             if too_many:
                 checked.bad.append((line, cells, too_many))
                 continue
             raw = dict(zip(source.header, cells, strict=False))  # a short row: the missing cells are empty
+            contact_problems: list[str] = []
+            if contact_checks:
+                found = []
+                for name, check in contact_checks:
+                    value, problem = check(raw.pop(name, ""))
+                    found.append(value)
+                    if problem is not None:
+                        contact_problems.append(problem)
+                contact_values = tuple(found)
             applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined, checks=checks)
+            if contact_problems:
+                problems = [*problems, *contact_problems]
+                applicant = None
             if applicant is not None:
                 first = checked.seen.get(applicant.id_number)
                 if first is not None:
@@ -176,6 +204,8 @@ def _check_rows(
                 checked.bad.append((line, cells, "; ".join(problems)))
             else:
                 row = lifecycle.new_member_row(pool, applicant)
+                if contacts:
+                    row = (*row, *contact_values)
                 checked.good.append((line, cells, applicant if keep_applicants else None, row))
             if progress and (len(checked.good) + len(checked.bad)) % 1000 == 0:
                 progress("checking", line, None)
@@ -218,8 +248,10 @@ def _write(
     rows: list[tuple[Any, ...]],
     seen: dict[str, int],
     progress: ImportProgress | None,
+    columns: tuple[str, ...] = lifecycle.INSERT_COLUMNS,
 ) -> None:
-    """Write the valid rows in a savepoint; a person who joined meanwhile is named, as a check would."""
+    """Write the valid rows (cells of ``columns``) in a savepoint; a person who joined meanwhile is
+    named, as a check would."""
     if progress and rows:
         progress("writing", 0, len(rows))
     dbapi_integrity_error = session.connection().dialect.loaded_dbapi.IntegrityError  # raised by COPY
@@ -233,6 +265,7 @@ def _write(
                 rows,
                 batch=_BATCH,
                 progress=(lambda done: progress("writing", done, len(rows))) if progress else None,
+                columns=columns,
             )
     except (IntegrityError, dbapi_integrity_error):
         # Another join or import gave some of these people a live membership after they were

@@ -28,7 +28,7 @@ Services take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -141,14 +141,22 @@ def new_member_row(pool: PoolRecord, applicant: Applicant) -> tuple[Any, ...]:
     )
 
 
-def admit(session: Session, plugins: Plugins, pool: PoolRecord, applicant: Applicant) -> Member:
+def admit(
+    session: Session,
+    plugins: Plugins,
+    pool: PoolRecord,
+    applicant: Applicant,
+    contacts: Mapping[str, str | None] | None = None,
+) -> Member:
     """Insert one new member (status ``active``), write their history and fire ``member_joined``.
+    ``contacts`` are the member's contact fields (``email``, ..., as :mod:`mutualaid.contacts`
+    checked them), stored with the row.
 
     The insert runs in a savepoint: when the partial unique index refuses a second live membership
     of the person (another transaction got in first), :class:`sqlalchemy.exc.IntegrityError`
     propagates with the session still usable.
     """
-    row = Member(**dict(zip(INSERT_COLUMNS, new_member_row(pool, applicant), strict=True)))
+    row = Member(**dict(zip(INSERT_COLUMNS, new_member_row(pool, applicant), strict=True)), **(contacts or {}))
     with session.begin_nested():
         session.add(row)
         session.flush()
@@ -170,10 +178,12 @@ def admit_many(
     *,
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
+    columns: Sequence[str] = INSERT_COLUMNS,
 ) -> None:
     """Insert many new members at once (rows from :func:`new_member_row`, in the order of
     ``applicants``), write their history set-based and fire ``member_joined`` for each when a
-    plugin observes it.
+    plugin observes it. ``columns`` name the rows' cells: :data:`INSERT_COLUMNS`, then any other
+    columns of the members table the rows fill after them (the contact fields of an import).
 
     Rows are written with one ``executemany`` per ``batch`` (``COPY`` on PostgreSQL) on the
     session's connection; ``progress(rows_written)`` is called after each batch. A person who
@@ -183,7 +193,7 @@ def admit_many(
     connection = session.connection()
     before = int(session.scalar(select(func.coalesce(func.max(Member.id), 0))) or 0)
     for start in range(0, len(rows), batch):
-        bulk_insert(connection, _members(), INSERT_COLUMNS, rows[start : start + batch])
+        bulk_insert(connection, _members(), columns, rows[start : start + batch])
         if progress:
             progress(min(start + batch, len(rows)))
     if not rows:

@@ -22,7 +22,7 @@ def member_state(status: str, waiting: date, on: date) -> MemberState:
 
 @dataclass(frozen=True, slots=True)
 class MemberRecord:
-    """A member as the API returns it."""
+    """A member as the API returns it; the contact fields are ``None`` when not given."""
 
     id: int
     pool_key: str
@@ -34,6 +34,10 @@ class MemberRecord:
     status: MemberStatus
     ended_on: date | None
     attributes: dict[str, Any]
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    city: str | None = None
 
     @property
     def live(self) -> bool:
@@ -42,7 +46,14 @@ class MemberRecord:
     def state_on(self, on: date) -> MemberState:
         return member_state(self.status, self.waiting_until, on)
 
+    @property
+    def contacts(self) -> dict[str, str]:
+        """The contact fields given, by name, in the order of :data:`~mutualaid.contacts.CONTACT_FIELDS`."""
+        given = {"email": self.email, "phone": self.phone, "locale": self.locale, "city": self.city}
+        return {name: value for name, value in given.items() if value is not None}
+
     def as_dict(self, on: date | None = None) -> dict[str, Any]:
+        """The member as JSON values; each contact field is there only when given."""
         data: dict[str, Any] = {
             "id": self.id,
             "pool": self.pool_key,
@@ -54,6 +65,7 @@ class MemberRecord:
             "status": self.status.value,
             "ended_on": self.ended_on.isoformat() if self.ended_on else None,
             "attributes": self.attributes,
+            **self.contacts,
         }
         if on is not None:
             data["state"] = self.state_on(on).value
@@ -72,13 +84,17 @@ def record_of(row: Member, pool_key: str) -> MemberRecord:
         status=MemberStatus(row.status),
         ended_on=row.ended_on,
         attributes=json.loads(row.attributes_json),
+        email=row.email,
+        phone=row.phone,
+        locale=row.locale,
+        city=row.city,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class MemberUpdate:
-    """What an update did: the member as now stored, and each attribute that changed as
-    ``name: (old, new)`` (JSON values; ``None`` where there was or is no value)."""
+    """What an update did: the member as now stored, and each attribute or contact field that
+    changed as ``name: (old, new)`` (JSON values; ``None`` where there was or is no value)."""
 
     member: MemberRecord
     changes: dict[str, tuple[Any, Any]]

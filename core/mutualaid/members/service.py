@@ -1,5 +1,5 @@
 """Members: joining (eligibility checked by the cohort), finding and listing them, updating a
-member's cohort attributes, and ending a membership (the member exits, or died).
+member's cohort attributes and contact fields, and ending a membership (the member exits, or died).
 
 A person holds at most one live (active or frozen) membership per pool; an ended membership keeps
 its row, with its status and the day it ended. Status changes are made by
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..contacts import CONTACT_FIELDS, check_contacts
 from ..db.models import Claim, Member
 from ..errors import IneligibleError, NotFoundError, StateError, ValidationError
 from ..fields import parse_date, validate_fields
@@ -62,10 +63,15 @@ def join_member(
     birth_date: str | date,
     attributes: Mapping[str, Any] | None = None,
     joined_on: str | date | None = None,
+    contacts: Mapping[str, str | None] | None = None,
 ) -> MemberRecord:
     """Add one member after checking every eligibility rule.
 
-    :raises IneligibleError: listing every reason the applicant may not join.
+    ``contacts`` are the member's optional contact fields (``email``, ``phone``, ``locale``,
+    ``city``), checked and normalised by :mod:`mutualaid.contacts`; an empty one is not given.
+
+    :raises IneligibleError: listing every reason the applicant may not join (and every bad contact).
+    :raises ValidationError: listing every bad contact field of an applicant who may join.
     """
     pool = get_pool(session, plugins, pool_key)
     raw: dict[str, Any] = dict(attributes or {})
@@ -73,7 +79,12 @@ def join_member(
     if joined_on is not None:
         raw["joined_on"] = joined_on
     applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=pool_today(pool.definition))
+    given, contact_problems = check_contacts(contacts or {})
     who = name.strip() or id_number
+    if applicant is None:
+        problems = [*problems, *contact_problems]
+    elif contact_problems:
+        raise ValidationError(contact_problems, summary=f"{who} cannot join pool {pool.key!r}:")
     if applicant is not None:
         existing = live_member_id(session, pool.id, applicant.id_number)
         deceased = deceased_member(session, pool.id, applicant.id_number) if existing is None else None
@@ -86,7 +97,7 @@ def join_member(
     if applicant is None:
         raise IneligibleError(problems, summary=f"{who} cannot join pool {pool.key!r}:")
     try:
-        row = lifecycle.admit(session, plugins, pool, applicant)
+        row = lifecycle.admit(session, plugins, pool, applicant, {k: v for k, v in given.items() if v is not None})
     except IntegrityError:
         # Another transaction gave this person a live membership between the check above and the
         # insert: the partial unique index uq_members_live_person refused the second one. The
@@ -230,14 +241,24 @@ def end_membership(
 
 
 def update_member(
-    session: Session, plugins: Plugins, pool_key: str, member: int | str, attributes: Mapping[str, Any]
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    member: int | str,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    contacts: Mapping[str, str | None] | None = None,
 ) -> MemberUpdate:
-    """Change some of a live member's cohort attributes (a driver renews their licence, say).
+    """Change some of a live member's cohort attributes (a driver renews their licence, say) and
+    contact fields.
 
     The values given are merged into the stored ones and the whole set is validated again with the
     cohort's member model, as at joining; an empty value removes an attribute (its default
     applies). Eligibility is not checked again: a member does not lose the membership by ageing or
     by what is recorded here. The member's name, ID number and dates are not attributes.
+
+    ``contacts`` maps contact fields to change (``email``, ``phone``, ``locale``, ``city``) to their
+    new values, checked by :mod:`mutualaid.contacts`; an empty value (or ``None``) clears the field.
 
     :raises StateError: if the membership is not live.
     :raises ValidationError: listing every problem (an unknown name, a bad value); nothing is changed.
@@ -247,7 +268,9 @@ def update_member(
     row = locked_member(session, pool, member)
     _require_live(row, pool, "be updated")
     summary = f"member #{row.id} of pool {pool.key!r} was not updated:"
-    if not attributes:
+    attributes = attributes or {}
+    contacts = contacts or {}
+    if not attributes and not contacts:
         raise ValidationError(
             [
                 f"no attribute was given; give NAME=VALUE for each one to change ('mutualaid cohorts show {cohort.key}' "
@@ -260,16 +283,42 @@ def update_member(
         for name in attributes
         if name in CORE
     ]
-    old = json.loads(row.attributes_json)
-    merged = {**old, **{name: value for name, value in attributes.items() if name not in CORE}}
-    parsed, attribute_problems = validate_fields(cohort.member_model, merged)
-    problems.extend(attribute_problems)
-    if problems or parsed is None:
+    own = cohort.member_model.model_fields
+    problems += [
+        f"{name}: is a contact field, not an attribute of cohort {cohort.key!r}; change it with --{name} (an empty "
+        "value clears it)"
+        for name in attributes
+        if name in CONTACT_FIELDS and name not in own
+    ]
+    problems += [
+        f"{name}: is not a contact field; the contact fields are {', '.join(CONTACT_FIELDS)}"
+        for name in contacts
+        if name not in CONTACT_FIELDS
+    ]
+    given, contact_problems = check_contacts(contacts)
+    problems.extend(contact_problems)
+    changes: dict[str, tuple[Any, Any]] = {}
+    parsed = None
+    if attributes:
+        old = json.loads(row.attributes_json)
+        merged = {
+            **old,
+            **{n: v for n, v in attributes.items() if n not in CORE and (n in own or n not in CONTACT_FIELDS)},
+        }
+        parsed, attribute_problems = validate_fields(cohort.member_model, merged)
+        problems.extend(attribute_problems)
+        if parsed is not None:
+            new = parsed.model_dump(mode="json")
+            names = [*new, *(name for name in old if name not in new)]
+            changes = {name: (old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)}
+    if problems:
         raise ValidationError(problems, summary=summary)
-    new = parsed.model_dump(mode="json")
-    names = [*new, *(name for name in old if name not in new)]
-    changes = {name: (old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)}
-    if changes:
+    if parsed is not None and changes:
         row.attributes_json = parsed.model_dump_json()
+    for name, value in given.items():
+        if getattr(row, name) != value:
+            changes[name] = (getattr(row, name), value)
+            setattr(row, name, value)
+    if changes:
         session.flush()
     return MemberUpdate(record_of(row, pool.key), changes)
