@@ -95,6 +95,10 @@ def floor_table(metadata: MetaData) -> Table:
         Column("status", String(16), nullable=False),
         Column("ended_on", Date),
         Column("attributes_json", Text, nullable=False),
+        Column("email", String(254)),
+        Column("phone", String(32)),
+        Column("locale", String(8)),
+        Column("city", String(100)),
     )
     live = table.c.status.in_(LIVE_STATUSES)
     Index(
