@@ -25,7 +25,10 @@ POOL = "js-truckers"
 BORN = date(1980, 1, 1)
 JOINED = date(2026, 10, 1)
 HEADER = "id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof"
-KNOWN = "birth_date, driving_proof, id_number, joined_on, licence_class, licence_expires, licence_number, name"
+KNOWN = (
+    "birth_date, city, driving_proof, email, id_number, joined_on, licence_class, licence_expires, licence_number, "
+    "locale, name, phone"
+)
 
 
 def rid(n: int) -> str:

@@ -165,11 +165,10 @@ def _check_rows(
     attributes, and their values added to the row only when the file has them."""
     own = set(pool.cohort.member_model.model_fields)
     columns = set(CORE) | own
-    # The columns listed to a header with an unknown one are the core's and the cohort's; the
-    # contact columns are described with the import (README) and accepted beside them.
+    # A header with an unknown column is told every column it may have, the contact ones too.
     optional = (columns | set(CONTACT_FIELDS)) - set(CORE_COLUMNS)
     checks = plugins.collector("eligibility_problems")
-    with open_csv(path, CORE_COLUMNS, optional, listing=", ".join(sorted(columns))) as source:
+    with open_csv(path, CORE_COLUMNS, optional, listing=", ".join(sorted(columns | set(CONTACT_FIELDS)))) as source:
         contacts = tuple(name for name in CONTACT_FIELDS if name in source.header and name not in own)
         checked = _Checked(source.header, contacts)
         contact_checks = [(name, CONTACT_CHECKS[name]) for name in contacts]
