@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..fields import parse_date
 from ..vocabulary import Layout, NoticeFormat, NoticeKind
@@ -14,6 +14,7 @@ from .application import Application
 
 if TYPE_CHECKING:
     from ..notices import RenderResult
+    from ..notices.sending import SendResult, SmtpSettings
 
 __all__ = ["NoticeVerbs"]
 
@@ -37,6 +38,7 @@ class NoticeVerbs(Application):
         formats: Sequence[str] = (NoticeFormat.TEXT,),
         templates: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
+        jobs: int = 1,
     ) -> RenderResult:
         """Render the notices of one kind into ``out_dir`` (the kinds: :data:`mutualaid.NoticeKind`,
         and those cohort plugins add).
@@ -53,6 +55,8 @@ class NoticeVerbs(Application):
         :param layout: ``files`` (one per member) or ``stream`` (one file per format, for large pools).
         :param formats: ``text``, ``html``, or both.
         :param templates: the operator's template directory, rendered sandboxed.
+        :param jobs: worker processes rendering contiguous ranges of members, each with its own
+            engine (``0``: one per core; default 1, this process).
         """
         from .. import notices
 
@@ -73,6 +77,7 @@ class NoticeVerbs(Application):
                 formats=tuple(formats),
                 templates=templates,
                 progress=progress,
+                jobs=jobs,
             )
 
     def render_statements(
@@ -134,4 +139,58 @@ class NoticeVerbs(Application):
             locale=locale,
             layout=layout,
             templates=templates,
+        )
+
+    def send_notices(
+        self,
+        pool: str,
+        kind: NoticeKind | str,
+        *,
+        period: str | None = None,
+        members: Sequence[int | str] = (),
+        claims: Sequence[int] = (),
+        locale: str | None = None,
+        since: str | date | None = None,
+        dry_run: bool = False,
+        rate: float | None = None,
+        smtp: SmtpSettings | Mapping[str, Any] | None = None,
+        templates: str | Path | None = None,
+        progress: Callable[[SendResult], None] | None = None,
+    ) -> SendResult:
+        """Send the notices of one kind by email, each member's as one message (plain text and HTML),
+        to the members with an email address; the rest are counted.
+
+        Each message is recorded in the send log before it goes to the server and marked sent (or
+        failed) after, each in a short transaction of its own (not one for the verb), so that a send
+        that stopped can be run again: notices sent are skipped, failed ones retried, and one left in
+        doubt by a crash is sent again with the same ``Message-ID``.
+
+        :param period, members, claims, locale, since, templates: what to send, as for
+            :meth:`render_notices`.
+        :param dry_run: render and report what would be sent (``SendResult.planned``); write nothing,
+            contact no server.
+        :param rate: at most this many messages a second (default: no limit).
+        :param smtp: the server: :class:`~mutualaid.notices.sending.SmtpSettings`, or the settings to
+            change (``host``, ``port``, ``tls``, ``user``, ``password``, ``sender``) of those of the
+            ``MUTUALAID_SMTP_*`` environment variables (the default).
+        :raises MailServerError: when the server cannot be reached (nothing is marked then).
+        """
+        from ..notices.sending import SmtpSettings, send_notices
+
+        settings = smtp if isinstance(smtp, SmtpSettings) else SmtpSettings.from_env(overrides=smtp)
+        return send_notices(
+            self.transaction,
+            self.plugins,
+            pool,
+            kind,
+            settings=settings,
+            period=period,
+            members=members,
+            claims=claims,
+            locale=locale,
+            since=parse_date(since, "since") if since is not None else None,
+            dry_run=dry_run,
+            rate=rate,
+            templates=templates,
+            progress=progress,
         )

@@ -14,20 +14,25 @@ public kinds), and what the kind adds (see :mod:`.kinds`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 
+from ..db.models import Member
+from ..errors import ValidationError
 from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import Layout, NoticeFormat
 from .context import member_context, plugin_context, pool_context
 from .environment import check_formats, check_locale, get_template, make_environment
 from .environment import render as render_template
+from .parallel import render_parallel
 from .spec import NoticeRequest, NoticeSpec
 from .writer import NoticeWriter
 
@@ -58,6 +63,40 @@ class _Language:
     shared: dict[str, Any]  # what every notice in this language gets
     values: dict[str, Any]  # the same with the batch's private values (``_``-prefixed), for the spec
     templates: dict[str, jinja2.Template]
+    # per format: the template's globals and ``shared`` in one dict, copied for each member (what
+    # ``Template.render`` would build from ``shared`` twice per notice)
+    bases: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+#: What ``getattr`` finds on a plain dict: its methods and ``object``'s (a dict has no ``__dict__``).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _fast_dict_attributes(env: SandboxedEnvironment) -> None:
+    """``{{ run.aid }}`` on a plain dict without the ``AttributeError`` the sandbox's ``getattr``
+    raises and catches first (a quarter of a statement's rendering time): for a key that is not an
+    attribute of ``dict``, the sandbox would return ``obj[key]`` (or an undefined) anyway. Anything
+    else -- other objects, ``items``, ``__class__`` -- takes the sandbox's own way, checks and all."""
+    sandboxed = type(env).getattr
+    undefined = env.undefined
+
+    def getattr(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return undefined(obj=obj, name=attribute)
+        return sandboxed(env, obj, attribute)
+
+    env.getattr = getattr  # type: ignore[method-assign]
+
+
+def _render_fast(template: jinja2.Template, base: dict[str, Any], member: dict[str, Any]) -> str:
+    """``template.render(base | member)`` without its two copies of the context; the values are
+    the same, so is the text. An exception is left to the caller (see :meth:`Renderer.notices`)."""
+    context = base.copy()
+    context.update(member)
+    return "".join(template.root_render_func(template.new_context(context, shared=True)))
 
 
 class Renderer:
@@ -85,6 +124,9 @@ class Renderer:
         self.session, self.plugins, self.pool, self.spec, self.request = session, plugins, pool, spec, request
         self.formats = tuple(dict.fromkeys(formats))
         self.env = make_environment(pool.cohort.templates, Path(templates) if templates else None)
+        # A rendering is one batch: a template it extends is not checked on disk for each notice.
+        self.env.auto_reload = False
+        _fast_dict_attributes(self.env)
         self.default_locale = request.locale or str(pool.config.locale)
         self._languages: dict[str, _Language] = {}
         self._public: dict[str, dict[str, str]] = {}
@@ -101,7 +143,8 @@ class Renderer:
         shared = pool_context(pool, locale)
         shared.update({key: value for key, value in batch.items() if not key.startswith("_")})
         shared.update(plugin_context(self.plugins, pool, spec.kind, locale, shared))
-        language = _Language(shared, {**shared, **batch}, templates)
+        bases = {fmt: {**template.globals, **shared} for fmt, template in templates.items()}
+        language = _Language(shared, {**shared, **batch}, templates, bases)
         self._languages[locale] = language
         return language
 
@@ -122,23 +165,46 @@ class Renderer:
             self._public[locale] = parts
         return parts
 
-    def notices(self, *, batch_rows: int = 2000) -> Iterator[RenderedNotice]:
-        """Each recipient's notice, in member order, streamed from the database."""
+    def member_values(self, row: Any, language: _Language) -> dict[str, Any]:
+        """What one recipient's notice adds to the shared values: ``member`` and the kind's own."""
+        values = self.spec.member(row, language.values)
+        if "member" not in values:
+            values["member"] = member_context(row)
+        return values
+
+    def context_of(self, row: Any, language: _Language) -> dict[str, Any]:
+        """The whole context of one recipient's notice (as :meth:`notices` renders it)."""
+        return {**language.shared, **self.member_values(row, language)}
+
+    def notices(self, *, batch_rows: int = 2000, between: tuple[int, int] | None = None) -> Iterator[RenderedNotice]:
+        """Each recipient's notice, in member order, streamed from the database (``between``:
+        only the members with ``low <= id < high``)."""
         spec, request = self.spec, self.request
         first = self.language(self.default_locale)
         query = spec.recipients(self.session, self.pool, request, first.values)
+        if between is not None:
+            member_id = Member.__table__.c.id
+            query = query.where(member_id >= between[0], member_id < between[1])
+        fixed_locale, default_locale = request.locale, self.default_locale
         for row in self.session.execute(query.execution_options(yield_per=batch_rows)):
-            locale = self.locale_of(row)
+            locale = fixed_locale or row.locale or default_locale
             reference = spec.reference(row, request)
             if spec.public:
                 yield RenderedNotice(row.id, row.email, locale, reference, self.public(locale))
                 continue
-            language = first if locale == self.default_locale else self.language(locale)
-            context = dict(language.shared)
-            context["member"] = member_context(row)
-            context.update(spec.member(row, language.values))
-            what = f"member #{row.id}"
-            parts = {fmt: render_template(t, context, what) for fmt, t in language.templates.items()}
+            language = first if locale == default_locale else self.language(locale)
+            values = spec.member(row, language.values)
+            if "member" not in values:  # a kind's own ``member`` wins, as it always has
+                values["member"] = member_context(row)
+            bases = language.bases
+            parts = {}
+            for fmt, template in language.templates.items():
+                try:
+                    parts[fmt] = _render_fast(template, bases[fmt], values)
+                except Exception:
+                    # The same rendering through the one error mapping: the same one-line error.
+                    context = {**language.shared, **values}
+                    parts[fmt] = render_template(template, context, f"member #{row.id}")
             yield RenderedNotice(row.id, row.email, locale, reference, parts)
 
 
@@ -154,13 +220,19 @@ def render(
     formats: tuple[str, ...] = (NoticeFormat.TEXT,),
     templates: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> RenderResult:
     """Render the notices of one kind for its recipients into ``out_dir``.
 
     Files are named ``<file stem>-MEMBER.<txt|html>`` (layout ``files``), or every notice goes to
     ``<stream stem>.<txt|html>`` (layout ``stream``, for large pools), each headed
     ``=== member N ===``. A public kind is one file, ``<file stem>.<txt|html>``.
-    ``progress(count)`` is called every 1,000 notices.
+    ``progress(count)`` is called every 1,000 notices (with ``jobs``: about every quarter second).
+
+    ``jobs``: worker processes (``0``: one per core): the recipients are split into as many
+    contiguous ranges of member ids, each rendered by its own process and engine from the
+    session's database URL (the committed data), joined in member order into the same files one
+    process writes (see :mod:`.parallel`).
 
     :raises MutualAidError: for a request the kind refuses, an unknown locale, a missing or broken
         template, or a template that fails for a member; nothing is left in ``out_dir`` then.
@@ -171,6 +243,17 @@ def render(
         writer = NoticeWriter(Path(out_dir), spec.file_stem(request), Layout.FILES, renderer.formats)
         return RenderResult(count=1, paths=writer.write_single(parts))
     stem = spec.file_stem(request) if layout == Layout.FILES else spec.stream_stem(request)
+    if jobs < 0:
+        raise ValidationError([f"jobs must be 0 (one per core) or more, not {jobs}"])
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1:
+        query = spec.recipients(session, pool, request, renderer.language(renderer.default_locale).values)
+        done = render_parallel(
+            session, plugins, pool, spec, request, Path(out_dir), query=query, stem=stem, layout=layout,
+            formats=renderer.formats, templates=templates, jobs=jobs, progress=progress,
+        )  # fmt: skip
+        if done is not None:
+            return RenderResult(count=done[0], paths=done[1])
     writer = NoticeWriter(Path(out_dir), stem, layout, renderer.formats)
     count = 0
     try:

@@ -71,6 +71,7 @@ def render_notices(
     formats: tuple[str, ...] = (NoticeFormat.TEXT,),
     templates: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> RenderResult:
     """Render the notices of ``kind`` in pool ``pool_key`` into ``out_dir``.
 
@@ -82,6 +83,7 @@ def render_notices(
         language, else the pool's.
     :param since: the kinds about an event: only events on or after this day.
     :param formats: ``text``, ``html`` or both.
+    :param jobs: worker processes (``0``: one per core); see :func:`~.pipeline.render`.
     """
     pool, spec, request = prepare(
         session,
@@ -106,4 +108,5 @@ def render_notices(
         formats=formats,
         templates=templates,
         progress=progress,
+        jobs=jobs,
     )

@@ -87,7 +87,32 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
         "_run": run,
         "_uniform": (run.plan.get("caps") or {}).get("uniform"),
         "_year_cap": to_minor(year_cap, pool.currency) if year_cap is not None else None,
+        "_shares": _class_shares(run),
+        "_money": _money_formatter(run.currency),
     }
+
+
+def _class_shares(run: SharingResult) -> dict[Any, int]:
+    """Each weight's share (the first class of a weight, as the plan lists them)."""
+    shares: dict[Any, int] = {}
+    for c in run.plan.get("classes") or []:
+        shares.setdefault(c["weight"], int(c["share"]))
+    return shares
+
+
+def _money_formatter(currency: str) -> Any:
+    """``format_minor(minor, currency)``, remembered: a run's charges take a handful of values."""
+    known: dict[int, str] = {}
+
+    def money(minor: int) -> str:
+        text = known.get(minor)
+        if text is None:
+            if len(known) > 100_000:
+                known.clear()
+            text = known[minor] = format_minor(minor, currency)
+        return text
+
+    return money
 
 
 def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batch: dict[str, Any]) -> Select[Any]:
@@ -133,7 +158,7 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
 
 def _member(row: Any, batch: dict[str, Any]) -> dict[str, Any]:
     run: SharingResult = batch["_run"]
-    cur = run.currency
+    money = batch["_money"]
     charge, planned, total = int(row.charge), int(row.planned), int(row.ytd)
     capped = charge < planned
     cap_by = None
@@ -141,21 +166,21 @@ def _member(row: Any, batch: dict[str, Any]) -> dict[str, Any]:
         uniform = batch["_uniform"]
         cap_by = "period" if uniform is not None and charge == min(planned, int(uniform)) else "year"
     year_cap = batch["_year_cap"]
-    share = int(next((c["share"] for c in run.plan.get("classes") or [] if c["weight"] == row.weight), run.share_minor))
+    share = batch["_shares"].get(row.weight, run.share_minor)
     return {
-        "charge": format_minor(charge, cur),
-        "before_caps": format_minor(planned, cur),
+        "charge": money(charge),
+        "before_caps": money(planned),
         "capped": capped,
         "cap_by": cap_by,
         "weight": int(row.weight),
-        "extra_unit": planned == share + 1 and not capped,
+        "extra_unit": planned == share + 1,
         "ytd": {
             "year": run.notice_date.year,
-            "total": format_minor(total, cur),
-            "cap": format_minor(year_cap, cur) if year_cap is not None else None,
-            "remaining": format_minor(max(year_cap - total, 0), cur) if year_cap is not None else None,
+            "total": money(total),
+            "cap": money(year_cap) if year_cap is not None else None,
+            "remaining": money(max(year_cap - total, 0)) if year_cap is not None else None,
         },
-        "balance": format_minor(int(row.balance), cur) if row.balance is not None else None,
+        "balance": money(int(row.balance)) if row.balance is not None else None,
     }
 
 
