@@ -28,6 +28,7 @@ __all__ = [
     "DatabaseError",
     "ImportRowsError",
     "IneligibleError",
+    "MailServerError",
     "MutualAidError",
     "NotFoundError",
     "PluginError",
@@ -102,3 +103,8 @@ class AlreadySharedError(StateError):
 
 class DatabaseError(MutualAidError):
     """Raised when the database cannot be opened, or its schema is newer than this mutualaid."""
+
+
+class MailServerError(MutualAidError):
+    """Raised when the mail server cannot be reached, refuses the login, or drops the connection
+    and cannot be reached again; what was sent until then is in the send log."""

@@ -172,6 +172,8 @@ OWNERS = {
     "a member's status and history": ("members.lifecycle", {"Member", "MemberStatusChange"}, {"status"}),
     "a claim's status and history": ("claims.machine", {"ClaimStatusChange"}, {"status"}),
     "the ledger's tables and head": ("ledger.posting", {"LedgerEntry", "LedgerLine"}, {"ledger_seq", "ledger_head"}),
+    # Its status column shares the name of a member's, so only its table is looked for.
+    "the notices' send log": ("notices.sending", {"NoticeDelivery"}, set()),
 }
 _WRITES = {"insert", "update", "delete", "bulk_insert", "from_select"}
 

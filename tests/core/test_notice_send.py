@@ -27,10 +27,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from mutualaid import MutualAid
+from mutualaid import MailServerError, MutualAid
 from mutualaid.cli import State, cli
 from mutualaid.notices.sending import (
-    MailServerError,
     Pacer,
     SmtpSettings,
     message_id,

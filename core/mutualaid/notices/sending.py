@@ -45,7 +45,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import NoticeDelivery
-from ..errors import MutualAidError, ValidationError
+from ..errors import MailServerError, ValidationError
 from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import DeliveryStatus, NoticeFormat
@@ -87,11 +87,6 @@ ENVIRONMENT = {
     "password": "MUTUALAID_SMTP_PASSWORD",
     "sender": "MUTUALAID_SMTP_FROM",
 }
-
-
-class MailServerError(MutualAidError):
-    """Raised when the mail server cannot be reached, refuses the login, or drops the connection
-    and cannot be reached again; what was sent until then is in the send log."""
 
 
 # -- settings ---------------------------------------------------------------------------------------

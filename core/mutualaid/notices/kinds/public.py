@@ -41,8 +41,7 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
         condition = (Claim.status == ClaimStatus.APPROVED) & Claim.sharing_run_id.is_(None)
     claims = claim_rows(session, pool, condition, locale)
     benefits = [
-        int(b or 0)
-        for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
+        int(b or 0) for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
     ]
     rules = money_rules(pool)
     return {
@@ -69,8 +68,10 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
 PUBLIC_NOTICE = NoticeSpec(
     kind=NoticeKind.PUBLIC_NOTICE,
     template=NoticeKind.PUBLIC_NOTICE,
-    file_stem=lambda request: f"public-notice-{request.period.key if request.period else ''}"
-    + (f".{request.locale}" if request.locale else ""),
+    file_stem=lambda request: (
+        f"public-notice-{request.period.key if request.period else ''}"
+        + (f".{request.locale}" if request.locale else "")
+    ),
     stream_stem=lambda request: f"public-notice-{request.period.key if request.period else ''}",
     batch=_batch,
     recipients=_recipients,
