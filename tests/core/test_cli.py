@@ -370,6 +370,23 @@ def test_default_database_is_in_mutualaid_home(runner, plugins, tmp_path, monkey
     assert upgraded.output == f"schema already at revision 0004 (sqlite:///{home / 'mutualaid.db'})\n"
 
 
+@pytest.mark.parametrize(
+    ("sharing", "words"),
+    [
+        ('management_fee = "none"\n', "no fee"),
+        ('management_fee = "flat"\nmanagement_fee_per_member = "0.5"\n', "fee 0.50 per member sharing"),
+        ('management_fee_rate = "0.125"\n', "fee 12.5%"),
+    ],
+    ids=["none", "flat", "rate"],
+)
+def test_pool_create_states_the_pools_own_fee(runner, plugins, tmp_path, sharing, words):
+    pool_file = tmp_path / "pool.toml"
+    pool_file.write_text(f'key = "p"\nname = "P"\ncohort = "truckers"\n[sharing]\n{sharing}', encoding="utf-8")
+    created = _invoke(runner, plugins, "pool", "create", str(pool_file), db_url=f"sqlite:///{tmp_path / 'p.db'}")
+    assert created.exit_code == 0, created.output
+    assert created.output == f"created pool 'p': P (cohort truckers, CNY, monthly sharing, {words}, rounding round-up)\n"
+
+
 # -- end to end ----------------------------------------------------------------------------------
 
 

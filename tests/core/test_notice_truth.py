@@ -268,3 +268,57 @@ def test_every_figure_of_every_statement_is_the_runs(truth_app, tmp_path_factory
             if balance:
                 assert _money(balance.group(1)) == balances.get(member_id, 0)
             assert text.count("  * case #") == run.claims_count
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=pools())
+def test_a_welcome_notice_states_the_pools_own_rules_and_no_other(truth_app, tmp_path_factory, case):
+    sharing, model, _, _ = case
+    app = truth_app
+    key = f"truth-{next(_numbers)}"
+    app.create_pool(
+        {"key": key, "name": "Truth", "cohort": "truth-test", "sharing": sharing, "payments": {"model": model}}
+    )
+    born = date(1990, 3, 1)
+    member = app.join(
+        key, id_number=resident_id(born, 1), name="M1", birth_date=born, joined_on="2026-09-01", attributes={}
+    )
+    out = tmp_path_factory.mktemp("welcome")
+    app.render_notices(key, "welcome", out, members=[member.id], locale="en")
+    text = (out / f"welcome-{member.id}.txt").read_text("utf-8")
+    fee = sharing["management_fee"]
+    fee_line = {
+        "rate": f"The management fee is {(Decimal(sharing['management_fee_rate']) * 100).normalize():f}% of the aid amount.",
+        "flat": f"The management fee is {format_minor(to_minor(sharing['management_fee_per_member'], 'CNY'), 'CNY')} "
+        "CNY per member sharing, per period.",
+        "none": "This pool charges no management fee.",
+    }
+    assert fee_line[fee] in text
+    assert all(line not in text for other, line in fee_line.items() if other != fee)
+    assert ("+ management fee" in text) == (fee != "none")
+    caps = sharing.get("caps", {})
+    assert ("The most you pay:" in text) == bool(caps)
+    for name, words in (
+        ("per_case", "per case funded"),
+        ("per_period", "per period\n"),
+        ("per_year", "per calendar year"),
+    ):
+        shown = f"  * {format_minor(to_minor(caps[name], 'CNY'), 'CNY')} CNY {words}" if name in caps else None
+        if shown:
+            assert shown in text
+        else:
+            assert f"CNY {words}" not in text
+    if caps:
+        wording = {
+            "sponsor": "the operator pays the rest",
+            "prorate": "the period's benefits are paid in proportion to what was collected",
+            "carry": "the rest is added to the next period's cost",
+        }
+        assert wording[caps["shortfall"]] in text
+        assert all(w not in text for k, w in wording.items() if k != caps["shortfall"])
+    else:
+        assert "cap" not in text.lower()
+    assert ("prepaid balance" in text) == (model == "prepaid")
+    assert ("retried for 5 days" in text) == (model == "postpaid")
+    assert ("in proportion to weights by age band" in text) == (sharing["weights"] == "cohort")
+    assert ("rounded up to the fen" in text) == (sharing["rounding"] == "round-up")

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ..money import format_percent
+from ..money import format_minor, format_percent, to_minor
+from ..vocabulary import FeePolicy
 from .common import State, dump, fmt_default, json_option, pass_state, table
 
 __all__ = ["pool_group"]
@@ -31,8 +32,19 @@ def pool_create(state: State, file: Path, as_json: bool) -> None:
     config = record.definition.config
     click.echo(
         f"created pool {config.key!r}: {config.name} (cohort {config.cohort}, {config.currency}, "
-        f"{config.sharing.calendar} sharing, fee {format_percent(config.sharing.management_fee_rate)}%, rounding {config.sharing.rounding})"
+        f"{config.sharing.calendar} sharing, {_fee_words(config)}, rounding {config.sharing.rounding})"
     )
+
+
+def _fee_words(config: Any) -> str:
+    """The pool's fee as its policy has it: ``fee 8%``, ``fee 0.50 per member sharing``, ``no fee``."""
+    sharing = config.sharing
+    if sharing.management_fee == FeePolicy.FLAT:
+        amount = format_minor(to_minor(sharing.management_fee_per_member, config.currency), config.currency)
+        return f"fee {amount} per member sharing"
+    if sharing.management_fee == FeePolicy.NONE:
+        return "no fee"
+    return f"fee {format_percent(sharing.management_fee_rate)}%"
 
 
 def _pool_dict(record: Any) -> dict[str, Any]:
