@@ -554,6 +554,16 @@ def test_balance_commands_round_trip(invoke, app, truckers_pool, make_driver, tm
     notify = invoke("balance", "notify", POOL, "--out", str(tmp_path / "notices"), "--locale", "en")
     assert notify.exit_code == 0, notify.output
     assert notify.output == f"rendered 2 low-balance notices into {tmp_path / 'notices'}\n"
+    both = invoke("balance", "notify", POOL, "--out", str(tmp_path / "both"), "--locale", "en", "--format", "both")
+    assert both.exit_code == 0, both.output
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == [
+        "low-balance-1.html",
+        "low-balance-1.txt",
+        "low-balance-3.html",
+        "low-balance-3.txt",
+    ]
+    html = (tmp_path / "both" / "low-balance-3.html").read_text("utf-8")
+    assert "1.00" in html and html.startswith("<!DOCTYPE html>")
 
 
 def test_balance_command_errors_are_one_line_and_change_nothing(invoke, app, truckers_pool, make_driver, tmp_path):

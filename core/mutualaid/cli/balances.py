@@ -11,6 +11,7 @@ from ..money import format_minor, from_minor
 from ..vocabulary import Layout, Locale, NoticeKind, values
 from ..wording import plural
 from .common import State, dump, json_option, layout_option, pass_state, table, templates_option
+from .notices import format_option, formats_of
 
 __all__ = ["balance_group"]
 
@@ -135,9 +136,10 @@ def balance_low(state: State, pool: str, threshold: str | None, limit: int | Non
 )
 @click.option("--member", "members", multiple=True, help="Only this member, whatever the balance; repeatable.")
 @click.option("--threshold", metavar="AMOUNT", help="Remind balances below this (default: the pool's low_balance).")
-@click.option("--locale", type=click.Choice(values(Locale)), help="Language (default: the pool's).")
+@click.option("--locale", type=click.Choice(values(Locale)), help="Language of every notice (default: each member's preferred language, else the pool's).")
 @layout_option
-@templates_option("low-balance.txt.j2")
+@format_option
+@templates_option("low-balance.txt.j2 and low-balance.html.j2")
 @pass_state
 def balance_notify(
     state: State,
@@ -147,6 +149,7 @@ def balance_notify(
     threshold: str | None,
     locale: str | None,
     layout: str,
+    fmt: str,
     templates: Path | None,
 ) -> None:
     """Render the low-balance reminders (notice kind low-balance) of the members below the level."""
@@ -158,6 +161,7 @@ def balance_notify(
         threshold=threshold,
         locale=locale,
         layout=layout,
+        formats=formats_of(fmt),
         templates=templates,
     )
     where = result.paths[0] if layout == Layout.STREAM and result.paths else out_dir
