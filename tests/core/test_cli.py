@@ -384,7 +384,9 @@ def test_pool_create_states_the_pools_own_fee(runner, plugins, tmp_path, sharing
     pool_file.write_text(f'key = "p"\nname = "P"\ncohort = "truckers"\n[sharing]\n{sharing}', encoding="utf-8")
     created = _invoke(runner, plugins, "pool", "create", str(pool_file), db_url=f"sqlite:///{tmp_path / 'p.db'}")
     assert created.exit_code == 0, created.output
-    assert created.output == f"created pool 'p': P (cohort truckers, CNY, monthly sharing, {words}, rounding round-up)\n"
+    assert (
+        created.output == f"created pool 'p': P (cohort truckers, CNY, monthly sharing, {words}, rounding round-up)\n"
+    )
 
 
 # -- end to end ----------------------------------------------------------------------------------

@@ -136,7 +136,11 @@ def balance_low(state: State, pool: str, threshold: str | None, limit: int | Non
 )
 @click.option("--member", "members", multiple=True, help="Only this member, whatever the balance; repeatable.")
 @click.option("--threshold", metavar="AMOUNT", help="Remind balances below this (default: the pool's low_balance).")
-@click.option("--locale", type=click.Choice(values(Locale)), help="Language of every notice (default: each member's preferred language, else the pool's).")
+@click.option(
+    "--locale",
+    type=click.Choice(values(Locale)),
+    help="Language of every notice (default: each member's preferred language, else the pool's).",
+)
 @layout_option
 @format_option
 @templates_option("low-balance.txt.j2 and low-balance.html.j2")
