@@ -174,3 +174,26 @@ def test_unknown_pool_or_bad_format(pool, tmp_path):
         pool.render_notices(POOL, "decision", tmp_path / "y", formats=("pdf",))
     assert str(info.value) == "format 'pdf' is not supported; use text or html (or both)"
     assert not (tmp_path / "y").exists()
+
+
+def test_a_template_cannot_change_what_the_next_members_notice_sees(app, truckers_pool, make_driver, tmp_path):
+    """A statement template that appends each reader to the period's list of cases would show
+    member 2's name in member 3's statement; the sandbox is immutable, so it is refused."""
+    app.create_pool(truckers_pool())
+    for n in (1, 2, 3):
+        app.join(POOL, **make_driver(n))
+    claim = app.file_claim(POOL, 1, event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25")
+    app.approve_claim(claim.id)
+    app.share(POOL, "2026-11")
+    templates = tmp_path / "templates" / "en"
+    templates.mkdir(parents=True)
+    (templates / "statement.txt.j2").write_text(
+        "{{ claims.append({'claimant': member.name}) or '' }}{% for c in claims %}{{ c.claimant }}\n{% endfor %}",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    with pytest.raises(ValidationError) as info:
+        app.render_notices(POOL, "statement", out, period="2026-11", locale="en", templates=tmp_path / "templates")
+    assert str(info.value).startswith("template en/statement.txt.j2 is not allowed to do that: ")
+    assert "append" in str(info.value)
+    assert list(out.iterdir()) == []  # nothing rendered is left

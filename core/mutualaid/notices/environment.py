@@ -1,10 +1,12 @@
 """The Jinja2 environment notices are rendered in: templates from the core, overridden by the
-cohort and by the operator, sandboxed (operators' templates are untrusted), strict (a missing value
-is an error, never a blank), autoescaped for HTML only.
+cohort and by the operator, sandboxed and immutable (operators' templates are untrusted, and cannot
+change what they are given), strict (a missing value is an error, never a blank), autoescaped for
+HTML only.
 
 Templates are looked up as ``<locale>/<name>.txt.j2`` (plain text) and ``<locale>/<name>.html.j2``
-(HTML, autoescaped; they extend ``layout.html.j2``, a page readable on a phone and printable) in, first, the operator's directory (if
-given), then the cohort's ``templates`` directory, then the core's; the core's are also reachable
+(HTML, autoescaped; they extend ``layout.html.j2``, a page readable on a phone and printable) in,
+first, the operator's directory (if given), then the cohort's ``templates`` directory, then the
+core's; the core's are also reachable
 as ``core/<locale>/<name>.txt.j2`` so an override can ``{% extends %}`` one and replace a block.
 An override works the same for both formats.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from ..errors import NotFoundError, ValidationError
 from ..vocabulary import Locale, NoticeFormat, values
@@ -54,7 +56,9 @@ def make_environment(
     core = jinja2.FileSystemLoader(str(CORE_TEMPLATES))
     search.append(jinja2.PrefixLoader({"core": core}))
     search.append(core)
-    env = SandboxedEnvironment(
+    # Immutable: a template cannot change a list or a dict it is given (``run.classes.append``),
+    # so nothing one member's notice does can reach the next member's.
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(search),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
