@@ -197,3 +197,24 @@ def test_a_template_cannot_change_what_the_next_members_notice_sees(app, trucker
     assert str(info.value).startswith("template en/statement.txt.j2 is not allowed to do that: ")
     assert "append" in str(info.value)
     assert list(out.iterdir()) == []  # nothing rendered is left
+
+
+def test_a_rendering_killed_before_it_cleaned_up_leaves_nothing_behind_the_next_one(pool, tmp_path):
+    """A killed rendering's staging directory (finished notices: names and amounts) is removed by
+    the next rendering into the same directory; one of a live process is left alone."""
+    import os
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f".rendering-{dead.pid}-abcd"
+    stale.mkdir()
+    (stale / "statement-2026-11-2.txt").write_text("王小明 ... 30,000.00", encoding="utf-8")
+    busy = out / f".rendering-{os.getppid()}-efgh"
+    busy.mkdir()
+    pool.render_notices(POOL, "decision", out, claims=[1], locale="en")
+    assert not stale.exists()
+    assert busy.exists()
+    assert sorted(p.name for p in out.iterdir()) == [busy.name, "decision-claim-1.txt"]

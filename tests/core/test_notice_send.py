@@ -29,12 +29,8 @@ from sqlalchemy import text
 
 from mutualaid import MailServerError, MutualAid
 from mutualaid.cli import State, cli
-from mutualaid.notices.sending import (
-    Pacer,
-    SmtpSettings,
-    message_id,
-    send_notices,
-)
+from mutualaid.notices.mail import Pacer, SmtpSettings, message_id
+from mutualaid.notices.sending import send_notices
 from mutualaid.pools import get_pool
 
 POOL = "js-truckers"

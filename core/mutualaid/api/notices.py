@@ -14,7 +14,8 @@ from .application import Application
 
 if TYPE_CHECKING:
     from ..notices import RenderResult
-    from ..notices.sending import SendResult, SmtpSettings
+    from ..notices.mail import SmtpSettings
+    from ..notices.sending import SendResult
 
 __all__ = ["NoticeVerbs"]
 
@@ -175,7 +176,8 @@ class NoticeVerbs(Application):
             ``MUTUALAID_SMTP_*`` environment variables (the default).
         :raises MailServerError: when the server cannot be reached (nothing is marked then).
         """
-        from ..notices.sending import SmtpSettings, send_notices
+        from ..notices.mail import SmtpSettings
+        from ..notices.sending import send_notices
 
         settings = smtp if isinstance(smtp, SmtpSettings) else SmtpSettings.from_env(overrides=smtp)
         return send_notices(

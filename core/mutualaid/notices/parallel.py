@@ -17,7 +17,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -35,7 +34,7 @@ from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import Layout, values
 from .spec import NoticeRequest, NoticeSpec
-from .writer import NoticeWriter
+from .writer import NoticeWriter, staging_directory
 
 __all__ = ["boundaries", "render_parallel"]
 
@@ -206,7 +205,7 @@ def render_parallel(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValidationError([f"cannot create the output directory {out_dir}: {exc.strerror}"]) from None
-    staging = Path(tempfile.mkdtemp(prefix=".rendering-", dir=out_dir))
+    staging = staging_directory(out_dir)
     context = multiprocessing.get_context("spawn")
     counters = context.Array("q", len(ranges) + 1, lock=False)
     jobs_list = [

@@ -13,7 +13,30 @@ from ..errors import ValidationError
 from ..vocabulary import Layout, values
 from .environment import EXTENSIONS
 
-__all__ = ["NoticeWriter"]
+__all__ = ["NoticeWriter", "staging_directory"]
+
+STAGING_PREFIX = ".rendering-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def staging_directory(out_dir: Path) -> Path:
+    """A new hidden directory in ``out_dir`` to render into, named after this process
+    (``.rendering-PID-XXXX``). The staging directories of renderings whose process is gone (killed
+    before it could clean up: they hold finished notices, names and amounts) are removed first."""
+    for stale in out_dir.glob(STAGING_PREFIX + "*"):
+        pid = stale.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if stale.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
 
 
 class NoticeWriter:
@@ -31,7 +54,7 @@ class NoticeWriter:
         except OSError as exc:
             raise ValidationError([f"cannot create the output directory {out_dir}: {exc.strerror}"]) from None
         self.out_dir, self.stem, self.layout, self.formats = out_dir, stem, layout, formats
-        self._staging = Path(tempfile.mkdtemp(prefix=".rendering-", dir=out_dir))
+        self._staging = staging_directory(out_dir)
         self._names: list[str] = []
         self._streams: dict[str, TextIO] = {}
         if layout == Layout.STREAM:
