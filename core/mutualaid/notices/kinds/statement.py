@@ -173,7 +173,7 @@ def _member(row: Any, batch: dict[str, Any]) -> dict[str, Any]:
         "capped": capped,
         "cap_by": cap_by,
         "weight": int(row.weight),
-        "extra_unit": planned == share + 1,
+        "extra_unit": planned == share + 1 and not capped,
         "ytd": {
             "year": run.notice_date.year,
             "total": money(total),
