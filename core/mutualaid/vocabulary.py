@@ -19,20 +19,30 @@ __all__ = [
     "Account",
     "Bearer",
     "Calendar",
+    "ClaimNoteKind",
     "ClaimStatus",
+    "DeliveryStatus",
     "EntryKind",
     "FeePolicy",
+    "Governance",
+    "JuryStatus",
+    "JuryThreshold",
     "Layout",
     "Locale",
     "MemberChange",
     "MemberState",
     "MemberStatus",
+    "NoticeFormat",
     "NoticeKind",
+    "ObjectionKind",
+    "ObjectionRoute",
+    "ObjectionStatus",
     "PaymentModel",
     "PaymentResult",
     "PaymentState",
     "Rounding",
     "ShortfallPolicy",
+    "Vote",
     "Weighting",
     "check_values",
     "values",
@@ -84,12 +94,67 @@ class MemberChange(StrEnum):
 
 
 class ClaimStatus(StrEnum):
-    """A claim's stored status; only ``mutualaid.claims.machine`` writes it."""
+    """A claim's stored status; only ``mutualaid.claims.machine`` writes it (its ``TRANSITIONS``
+    say which status leads to which)."""
 
     FILED = "filed"
+    UNDER_REVIEW = "under-review"  # investigated: documents and notes gathered, costs recorded
+    PROPOSED = "proposed"  # a decision proposed (pay so much, or reject and why), not yet public
+    IN_NOTICE = "in-notice"  # the proposed decision in public notice (公示) for the pool's window
+    OBJECTED = "objected"  # a member objected during the window (or the claimant disputed a rejection)
+    AT_JURY = "at-jury"  # a member jury (评议团) decides it
     APPROVED = "approved"
     REJECTED = "rejected"
     SHARED = "shared"
+
+
+class Governance(StrEnum):
+    """How a pool decides its claims: the operator alone (``direct``), or the full public process
+    (``public``: review, proposal, public notice, objections and a member jury)."""
+
+    DIRECT = "direct"
+    PUBLIC = "public"
+
+
+class ObjectionRoute(StrEnum):
+    """Where an objection sends a claim: back to review, or to a member jury."""
+
+    REVIEW = "review"
+    JURY = "jury"
+
+
+class ObjectionKind(StrEnum):
+    OBJECTION = "objection"  # a member objects to a proposed decision in public notice
+    DISPUTE = "dispute"  # the claimant disputes a rejection
+
+
+class ObjectionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"  # the claim was reviewed again or the jury decided
+
+
+class JuryThreshold(StrEnum):
+    """The share of the votes cast a jury's decision to pay needs."""
+
+    MAJORITY = "majority"  # more than half
+    TWO_THIRDS = "two-thirds"
+    THREE_QUARTERS = "three-quarters"
+
+
+class JuryStatus(StrEnum):
+    OPEN = "open"  # drawn, voting
+    DECIDED = "decided"  # closed with a quorum: the tally decided the claim
+    NO_QUORUM = "no-quorum"  # closed without a quorum: the claim goes back to review
+
+
+class ClaimNoteKind(StrEnum):
+    DOCUMENT = "document"  # a document attached by reference (a file name, an archive number)
+    NOTE = "note"  # an investigator's note
+
+
+class Vote(StrEnum):
+    PAY = "pay"  # the claim should be paid as proposed
+    REJECT = "reject"
 
 
 class Calendar(StrEnum):
@@ -201,6 +266,7 @@ class EntryKind(StrEnum):
     UNPAID = "unpaid"  # a postpaid retry window settled (its failed shares written off)
     TOP_UP = "top-up"  # prepaid top-ups
     REFUND = "refund"  # contributions refunded on a denied claim
+    INVESTIGATION = "investigation"  # a claim's investigation cost, paid from the operator's fee
     ADJUSTMENT = "adjustment"  # an operator's entry, or the reversal of one
 
 

@@ -291,13 +291,13 @@ def test_db_upgrade_creates_the_schema_then_is_already_at_head(runner, plugins, 
     assert not path.exists()  # looking does not create it
     upgraded = _invoke(runner, plugins, "db", "upgrade", db_url=url)
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.output == f"schema upgraded to revision 0004 ({url})\n"
+    assert upgraded.output == f"schema upgraded to revision 0005 ({url})\n"
     assert path.is_file()
     again = _invoke(runner, plugins, "db", "upgrade", db_url=url)
     assert again.exit_code == 0, again.output
-    assert again.output == f"schema already at revision 0004 ({url})\n"
+    assert again.output == f"schema already at revision 0005 ({url})\n"
     current = _invoke(runner, plugins, "db", "current", db_url=url)
-    assert current.output == "0004\n"
+    assert current.output == "0005\n"
 
 
 def test_db_commands_on_a_migrated_database(runner, plugins, db_url):
@@ -306,10 +306,10 @@ def test_db_commands_on_a_migrated_database(runner, plugins, db_url):
     shown = make_url(db_url).render_as_string(hide_password=True)
     upgraded = _invoke(runner, plugins, "db", "upgrade", db_url=db_url)
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.output == f"schema already at revision 0004 ({shown})\n"
+    assert upgraded.output == f"schema already at revision 0005 ({shown})\n"
     current = _invoke(runner, plugins, "db", "current", db_url=db_url)
     assert current.exit_code == 0, current.output
-    assert current.output == "0004\n"
+    assert current.output == "0005\n"
 
 
 @pytest.mark.parametrize("command", [["db", "current"], ["db", "upgrade"], ["pool", "list"]], ids=" ".join)
@@ -354,7 +354,7 @@ def test_database_url_from_the_environment(runner, plugins, tmp_path, monkeypatc
     monkeypatch.setenv("MUTUALAID_DATABASE_URL", url)
     result = _invoke(runner, plugins, "db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert result.output == f"schema upgraded to revision 0004 ({url})\n"
+    assert result.output == f"schema upgraded to revision 0005 ({url})\n"
     assert (tmp_path / "from-env.db").is_file()
 
 
@@ -367,7 +367,7 @@ def test_default_database_is_in_mutualaid_home(runner, plugins, tmp_path, monkey
     assert result.output == "no pools yet; create one with 'mutualaid pool create FILE'\n"
     assert (home / "mutualaid.db").is_file()
     upgraded = _invoke(runner, plugins, "db", "upgrade")
-    assert upgraded.output == f"schema already at revision 0004 (sqlite:///{home / 'mutualaid.db'})\n"
+    assert upgraded.output == f"schema already at revision 0005 (sqlite:///{home / 'mutualaid.db'})\n"
 
 
 @pytest.mark.parametrize(

@@ -822,7 +822,7 @@ def test_ledger_entries_of_an_unknown_kind_is_one_line_listing_the_kinds(
     assert result.exit_code == 1
     assert result.output == (
         f"Error: kind: {kind!r} is not a kind of ledger entry; the kinds are sharing, payments, unpaid, top-up, "
-        "refund, adjustment\n"
+        "refund, investigation, adjustment\n"
     )
     with pytest.raises(ValidationError):
         app.ledger_entries(POOL, kind=kind)

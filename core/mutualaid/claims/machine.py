@@ -1,10 +1,26 @@
 """The claim state machine: the only code that writes a claim's status.
 
 Every transition is checked against :data:`TRANSITIONS` and recorded in the claim's history
-(``claim_status_changes``: the status entered, when, and why)::
+(``claim_status_changes``: the status entered, when, why, and who made the change)::
+
+    direct governance (the operator decides):
 
     filed ──approve──> approved ──share──> shared
       └────reject───> rejected
+
+    public governance (as the communities that lasted ran it):
+
+    filed ─review─> under-review ─propose─> proposed ─publish─> in-notice ─decide─> approved ─> shared
+                        ^    ^                 │                   │   └──decide──> rejected
+                        │    └──────withdraw───┘                   │                    │
+                        │                                      object                dispute
+                        │                                          v                    │
+                        └──────────────review again─────────── objected <───────────────┘
+                                                                   │
+                                                                 jury
+                                                                   v
+                                                                at-jury ──tally──> approved / rejected
+                                                                   └──no quorum──> under-review
 
 A claim is filed with :func:`file`; :func:`move` takes one claim to a new status (a decision);
 :func:`share` marks the claims a sharing run funded. New states (a review, a public notice, an
@@ -26,62 +42,106 @@ from ..db.models import Claim, ClaimStatusChange
 from ..errors import StateError
 from ..vocabulary import ClaimStatus
 
-__all__ = ["TRANSITIONS", "allowed", "file", "move", "require", "share"]
+__all__ = ["TRANSITIONS", "allowed", "file", "move", "require", "share", "verb"]
 
 #: The statuses a claim may move to from each status.
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
-    ClaimStatus.FILED: frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED}),
+    ClaimStatus.FILED: frozenset({ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED, ClaimStatus.REJECTED}),
+    ClaimStatus.UNDER_REVIEW: frozenset({ClaimStatus.PROPOSED}),
+    ClaimStatus.PROPOSED: frozenset({ClaimStatus.IN_NOTICE, ClaimStatus.UNDER_REVIEW}),
+    ClaimStatus.IN_NOTICE: frozenset({ClaimStatus.OBJECTED, ClaimStatus.APPROVED, ClaimStatus.REJECTED}),
+    ClaimStatus.OBJECTED: frozenset({ClaimStatus.UNDER_REVIEW, ClaimStatus.AT_JURY}),
+    ClaimStatus.AT_JURY: frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.UNDER_REVIEW}),
     ClaimStatus.APPROVED: frozenset({ClaimStatus.SHARED}),
-    ClaimStatus.REJECTED: frozenset(),
+    ClaimStatus.REJECTED: frozenset({ClaimStatus.OBJECTED}),
     ClaimStatus.SHARED: frozenset(),
 }
-_VERBS = {ClaimStatus.APPROVED: "approved", ClaimStatus.REJECTED: "rejected", ClaimStatus.SHARED: "shared"}
-_COLUMNS = ("claim_id", "status", "changed_at", "cause")
+_VERBS = {
+    ClaimStatus.UNDER_REVIEW: "reviewed",
+    ClaimStatus.PROPOSED: "proposed",
+    ClaimStatus.IN_NOTICE: "published",
+    ClaimStatus.OBJECTED: "objected to",
+    ClaimStatus.AT_JURY: "sent to a jury",
+    ClaimStatus.APPROVED: "approved",
+    ClaimStatus.REJECTED: "rejected",
+    ClaimStatus.SHARED: "shared",
+}
+_COLUMNS = ("claim_id", "status", "changed_at", "cause", "actor")
 
 
 def allowed(current: ClaimStatus | str, target: ClaimStatus | str) -> bool:
     return ClaimStatus(target) in TRANSITIONS[ClaimStatus(current)]
 
 
-def _record(session: Session, rows: Sequence[tuple[int, ClaimStatus, datetime, str]]) -> None:
+def verb(status: ClaimStatus) -> str:
+    """What a move to ``status`` is called in messages: ``approved``, ``sent to a jury``..."""
+    return _VERBS.get(status, status.value)
+
+
+def _record(session: Session, rows: Sequence[tuple[int, ClaimStatus, datetime, str, str | None]]) -> None:
     bulk_insert(
         session.connection(),
         cast(Table, ClaimStatusChange.__table__),
         _COLUMNS,
-        [(claim_id, status.value, at, cause) for claim_id, status, at, cause in rows],
+        [(claim_id, status.value, at, cause, actor) for claim_id, status, at, cause, actor in rows],
     )
 
 
-def file(session: Session, row: Claim, *, cause: str = "filed") -> Claim:
+def file(session: Session, row: Claim, *, cause: str = "filed", actor: str | None = None) -> Claim:
     """Store a new claim as ``filed`` and begin its history."""
     row.status = ClaimStatus.FILED.value
     session.add(row)
     session.flush()
-    _record(session, [(row.id, ClaimStatus.FILED, datetime.now(UTC), cause)])
+    _record(session, [(row.id, ClaimStatus.FILED, datetime.now(UTC), cause, actor)])
     return row
 
 
-def require(row: Claim, target: ClaimStatus) -> None:
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def require(row: Claim, target: ClaimStatus, sources: Sequence[ClaimStatus] | None = None) -> None:
     """Refuse a move the claim's status does not lead to.
 
-    :raises StateError: naming the claim's status and which claims can make the move (e.g.
-        approving a rejected claim).
+    :param sources: the statuses this step takes the claim from (default: every status that
+        leads to ``target``); a pool's governance narrows them (a direct pool approves only filed
+        claims, a public one only claims whose notice window closed or that a jury decided).
+    :raises StateError: naming the claim's status, which claims can make the move, and what the
+        claim can do instead (e.g. approving a rejected claim).
     """
     current = ClaimStatus(row.status)
-    if not allowed(current, target):
-        sources = [status.value for status, targets in TRANSITIONS.items() if target in targets]
-        raise StateError(
-            f"claim #{row.id} is already {current.value}; only a{'n' if sources[0][0] in 'aeiou' else ''} "
-            f"{' or '.join(sources)} claim can be {_VERBS.get(target, target.value)}"
-        )
+    froms = list(sources) if sources is not None else [s for s, targets in TRANSITIONS.items() if target in targets]
+    if current in froms and allowed(current, target):
+        return
+    names = [s.value for s in froms]
+    nexts = sorted(TRANSITIONS[current], key=list(ClaimStatus).index)
+    instead = (
+        f"; {_article(current.value)} {current.value} claim can be {' or '.join(verb(s) for s in nexts)}"
+        if nexts and current not in (ClaimStatus.FILED, ClaimStatus.APPROVED, ClaimStatus.REJECTED)
+        else ""
+    )
+    raise StateError(
+        f"claim #{row.id} is already {current.value}; only {_article(names[0])} {' or '.join(names)} claim can "
+        f"be {verb(target)}{instead}"
+    )
 
 
-def move(session: Session, row: Claim, target: ClaimStatus, *, cause: str, at: datetime | None = None) -> None:
-    """Move one claim to ``target``, recording why (see :func:`require` for what is refused)."""
-    require(row, target)
+def move(
+    session: Session,
+    row: Claim,
+    target: ClaimStatus,
+    *,
+    cause: str,
+    at: datetime | None = None,
+    actor: str | None = None,
+    sources: Sequence[ClaimStatus] | None = None,
+) -> None:
+    """Move one claim to ``target``, recording why and who (see :func:`require` for what is
+    refused and what ``sources`` narrows)."""
+    require(row, target, sources)
     row.status = target.value
     session.flush()
-    _record(session, [(row.id, target, at or datetime.now(UTC), cause)])
+    _record(session, [(row.id, target, at or datetime.now(UTC), cause, actor)])
 
 
 def share(session: Session, funded: Sequence[tuple[int, int]], *, run_id: int, period: str) -> None:
@@ -101,4 +161,4 @@ def share(session: Session, funded: Sequence[tuple[int, int]], *, run_id: int, p
         if updated != 1:  # pragma: no cover - the run locked the approved claims it funds
             raise StateError(f"claim #{claim_id} is no longer approved; the run was not recorded, run it again")
     cause = f"shared in period {period} (run #{run_id})"
-    _record(session, [(claim_id, ClaimStatus.SHARED, at, cause) for claim_id, _ in funded])
+    _record(session, [(claim_id, ClaimStatus.SHARED, at, cause, None) for claim_id, _ in funded])

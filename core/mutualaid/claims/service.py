@@ -38,7 +38,7 @@ from ..members.service import get_member
 from ..money import from_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
-from ..vocabulary import Account, Bearer, ClaimStatus, EntryKind, MemberStatus, values
+from ..vocabulary import Account, Bearer, ClaimStatus, EntryKind, Governance, MemberStatus, values
 from . import machine
 from .deciding import contributions, decide
 from .records import ClaimHistoryEntry, ClaimRecord, Rejection, record_of, utc
@@ -149,25 +149,52 @@ def review_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cla
 
 
 def _decided(
-    session: Session, plugins: Plugins, claim_id: int, target: ClaimStatus
+    session: Session,
+    plugins: Plugins,
+    claim_id: int,
+    target: ClaimStatus,
+    sources: tuple[ClaimStatus, ...] | None = None,
 ) -> tuple[Claim, PoolRecord, BenefitDecision]:
     """Load a claim for a decision: locked, in a status that leads to ``target``, with its member
     locked too (decisions of two claims of one member are taken one after the other, each seeing
     what the other paid, so that together they stay within a combined cap), and the cohort's
-    decision."""
+    decision.
+
+    :param sources: the statuses the decision is taken from; ``None``: the operator's direct
+        decision of a filed claim, which a pool deciding in public refuses.
+    """
     row, pool = _load(session, plugins, claim_id, lock=True)
-    machine.require(row, target)
+    if sources is None:
+        if pool.config.claims.governance == Governance.PUBLIC:
+            raise StateError(
+                f"pool {pool.key!r} decides its claims in public: claim #{row.id} is investigated, its proposed "
+                "decision published, and it is decided when its notice window closes ('mutualaid claim "
+                "investigate', 'propose', 'publish', 'decide')"
+            )
+        sources = (ClaimStatus.FILED,)
+    machine.require(row, target, sources)
     session.get(Member, row.member_id, with_for_update=True)
     return row, pool, decide(session, row, pool)
 
 
-def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
-    """Approve a filed claim for the benefit the cohort decides.
+def approve_claim(
+    session: Session,
+    plugins: Plugins,
+    claim_id: int,
+    *,
+    actor: str | None = None,
+    sources: tuple[ClaimStatus, ...] | None = None,
+    cause: str = "approved",
+) -> tuple[ClaimRecord, BenefitDecision]:
+    """Approve a claim for the benefit the cohort decides: a filed claim (direct governance), or
+    one of ``sources`` (public governance: a claim whose notice window closed, or a jury's).
 
-    :raises StateError: if the claim is not waiting for a decision, or the cohort finds it not
+    :param actor: who decided (recorded in the claim's history).
+    :param cause: how it was decided, before the cohort's reasons in the history.
+    :raises StateError: if the claim is not waiting for that decision, or the cohort finds it not
         payable (the message lists the reasons).
     """
-    row, pool, decision = _decided(session, plugins, claim_id, ClaimStatus.APPROVED)
+    row, pool, decision = _decided(session, plugins, claim_id, ClaimStatus.APPROVED, sources)
     if not decision.payable:
         raise StateError(f"claim #{claim_id} cannot be approved: {'; '.join(decision.reasons)}")
     row.benefit_minor = to_minor(decision.amount, pool.currency)
@@ -175,7 +202,13 @@ def approve_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
     row.reasons_json = json.dumps(list(decision.reasons), ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
     machine.move(
-        session, row, ClaimStatus.APPROVED, cause="approved: " + "; ".join(decision.reasons), at=row.decided_at
+        session,
+        row,
+        ClaimStatus.APPROVED,
+        cause=f"{cause}: " + "; ".join(decision.reasons),
+        at=row.decided_at,
+        actor=actor,
+        sources=sources or (ClaimStatus.FILED,),
     )
     if decision.ends_membership:
         _end_membership(session, plugins, pool, row, MemberStatus.DECEASED)
@@ -212,8 +245,18 @@ def _refund(session: Session, pool: PoolRecord, row: Claim) -> int:
     return amount
 
 
-def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str) -> Rejection:
-    """Reject a filed claim with the operator's reason (required).
+def reject_claim(
+    session: Session,
+    plugins: Plugins,
+    claim_id: int,
+    reason: str,
+    *,
+    actor: str | None = None,
+    sources: tuple[ClaimStatus, ...] | None = None,
+    cause: str = "rejected",
+) -> Rejection:
+    """Reject a claim with the reason its members read (required): a filed claim (direct
+    governance), or one of ``sources`` (public governance; see :func:`approve_claim`).
 
     When the cohort finds the claim not payable and the event ends the membership (a death the
     pool does not pay for, e.g. while drunk driving), the member is recorded as deceased on the
@@ -223,11 +266,19 @@ def reject_claim(session: Session, plugins: Plugins, claim_id: int, reason: str)
     reason = reason.strip()
     if not reason:
         raise ValidationError(["reason: a rejection needs a reason the member can read"])
-    row, pool, decision = _decided(session, plugins, claim_id, ClaimStatus.REJECTED)
+    row, pool, decision = _decided(session, plugins, claim_id, ClaimStatus.REJECTED, sources)
     row.benefit_minor = 0
     row.reasons_json = json.dumps([reason], ensure_ascii=False)
     row.decided_at = datetime.now(UTC)
-    machine.move(session, row, ClaimStatus.REJECTED, cause=f"rejected: {reason}", at=row.decided_at)
+    machine.move(
+        session,
+        row,
+        ClaimStatus.REJECTED,
+        cause=f"{cause}: {reason}",
+        at=row.decided_at,
+        actor=actor,
+        sources=sources or (ClaimStatus.FILED,),
+    )
     denied = not decision.payable
     ended = (
         denied

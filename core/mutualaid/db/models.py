@@ -29,16 +29,22 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from ..vocabulary import (
     LIVE_STATUSES,
     Account,
+    ClaimNoteKind,
     ClaimStatus,
     DeliveryStatus,
     EntryKind,
     FeePolicy,
+    JuryStatus,
+    JuryThreshold,
     MemberChange,
     MemberStatus,
+    ObjectionKind,
+    ObjectionStatus,
     PaymentModel,
     PaymentResult,
     Rounding,
     ShortfallPolicy,
+    Vote,
     check_values,
 )
 
@@ -47,7 +53,13 @@ __all__ = [
     "Base",
     "Charge",
     "Claim",
+    "ClaimCost",
+    "ClaimNote",
+    "ClaimObjection",
     "ClaimStatusChange",
+    "Juror",
+    "Jury",
+    "JuryQualification",
     "LedgerEntry",
     "LedgerLine",
     "Member",
@@ -168,6 +180,12 @@ class Claim(Base):
     # Contributions given back to the member on a denial that refunds them.
     refund_minor: Mapped[int | None] = mapped_column(BigInteger)
     sharing_run_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_runs.id"), index=True)
+    # Governance (revision 0005): who filed and who reviewed it (four eyes), the decision proposed
+    # and put in public notice, and the day its notice window closes.
+    filed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    proposal_json: Mapped[str | None] = mapped_column(Text)
+    notice_closes_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (CheckConstraint(check_values("status", ClaimStatus), name="status"),)
 
@@ -182,6 +200,8 @@ class ClaimStatusChange(Base):
     status: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cause: Mapped[str] = mapped_column(Text)
+    # Who made the change (``--by``); empty for the system's own moves (a sharing run).
+    actor: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (CheckConstraint(check_values("status", ClaimStatus), name="status"),)
 
@@ -396,3 +416,100 @@ class NoticeDelivery(Base):
         CheckConstraint(check_values("status", DeliveryStatus), name="status"),
         UniqueConstraint("pool_id", "kind", "reference", "member_id"),
     )
+
+
+class ClaimNote(Base):
+    """A claim's investigation file: documents attached by reference and investigators' notes."""
+
+    __tablename__ = "claim_notes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint(check_values("kind", ClaimNoteKind), name="kind"),)
+
+
+class ClaimCost(Base):
+    """What investigating a claim cost, paid from the operator's fee (posted to the ledger)."""
+
+    __tablename__ = "claim_costs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amount_minor: Mapped[Minor]
+    description: Mapped[str] = mapped_column(Text)
+    incurred_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ClaimObjection(Base):
+    """A member's objection to a claim in public notice, or the claimant's dispute of a rejection."""
+
+    __tablename__ = "claim_objections"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(check_values("kind", ObjectionKind), name="kind"),
+        CheckConstraint(check_values("status", ObjectionStatus), name="status"),
+    )
+
+
+class Jury(Base):
+    """A member jury (评议团) drawn for one claim: the draw's seed (so it can be made again), its
+    size, quorum and threshold, the voting window, and the tally once closed."""
+
+    __tablename__ = "juries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(BigInteger)
+    quorum: Mapped[int] = mapped_column(BigInteger)
+    threshold: Mapped[str] = mapped_column(String(16))
+    opened_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    votes_pay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    votes_reject: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(check_values("threshold", JuryThreshold), name="threshold"),
+        CheckConstraint(check_values("status", JuryStatus), name="status"),
+    )
+
+
+class Juror(Base):
+    """A member drawn for a jury, and their vote once cast (one per juror)."""
+
+    __tablename__ = "jurors"
+
+    jury_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    vote: Mapped[str | None] = mapped_column(String(8))
+    voted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint(check_values("vote", Vote), name="vote"),)
+
+
+class JuryQualification(Base):
+    """A member who passed the jurors' exam (a pool may draw only them)."""
+
+    __tablename__ = "jury_qualifications"
+
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    passed_on: Mapped[date] = mapped_column(Date)
