@@ -99,17 +99,29 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+#: The largest amount mutualaid records, in minor units: 10^15 (ten trillion yuan), far above any
+#: pool's yearly total and far below what the database's 64-bit integers hold, so that sums of
+#: millions of such amounts still fit.
+MAX_MINOR = 10**15
+
+
 def to_minor(amount: object, currency: str) -> int:
     """Convert an amount in major units (or a :class:`Money` of ``currency``) to integer minor
-    units; sub-minor precision, or Money of another currency, is a ``ValueError``."""
+    units; sub-minor precision, Money of another currency, or an amount beyond :data:`MAX_MINOR`
+    is a ``ValueError``."""
     if isinstance(amount, Money) and amount.currency != currency:
         raise ValueError(f"{amount} is not an amount in {currency}")
     exp = currency_exponent(currency)
     value = to_decimal(amount)
+    if value.adjusted() > 15:  # before any arithmetic: 1e40 would exceed Decimal's precision
+        raise ValueError(f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})")
     scaled = value.scaleb(exp)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} {currency} has more than {exp} decimal places")
-    return int(scaled)
+    minor = int(scaled)
+    if abs(minor) > MAX_MINOR:
+        raise ValueError(f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})")
+    return minor
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

@@ -148,7 +148,8 @@ def test_unknown_currency_exponent():
         pytest.param(7, "CNY", 700, id="int"),
         pytest.param("1,000.50", "CNY", 100_050, id="thousands-separator"),
         pytest.param("1000", "JPY", 1000, id="jpy-exponent-0"),
-        pytest.param("92233720368547758.07", "CNY", 9_223_372_036_854_775_807, id="largest-bigint"),
+        pytest.param("10000000000000.00", "CNY", 10**15, id="largest-recorded"),
+        pytest.param("-10000000000000", "CNY", -(10**15), id="largest-recorded-negative"),
     ],
 )
 def test_to_minor_and_back(amount, currency, minor):
@@ -356,3 +357,13 @@ NO_MEMBERS = "there must be at least one member to share among"
 def test_split_errors(split, need, members, error, message):
     with pytest.raises(error, match=f"^{message}$"):
         split(need, members)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["10000000000000.01", "-10000000000000.01", "1e17", "1e40", "92233720368547758.07", 10**16],
+    ids=["one-fen-above", "one-fen-below", "1e17", "1e40", "largest-bigint", "int"],
+)
+def test_an_amount_beyond_the_largest_recorded_is_refused_before_any_arithmetic(amount):
+    with pytest.raises(ValueError, match=r"is beyond the largest amount recorded \(10,000,000,000,000\.00\)$"):
+        to_minor(amount, "CNY")

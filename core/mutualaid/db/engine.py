@@ -59,6 +59,26 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+#: The first 16 bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists but is not a SQLite database (SQLite would fail on it later with a
+    driver error); an empty file is one SQLite makes into a database."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except (FileNotFoundError, NotADirectoryError):  # a new file (its directory is made, or refused, next)
+        return
+    except IsADirectoryError:
+        raise DatabaseError(f"{path} is a directory, not a database file; check --database-url") from None
+    except OSError as exc:
+        raise DatabaseError(f"cannot read the database file {path}: {exc.strerror or exc}") from None
+    if head and head != SQLITE_HEADER:
+        raise DatabaseError(f"{path} is not a SQLite database (it does not start with SQLite's header); check --database-url")
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (default: :func:`default_database_url`).
 
@@ -77,6 +97,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
+            _check_sqlite_file(Path(database).expanduser())
             directory = Path(database).expanduser().parent
             try:
                 directory.mkdir(parents=True, exist_ok=True)

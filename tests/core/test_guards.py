@@ -1,0 +1,82 @@
+"""Guards: inputs that cannot be right are refused in one line, and nothing is changed.
+
+Amounts beyond what mutualaid records (10^15 minor units) are refused before any arithmetic, on
+every path that takes one (a what-if plan, a ledger adjustment, a top-up); a database URL naming a
+file that is not a SQLite database, or a directory, is refused before SQLite reads it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from mutualaid.cli import State, cli
+
+POOL = "js-truckers"
+BEYOND = "is beyond the largest amount recorded (10,000,000,000,000.00)"
+
+
+def _rows(app) -> dict[str, list[tuple]]:
+    with app.transaction() as s:
+        return {
+            table: [tuple(r) for r in s.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+            for table in ("members", "ledger_entries", "ledger_lines", "balances", "top_ups")
+        }
+
+
+@pytest.fixture
+def prepaid(app, truckers_pool, make_driver):
+    app.create_pool(truckers_pool(payments={"model": "prepaid"}))
+    app.join(POOL, **make_driver(1))
+    app.top_up(POOL, 1, "100", on="2026-10-02")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("share", "plan", "--aid", "1e40", "--members", "10"), f"Error: --aid: 1E+40 CNY {BEYOND}\n"),
+        (
+            ("share", "plan", "--aid", "100000000000000", "--members", "10"),
+            f"Error: --aid: 100000000000000 CNY {BEYOND}\n",
+        ),
+        (
+            ("ledger", "adjust", POOL, "--memo", "x", "--debit", "cash=1e20", "--credit", "aid_payable=1e20"),
+            f"Error: cash: 1E+20 CNY {BEYOND}\naid_payable: 1E+20 CNY {BEYOND}\n",
+        ),
+    ],
+    ids=["plan-1e40", "plan-1e14", "adjust-1e20"],
+)
+def test_an_amount_beyond_what_is_recorded_is_one_error_and_changes_nothing(prepaid, invoke, args, message):
+    before = _rows(prepaid)
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.output == message
+    assert _rows(prepaid) == before
+
+
+def test_a_top_up_beyond_what_is_recorded_is_refused(prepaid, invoke):
+    before = _rows(prepaid)
+    result = invoke("balance", "topup", POOL, "1", "1e17", "--on", "2026-10-05")
+    assert result.exit_code == 1
+    assert result.output.endswith(f"1E+17 CNY {BEYOND}\n"), result.output
+    assert len(result.output.strip().splitlines()) <= 2
+    assert _rows(prepaid) == before
+
+
+@pytest.mark.parametrize("content", [b"hello, not a database\n", b"\x00" * 100], ids=["text", "zeros"])
+def test_a_database_url_naming_a_file_that_is_not_sqlite_is_refused_untouched(runner, plugins, tmp_path, content):
+    path = tmp_path / "notes.db"
+    path.write_bytes(content)
+    result = runner.invoke(cli, ["--database-url", f"sqlite:///{path}", "pool", "list"], obj=State(plugins=plugins))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {path} is not a SQLite database (it does not start with SQLite's header); check --database-url\n"
+    )
+    assert path.read_bytes() == content
+
+
+def test_a_database_url_naming_a_directory_is_refused(runner, plugins, tmp_path):
+    result = runner.invoke(cli, ["--database-url", f"sqlite:///{tmp_path}", "pool", "list"], obj=State(plugins=plugins))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path} is a directory, not a database file; check --database-url\n"
