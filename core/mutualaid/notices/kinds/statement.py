@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...db.models import Balance, Charge, Claim, Member, SharingRun
 from ...money import format_minor, format_percent, to_minor
@@ -120,17 +120,28 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
     asked of them before caps, their total of the year so far and, prepaid, their balance."""
     run: SharingResult = batch["_run"]
     row = session.get(SharingRun, run.run_id)
-    ytd_runs = select(SharingRun.id).where(
-        SharingRun.pool_id == pool.id,
-        SharingRun.notice_date >= date(run.notice_date.year, 1, 1),
-        SharingRun.notice_date <= run.notice_date,
-    )
-    ytd = (
-        select(Charge.member_id, func.sum(Charge.amount_minor).label("total"))
-        .where(Charge.run_id.in_(ytd_runs))
-        .group_by(Charge.member_id)
-        .subquery()
-    )
+    earlier = [
+        int(r)
+        for r in session.scalars(
+            select(SharingRun.id).where(
+                SharingRun.pool_id == pool.id,
+                SharingRun.notice_date >= date(run.notice_date.year, 1, 1),
+                SharingRun.notice_date <= run.notice_date,
+                SharingRun.id != run.run_id,
+            )
+        )
+    ]
+    # The year so far: this run's charge plus the member's charges of the year's earlier runs, each
+    # a look-up of the charges' key (run, member) -- per member, so a range of members (one worker
+    # of a parallel rendering) reads only its own charges.
+    ytd: Any = Charge.amount_minor
+    if earlier:
+        before = aliased(Charge)
+        ytd = Charge.amount_minor + (
+            select(func.coalesce(func.sum(before.amount_minor), 0))
+            .where(before.run_id.in_(earlier), before.member_id == Member.id)
+            .scalar_subquery()
+        )
     planned = planned_charge(session, pool, row) if row is not None else literal(0)
     weight = literal(1)
     if batch["run"]["weighted"]:
@@ -142,13 +153,12 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
         select(
             *member_columns(),
             Charge.amount_minor.label("charge"),
-            ytd.c.total.label("ytd"),
+            ytd.label("ytd"),
             planned.label("planned"),
             weight.label("weight"),
             balance.label("balance"),
         )
         .join(Charge, and_(Charge.member_id == Member.id, Charge.run_id == run.run_id))
-        .join(ytd, ytd.c.member_id == Member.id)
         .order_by(Member.id)
     )
     if request.members:
