@@ -430,7 +430,7 @@ reconciliation with the pool's records:
   aid_payable      ledger      -600,000.00  records      -600,000.00  ok  (benefits funded by sharing runs, less those paid out)
   refunds_payable  ledger             0.00  records             0.00  ok  (contributions refunded on denials, less those paid out)
   surplus          ledger            -0.04  records            -0.04  ok  (surplus carried out by the last run)
-  cash             ledger       277,714.32  records       277,714.32  ok  (payments received and top-ups, with money paid out and in by adjustments)
+  cash             ledger       277,714.32  records       277,714.32  ok  (payments received and top-ups, less claims' investigation costs, with money paid out and in by adjustments)
 the books balance to the fen
 """  # noqa: E501
 
@@ -869,6 +869,11 @@ def test_a_refund_on_denial_is_in_the_books(app, invoke, tmp_path, refunds, paye
     app.approve_claim(claim(paid, "2026-04-11", "2026-04-20", "malignant_tumour").id)
     first = app.share(CI_POOL, "2026-05a")
     assert (first.members, first.share_minor, first.charged_minor) == (3, CI_SHARE, 3 * CI_SHARE)
+
+    # The early member paid their share (reported in the payment results); only what was paid is refunded.
+    results = tmp_path / "payments.csv"
+    results.write_text(f"member_id,period,result,date\n{early.id},2026-05a,paid,2026-05-15\n", encoding="utf-8")
+    app.import_payments(CI_POOL, results)
 
     # diagnosed on the last day of the waiting period: refused, and what the member paid is refunded
     late = claim(early, "2026-04-10", "2026-05-10", "stroke_sequelae")

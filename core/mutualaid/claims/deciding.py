@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
-from ..db.models import Charge, Claim, Member, SharingRun
+from ..db.models import Charge, Claim, Member, Payment, SharingRun
 from ..errors import NotFoundError, PluginError
 from ..fields import validate_fields
 from ..members.history import frozen_spans
 from ..money import from_minor, to_minor
 from ..pools import PoolRecord
-from ..vocabulary import ClaimStatus
+from ..vocabulary import ClaimStatus, PaymentModel, PaymentResult
 
 __all__ = ["PAID_STATUSES", "contributions", "decide"]
 
@@ -112,11 +112,32 @@ def decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
 
 
 def contributions(session: Session, pool_id: int, member_id: int) -> int:
-    """Everything a member was charged in a pool, in minor units (one key look-up per run)."""
-    runs = select(SharingRun.id).where(SharingRun.pool_id == pool_id)
+    """What a member actually paid into a pool, in minor units: the contributions a denial that
+    refunds them gives back (one query).
+
+    A charge counts once it was received: in a prepaid run every charge (it was deducted from the
+    member's balance at the run); in a postpaid run a share reported ``paid`` (a ``payments`` row
+    with result ``paid`` for the run and the member -- a share paid after failed attempts counts
+    once). A share never reported paid, or written off when its retry window was settled (a lapse),
+    was not received and is not refunded.
+    """
+    paid = (
+        select(Payment.id)
+        .where(
+            Payment.run_id == Charge.run_id,
+            Payment.member_id == Charge.member_id,
+            Payment.result == PaymentResult.PAID.value,
+        )
+        .exists()
+    )
     total = session.scalar(
-        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
-            Charge.run_id.in_(runs), Charge.member_id == member_id
+        select(func.coalesce(func.sum(Charge.amount_minor), 0))
+        .select_from(Charge)
+        .join(SharingRun, SharingRun.id == Charge.run_id)
+        .where(
+            SharingRun.pool_id == pool_id,
+            Charge.member_id == member_id,
+            (SharingRun.payment_model == PaymentModel.PREPAID.value) | paid,
         )
     )
     return int(total or 0)

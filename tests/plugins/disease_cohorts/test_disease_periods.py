@@ -122,6 +122,13 @@ def test_a_cancer_patients_society_through_two_periods(app, invoke, pool_file, t
     assert app.reconcile(pool, "2026-03").ok
 
     # -- refunds: a claim in the observation period, and a former member's claim -------------------
+    # Only contributions paid are refunded: 周七 and 吴八 paid their 2026-03 shares.
+    paid = tmp_path / "paid-2026-03.csv"
+    paid.write_text(
+        f"member_id,period,result,date\n{zhou.id},2026-03,paid,2026-03-15\n{wu.id},2026-03,paid,2026-03-15\n",
+        encoding="utf-8",
+    )
+    app.import_payments(pool, paid)
     c4 = app.file_claim(
         pool,
         zhou.id,
@@ -269,7 +276,11 @@ def test_a_critical_illness_society_period(app, invoke, pool_file, tmp_path):
     run = app.sharing_run(pool, "2026-05a")
     assert (run.members, run.amount(run.aid_minor), run.amount(run.fee_minor)) == (3, D("400000.00"), D("32000.00"))
     assert run.amount(run.share_minor) == D("144000.00")
-    # An illness on the last day of the waiting period is refused, and what the member paid is refunded.
+    # An illness on the last day of the waiting period is refused, and what the member paid is refunded
+    # (their share of 2026-05a, reported paid).
+    paid = tmp_path / "paid-2026-05a.csv"
+    paid.write_text(f"member_id,period,result,date\n{early.id},2026-05a,paid,2026-05-15\n", encoding="utf-8")
+    app.import_payments(pool, paid)
     late = claim(early, "2026-04-10", "2026-05-10", illness="stroke_sequelae")
     with pytest.raises(StateError, match="inside the waiting \\(observation\\) period that ends on 2026-04-10"):
         app.approve_claim(late.id)
