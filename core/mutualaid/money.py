@@ -114,13 +114,17 @@ def to_minor(amount: object, currency: str) -> int:
     exp = currency_exponent(currency)
     value = to_decimal(amount)
     if value.adjusted() > 15:  # before any arithmetic: 1e40 would exceed Decimal's precision
-        raise ValueError(f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})")
+        raise ValueError(
+            f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})"
+        )
     scaled = value.scaleb(exp)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} {currency} has more than {exp} decimal places")
     minor = int(scaled)
     if abs(minor) > MAX_MINOR:
-        raise ValueError(f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})")
+        raise ValueError(
+            f"{value} {currency} is beyond the largest amount recorded ({format_minor(MAX_MINOR, currency)})"
+        )
     return minor
 
 

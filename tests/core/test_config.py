@@ -41,9 +41,7 @@ accidental_death_benefit = 300000
 """
 
 KEY_RULE = "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
-TOP_KEYS = (
-    "the keys of a pool file are key, name, cohort, currency, timezone, locale, operator, sharing, payments, claims, settings"
-)
+TOP_KEYS = "the keys of a pool file are key, name, cohort, currency, timezone, locale, operator, sharing, payments, claims, settings"
 SHARING_KEYS = (
     "the keys of [sharing] are calendar, notice_days, deduction_days, management_fee, "
     "management_fee_per_member, management_fee_rate, rounding, weights, caps, waiting_members_share"

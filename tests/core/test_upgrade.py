@@ -273,7 +273,11 @@ def _sqlite_is_sound(engine: Engine) -> None:
 def test_the_fixture_has_rows_in_every_table_of_revision_0002_and_every_word(empty_engine):
     upgrade(empty_engine, "0002")
     tables = _reflect(empty_engine)
-    assert set(OLD) == set(tables) == set(Base.metadata.tables) - {"claim_status_changes", "notice_deliveries"} - NEW_TABLES
+    assert (
+        set(OLD)
+        == set(tables)
+        == set(Base.metadata.tables) - {"claim_status_changes", "notice_deliveries"} - NEW_TABLES
+    )
     for name, table in tables.items():
         assert OLD[name], f"the fixture has no rows in {name}"
         assert all(list(row) == [c.name for c in table.columns] for row in OLD[name]), name

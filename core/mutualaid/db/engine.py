@@ -76,7 +76,9 @@ def _check_sqlite_file(path: Path) -> None:
     except OSError as exc:
         raise DatabaseError(f"cannot read the database file {path}: {exc.strerror or exc}") from None
     if head and head != SQLITE_HEADER:
-        raise DatabaseError(f"{path} is not a SQLite database (it does not start with SQLite's header); check --database-url")
+        raise DatabaseError(
+            f"{path} is not a SQLite database (it does not start with SQLite's header); check --database-url"
+        )
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
