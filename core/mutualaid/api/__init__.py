@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .application import Application
 from .claims import ClaimVerbs
+from .juries import JuryVerbs
 from .ledger import LedgerVerbs
 from .members import MemberVerbs
 from .notices import NoticeVerbs
@@ -31,7 +32,9 @@ from .sharing import SharingVerbs
 __all__ = ["MutualAid"]
 
 
-class MutualAid(PoolVerbs, MemberVerbs, ClaimVerbs, SharingVerbs, LedgerVerbs, NoticeVerbs, PaymentVerbs, Application):
+class MutualAid(
+    PoolVerbs, MemberVerbs, ClaimVerbs, JuryVerbs, SharingVerbs, LedgerVerbs, NoticeVerbs, PaymentVerbs, Application
+):
     """An operator's handle on one database and the installed plugins: every verb of the command
     line, as a method, one transaction each.
 

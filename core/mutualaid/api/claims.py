@@ -1,4 +1,6 @@
-"""The API's verbs of claims: file, review, approve, reject, list, history."""
+"""The API's verbs of claims: file, review, approve, reject, list, history, show, and the steps of
+a claim decided in public (investigate, note, cost, propose, withdraw, publish, object, dispute,
+reinvestigate, decide)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 from .application import Application
 
 if TYPE_CHECKING:
-    from ..claims import ClaimHistoryEntry, ClaimRecord, Rejection
+    from decimal import Decimal
+
+    from ..claims import (
+        ClaimDetail,
+        ClaimHistoryEntry,
+        ClaimRecord,
+        InvestigationCost,
+        InvestigationNote,
+        Objection,
+        Rejection,
+    )
     from ..cohort import BenefitDecision
 
 __all__ = ["ClaimVerbs"]
@@ -28,9 +40,11 @@ class ClaimVerbs(Application):
         details: Mapping[str, Any] | None = None,
         description: str = "",
         filed_on: str | date | None = None,
+        filed_by: str | None = None,
     ) -> ClaimRecord:
         """File a claim for a member: an event of the cohort's kinds on ``event_date``, with the
-        details the cohort asks for (validated by its claim model); ``filed_on`` defaults to today."""
+        details the cohort asks for (validated by its claim model); ``filed_on`` defaults to today;
+        ``filed_by`` (who files it) is required in a public pool with four eyes."""
         from .. import claims
 
         with self.transaction() as session:
@@ -44,6 +58,7 @@ class ClaimVerbs(Application):
                 details=details,
                 description=description,
                 filed_on=filed_on,
+                filed_by=filed_by,
             )
 
     def review_claim(self, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
@@ -81,3 +96,93 @@ class ClaimVerbs(Application):
 
         with self.transaction() as session:
             return claims.claim_history(session, self.plugins, claim_id)
+
+    def claim(self, claim_id: int) -> ClaimDetail:
+        """A claim with its public life: who filed and reviewed it, its proposal, its notice window,
+        its objections, its investigation file and what investigating it cost."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.show_claim(session, self.plugins, claim_id)
+
+    def investigate_claim(self, claim_id: int, *, by: str) -> ClaimRecord:
+        """Open a filed claim's investigation (public governance); ``by`` reviews it."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.investigate_claim(session, self.plugins, claim_id, by=by)
+
+    def add_claim_note(
+        self, claim_id: int, *, by: str, document: str | None = None, note: str | None = None
+    ) -> InvestigationNote:
+        """Add a document (by reference) or a note to a claim's investigation file."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.add_note(session, self.plugins, claim_id, by=by, document=document, note=note)
+
+    def add_claim_cost(
+        self,
+        claim_id: int,
+        amount: Decimal | str | int,
+        *,
+        description: str,
+        on: str | date | None = None,
+        by: str,
+    ) -> InvestigationCost:
+        """Record what investigating a claim cost, paid from the operator's fee (a ledger entry)."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.add_cost(session, self.plugins, claim_id, amount, description=description, on=on, by=by)
+
+    def propose_claim(self, claim_id: int, *, approve: bool, reason: str | None = None, by: str) -> ClaimRecord:
+        """Propose to pay a claim under review what the cohort decides, or to reject it with a reason."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.propose_claim(session, self.plugins, claim_id, approve=approve, reason=reason, by=by)
+
+    def withdraw_proposal(self, claim_id: int, *, by: str) -> ClaimRecord:
+        """Take back a proposal not yet published; the claim is under review again."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.withdraw_proposal(session, self.plugins, claim_id, by=by)
+
+    def publish_claim(self, claim_id: int, *, by: str) -> ClaimRecord:
+        """Put a proposed decision in public notice for the pool's notice window."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.publish_claim(session, self.plugins, claim_id, by=by)
+
+    def object_to_claim(
+        self, claim_id: int, *, member: int | str, reason: str, on: str | date | None = None
+    ) -> Objection:
+        """A live member (not the claimant) objects to a claim in public notice, within its window."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.object_to_claim(session, self.plugins, claim_id, member=member, reason=reason, on=on)
+
+    def dispute_claim(self, claim_id: int, *, reason: str, on: str | date | None = None) -> Objection:
+        """The claimant disputes a rejection, within the pool's notice window after it."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.dispute_claim(session, self.plugins, claim_id, reason=reason, on=on)
+
+    def reinvestigate_claim(self, claim_id: int, *, by: str) -> ClaimRecord:
+        """Send an objected claim back to review, resolving its objections (objections = "review")."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.reinvestigate_claim(session, self.plugins, claim_id, by=by)
+
+    def decide_claim(self, claim_id: int, *, by: str, on: str | date | None = None) -> ClaimRecord:
+        """Decide a claim as proposed once its notice window closed with no open objection."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.decide_claim(session, self.plugins, claim_id, by=by, on=on)

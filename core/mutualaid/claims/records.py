@@ -9,13 +9,26 @@ from decimal import Decimal
 from typing import Any
 
 from ..cohort import BenefitDecision
-from ..db.models import Claim
+from ..db.models import Claim, ClaimCost, ClaimNote, ClaimObjection
 from ..members.records import MemberRecord
-from ..money import Money
+from ..money import Money, from_minor
 from ..pools import PoolRecord
-from ..vocabulary import ClaimStatus
+from ..vocabulary import ClaimNoteKind, ClaimStatus, ObjectionKind, ObjectionStatus
 
-__all__ = ["ClaimHistoryEntry", "ClaimRecord", "Rejection", "record_of", "utc"]
+__all__ = [
+    "ClaimDetail",
+    "ClaimHistoryEntry",
+    "ClaimRecord",
+    "InvestigationCost",
+    "InvestigationNote",
+    "Objection",
+    "Rejection",
+    "cost_of",
+    "note_of",
+    "objection_of",
+    "record_of",
+    "utc",
+]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -117,11 +130,157 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class ClaimHistoryEntry:
-    """One step of a claim's life: the status it entered, when (UTC) and why."""
+    """One step of a claim's life: the status it entered, when (UTC), why, and who took it
+    (``--by``, or ``member #N`` for an objection; ``None`` for the system's own steps)."""
 
     status: ClaimStatus
     changed_at: datetime
     cause: str
+    actor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status.value, "changed_at": self.changed_at.isoformat(), "cause": self.cause}
+        return {
+            "status": self.status.value,
+            "changed_at": self.changed_at.isoformat(),
+            "cause": self.cause,
+            "actor": self.actor,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationNote:
+    """A document (by reference) or a note in a claim's investigation file."""
+
+    id: int
+    claim_id: int
+    kind: ClaimNoteKind
+    text: str
+    added_by: str
+    added_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "claim_id": self.claim_id,
+            "kind": self.kind.value,
+            "text": self.text,
+            "added_by": self.added_by,
+            "added_at": self.added_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationCost:
+    """What investigating a claim cost, paid from the operator's fee (``entry_id``: its ledger entry)."""
+
+    id: int
+    claim_id: int
+    amount: Decimal
+    currency: str
+    description: str
+    incurred_on: date
+    recorded_by: str
+    entry_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "claim_id": self.claim_id,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "description": self.description,
+            "incurred_on": self.incurred_on.isoformat(),
+            "recorded_by": self.recorded_by,
+            "entry_id": self.entry_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Objection:
+    """A member's objection to a claim in public notice, or the claimant's dispute of a rejection."""
+
+    id: int
+    claim_id: int
+    member_id: int
+    kind: ObjectionKind
+    reason: str
+    filed_on: date
+    status: ObjectionStatus
+    resolution: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "claim_id": self.claim_id,
+            "member_id": self.member_id,
+            "kind": self.kind.value,
+            "reason": self.reason,
+            "filed_on": self.filed_on.isoformat(),
+            "status": self.status.value,
+            "resolution": self.resolution,
+        }
+
+
+def note_of(row: ClaimNote) -> InvestigationNote:
+    """A row of a claim's investigation file as the API returns it."""
+    return InvestigationNote(
+        row.id, row.claim_id, ClaimNoteKind(row.kind), row.text, row.added_by, utc(row.added_at) or row.added_at
+    )
+
+
+def cost_of(row: ClaimCost, currency: str) -> InvestigationCost:
+    return InvestigationCost(
+        row.id,
+        row.claim_id,
+        from_minor(row.amount_minor, currency),
+        currency,
+        row.description,
+        row.incurred_on,
+        row.recorded_by,
+        row.entry_id,
+    )
+
+
+def objection_of(row: ClaimObjection) -> Objection:
+    return Objection(
+        row.id,
+        row.claim_id,
+        row.member_id,
+        ObjectionKind(row.kind),
+        row.reason,
+        row.filed_on,
+        ObjectionStatus(row.status),
+        row.resolution,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDetail:
+    """A claim with its public life (``claim show``): who filed and reviewed it, the decision
+    proposed (benefit and cap in minor units), when its notice window closes, its open objections
+    and what investigating it cost, and its investigation file."""
+
+    claim: ClaimRecord
+    filed_by: str | None
+    reviewed_by: str | None
+    proposal: dict[str, Any] | None
+    notice_closes_on: date | None
+    open_objections: int
+    investigation_costs: Decimal
+    notes: tuple[InvestigationNote, ...] = ()
+    costs: tuple[InvestigationCost, ...] = ()
+    objections: tuple[Objection, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.claim.as_dict(),
+            "filed_by": self.filed_by,
+            "reviewed_by": self.reviewed_by,
+            "proposal": self.proposal,
+            "notice_closes_on": self.notice_closes_on.isoformat() if self.notice_closes_on else None,
+            "open_objections": self.open_objections,
+            "investigation_costs": str(self.investigation_costs),
+            "notes": [n.as_dict() for n in self.notes],
+            "costs": [c.as_dict() for c in self.costs],
+            "objections": [o.as_dict() for o in self.objections],
+        }

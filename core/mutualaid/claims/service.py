@@ -65,15 +65,23 @@ def file_claim(
     details: Mapping[str, Any] | None = None,
     description: str = "",
     filed_on: str | date | None = None,
+    filed_by: str | None = None,
 ) -> ClaimRecord:
     """File a claim for a member. The details are validated by the cohort's claim model.
 
+    :param filed_by: who files it (recorded in its history); required in a pool that decides in
+        public with four eyes (whoever filed a claim does not decide it).
     :raises ValidationError: listing every problem with the claim's fields.
     """
     pool = get_pool(session, plugins, pool_key)
     cohort = pool.cohort
     record = get_member(session, pool, member)
     problems: list[str] = []
+    filed_by = (filed_by or "").strip() or None
+    if filed_by is not None and len(filed_by) > 100:
+        problems.append(f"--by: a name of at most 100 characters ({len(filed_by)} given)")
+    elif filed_by is None and pool.config.claims.four_eyes and pool.config.claims.governance == Governance.PUBLIC:
+        problems.append(f"--by: pool {pool.key!r} decides claims with four eyes; name who files the claim")
     if cohort.event_kind(event_kind) is None:
         kinds = ", ".join(k.key for k in cohort.event_kinds)
         problems.append(f"kind: {event_kind!r} is not an event of cohort {cohort.key!r}; use one of {kinds}")
@@ -108,8 +116,9 @@ def file_claim(
         description=description.strip(),
         details_json=parsed.model_dump_json(),
         member_attributes_json=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
+        filed_by=filed_by,
     )
-    machine.file(session, row)
+    machine.file(session, row, actor=filed_by)
     return record_of(row, pool)
 
 
@@ -129,12 +138,17 @@ def get_claim(session: Session, plugins: Plugins, claim_id: int) -> ClaimRecord:
 
 
 def claim_history(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, list[ClaimHistoryEntry]]:
-    """A claim and every status it entered, oldest first."""
+    """A claim and every status it entered (when, why and who), oldest first."""
     row, pool = _load(session, plugins, claim_id)
     steps = [
-        ClaimHistoryEntry(ClaimStatus(status), utc(at) or at, cause)
-        for status, at, cause in session.execute(
-            select(ClaimStatusChange.status, ClaimStatusChange.changed_at, ClaimStatusChange.cause)
+        ClaimHistoryEntry(ClaimStatus(status), utc(at) or at, cause, actor)
+        for status, at, cause, actor in session.execute(
+            select(
+                ClaimStatusChange.status,
+                ClaimStatusChange.changed_at,
+                ClaimStatusChange.cause,
+                ClaimStatusChange.actor,
+            )
             .where(ClaimStatusChange.claim_id == claim_id)
             .order_by(ClaimStatusChange.id)
         )
@@ -228,9 +242,12 @@ def _end_membership(session: Session, plugins: Plugins, pool: PoolRecord, claim:
 
 
 def _refund(session: Session, pool: PoolRecord, row: Claim) -> int:
-    """Record the refund of a member's contributions after a denial that gives them back."""
+    """Record the refund of a member's contributions (what they paid) after a denial that gives
+    them back; a member who paid nothing is refunded 0, recorded on the claim, and nothing is posted."""
     amount = contributions(session, pool.id, row.member_id)
     row.refund_minor = amount
+    if amount == 0:
+        return 0
     payer = Account.SPONSOR_DUE if pool.config.payments.refunds == Bearer.SPONSOR else Account.DEFICIT
     post_entry(
         session,

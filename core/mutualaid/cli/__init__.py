@@ -22,6 +22,7 @@ from .balances import balance_group
 from .claims import claim_group
 from .common import State, dump, json_option, pass_state, table
 from .database import db_group
+from .juries import jury_group
 from .ledger import ledger_group
 from .members import member_group
 from .notices import notice_group
@@ -72,6 +73,7 @@ for _command in (
     pool_group,
     member_group,
     claim_group,
+    jury_group,
     share_group,
     ledger_group,
     notice_group,

@@ -1,11 +1,15 @@
-"""The ``claim`` commands: file, review, approve, reject, list, history."""
+"""The ``claim`` commands: file, review, approve, reject, list, history, show, and the steps of a
+claim decided in public: investigate, note, cost, propose, withdraw, publish, object, dispute,
+reinvestigate, decide."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
 
+from ..errors import ValidationError
 from ..money import format_minor, to_minor
 from .common import State, dump, json_option, pairs, pass_state, table
 
@@ -14,7 +18,8 @@ __all__ = ["claim_group"]
 
 @click.group("claim")
 def claim_group() -> None:
-    """File, review, approve and reject claims; list them and show their history."""
+    """File, review, approve and reject claims (or, in a pool deciding in public, investigate,
+    propose, publish and decide them); list them and show their history."""
 
 
 def _print_claim(claim: Any) -> None:
@@ -34,6 +39,7 @@ def _print_claim(claim: Any) -> None:
 )
 @click.option("--description", default="", help="What happened, in words.")
 @click.option("--filed-on", metavar="YYYY-MM-DD", help="Filing day (default: today).")
+@click.option("--by", "filed_by", help="Who files it (required in a public pool with four eyes).")
 @json_option
 @pass_state
 def claim_file(
@@ -45,6 +51,7 @@ def claim_file(
     details: tuple[str, ...],
     description: str,
     filed_on: str | None,
+    filed_by: str | None,
     as_json: bool,
 ) -> None:
     """File a claim for MEMBER (member number or ID number)."""
@@ -56,6 +63,7 @@ def claim_file(
         details=pairs(details, "--detail"),
         description=description,
         filed_on=filed_on,
+        filed_by=filed_by,
     )
     if as_json:
         dump(claim.as_dict())
@@ -171,15 +179,22 @@ def claim_reject(state: State, claim_id: int, reason: str, as_json: bool) -> Non
 @json_option
 @pass_state
 def claim_history(state: State, claim_id: int, as_json: bool) -> None:
-    """Show every step of a claim: filed, approved or rejected, shared; when (UTC) and why."""
+    """Show every step of a claim: filed, reviewed, proposed, published, objected to, approved or
+    rejected, shared; when (UTC), by whom (when anyone was named) and why."""
     claim, steps = state.app.claim_history(claim_id)
     if as_json:
         dump({"claim": claim.as_dict(), "history": [step.as_dict() for step in steps]})
         return
     _print_claim(claim)
+    when = [step.changed_at.strftime("%Y-%m-%d %H:%M:%S") for step in steps]
+    if any(step.actor for step in steps):
+        table(
+            [(at, step.status, step.actor or "-", step.cause) for at, step in zip(when, steps, strict=True)],
+            ("when (UTC)", "status", "by", "why"),
+        )
+        return
     table(
-        [(step.changed_at.strftime("%Y-%m-%d %H:%M:%S"), step.status, step.cause) for step in steps],
-        ("when (UTC)", "status", "why"),
+        [(at, step.status, step.cause) for at, step in zip(when, steps, strict=True)], ("when (UTC)", "status", "why")
     )
 
 
@@ -208,3 +223,225 @@ def claim_list(state: State, pool: str, status: str | None, as_json: bool) -> No
         ],
         ("claim", "member", "kind", "date", "status", "benefit"),
     )
+
+
+# -- a claim decided in public ------------------------------------------------------------------------
+
+by_option = click.option("--by", "by", required=True, help="Who takes this step (recorded in the claim's history).")
+on_option = click.option("--on", metavar="YYYY-MM-DD", help="The day (default: today in the pool).")
+
+
+@claim_group.command("show")
+@click.argument("claim_id", type=int)
+@json_option
+@pass_state
+def claim_show(state: State, claim_id: int, as_json: bool) -> None:
+    """Show a claim with its public life: who filed and reviewed it, its proposal, its notice
+    window, its objections, its investigation file and costs."""
+    detail = state.app.claim(claim_id)
+    if as_json:
+        dump(detail.as_dict())
+        return
+    claim, proposal = detail.claim, detail.proposal
+    _print_claim(claim)
+    click.echo(f"filed on {claim.filed_on} by {detail.filed_by or '-'}; reviewed by {detail.reviewed_by or '-'}")
+    if proposal is not None and proposal["decision"] == "approve":
+        amount = format_minor(proposal["benefit_minor"], claim.currency)
+        click.echo(f"proposal: pay {amount} {claim.currency} (proposed by {proposal['by']})")
+    elif proposal is not None:
+        click.echo(f"proposal: reject: {proposal['reason']} (proposed by {proposal['by']})")
+    if detail.notice_closes_on is not None:
+        click.echo(f"notice window closes on {detail.notice_closes_on}")
+    click.echo(
+        f"open objections: {detail.open_objections}; investigation costs: "
+        f"{detail.investigation_costs:,} {claim.currency}"
+    )
+    for note in detail.notes:
+        click.echo(f"  {note.kind} by {note.added_by}: {note.text}")
+    for cost in detail.costs:
+        click.echo(
+            f"  cost {cost.amount:,} {cost.currency} on {cost.incurred_on} by {cost.recorded_by}: {cost.description}"
+        )
+    for objection in detail.objections:
+        click.echo(
+            f"  {objection.kind} by member #{objection.member_id} on {objection.filed_on} ({objection.status}): "
+            f"{objection.reason}"
+        )
+
+
+@claim_group.command("investigate")
+@click.argument("claim_id", type=int)
+@by_option
+@json_option
+@pass_state
+def claim_investigate(state: State, claim_id: int, by: str, as_json: bool) -> None:
+    """Open a filed claim's investigation (it is then under review, by BY)."""
+    claim = state.app.investigate_claim(claim_id, by=by)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    click.echo(f"claim #{claim.id} is under review by {by}")
+    click.echo(f"next: mutualaid claim propose {claim.id} --approve|--reject --by NAME")
+
+
+@claim_group.command("note")
+@click.argument("claim_id", type=int)
+@click.option("--document", help="A document, by reference (a file name, an archive number).")
+@click.option("--note", help="An investigator's note.")
+@by_option
+@json_option
+@pass_state
+def claim_note(state: State, claim_id: int, document: str | None, note: str | None, by: str, as_json: bool) -> None:
+    """Add a document or a note to a claim's investigation file."""
+    added = state.app.add_claim_note(claim_id, by=by, document=document, note=note)
+    if as_json:
+        dump(added.as_dict())
+        return
+    click.echo(f"added a {added.kind} to claim #{claim_id}'s investigation file: {added.text}")
+
+
+@claim_group.command("cost")
+@click.argument("claim_id", type=int)
+@click.argument("amount")
+@click.option("--description", required=True, help="What the cost was for.")
+@on_option
+@by_option
+@json_option
+@pass_state
+def claim_cost(
+    state: State, claim_id: int, amount: str, description: str, on: str | None, by: str, as_json: bool
+) -> None:
+    """Record what investigating a claim cost, paid by the operator out of its fee."""
+    cost = state.app.add_claim_cost(claim_id, amount, description=description, on=on, by=by)
+    if as_json:
+        dump(cost.as_dict())
+        return
+    click.echo(
+        f"recorded an investigation cost of claim #{claim_id}: {cost.amount:,} {cost.currency} on "
+        f"{cost.incurred_on} ({cost.description}), paid from the operator's fee"
+    )
+
+
+@claim_group.command("propose")
+@click.argument("claim_id", type=int)
+@click.option("--approve/--reject", "approve", default=None, help="Propose to pay it, or to reject it.")
+@click.option("--reason", help="Why (required to reject), in words the members can read.")
+@by_option
+@json_option
+@pass_state
+def claim_propose(
+    state: State, claim_id: int, approve: bool | None, reason: str | None, by: str, as_json: bool
+) -> None:
+    """Propose a decision for a claim under review: to pay what the cohort decides, or to reject it."""
+    if approve is None:
+        raise ValidationError(["give --approve or --reject"])
+    claim = state.app.propose_claim(claim_id, approve=approve, reason=reason, by=by)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    detail = state.app.claim(claim_id)
+    proposal = detail.proposal or {}
+    if approve:
+        amount = format_minor(proposal["benefit_minor"], claim.currency)
+        click.echo(f"proposed to pay claim #{claim.id}: {amount} {claim.currency}")
+        for line in proposal["reasons"]:
+            click.echo(f"  - {line}")
+    else:
+        click.echo(f"proposed to reject claim #{claim.id}: {proposal['reason']}")
+    click.echo(f"next: mutualaid claim publish {claim.id} --by NAME")
+
+
+@claim_group.command("withdraw")
+@click.argument("claim_id", type=int)
+@by_option
+@json_option
+@pass_state
+def claim_withdraw(state: State, claim_id: int, by: str, as_json: bool) -> None:
+    """Take back a proposal not yet published: the claim is under review again."""
+    claim = state.app.withdraw_proposal(claim_id, by=by)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    click.echo(f"withdrew the proposal for claim #{claim.id}: it is under review again")
+
+
+@claim_group.command("publish")
+@click.argument("claim_id", type=int)
+@by_option
+@json_option
+@pass_state
+def claim_publish(state: State, claim_id: int, by: str, as_json: bool) -> None:
+    """Put a claim's proposed decision in public notice for the pool's notice window."""
+    claim = state.app.publish_claim(claim_id, by=by)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    closes = state.app.claim(claim_id).notice_closes_on
+    decided = closes + timedelta(days=1) if closes is not None else None
+    click.echo(f"published claim #{claim.id}: members may object until {closes}; it can be decided from {decided}")
+
+
+@claim_group.command("object")
+@click.argument("claim_id", type=int)
+@click.option("--member", required=True, help="The member who objects (member number or ID number).")
+@click.option("--reason", required=True, help="Why the member objects.")
+@on_option
+@json_option
+@pass_state
+def claim_object(state: State, claim_id: int, member: str, reason: str, on: str | None, as_json: bool) -> None:
+    """Record a member's objection to a claim in public notice."""
+    objection = state.app.object_to_claim(claim_id, member=member, reason=reason, on=on)
+    if as_json:
+        dump(objection.as_dict())
+        return
+    click.echo(f"recorded member #{objection.member_id}'s objection to claim #{claim_id}: {objection.reason}")
+
+
+@claim_group.command("dispute")
+@click.argument("claim_id", type=int)
+@click.option("--reason", required=True, help="Why the claimant disputes the rejection.")
+@on_option
+@json_option
+@pass_state
+def claim_dispute(state: State, claim_id: int, reason: str, on: str | None, as_json: bool) -> None:
+    """Record the claimant's dispute of a claim's rejection."""
+    objection = state.app.dispute_claim(claim_id, reason=reason, on=on)
+    if as_json:
+        dump(objection.as_dict())
+        return
+    click.echo(f"recorded the dispute of claim #{claim_id}'s rejection by member #{objection.member_id}: {reason}")
+
+
+@claim_group.command("reinvestigate")
+@click.argument("claim_id", type=int)
+@by_option
+@json_option
+@pass_state
+def claim_reinvestigate(state: State, claim_id: int, by: str, as_json: bool) -> None:
+    """Send an objected claim back to review (a pool whose objections go to review)."""
+    claim = state.app.reinvestigate_claim(claim_id, by=by)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    click.echo(f"sent claim #{claim.id} back to review; its objections are resolved")
+
+
+@claim_group.command("decide")
+@click.argument("claim_id", type=int)
+@by_option
+@on_option
+@json_option
+@pass_state
+def claim_decide(state: State, claim_id: int, by: str, on: str | None, as_json: bool) -> None:
+    """Decide a claim as proposed, once its notice window closed with no open objection."""
+    claim = state.app.decide_claim(claim_id, by=by, on=on)
+    if as_json:
+        dump(claim.as_dict())
+        return
+    if claim.status == "approved":
+        click.echo(
+            f"approved claim #{claim.id} after public notice: {claim.benefit:,} {claim.currency}, "
+            "to be shared in the next sharing run"
+        )
+    else:
+        click.echo(f"rejected claim #{claim.id} after public notice: {claim.reasons[0]}")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Balance, Charge, Claim, LedgerEntry, LedgerLine, Payment, SharingRun, TopUp
+from ..db.models import Balance, Charge, Claim, ClaimCost, LedgerEntry, LedgerLine, Payment, SharingRun, TopUp
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, PaymentModel, PaymentResult
 
 __all__ = ["BooksCheck", "BooksReport", "account_balances", "reconcile_books"]
@@ -77,6 +77,7 @@ class _Records:
     refunds: int
     surplus_out: int
     topped_up: int
+    investigated: int
     adjusted: dict[str, int]
 
 
@@ -123,6 +124,13 @@ def _records(session: Session, pool_id: int) -> _Records:
         refunds=_total(session, _sum(Claim.refund_minor).where(Claim.pool_id == pool_id)),
         surplus_out=last.surplus_out_minor if last is not None else 0,
         topped_up=_total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id)),
+        investigated=_total(
+            session,
+            _sum(ClaimCost.amount_minor).where(
+                ClaimCost.claim_id.in_(select(Claim.id).where(Claim.pool_id == pool_id)),
+                ClaimCost.entry_id.is_not(None),
+            ),
+        ),
         adjusted=adjusted,
     )
 
@@ -159,8 +167,9 @@ def reconcile_books(session: Session, pool_id: int) -> BooksReport:
         BooksCheck(
             Account.CASH,
             balances[Account.CASH],
-            r.paid + r.topped_up + r.adjusted[Account.CASH],
-            "payments received and top-ups, with money paid out and in by adjustments",
+            r.paid + r.topped_up - r.investigated + r.adjusted[Account.CASH],
+            "payments received and top-ups, less claims' investigation costs, with money paid out and in by "
+            "adjustments",
         ),
     )
     return BooksReport(balances=balances, checks=checks)
