@@ -285,6 +285,9 @@ class NoticeKind(StrEnum):
     UNFROZEN = "unfrozen"
     LOW_BALANCE = "low-balance"
     EXIT = "exit"  # confirmation of leaving the pool
+    OBJECTION_RECEIVED = "objection-received"  # to a claimant: a member objected to the proposed decision
+    JURY_INVITATION = "jury-invitation"  # to each juror of an open jury: the case, how to vote, by when
+    JURY_RESULT = "jury-result"  # a jury's tally and outcome, for everyone
 
 
 class NoticeFormat(StrEnum):

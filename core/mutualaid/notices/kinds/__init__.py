@@ -1,7 +1,8 @@
 """The kinds of notice, each a :class:`~mutualaid.notices.NoticeSpec` of the one pipeline.
 
 The core's (see each module): ``welcome``, ``statement``, ``public-notice``, ``decision``,
-``payment-failed``, ``lapse``, ``frozen``, ``unfrozen``, ``low-balance`` and ``exit``. A cohort
+``payment-failed``, ``lapse``, ``frozen``, ``unfrozen``, ``low-balance``, ``exit``, and the steps
+of governance: ``objection-received``, ``jury-invitation`` and ``jury-result``. A cohort
 plugin adds its own with the ``register_notice_kinds`` hook; a plugin's kind cannot take a
 core kind's name.
 """
@@ -13,6 +14,7 @@ from ...plugins import Plugins
 from ..spec import NoticeSpec
 from .balances import LOW_BALANCE
 from .decision import DECISION
+from .governance import JURY_INVITATION, JURY_RESULT, OBJECTION_RECEIVED
 from .lifecycle import EXIT, FROZEN, LAPSE, PAYMENT_FAILED, UNFROZEN
 from .public import PUBLIC_NOTICE
 from .statement import STATEMENT
@@ -22,9 +24,12 @@ __all__ = [
     "DECISION",
     "EXIT",
     "FROZEN",
+    "JURY_INVITATION",
+    "JURY_RESULT",
     "KINDS",
     "LAPSE",
     "LOW_BALANCE",
+    "OBJECTION_RECEIVED",
     "PAYMENT_FAILED",
     "PUBLIC_NOTICE",
     "STATEMENT",
@@ -48,6 +53,9 @@ KINDS: dict[str, NoticeSpec] = {
         UNFROZEN,
         LOW_BALANCE,
         EXIT,
+        OBJECTION_RECEIVED,
+        JURY_INVITATION,
+        JURY_RESULT,
     )
 }
 

@@ -4,11 +4,15 @@ claimant's home city when known, the benefit, and how to object and until when.
 
 A public kind: rendered without any member's values, written as one file, and sent alike to every
 live member. The cases are those the period's run funded, or, before the run, the approved claims
-waiting to be shared (the ones the run will fund).
+waiting to be shared (the ones the run will fund). In a pool with ``[claims] governance =
+"public"`` the cases are instead the claims in public notice (status ``in-notice``), each with the
+decision proposed (``proposal``: ``pay``, ``benefit``) and the day its own notice window closes
+(``objections_until``), the last day to object to it.
 
-Context: ``period``, ``claims`` (see :func:`~.common.claim_rows`), ``cases`` (the count and
-``total``), ``objections`` (``until``: the day before the deduction day; ``contact``), ``shared``
-(whether the period has been shared), ``fee`` (the pool's fee rule).
+Context: ``period``, ``governance`` (``direct`` or ``public``), ``claims`` (see
+:func:`~.common.claim_rows`), ``cases`` (the count and ``total``: of the aid funded, or in a public
+pool of the aid proposed), ``objections`` (``until``: the day before the deduction day;
+``contact``), ``shared`` (whether the period has been shared), ``fee`` (the pool's fee rule).
 """
 
 from __future__ import annotations
@@ -22,12 +26,34 @@ from sqlalchemy.orm import Session
 from ...db.models import Claim, Member, SharingRun
 from ...money import format_minor
 from ...pools import PoolRecord
-from ...vocabulary import LIVE_STATUSES, ClaimStatus, NoticeKind
+from ...vocabulary import LIVE_STATUSES, ClaimStatus, Governance, NoticeKind
 from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
 from .common import claim_rows, money_rules, period_context
+from .governance import proposal_of
 
 __all__ = ["PUBLIC_NOTICE"]
+
+
+def _in_notice(session: Session, pool: PoolRecord, locale: str) -> tuple[list[dict[str, Any]], int]:
+    """A public pool's claims in public notice: each with the decision proposed and the last day to
+    object to it (its notice window's end); and the aid proposed in total, in minor units."""
+    condition = Claim.status == ClaimStatus.IN_NOTICE
+    claims = claim_rows(session, pool, condition, locale)
+    proposals = {
+        claim_id: (proposal_of(proposal_json, benefit, pool.currency), closes_on)
+        for claim_id, proposal_json, benefit, closes_on in session.execute(
+            select(Claim.id, Claim.proposal_json, Claim.benefit_minor, Claim.notice_closes_on).where(
+                Claim.pool_id == pool.id, condition
+            )
+        )
+    }
+    for claim in claims:
+        proposal, closes_on = proposals[claim["id"]]
+        claim["proposal"] = proposal
+        claim["benefit"] = proposal["benefit"] or format_minor(0, pool.currency)
+        claim["objections_until"] = closes_on.isoformat() if closes_on else None
+    return claims, sum(p["benefit_minor"] for p, _ in proposals.values())
 
 
 def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: str) -> dict[str, Any]:
@@ -35,19 +61,24 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
     if period is None:  # pragma: no cover - the service asks for a period first
         raise ValueError("a public notice needs a period")
     run_id = session.scalar(select(SharingRun.id).where(SharingRun.pool_id == pool.id, SharingRun.period == period.key))
-    if run_id is not None:
-        condition = Claim.sharing_run_id == run_id
+    governance = pool.config.claims.governance
+    if governance == Governance.PUBLIC:
+        claims, total = _in_notice(session, pool, locale)
     else:
-        condition = (Claim.status == ClaimStatus.APPROVED) & Claim.sharing_run_id.is_(None)
-    claims = claim_rows(session, pool, condition, locale)
-    benefits = [
-        int(b or 0) for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
-    ]
+        if run_id is not None:
+            condition = Claim.sharing_run_id == run_id
+        else:
+            condition = (Claim.status == ClaimStatus.APPROVED) & Claim.sharing_run_id.is_(None)
+        claims = claim_rows(session, pool, condition, locale)
+        total = sum(
+            int(b or 0) for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
+        )
     rules = money_rules(pool)
     return {
         "period": period_context(period),
+        "governance": governance.value,
         "claims": claims,
-        "cases": {"count": len(claims), "total": format_minor(sum(benefits), pool.currency)},
+        "cases": {"count": len(claims), "total": format_minor(total, pool.currency)},
         "objections": {
             "until": (period.deduction_date - timedelta(days=1)).isoformat(),
             "contact": pool.config.operator or pool.config.name,
