@@ -473,7 +473,15 @@ def test_four_eyes(app, truckers_pool, make_driver, invoke, clock):
     )
     assert result.exit_code == 1
     assert "--by: pool 'js-truckers' decides claims with four eyes; name who files the claim" in result.output
-    file_death(app)
+    filed = ok(
+        invoke,
+        *("file", POOL, "2", "--kind", "accidental_death", "--date", "2026-11-01", "--filed-on", "2026-11-05"),
+        *("--by", "张登记"),
+    )
+    assert filed == [
+        "filed claim #1: member #2, accidental_death on 2026-11-01",
+        "next: mutualaid claim investigate 1 --by NAME",  # a public pool's next step
+    ]
     to_notice(invoke)
     clock.today = date(2026, 11, 14)
     message = (

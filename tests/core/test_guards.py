@@ -80,3 +80,23 @@ def test_a_database_url_naming_a_directory_is_refused(runner, plugins, tmp_path)
     result = runner.invoke(cli, ["--database-url", f"sqlite:///{tmp_path}", "pool", "list"], obj=State(plugins=plugins))
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path} is a directory, not a database file; check --database-url\n"
+
+
+def test_mutualaid_today_sets_the_pools_today_and_a_bad_one_is_one_line(
+    app, invoke, truckers_pool, make_driver, monkeypatch
+):
+    app.create_pool(truckers_pool())
+    driver = make_driver(1)
+    args = ["member", "join", POOL, "--id-number", driver["id_number"], "--name", driver["name"]]
+    args += ["--birth-date", driver["birth_date"].isoformat()]
+    for name, value in driver["attributes"].items():
+        args += ["--attr", f"{name}={value}"]
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-10-3")
+    bad = invoke(*args)
+    assert bad.exit_code == 1
+    assert bad.output == "Error: MUTUALAID_TODAY='2026-10-3' is not a day; write it as YYYY-MM-DD, or unset it\n"
+    assert app.members(POOL) == []
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-10-03")
+    joined = invoke(*args)
+    assert joined.exit_code == 0, joined.output
+    assert [str(m.joined_on) for m in app.members(POOL)] == ["2026-10-03"]

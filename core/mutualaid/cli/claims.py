@@ -69,7 +69,10 @@ def claim_file(
         dump(claim.as_dict())
         return
     click.echo(f"filed claim #{claim.id}: member #{claim.member_id}, {claim.event_kind} on {claim.event_date}")
-    click.echo(f"next: mutualaid claim review {claim.id}")
+    if state.app.pool(pool).definition.config.claims.governance == "public":
+        click.echo(f"next: mutualaid claim investigate {claim.id} --by NAME")
+    else:
+        click.echo(f"next: mutualaid claim review {claim.id}")
 
 
 def _print_decision(decision: Any, currency: str) -> None:

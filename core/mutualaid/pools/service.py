@@ -6,6 +6,7 @@ Services take a session and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -52,8 +53,22 @@ class PoolRecord:
         return self.definition.cohort
 
 
+#: Set to a day (``YYYY-MM-DD``) to make it "today" for every pool: for tests, demos and replaying
+#: a pool's past (each step's ``--on`` is then checked against that day, not the clock's).
+TODAY_ENV = "MUTUALAID_TODAY"
+
+
 def pool_today(definition: PoolDefinition, now: datetime | None = None) -> date:
-    """Today's date in the pool's time zone."""
+    """Today's date in the pool's time zone (or the day in ``MUTUALAID_TODAY``, when set)."""
+    if now is None:
+        pretend = os.environ.get(TODAY_ENV, "").strip()
+        if pretend:
+            try:
+                return date.fromisoformat(pretend)
+            except ValueError:
+                raise ConfigError(
+                    [f"{TODAY_ENV}={pretend!r} is not a day; write it as YYYY-MM-DD, or unset it"]
+                ) from None
     now = now or datetime.now(UTC)
     return now.astimezone(definition.config.tz).date()
 
