@@ -342,6 +342,31 @@ def test_prepaid_members_who_cannot_cover_their_share_are_frozen_and_the_rest_pa
     assert {ln.account: ln.amount for ln in entry.lines}["member_balances"] == 3_000
 
 
+def test_the_years_cap_binds_on_the_share_prepaid_members_are_actually_asked_for(engine_app):
+    """Three members, a year's cap of 60.00 and a claim of 100.00: split three ways (33.34 each) the
+    cap could not bind, but two members hold no balance and are frozen, so the one left is asked for
+    100.00 -- and pays only the 60.00 the year's cap allows, the sponsor the rest. (Found by the
+    statements' truth property test: the cap was decided on the first, three-way split.)"""
+    _pool(
+        engine_app,
+        rounding="round-up",
+        caps={"per_year": "60", "shortfall": "sponsor"},
+        payments={"model": "prepaid", "low_balance": "0"},
+    )
+    ids = [_join(engine_app, n) for n in range(3)]
+    _need(engine_app, ids[0], "100.00")
+    _balances(engine_app, {ids[2]: 50_000})
+    result = engine_app.share(POOL, "2026-11")
+    assert (result.members, result.share_minor, result.frozen_count) == (1, 10_000, 2)
+    assert _charges(engine_app, result.run_id) == {ids[2]: 6_000}
+    assert (result.charged_minor, result.shortfall_minor, result.sponsor_minor, result.capped_count) == (
+        6_000,
+        4_000,
+        4_000,
+        1,
+    )
+
+
 # -- the ledger entry and its verification -------------------------------------------------------
 
 

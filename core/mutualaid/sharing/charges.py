@@ -182,6 +182,9 @@ class RunCharges:
                     break
             else:  # pragma: no cover - the share rises with every round and is bounded by the need
                 raise StateError("prepaid balances did not settle; nothing was charged")
+            # Fewer members share a larger part: whether the year's cap can bind is decided again on
+            # the share they are actually asked for.
+            self.caps = _caps(self.session, self.pool, self.period, self.claims, plan.largest_charge)
         self._plan = plan
         return plan
 
