@@ -3,12 +3,18 @@
 Members are built set-based (one INSERT ... SELECT), as the benchmarks do, so a jury of 10,000 drawn
 from 200,000 members stays fast; claims reach ``objected`` through the public process (investigate,
 propose, publish, an objection). Every refused operation is checked to leave the database as it was.
+
+No step may be taken on a day after the pool's today, so the tests pin today (``MUTUALAID_TODAY``,
+the ``today`` fixture) and move it on as a pool's life would: the claims are published and objected
+to on PUBLISH, a jury is drawn on DRAW, votes come in while it is open (up to LAST), and it is closed
+on CLOSE.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,10 +34,26 @@ from mutualaid.db.models import (
     JuryQualification,
     Member,
 )
+from mutualaid.pools.service import TODAY_ENV
 
 POOL = "jury-pool"
 ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
+PUBLISH = "2026-12-01"  # the claims are published, and objected to, on this day
 DRAW, LAST, CLOSE = "2027-01-10", "2027-01-13", "2027-01-14"
+
+Today = Callable[[str], None]
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch: pytest.MonkeyPatch) -> Today:
+    """Sets the pools' today (``MUTUALAID_TODAY``): PUBLISH to begin with, so that no test depends
+    on the clock; a test moves it on before each step it takes on a later day."""
+
+    def move(day: str) -> None:
+        monkeypatch.setenv(TODAY_ENV, day)
+
+    move(PUBLISH)
+    return move
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -67,8 +89,10 @@ def add_members(app: Any, pool_id: int, count: int, *, late_every: int = 0, exit
         )
 
 
-def objected_claim(app: Any, member: int = 1, objectors: tuple[int, ...] = (2, 3), **details: str) -> int:
-    """A claim of ``member`` through the public process to ``objected``."""
+def objected_claim(app: Any, today: Today, member: int = 1, objectors: tuple[int, ...] = (2, 3), **details: str) -> int:
+    """A claim of ``member`` through the public process to ``objected``: published, and objected to,
+    on PUBLISH (today then)."""
+    today(PUBLISH)
     claim = app.file_claim(
         POOL, member, event_kind="accidental_death", event_date="2026-11-20", filed_on="2026-11-21", details=details
     )
@@ -136,20 +160,22 @@ def objections(app: Any, claim_id: int) -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def small(app) -> Any:
-    """A pool of 40 members (juries of 5) with claim #1 of member #1, objected by #2 and #3."""
+def small(app, today) -> Any:
+    """A pool of 40 members (juries of 5) with claim #1 of member #1, objected by #2 and #3 on
+    PUBLISH (today when the test begins)."""
     add_members(app, make_pool(app), 40)
-    objected_claim(app)
+    objected_claim(app, today)
     return app
 
 
 # -- a jury of 10,000 from 200,000 members ----------------------------------------------------------------
 
 
-def test_a_jury_of_10000_from_200000_members_is_reproducible_and_decides_the_claim(app, tmp_path):
+def test_a_jury_of_10000_from_200000_members_is_reproducible_and_decides_the_claim(app, today, tmp_path):
     pool_id = make_pool(app, size=10_000)
     add_members(app, pool_id, 200_000, late_every=10, exited_every=7)
-    claim_id = objected_claim(app)
+    claim_id = objected_claim(app, today)
+    today(DRAW)
     # The documented algorithm, from the rule the members were built by: live, 180 days' tenure,
     # neither the claimant (#1) nor an objector (#2, #3), member numbers ascending.
     eligible = [n for n in range(4, 200_001) if n % 10 and n % 7]
@@ -169,10 +195,12 @@ def test_a_jury_of_10000_from_200000_members_is_reproducible_and_decides_the_cla
     assert app.claim_history(claim_id)[0].status == "at-jury"
 
     votes = [(m, "pay" if i < 6_001 else "reject") for i, m in enumerate(drawn)]
+    today("2027-01-12")
     result = app.import_votes(claim_id, write_votes(tmp_path / "votes.csv", votes), on="2027-01-12")
     assert (result.imported, result.pay, result.reject) == (10_000, 6_001, 3_999)
     assert (app.jury(claim_id).votes_pay, app.jury(claim_id).cast) == (6_001, 10_000)
 
+    today(CLOSE)
     closing = app.close_jury(claim_id, by="operator", on=CLOSE)
     assert (closing.outcome, closing.claim.status, closing.resolved, closing.overruled) == (
         "approved",
@@ -225,24 +253,29 @@ def test_the_thresholds_at_their_exact_boundaries(threshold, pay, cast, paid):
     ("threshold", "pay", "reject", "outcome"),
     [("two-thirds", 4, 2, "approved"), ("two-thirds", 3, 2, "rejected"), ("majority", 3, 3, "rejected")],
 )
-def test_the_tally_decides_at_the_boundary(app, threshold, pay, reject, outcome):
+def test_the_tally_decides_at_the_boundary(app, today, threshold, pay, reject, outcome):
     add_members(app, make_pool(app, size=6, threshold=threshold), 40)
-    claim_id = objected_claim(app)
+    claim_id = objected_claim(app, today)
+    today(DRAW)
     app.draw_jury(claim_id, by="operator", on=DRAW)
     for i, member in enumerate(jurors(app)[: pay + reject]):
         app.cast_vote(claim_id, member, "pay" if i < pay else "reject", on=DRAW)
+    today(CLOSE)
     closing = app.close_jury(claim_id, by="operator", on=CLOSE)
     assert (closing.outcome, closing.jury.votes_pay, closing.jury.votes_reject) == (outcome, pay, reject)
     if outcome == "rejected":
         assert closing.claim.reasons == [f"the member jury voted {reject:,} of {pay + reject:,} against paying"]
 
 
-def test_without_a_quorum_the_claim_is_reviewed_again(small):
+def test_without_a_quorum_the_claim_is_reviewed_again(small, today):
     app = small
+    today(DRAW)
     app.draw_jury(1, by="operator", on=DRAW)
     assert app.jury(1).quorum == 3  # ceil(5 x 0.5)
+    today(LAST)
     for member in jurors(app)[:2]:
         app.cast_vote(1, member, "pay", on=LAST)
+    today(CLOSE)
     closing = app.close_jury(1, by="operator", on=CLOSE)
     assert (closing.outcome, closing.claim.status, closing.jury.status, closing.resolved) == (
         "no-quorum", "under-review", "no-quorum", 2,
@@ -256,12 +289,14 @@ def test_without_a_quorum_the_claim_is_reviewed_again(small):
     )
 
 
-def test_a_jury_cannot_pay_what_the_pools_rules_do_not(app):
+def test_a_jury_cannot_pay_what_the_pools_rules_do_not(app, today):
     add_members(app, make_pool(app), 40)
-    claim_id = objected_claim(app, circumstances="drunk_driving")
+    claim_id = objected_claim(app, today, circumstances="drunk_driving")
+    today(DRAW)
     app.draw_jury(claim_id, by="operator", on=DRAW)
     for member in jurors(app)[:3]:
         app.cast_vote(claim_id, member, "pay", on=DRAW)
+    today(CLOSE)
     closing = app.close_jury(claim_id, by="operator", on=CLOSE)
     assert (closing.outcome, closing.claim.status) == ("rejected", "rejected")
     assert closing.overruled and closing.overruled == list(closing.decision.reasons)
@@ -275,19 +310,23 @@ def test_a_jury_cannot_pay_what_the_pools_rules_do_not(app):
 # -- the exam -------------------------------------------------------------------------------------------
 
 
-def test_with_the_exam_required_only_qualified_members_are_drawn(app):
+def test_with_the_exam_required_only_qualified_members_are_drawn(app, today):
     add_members(app, make_pool(app, exam_required=True, size=3), 40)
-    claim_id = objected_claim(app)
+    claim_id = objected_claim(app, today)
+    today("2026-12-01")
     qualified = app.qualify_jurors(POOL, [1, "#5", 6, 7, 8], on="2026-12-01")
     assert (qualified.qualified, qualified.already) == ([1, 5, 6, 7, 8], [])
+    today("2026-12-02")
     again = app.qualify_jurors(POOL, [5, 9], on="2026-12-02")
     assert (again.qualified, again.already) == ([9], [(5, date(2026, 12, 1))])
+    today(DRAW)
     assert app.draw_jury(claim_id, by="operator", on=DRAW).eligible == 5  # 5 to 9: not the claimant #1
     assert set(jurors(app)) <= {5, 6, 7, 8, 9}
 
 
-def test_qualify_refuses_a_member_who_left_or_does_not_exist(app):
+def test_qualify_refuses_a_member_who_left_or_does_not_exist(app, today):
     add_members(app, make_pool(app), 10, exited_every=5)
+    today("2026-12-01")
     before = snapshot(app)
     with pytest.raises(ValidationError) as exc:
         app.qualify_jurors(POOL, [5, 99, 6], on="2026-12-01")
@@ -310,9 +349,10 @@ def refused(app: Any, error: type[Exception], message: str, call: Any, *args: An
     assert snapshot(app) == before
 
 
-def test_draw_refusals_change_nothing(small):
+def test_draw_refusals_change_nothing(small, today):
     app = small
     filed = app.file_claim(POOL, 4, event_kind="accidental_death", event_date="2026-11-20", filed_on="2026-11-21")
+    today(DRAW)
     refused(app, NotFoundError, "no claim #99; 'mutualaid claim list POOL' shows the claims", app.draw_jury, 99, by="x")
     refused(app, ValidationError, "--by: is required: who takes this step", app.draw_jury, 1, by=" ")
     refused(
@@ -341,9 +381,10 @@ def test_draw_refusals_change_nothing(small):
     )  # fmt: skip
 
 
-def test_a_pool_whose_objections_go_to_review_draws_no_jury(app):
+def test_a_pool_whose_objections_go_to_review_draws_no_jury(app, today):
     add_members(app, make_pool(app, objections="review"), 10)
-    claim_id = objected_claim(app)
+    claim_id = objected_claim(app, today)
+    today(DRAW)
     refused(
         app, StateError,
         "pool 'jury-pool' sends objected claims back to review ([claims] objections = \"review\"), not to a jury",
@@ -351,17 +392,19 @@ def test_a_pool_whose_objections_go_to_review_draws_no_jury(app):
     )  # fmt: skip
 
 
-def test_vote_refusals_change_nothing(small):
+def test_vote_refusals_change_nothing(small, today):
     app = small
     refused(
         app, StateError, "claim #1 has no jury; draw one with 'mutualaid jury draw 1 --by NAME'",
         app.cast_vote, 1, 5, "pay",
     )  # fmt: skip
+    today(DRAW)
     app.draw_jury(1, by="operator", seed=1, on=DRAW)
     drawn = jurors(app)
     outsider = next(n for n in range(4, 41) if n not in drawn)
     app.cast_vote(1, drawn[0], "pay", on=DRAW)
     refused(app, ValidationError, "--vote: must be pay or reject ('maybe' given)", app.cast_vote, 1, drawn[1], "maybe")
+    today(LAST)
     refused(
         app, StateError, f"member #{drawn[0]} already voted pay in jury #1; a juror votes once",
         app.cast_vote, 1, drawn[0], "reject", on=LAST,
@@ -370,6 +413,7 @@ def test_vote_refusals_change_nothing(small):
         app, StateError, f"member #{outsider} is not a juror of jury #1 (claim #1); only jurors vote",
         app.cast_vote, 1, outsider, "pay", on=LAST,
     )  # fmt: skip
+    today(CLOSE)  # the jury not closed yet: a vote of a day after its window is refused
     refused(
         app, StateError, f"a vote on {CLOSE} is after jury #1's voting closed on {LAST}; nothing was recorded",
         app.cast_vote, 1, drawn[1], "pay", on=CLOSE,
@@ -380,15 +424,18 @@ def test_vote_refusals_change_nothing(small):
     )  # fmt: skip
 
 
-def test_close_refusals_change_nothing(small):
+def test_close_refusals_change_nothing(small, today):
     app = small
+    today(DRAW)
     app.draw_jury(1, by="operator", on=DRAW)
+    today(LAST)
     refused(
         app, StateError, f"jury #1 of claim #1 votes until {LAST}; it can be closed from {CLOSE}",
         app.close_jury, 1, by="operator", on=LAST,
     )  # fmt: skip
     for member in jurors(app)[:3]:
         app.cast_vote(1, member, "reject", on=DRAW)
+    today(CLOSE)
     assert app.close_jury(1, by="operator", on=CLOSE).outcome == "rejected"
     message = app_error(app.close_jury, 1, by="operator", on=CLOSE)
     assert message.startswith("jury #1 of claim #1 was closed on ")
@@ -397,18 +444,36 @@ def test_close_refusals_change_nothing(small):
     assert app_error(app.cast_vote, 1, jurors(app)[4], "pay").endswith("(decided); it can no longer take votes")
 
 
+def test_a_jury_is_not_closed_on_a_day_after_today(small, today):
+    app = small
+    today(DRAW)
+    app.draw_jury(1, by="operator", on=DRAW)
+    for member in jurors(app)[:3]:
+        app.cast_vote(1, member, "pay", on=DRAW)
+    today(LAST)  # the jury still votes today: closing it "on" the day after its window is refused
+    refused(
+        app, ValidationError, f"--on: {CLOSE} is in the future (today is {LAST} in the pool's time zone)",
+        app.close_jury, 1, by="operator", on=CLOSE,
+    )  # fmt: skip
+    assert (app.jury(1).status, app.claim_history(1)[0].status) == ("open", "at-jury")
+    today(CLOSE)
+    assert app.close_jury(1, by="operator", on=CLOSE).outcome == "approved"
+
+
 def app_error(call: Any, *args: Any, **kwargs: Any) -> str:
     with pytest.raises(StateError) as exc:
         call(*args, **kwargs)
     return str(exc.value)
 
 
-def test_an_import_with_bad_rows_imports_nothing(small, tmp_path):
+def test_an_import_with_bad_rows_imports_nothing(small, today, tmp_path):
     app = small
+    today(DRAW)
     app.draw_jury(1, by="operator", seed=3, on=DRAW)
     drawn = jurors(app)
     outsider = next(n for n in range(4, 41) if n not in drawn)
     app.cast_vote(1, drawn[0], "pay", on=DRAW)
+    today(CLOSE)  # the jury not closed yet; the row voted on 2027-01-14 is refused for the window, not as a future day
     path = write_votes(
         tmp_path / "votes.csv",
         [
@@ -451,7 +516,8 @@ def test_an_import_with_bad_rows_imports_nothing(small, tmp_path):
 # -- the command line -------------------------------------------------------------------------------------
 
 
-def test_the_jury_commands(small, invoke, tmp_path):
+def test_the_jury_commands(small, today, invoke, tmp_path):
+    today(DRAW)
     drawn = invoke("jury", "draw", "1", "--by", "operator", "--seed", "11", "--on", DRAW)
     assert drawn.exit_code == 0, drawn.output
     assert drawn.output.startswith(
@@ -461,6 +527,7 @@ def test_the_jury_commands(small, invoke, tmp_path):
     vote = invoke("jury", "vote", "1", "--member", str(members[0]), "--vote", "reject", "--on", DRAW)
     assert vote.output == f"recorded member {members[0]}'s vote (reject) in jury #1: 1 of 5 cast\n"
     path = write_votes(tmp_path / "v.csv", [(m, "pay") for m in members[1:4]])
+    today(LAST)
     imported = invoke("jury", "import-votes", "1", str(path), "--on", LAST)
     assert imported.output == "imported 3 votes into jury #1 (3 pay, 0 reject); 4 of 5 cast\n"
     shown = json.loads(invoke("jury", "show", "1", "--json").output)
@@ -470,6 +537,7 @@ def test_the_jury_commands(small, invoke, tmp_path):
         1,
         f"Error: jury #1 of claim #1 votes until {LAST}; it can be closed from {CLOSE}\n",
     )
+    today(CLOSE)
     closed = invoke("jury", "close", "1", "--by", "operator", "--on", CLOSE)
     assert closed.output == (
         "jury #1 decided to pay (3 pay, 1 reject of 5 jurors): claim #1 approved, 300,000.00 CNY\n2 objection(s) resolved\n"

@@ -30,6 +30,7 @@ from mutualaid.claims import machine
 from mutualaid.db.models import Claim, ClaimObjection, Juror, Jury, Member
 from mutualaid.money import format_minor
 from mutualaid.notices import all_kinds
+from mutualaid.pools.service import TODAY_ENV
 from mutualaid.privacy import mask_id_number
 from mutualaid.vocabulary import ClaimStatus as S
 
@@ -387,7 +388,16 @@ def _scan(paths, people: dict[int, str], reader_of) -> None:
             assert member == reader or name not in text, f"{path.name}: names member #{member}"
 
 
-def test_the_notices_follow_a_claim_through_the_governance_services(app, truckers_pool, make_driver, tmp_path):
+def test_the_notices_follow_a_claim_through_the_governance_services(
+    app, truckers_pool, make_driver, tmp_path, monkeypatch
+):
+    """Each step on a day of its own (the pool's today, ``MUTUALAID_TODAY``): published and objected
+    to on 2026-11-02, the jury drawn the day after the notice window closed, the votes cast the day
+    after it opened, and it is closed the day after its window."""
+
+    def today(day: date) -> None:
+        monkeypatch.setenv(TODAY_ENV, day.isoformat())
+
     claims = {
         "governance": "public",
         "objections": "jury",
@@ -400,8 +410,10 @@ def test_the_notices_follow_a_claim_through_the_governance_services(app, trucker
     claim = _claim(app, 1, 20)
     app.investigate_claim(claim, by="审核员甲")
     app.propose_claim(claim, approve=True, by="审核员甲")
+    today(date(2026, 11, 2))
     app.publish_claim(claim, by="审核员乙")
     detail = app.claim(claim)
+    assert detail.notice_closes_on == date(2026, 11, 5)  # today + notice_window_days
     closes = detail.notice_closes_on.isoformat()
     benefit = format_minor(detail.proposal["benefit_minor"], "CNY")
 
@@ -422,7 +434,9 @@ def test_the_notices_follow_a_claim_through_the_governance_services(app, trucker
     assert lines[10].startswith("  A member jury decides your claim: 5 members drawn at random vote for 3 days")
     _scan(objected.paths, NAMES, lambda path: 1)
 
+    today(detail.notice_closes_on + timedelta(days=1))
     draw = app.draw_jury(claim, by="审核员乙", seed=2026)
+    assert draw.jury.opened_on == detail.notice_closes_on + timedelta(days=1)
     with app.transaction() as s:
         jurors = sorted(s.scalars(select(Juror.member_id).where(Juror.jury_id == draw.jury.id)))
     assert len(jurors) == 5 and 1 not in jurors and 4 not in jurors
@@ -441,8 +455,10 @@ def test_the_notices_follow_a_claim_through_the_governance_services(app, trucker
     ) in lines
     _scan(invited.paths, NAMES, lambda path: int(path.stem.rsplit("-", 1)[1]))
 
+    today(draw.jury.opened_on + timedelta(days=1))
     for member, vote in zip(jurors, ("pay", "pay", "reject", "pay"), strict=False):
         app.cast_vote(claim, member, vote)
+    today(draw.jury.closes_on + timedelta(days=1))
     closing = app.close_jury(claim, by="审核员乙", on=draw.jury.closes_on + timedelta(days=1))
     assert closing.outcome == "approved"
     result = app.render_notices(POOL, "jury-result", tmp_path / "r", locale="en", formats=("text", "html"))

@@ -36,10 +36,10 @@ class JuryVerbs(Application):
 
     def import_votes(self, claim_id: int, path: str | Path, *, on: str | date | None = None) -> VoteImport:
         """Record the votes of a CSV file (``member_id, vote[, voted_on]``), all or nothing."""
-        from ..claims import jury
+        from ..claims import votes
 
         with self.transaction() as session:
-            return jury.import_votes(session, self.plugins, claim_id, path, on=on)
+            return votes.import_votes(session, self.plugins, claim_id, path, on=on)
 
     def close_jury(self, claim_id: int, *, by: str, on: str | date | None = None) -> JuryClosing:
         """Close a jury after its window: the tally decides the claim, or it goes back to review

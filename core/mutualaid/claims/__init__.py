@@ -34,7 +34,6 @@ from .jury import (
     close_jury,
     draw_jury,
     get_jury,
-    import_votes,
     qualify_jurors,
 )
 from .records import (
@@ -55,6 +54,7 @@ from .service import (
     reject_claim,
     review_claim,
 )
+from .votes import import_votes
 
 __all__ = [
     "ClaimDetail",

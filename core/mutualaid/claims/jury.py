@@ -6,9 +6,8 @@
   are ``ids``; the jurors are ``random.Random(seed).sample(ids, size)`` (CPython's Mersenne Twister),
   so anyone can draw them again with the seed stored in the jury's row. The default seed is
   ``int.from_bytes(sha256(f"claim {claim_id} jury {YYYY-MM-DD}").digest()[:8]) >> 1`` of the draw day.
-- **Votes** (:func:`cast_vote`, :func:`import_votes`): ``pay`` or ``reject``, once per juror, from
-  ``opened_on`` to ``closes_on``. An import is all or nothing: every row checked, then bulk-inserted
-  into a temporary table and recorded by one ``UPDATE jurors ... FROM`` it.
+- **Votes** (:func:`cast_vote`, and :func:`.votes.import_votes` for a file of them): ``pay`` or
+  ``reject``, once per juror, from ``opened_on`` to ``closes_on``.
 - **Close** (:func:`close_jury`), after ``closes_on``: fewer votes than the quorum (``ceil(size x
   quorum)``) send the claim back to review; else it is paid when the pay votes reach the threshold
   share of the votes cast (majority: more than half; two-thirds, three-quarters: at least that;
@@ -30,11 +29,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision
-from ..csvfiles import RowProblems, check_file, parse_member_number, read_records, text_problem
+from ..csvfiles import text_problem
 from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Claim, ClaimObjection, Juror, Jury, JuryQualification, Member, Pool
 from ..errors import NotFoundError, StateError, ValidationError
@@ -49,7 +48,7 @@ from .service import approve_claim, reject_claim, review_claim
 
 __all__ = [
     "JuryClosing", "JuryDraw", "JuryRecord", "Qualification", "VoteImport", "cast_vote", "close_jury",
-    "default_seed", "draw_jury", "get_jury", "import_votes", "pays", "qualify_jurors",
+    "default_seed", "draw_jury", "get_jury", "pays", "qualify_jurors",
 ]  # fmt: skip
 
 #: The share of the votes cast that pays a claim: (numerator, denominator, reaching it is enough).
@@ -171,12 +170,20 @@ def _jury(session: Session, plugins: Plugins, claim_id: int, doing: str) -> tupl
 
 
 def _day(pool: PoolRecord, on: Day, what: str = "--on") -> date:
+    """The day a step is taken (``--on``, default today in the pool): never in the future, or a
+    jury could be closed before its window has really run out."""
+    today = pool_today(pool.definition)
     if on is None or on == "":
-        return pool_today(pool.definition)
+        return today
     try:
-        return parse_date(on, what)
+        day = parse_date(on, what)
     except ValueError as exc:
         raise ValidationError([str(exc)]) from None
+    if day > today:
+        raise ValidationError(
+            [f"{what}: {day.isoformat()} is in the future (today is {today.isoformat()} in the pool's time zone)"]
+        )
+    return day
 
 
 def _moment(pool: PoolRecord, on: Day, day: date) -> datetime:
@@ -330,103 +337,6 @@ def cast_vote(
         .values(vote=choice.value, voted_at=_moment(pool, on, day))
     )
     return _record(session, pool, jury)
-
-
-def _when(pool: PoolRecord, jury: Jury, text: str, default: datetime, store: Any) -> tuple[Any, str | None]:
-    """A row's moment of voting as stored (``store``: the column's conversion), or its problem."""
-    moment = default
-    if text:
-        try:
-            moment = datetime.combine(parse_date(text, "voted_on"), time.min, tzinfo=pool.config.tz).astimezone(UTC)
-        except ValueError:
-            return None, f"voted_on: must be a date written YYYY-MM-DD ({text!r} given)"
-    late = _window_problem(jury, moment.astimezone(pool.config.tz).date())
-    return store(moment), f"voted_on: {late}" if late else None
-
-
-def _read_votes(
-    path: Path, jury: Jury, known: dict[int, str | None], when: Any, problems: RowProblems
-) -> tuple[list[tuple[int, str, Any]], int]:
-    """Each row checked against the jurors, the window and the rows before it (``when``: a row's
-    ``voted_on`` cell to its stored moment and problem, worked out once per distinct cell)."""
-    rows: list[tuple[int, str, Any]] = []
-    seen: dict[int, int] = {}
-    moments: dict[str, tuple[Any, str | None]] = {}
-    count = 0
-    for line, cells in read_records(path, VOTE_COLUMNS, VOTE_OPTIONAL, problems):
-        count += 1
-        wrong: list[str] = []
-        member_id = parse_member_number(cells["member_id"])
-        if member_id is None:
-            wrong.append(f"member_id: {cells['member_id']!r} is not a member number")
-        elif member_id not in known:
-            wrong.append(f"member_id: member #{member_id} is not a juror of jury #{jury.id}")
-        elif known[member_id] is not None:
-            wrong.append(f"member_id: member #{member_id} already voted {known[member_id]}; a juror votes once")
-        elif member_id in seen:
-            wrong.append(f"member_id: member #{member_id} also votes on line {seen[member_id]}; a juror votes once")
-        else:
-            seen[member_id] = line
-        vote = _VOTES.get(cells["vote"].lower())
-        if vote is None:
-            wrong.append(f"vote: must be {' or '.join(_VOTES)} ({cells['vote']!r} given)")
-        text = cells.get("voted_on", "")
-        if text not in moments:
-            moments[text] = when(text)
-        moment, late = moments[text]
-        if late:
-            wrong.append(late)
-        for problem in wrong:
-            problems.add(line, problem)
-        if not wrong:
-            rows.append((cast(int, member_id), cast(Vote, vote).value, moment))
-    return rows, count
-
-
-def _imported(dialect: Any) -> tuple[Table, Any]:
-    """The temporary table of an import, and how a moment is stored in it: as the jurors' column
-    stores it (SQLite: its text, converted once per distinct day, not per row)."""
-    convert = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-    moment = DateTime(timezone=True) if convert is None else String(32)
-    table = Table(
-        "jury_votes_import", MetaData(), Column("member_id", BigInteger, primary_key=True), Column("vote", String(8)),
-        Column("voted_at", moment), prefixes=["TEMPORARY"],
-    )  # fmt: skip
-    return table, convert or (lambda value: value)
-
-
-def import_votes(session: Session, plugins: Plugins, claim_id: int, path: str | Path, *, on: Day = None) -> VoteImport:
-    """Record the votes of a CSV file (``member_id, vote[, voted_on]``; ``on``: the day of the rows
-    without one, default today), all or nothing.
-
-    :raises ImportRowsError: listing every bad row (line numbers); nothing is written.
-    """
-    claim, pool, jury = _jury(session, plugins, claim_id, "take votes")
-    path = Path(path)
-    check_file(path, "jury votes (member_id, vote and optionally voted_on)")
-    default = _moment(pool, on, _day(pool, on))
-    connection = session.connection()
-    jurors = cast(Table, Juror.__table__)
-    found = connection.execute(select(jurors.c.member_id, jurors.c.vote).where(jurors.c.jury_id == jury.id))
-    known: dict[int, str | None] = {int(member): vote for member, vote in found}
-    imported, store = _imported(connection.dialect)
-    problems = RowProblems(path)
-    rows, count = _read_votes(path, jury, known, lambda text: _when(pool, jury, text, default, store), problems)
-    if count == 0 and not problems:
-        raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
-    problems.raise_for(count, "votes")
-    imported.create(connection)
-    bulk_insert(connection, imported, ("member_id", "vote", "voted_at"), rows)
-    written = connection.execute(
-        update(jurors)
-        .where(jurors.c.jury_id == jury.id, jurors.c.member_id == imported.c.member_id, jurors.c.vote.is_(None))
-        .values(vote=imported.c.vote, voted_at=imported.c.voted_at)
-    ).rowcount
-    imported.drop(connection)
-    if written != len(rows):  # pragma: no cover - the jury's row is locked while the file is read
-        raise StateError(f"{path}: {written:,} of {len(rows):,} votes could be recorded; nothing was imported")
-    pay = sum(1 for _, vote, _ in rows if vote == Vote.PAY)
-    return VoteImport(_record(session, pool, jury), path, len(rows), pay, len(rows) - pay)
 
 
 # -- the close ----------------------------------------------------------------------------------------
