@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -110,6 +111,9 @@ def run(url: str, members: int, size: int, tmp: Path) -> None:
         )
         load = _load_members(app, pool.id, members)
         print(f"loaded {members:,} members set-based in {load:.2f} s")
+        # The pool's "today" for each step (the steps refuse a day after it): the claim is published,
+        # objected to and its jury drawn on DRAW_DAY, the votes are cast the day after.
+        os.environ["MUTUALAID_TODAY"] = DRAW_DAY
         claim_id = _objected_claim(app)
         started = time.perf_counter()
         draw = app.draw_jury(claim_id, by="operator", seed=20270110, on=DRAW_DAY)
@@ -117,6 +121,7 @@ def run(url: str, members: int, size: int, tmp: Path) -> None:
         print(f"drew a jury of {size:,} from {draw.eligible:,} eligible members in {drawn:.2f} s")
         path = tmp / "votes.csv"
         rows = _votes_file(app, draw.jury.id, path)
+        os.environ["MUTUALAID_TODAY"] = VOTE_DAY
         started = time.perf_counter()
         result = app.import_votes(claim_id, path)
         imported = time.perf_counter() - started
