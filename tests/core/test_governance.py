@@ -24,16 +24,26 @@ BENEFIT = "accidental death on 2026-11-01: benefit 300,000.00 CNY (the pool's ac
 
 
 class Clock:
-    """The pool's today, moved by the tests (the notice window is counted in the pool's days)."""
+    """The pool's today (``MUTUALAID_TODAY``), moved by the tests: the notice window is counted in
+    the pool's days, and no step takes a day after today."""
 
-    today = date(2026, 11, 10)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self.today = date(2026, 11, 10)
+
+    @property
+    def today(self) -> date:
+        return self._today
+
+    @today.setter
+    def today(self, day: date) -> None:
+        self._today = day
+        self._monkeypatch.setenv("MUTUALAID_TODAY", day.isoformat())
 
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(governance, "pool_today", lambda definition, now=None: clock.today)
-    return clock
+    return Clock(monkeypatch)
 
 
 def make_pool(app: Any, truckers_pool: Any, make_driver: Any, **claims: Any) -> str:

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from .deciding import contributions, decide
 from .governance import (
-    add_cost,
-    add_note,
     decide_claim,
     dispute_claim,
-    investigate_claim,
     object_to_claim,
     propose_claim,
     publish_claim,
@@ -24,6 +21,7 @@ from .governance import (
     show_claim,
     withdraw_proposal,
 )
+from .investigation import add_cost, add_note, investigate_claim
 from .jury import (
     JuryClosing,
     JuryDraw,

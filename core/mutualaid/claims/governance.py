@@ -3,8 +3,8 @@
 Each step is taken by someone (``by``, recorded in the claim's history) and moves the claim
 through :mod:`mutualaid.claims.machine`::
 
-    investigate   filed -> under-review (who reviews it: ``reviewed_by``)
-    note, cost    the investigation file and what it cost (posted to the ledger, out of the fee)
+    investigate   filed -> under-review (who reviews it: ``reviewed_by``)     } in :mod:`.investigation`
+    note, cost    the investigation file and what it cost (posted to the ledger, out of the fee)  }
     propose       under-review -> proposed (the cohort's decision to pay, or a rejection and why)
     withdraw      proposed -> under-review
     publish       proposed -> in-notice (for ``[claims] notice_window_days``)
@@ -14,15 +14,14 @@ through :mod:`mutualaid.claims.machine`::
     decide        in-notice -> approved or rejected as proposed, once the window closed
 
 This module is the only writer of ``claim_objections`` rows (a jury resolves them through
-:func:`resolve_objections`), of a claim's investigation file and of its costs. Services take a
+:func:`resolve_objections`); :mod:`.investigation` of a claim's investigation file and its costs. Services take a
 session and never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -31,17 +30,13 @@ from sqlalchemy.orm import Session
 from ..db.models import Claim, ClaimCost, ClaimNote, ClaimObjection
 from ..errors import StateError, ValidationError
 from ..fields import parse_date
-from ..ledger.posting import Line, post_entry
 from ..members.service import get_member
 from ..money import format_minor, from_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
 from ..vocabulary import (
     LIVE_STATUSES,
-    Account,
-    ClaimNoteKind,
     ClaimStatus,
-    EntryKind,
     Governance,
     ObjectionKind,
     ObjectionRoute,
@@ -52,8 +47,6 @@ from .deciding import decide
 from .records import (
     ClaimDetail,
     ClaimRecord,
-    InvestigationCost,
-    InvestigationNote,
     Objection,
     cost_of,
     note_of,
@@ -64,11 +57,8 @@ from .records import (
 from .service import _load, approve_claim, reject_claim
 
 __all__ = [
-    "add_cost",
-    "add_note",
     "decide_claim",
     "dispute_claim",
-    "investigate_claim",
     "object_to_claim",
     "propose_claim",
     "publish_claim",
@@ -151,96 +141,6 @@ def resolve_objections(session: Session, claim: Claim, resolution: str) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return int(cast("CursorResult[Any]", result).rowcount)
-
-
-# -- the investigation -------------------------------------------------------------------------------
-
-
-def investigate_claim(session: Session, plugins: Plugins, claim_id: int, *, by: str) -> ClaimRecord:
-    """Open a filed claim's investigation (filed -> under-review); ``by`` reviews it."""
-    actor = _actor(by)
-    row, pool = _public(session, plugins, claim_id)
-    machine.move(
-        session, row, ClaimStatus.UNDER_REVIEW, cause="investigation opened", actor=actor, sources=(ClaimStatus.FILED,)
-    )
-    row.reviewed_by = actor
-    session.flush()
-    return record_of(row, pool)
-
-
-def add_note(
-    session: Session,
-    plugins: Plugins,
-    claim_id: int,
-    *,
-    by: str,
-    document: str | None = None,
-    note: str | None = None,
-) -> InvestigationNote:
-    """Add a document (by reference: a file name, an archive number) or a note to a claim's
-    investigation file, until the claim is decided."""
-    actor = _actor(by)
-    if (document is None) == (note is None):
-        raise ValidationError(["give either --document REF or --note TEXT"])
-    kind = ClaimNoteKind.DOCUMENT if document is not None else ClaimNoteKind.NOTE
-    text = _text(document if document is not None else note, f"--{kind.value}", f"the {kind.value} is empty")
-    row, _ = _public(session, plugins, claim_id)
-    _file_open(row, "documents and notes")
-    added = ClaimNote(claim_id=row.id, kind=kind.value, text=text, added_by=actor, added_at=datetime.now(UTC))
-    session.add(added)
-    session.flush()
-    return note_of(added)
-
-
-def add_cost(
-    session: Session,
-    plugins: Plugins,
-    claim_id: int,
-    amount: Decimal | str | int,
-    *,
-    description: str,
-    on: str | date | None = None,
-    by: str,
-) -> InvestigationCost:
-    """Record what investigating a claim cost (above 0, exact in the pool's currency, on a day
-    between the filing and today), paid by the operator out of its fee: a ledger entry of kind
-    ``investigation``, fee income debited and cash credited.
-
-    :raises ValidationError: naming the problems with the amount, the day and the description.
-    """
-    actor = _actor(by)
-    row, pool = _public(session, plugins, claim_id)
-    _file_open(row, "investigation costs")
-    summary = f"the investigation cost of claim #{row.id} was not recorded:"
-    problems: list[str] = [] if (description or "").strip() else ["--description: say what the cost was for"]
-    try:
-        minor = to_minor(amount, pool.currency)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError([f"amount: {exc}", *problems], summary=summary) from None
-    if minor <= 0:
-        problems.append(f"amount: must be above 0 ({amount} given)")
-    day = _day(on, pool_today(pool.definition), "the day of the cost")
-    if day < row.filed_on:
-        problems.append(f"--on: {day.isoformat()} is before claim #{row.id} was filed on {row.filed_on.isoformat()}")
-    if problems:
-        raise ValidationError(problems, summary=summary)
-    text = description.strip()
-    entry = post_entry(
-        session,
-        pool.id,
-        kind=EntryKind.INVESTIGATION,
-        posted_on=day,
-        memo=f"investigation of claim #{row.id}: {text}, paid from the operator's fee",
-        lines=[Line(Account.FEE_INCOME, minor, claim_id=row.id), Line(Account.CASH, -minor, claim_id=row.id)],
-        facts={"claim_id": row.id, "cost": minor, "incurred_on": day.isoformat(), "recorded_by": actor},
-        claim_id=row.id,
-    )
-    cost = ClaimCost(
-        claim_id=row.id, amount_minor=minor, description=text, incurred_on=day, recorded_by=actor, entry_id=entry.id
-    )
-    session.add(cost)
-    session.flush()
-    return cost_of(cost, pool.currency)
 
 
 # -- the proposal and its public notice ----------------------------------------------------------------
