@@ -10,6 +10,8 @@ from operator import mul
 __all__ = ["make_resident_id", "resident_id_check_digit", "resident_id_problems"]
 
 _RESIDENT_ID = re.compile(r"^\d{17}[\dXx]$")
+#: What a resident ID number looks like whatever its length: digits, perhaps a final X.
+_DIGITS = re.compile(r"^\d+[Xx]?$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 #: sum(w * ord("0")): the weighted sum of the digits' codes, less this, is that of the digits.
@@ -25,10 +27,31 @@ def resident_id_check_digit(first17: str) -> str:
     return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
+def _old_form_problems(id_number: str, birth_date: date) -> list[str]:
+    """The 15-digit first-generation number (before 1999): region, YYMMDD of a birth in the 1900s,
+    sequence; it has no check digit."""
+    born = "19" + id_number[6:12]
+    if born != f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}":
+        return [
+            f"the birth date in the 15-digit ID number (19{id_number[6:8]}-{id_number[8:10]}-{id_number[10:12]}) is "
+            f"not the birth date given ({birth_date.isoformat()})"
+        ]
+    return []
+
+
 def resident_id_problems(id_number: str, birth_date: date) -> list[str]:
-    """Problems with an 18-character resident ID number; other identity numbers are not checked."""
-    if not _RESIDENT_ID.match(id_number):
+    """Problems with a resident ID number: 18 characters with its check digit and birth date, or
+    the old 15-digit form with its birth date; a number of digits of any other length is refused.
+    Identity documents written with letters (a passport, a Hong Kong or Macao card) are not checked."""
+    if not _DIGITS.match(id_number):
         return []
+    if len(id_number) == 15 and id_number.isdigit():
+        return _old_form_problems(id_number, birth_date)
+    if not _RESIDENT_ID.match(id_number):
+        return [
+            f"ID number {id_number[:3]}…{id_number[-2:]} has {len(id_number)} characters; a resident ID number has "
+            "18 (or 15 in the old form); check it for a missing or extra digit"
+        ]
     problems = []
     if resident_id_check_digit(id_number[:17]) != id_number[17].upper():
         problems.append(

@@ -100,3 +100,79 @@ def test_mutualaid_today_sets_the_pools_today_and_a_bad_one_is_one_line(
     joined = invoke(*args)
     assert joined.exit_code == 0, joined.output
     assert [str(m.joined_on) for m in app.members(POOL)] == ["2026-10-03"]
+
+
+# -- resident ID numbers of every length ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("id_number", "born", "problems"),
+    [
+        pytest.param("110105198001010016", "1980-01-01", [], id="18-valid"),
+        pytest.param(
+            "110105198001010017",
+            "1980-01-01",
+            ["ID number 110105…17 fails the resident-ID check digit; check it for a typo"],
+            id="18-check-digit",
+        ),
+        pytest.param("110105800101001", "1980-01-01", [], id="15-old-form"),
+        pytest.param(
+            "110105800101001",
+            "1981-01-01",
+            ["the birth date in the 15-digit ID number (1980-01-01) is not the birth date given (1981-01-01)"],
+            id="15-birth-date",
+        ),
+        pytest.param(
+            "11010519800101001",
+            "1980-01-01",
+            [
+                "ID number 110…01 has 17 characters; a resident ID number has 18 (or 15 in the old form); check it "
+                "for a missing or extra digit"
+            ],
+            id="17-digits",
+        ),
+        pytest.param(
+            "1101051980010100166",
+            "1980-01-01",
+            [
+                "ID number 110…66 has 19 characters; a resident ID number has 18 (or 15 in the old form); check it "
+                "for a missing or extra digit"
+            ],
+            id="19-digits",
+        ),
+        pytest.param(
+            "11010580010100X",
+            "1980-01-01",
+            [
+                "ID number 110…0X has 15 characters; a resident ID number has 18 (or 15 in the old form); check it "
+                "for a missing or extra digit"
+            ],
+            id="15-with-an-x",
+        ),
+        pytest.param("E12345678", "1980-01-01", [], id="a-passport-is-not-checked"),
+    ],
+)
+def test_resident_id_numbers_of_every_length_are_checked(id_number, born, problems):
+    from datetime import date
+
+    from mutualaid.identity import resident_id_problems
+
+    assert resident_id_problems(id_number, date.fromisoformat(born)) == problems
+
+
+def test_a_17_digit_id_number_cannot_join(app, invoke, truckers_pool, make_driver):
+    app.create_pool(truckers_pool())
+    driver = make_driver(1)
+    args = ["member", "join", POOL, "--id-number", driver["id_number"][:17], "--name", driver["name"]]
+    args += ["--birth-date", driver["birth_date"].isoformat(), "--joined-on", "2026-10-01"]
+    for name, value in driver["attributes"].items():
+        args += ["--attr", f"{name}={value}"]
+    result = invoke(*args)
+    assert result.exit_code == 1
+    short = driver["id_number"][:17]
+    assert result.output == (
+        f"Error: {driver['name']} cannot join pool '{POOL}':\n"
+        f"ID number {short[:3]}…{short[-2:]} has 17 characters; a resident ID number has 18 (or 15 in the old "
+        "form); check it for a missing or extra digit\n"
+    )
+    assert app.members(POOL) == []
