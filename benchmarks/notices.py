@@ -25,6 +25,7 @@ URL and dropped afterwards. Needs the truckers plugin installed (``make test`` o
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -157,6 +158,9 @@ def run(url: str, members: int, jobs_list: list[int], bare_count: int, tmp: Path
 
 
 def main() -> None:
+    # The pool's today, after every period the benchmark shares (the benchmark shares period 2027-01): a period is
+    # shared only once its notice day has come. Worker processes inherit it.
+    os.environ.setdefault("MUTUALAID_TODAY", "2027-12-31")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000, help="members in the pool (default 1,000,000)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")

@@ -198,3 +198,18 @@ def driver(
 @pytest.fixture
 def make_driver() -> Callable[..., dict[str, Any]]:
     return driver
+
+
+#: The suite's today: every test's periods, joins and claims are dated before it.
+SUITE_TODAY = "2027-12-31"
+
+
+@pytest.fixture(autouse=True)
+def _today(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on the same "today" (``MUTUALAID_TODAY``), whatever the clock says, so that
+    the guards against days in the future hold the same next year; a test may set its own, and one
+    marked ``real_clock`` (the defaults that are "today in the pool's time zone") runs on the clock."""
+    if request.node.get_closest_marker("real_clock"):
+        monkeypatch.delenv("MUTUALAID_TODAY", raising=False)
+    else:
+        monkeypatch.setenv("MUTUALAID_TODAY", SUITE_TODAY)

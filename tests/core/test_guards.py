@@ -176,3 +176,27 @@ def test_a_17_digit_id_number_cannot_join(app, invoke, truckers_pool, make_drive
         "form); check it for a missing or extra digit\n"
     )
     assert app.members(POOL) == []
+
+
+# -- periods ---------------------------------------------------------------------------------------------
+
+
+def test_a_period_is_shared_only_once_its_notice_day_has_come(app, invoke, truckers_pool, make_driver, monkeypatch):
+    """``share run --period 2062-11`` was accepted, and from then on every real period was refused as
+    "before the last shared period"."""
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-11-06")
+    app.create_pool(truckers_pool())
+    app.join(POOL, **make_driver(1))
+    before = _rows(app)
+    for period, notice in (("2062-11", "2062-11-07"), ("2026-11", "2026-11-07")):
+        result = invoke("share", "run", POOL, "--period", period)
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: period {period} cannot be shared before its notice day {notice} (today is 2026-11-06 in the "
+            "pool's time zone): its members are counted at 00:00 that day\n"
+        )
+    assert _rows(app) == before
+    with app.transaction() as s:
+        assert s.execute(text("SELECT count(*) FROM sharing_runs")).scalar() == 0
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-11-07")  # the notice day: members counted at 00:00 of it
+    assert invoke("share", "run", POOL, "--period", "2026-11").exit_code == 0

@@ -137,6 +137,7 @@ def test_joined_on_column_overrides_the_default(app, pool, write):
     ]
 
 
+@pytest.mark.real_clock
 def test_joined_on_defaults_to_today_in_the_pool_time_zone(app, pool, write):
     app.import_members(POOL, write(HEADER, row(1)))
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()

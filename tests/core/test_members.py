@@ -200,6 +200,7 @@ def test_join_through_the_cli_as_json(app, pool, invoke):
     }
 
 
+@pytest.mark.real_clock
 def test_joined_on_defaults_to_today_in_the_pool_time_zone(app, pool, invoke):
     result = invoke(*join_args(joined_on=None), "--json")
     assert result.exit_code == 0, result.output
@@ -209,6 +210,7 @@ def test_joined_on_defaults_to_today_in_the_pool_time_zone(app, pool, invoke):
     assert data["waiting_until"] == (today + timedelta(days=90)).isoformat()
 
 
+@pytest.mark.real_clock
 def test_member_state_is_waiting_then_active(app, pool, invoke):
     today = pool_today()
     app.join(
@@ -610,6 +612,7 @@ def three(app, pool) -> list[Any]:
     ]
 
 
+@pytest.mark.real_clock
 def test_member_list_json(app, three, invoke):
     result = invoke("member", "list", POOL, "--json")
     assert result.exit_code == 0, result.output
@@ -647,6 +650,7 @@ def test_member_list_filters_and_limits(app, three, invoke):
     assert [m["id"] for m in json.loads(result.stdout)] == [1]
 
 
+@pytest.mark.real_clock
 def test_member_list_table(app, three, invoke):
     result = invoke("member", "list", POOL, "--limit", "1")
     assert result.exit_code == 0, result.output
@@ -668,6 +672,7 @@ def test_member_list_table(app, three, invoke):
         pytest.param(resident_id(BORN, 2), id="id-number"),
     ],
 )
+@pytest.mark.real_clock
 def test_member_show(app, three, invoke, ref):
     result = invoke("member", "show", POOL, ref)
     assert result.exit_code == 0, result.output
@@ -691,6 +696,7 @@ def test_member_show(app, three, invoke, ref):
     )
 
 
+@pytest.mark.real_clock
 def test_member_show_state_is_waiting_through_the_last_day_of_waiting(app, pool, invoke):
     app.join(
         pool,
@@ -724,6 +730,7 @@ def test_member_show_of_an_ended_membership(app, three, invoke, frozen_today):
     ]
 
 
+@pytest.mark.real_clock
 def test_member_show_json(app, three, invoke):
     result = invoke("member", "show", POOL, "3", "--json")
     assert result.exit_code == 0, result.output
@@ -893,6 +900,7 @@ def test_exit_through_the_cli(app, four, invoke):
     ]
 
 
+@pytest.mark.real_clock
 def test_exit_defaults_to_today_in_the_pool_time_zone(app, pool, invoke):
     today = pool_today()
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=today - timedelta(days=5), attributes=attrs())

@@ -294,6 +294,7 @@ def test_a_file_that_is_not_utf8_or_missing_is_refused(app, truckers_pool, make_
         app.import_payments(POOL, tmp_path / "missing.csv")
 
 
+@pytest.mark.real_clock  # the batch's import day is the clock's, and so is the message's
 def test_the_same_file_is_imported_once(app, truckers_pool, make_driver, tmp_path):
     _shared(app, truckers_pool, make_driver)
     path = _csv(tmp_path, "2,2026-11,failed,2026-11-14")

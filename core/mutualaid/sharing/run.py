@@ -30,7 +30,7 @@ from ..ledger.books import account_balances
 from ..money import apportion
 from ..periods import Period
 from ..plugins import Plugins
-from ..pools import PoolRecord, lock_pool
+from ..pools import PoolRecord, lock_pool, pool_today
 from ..vocabulary import Account, ClaimStatus, ShortfallPolicy
 from .charges import Covers, RunCharges, Written, verify_written
 from .plan import SharingPlan
@@ -63,6 +63,12 @@ def open_period(session: Session, pool: PoolRecord, period: Period) -> SharingRu
     :raises AlreadySharedError: if the period was already shared.
     :raises StateError: if a later period was already shared.
     """
+    today = pool_today(pool.definition)
+    if period.notice_date > today:
+        raise StateError(
+            f"period {period.key} cannot be shared before its notice day {period.notice_date.isoformat()} "
+            f"(today is {today.isoformat()} in the pool's time zone): its members are counted at 00:00 that day"
+        )
     lock_pool(session, pool)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE members IN SHARE ROW EXCLUSIVE MODE"))
