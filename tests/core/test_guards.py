@@ -200,3 +200,56 @@ def test_a_period_is_shared_only_once_its_notice_day_has_come(app, invoke, truck
         assert s.execute(text("SELECT count(*) FROM sharing_runs")).scalar() == 0
     monkeypatch.setenv("MUTUALAID_TODAY", "2026-11-07")  # the notice day: members counted at 00:00 of it
     assert invoke("share", "run", POOL, "--period", "2026-11").exit_code == 0
+
+
+# -- joining days -------------------------------------------------------------------------------------
+
+
+def _join_args(driver, joined_on: str) -> list[str]:
+    args = ["member", "join", POOL, "--id-number", driver["id_number"], "--name", driver["name"]]
+    args += ["--birth-date", driver["birth_date"].isoformat(), "--joined-on", joined_on]
+    for name, value in driver["attributes"].items():
+        args += ["--attr", f"{name}={value}"]
+    return args
+
+
+def test_a_join_is_refused_in_the_future_and_before_a_shared_period(
+    app, invoke, truckers_pool, make_driver, monkeypatch, tmp_path
+):
+    """A member backdated before a period already shared could claim for an event its members had
+    paid for without them (adverse selection by the back door); one joining in 2030 was accepted."""
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-11-20")
+    app.create_pool(truckers_pool())
+    app.join(POOL, **make_driver(1))
+    app.share(POOL, "2026-11")  # notice day 2026-11-07
+    before = _rows(app)
+    late = make_driver(2)
+    future = invoke(*_join_args(late, "2030-01-01"))
+    assert future.exit_code == 1
+    assert future.output.splitlines()[1:] == [
+        "joined_on: 2030-01-01 is after today (2026-11-20 in the pool's time zone); record a member on or after the "
+        "day they join"
+    ]
+    backdated = invoke(*_join_args(late, "2026-10-01"))
+    assert backdated.exit_code == 1
+    assert backdated.output.splitlines()[1:] == [
+        "joined_on: 2026-10-01 is before the notice day of period 2026-11 (2026-11-07), which is already shared; a "
+        "member joins on or after it"
+    ]
+    rows = tmp_path / "late.csv"
+    attrs = late["attributes"]
+    rows.write_text(
+        "id_number,name,birth_date,joined_on," + ",".join(attrs) + "\n"
+        f"{late['id_number']},{late['name']},{late['birth_date'].isoformat()},2026-11-01,"
+        + ",".join(attrs.values())
+        + "\n",
+        encoding="utf-8",
+    )
+    imported = invoke("member", "import", POOL, str(rows))
+    assert imported.exit_code == 1
+    assert (
+        f"{rows}:2: joined_on: 2026-11-01 is before the notice day of period 2026-11 (2026-11-07), which is already "
+        "shared; a member joins on or after it"
+    ) in imported.output
+    assert _rows(app) == before
+    assert invoke(*_join_args(late, "2026-11-07")).exit_code == 0  # on the notice day itself: allowed

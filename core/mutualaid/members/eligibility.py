@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from ..cohort import Applicant
 from ..csvfiles import text_problem
-from ..db.models import Member
+from ..db.models import Member, SharingRun
 from ..fields import parse_date, validate_fields
 from ..plugins import Plugins
-from ..pools import PoolRecord
+from ..pools import PoolRecord, pool_today
 from ..vocabulary import MemberStatus
 from .lifecycle import is_live
 
 __all__ = [
+    "JoinWindow",
+    "join_window",
     "CORE_COLUMNS",
     "OPTIONAL_CORE_COLUMNS",
     "already_live",
@@ -57,11 +60,13 @@ def check_applicant(
     *,
     default_joined_on: date,
     checks: Callable[..., list[Any]] | None = None,
+    window: JoinWindow | None = None,
 ) -> tuple[Applicant | None, list[str]]:
     """Validate one applicant's core fields and cohort attributes, then every eligibility rule.
 
     :param checks: the plugins' ``eligibility_problems`` as :meth:`Plugins.collector` gives it (an
         import makes it once for all its rows); default: the hook.
+    :param window: the days a member may join on (see :func:`join_window`).
     :returns: the applicant, or ``None`` with every problem (``field: message`` or a sentence).
     """
     problems: list[str] = []
@@ -82,6 +87,8 @@ def check_applicant(
         joined = _date_field(raw["joined_on"], "joined_on", problems)
     if birth is not None and joined is not None and birth > joined:
         problems.append(f"birth_date: {birth.isoformat()} is after the joining day {joined.isoformat()}")
+    if joined is not None and window is not None:
+        problems.extend(window.problems(joined))
     attributes, attribute_problems = validate_fields(
         cohort.member_model, {k: v for k, v in raw.items() if k not in CORE}
     )
@@ -93,6 +100,42 @@ def check_applicant(
     for extra in (checks or plugins.hook.eligibility_problems)(pool=pool.config, applicant=applicant):
         problems.extend(extra or [])
     return (None, problems) if problems else (applicant, [])
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWindow:
+    """The days a member may join on: not after today (a join is recorded on or after its day),
+    and not before the notice day of the pool's last shared period (joining into a period already
+    shared would make a member covered for events its members have already paid for, or not)."""
+
+    today: date
+    last_period: str | None = None
+    last_notice: date | None = None
+
+    def problems(self, joined: date) -> list[str]:
+        if joined > self.today:
+            return [
+                f"joined_on: {joined.isoformat()} is after today ({self.today.isoformat()} in the pool's time zone); "
+                "record a member on or after the day they join"
+            ]
+        if self.last_notice is not None and joined < self.last_notice:
+            return [
+                f"joined_on: {joined.isoformat()} is before the notice day of period {self.last_period} "
+                f"({self.last_notice.isoformat()}), which is already shared; a member joins on or after it"
+            ]
+        return []
+
+
+def join_window(session: Session, pool: PoolRecord) -> JoinWindow:
+    """The pool's window of joining days now (one query: its last shared period)."""
+    last = session.execute(
+        select(SharingRun.period, SharingRun.notice_date)
+        .where(SharingRun.pool_id == pool.id)
+        .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
+        .limit(1)
+    ).first()
+    today = pool_today(pool.definition)
+    return JoinWindow(today, last[0], last[1]) if last is not None else JoinWindow(today)
 
 
 def _date_field(value: Any, key: str, problems: list[str]) -> date | None:

@@ -31,7 +31,15 @@ from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
 from ..vocabulary import MemberStatus
 from . import lifecycle
-from .eligibility import CORE, CORE_COLUMNS, check_applicant, deceased_reason, live_members
+from .eligibility import (
+    CORE,
+    CORE_COLUMNS,
+    JoinWindow,
+    check_applicant,
+    deceased_reason,
+    join_window,
+    live_members,
+)
 
 __all__ = ["ImportProgress", "ImportResult", "import_members"]
 
@@ -112,7 +120,9 @@ def import_members(
     # slow the whole import down by a third.
     observed = lifecycle.has_observers(plugins, "member_joined")
     with _no_cyclic_gc():
-        checked = _check_rows(plugins, pool, path, default_joined, progress, keep_applicants=observed)
+        checked = _check_rows(
+            plugins, pool, path, default_joined, progress, keep_applicants=observed, window=join_window(session, pool)
+        )
     _refuse_known_people(session, pool, checked)
     result = ImportResult(problems=[f"{path}:{line}: {reason}" for line, _, reason in checked.bad])
     if checked.bad and not skip_invalid:
@@ -158,6 +168,7 @@ def _check_rows(
     progress: ImportProgress | None,
     *,
     keep_applicants: bool,
+    window: JoinWindow | None = None,
 ) -> _Checked:
     """Check every row of the file on its own and against the rows before it (one person once);
     the valid applicants are kept only with ``keep_applicants``. The contact columns (those of
@@ -188,7 +199,9 @@ def _check_rows(
                     if problem is not None:
                         contact_problems.append(problem)
                 contact_values = tuple(found)
-            applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=default_joined, checks=checks)
+            applicant, problems = check_applicant(
+                plugins, pool, raw, default_joined_on=default_joined, checks=checks, window=window
+            )
             if contact_problems:
                 problems = [*problems, *contact_problems]
                 applicant = None

@@ -32,6 +32,7 @@ from .eligibility import (
     check_applicant,
     deceased_member,
     deceased_reason,
+    join_window,
     live_member_id,
     normalize_id_number,
 )
@@ -78,7 +79,9 @@ def join_member(
     raw.update(id_number=id_number, name=name, birth_date=birth_date)
     if joined_on is not None:
         raw["joined_on"] = joined_on
-    applicant, problems = check_applicant(plugins, pool, raw, default_joined_on=pool_today(pool.definition))
+    applicant, problems = check_applicant(
+        plugins, pool, raw, default_joined_on=pool_today(pool.definition), window=join_window(session, pool)
+    )
     given, contact_problems = check_contacts(contacts or {})
     who = name.strip() or id_number
     if applicant is None:
