@@ -253,3 +253,58 @@ def test_a_join_is_refused_in_the_future_and_before_a_shared_period(
     ) in imported.output
     assert _rows(app) == before
     assert invoke(*_join_args(late, "2026-11-07")).exit_code == 0  # on the notice day itself: allowed
+
+
+# -- claims ---------------------------------------------------------------------------------------------
+
+
+def test_the_same_claim_twice_is_refused_naming_the_earlier_one(app, invoke, truckers_pool, make_driver):
+    app.create_pool(truckers_pool())
+    for n in (1, 2, 3):
+        app.join(POOL, **make_driver(n))
+    args = (
+        "claim",
+        "file",
+        POOL,
+        "2",
+        "--kind",
+        "accidental_death",
+        "--date",
+        "2026-10-20",
+        "--filed-on",
+        "2026-10-22",
+    )
+    assert invoke(*args).exit_code == 0
+    invoke("claim", "approve", "1")
+    before = _rows(app)
+    again = invoke(*args)
+    assert again.exit_code == 1
+    assert again.output == (
+        "Error: the claim for member #2 was not filed:\n"
+        "date: member #2 already has claim #1 (approved) for accidental_death on 2026-10-20; the same event is "
+        "claimed once (see 'mutualaid claim show 1')\n"
+    )
+    assert _rows(app) == before
+    assert [c.id for c in app.claims(POOL)] == [1]
+
+
+def test_a_claim_for_an_event_after_the_notice_day_waits_for_the_next_period(
+    app, truckers_pool, make_driver, monkeypatch
+):
+    """Period 2026-03a (notice day 7 March) funded claims for events in May; an event after the
+    notice day is the next period's."""
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-11-30")
+    app.create_pool(truckers_pool())
+    for n in (1, 2, 3):
+        app.join(POOL, **make_driver(n))
+    early = app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-11-06", filed_on="2026-11-06")
+    late = app.file_claim(POOL, 3, event_kind="accidental_death", event_date="2026-11-08", filed_on="2026-11-09")
+    app.approve_claim(early.id)
+    app.approve_claim(late.id)
+    november = app.share(POOL, "2026-11")  # notice day 2026-11-07
+    assert (november.claims, november.aid_minor) == (1, 30_000_000)
+    assert {c.id: c.status for c in app.claims(POOL)} == {early.id: "shared", late.id: "approved"}
+    monkeypatch.setenv("MUTUALAID_TODAY", "2026-12-07")
+    december = app.share(POOL, "2026-12")
+    assert (december.claims, december.aid_minor) == (1, 30_000_000)
+    assert {c.id: c.status for c in app.claims(POOL)} == {early.id: "shared", late.id: "shared"}

@@ -103,6 +103,11 @@ def file_claim(
         problems.append(
             f"date: the event date {event.isoformat()} is before member #{record.id} joined ({record.joined_on.isoformat()})"
         )
+    today = pool_today(pool.definition)
+    if filed is not None and filed > today:
+        problems.append(f"filed_on: {filed.isoformat()} is after today ({today.isoformat()} in the pool's time zone)")
+    if event is not None and not problems:
+        problems.extend(_duplicate(session, record.id, event_kind, event))
     parsed, detail_problems = validate_fields(cohort.claim_model, details or {})
     problems.extend(f"detail {p}" for p in detail_problems)
     if problems or parsed is None or event is None or filed is None:
@@ -120,6 +125,28 @@ def file_claim(
     )
     machine.file(session, row, actor=filed_by)
     return record_of(row, pool)
+
+
+def _duplicate(session: Session, member_id: int, event_kind: str, event: date) -> list[str]:
+    """The same claim twice -- the same member, event and day -- is refused, naming the earlier one,
+    unless that one was rejected (a rejection can be disputed, not filed again)."""
+    earlier = session.execute(
+        select(Claim.id, Claim.status)
+        .where(
+            Claim.member_id == member_id,
+            Claim.event_kind == event_kind,
+            Claim.event_date == event,
+            Claim.status != ClaimStatus.REJECTED,
+        )
+        .order_by(Claim.id)
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return []
+    return [
+        f"date: member #{member_id} already has claim #{earlier[0]} ({earlier[1]}) for {event_kind} on "
+        f"{event.isoformat()}; the same event is claimed once (see 'mutualaid claim show {earlier[0]}')"
+    ]
 
 
 def _load(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:

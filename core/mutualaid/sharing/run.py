@@ -103,9 +103,15 @@ def run_sharing(
     last = open_period(session, pool, period)
     # The claims this run funds, locked so that a claim approved meanwhile waits for the next run
     # instead of being marked shared without being in this run's aid. A period has few claims.
+    # An event after the notice day is the next period's: its members are counted at 00:00 of that day.
     funded = session.execute(
         select(Claim.id, Claim.benefit_minor)
-        .where(Claim.pool_id == pool.id, Claim.status == ClaimStatus.APPROVED, Claim.sharing_run_id.is_(None))
+        .where(
+            Claim.pool_id == pool.id,
+            Claim.status == ClaimStatus.APPROVED,
+            Claim.sharing_run_id.is_(None),
+            Claim.event_date <= period.notice_date,
+        )
         .order_by(Claim.id)
         .with_for_update()
     ).all()

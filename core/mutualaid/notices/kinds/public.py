@@ -68,7 +68,12 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
         if run_id is not None:
             condition = Claim.sharing_run_id == run_id
         else:
-            condition = (Claim.status == ClaimStatus.APPROVED) & Claim.sharing_run_id.is_(None)
+            # the claims the period's run will fund: approved, not shared, events by its notice day
+            condition = (
+                (Claim.status == ClaimStatus.APPROVED)
+                & Claim.sharing_run_id.is_(None)
+                & (Claim.event_date <= period.notice_date)
+            )
         claims = claim_rows(session, pool, condition, locale)
         total = sum(
             int(b or 0) for b in session.scalars(select(Claim.benefit_minor).where(Claim.pool_id == pool.id, condition))
