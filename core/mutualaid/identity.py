@@ -7,7 +7,7 @@ import re
 from datetime import date
 from operator import mul
 
-__all__ = ["make_resident_id", "resident_id_check_digit", "resident_id_problems"]
+__all__ = ["make_resident_id", "resident_id_check_digit", "resident_id_problems", "upgrade_resident_id"]
 
 _RESIDENT_ID = re.compile(r"^\d{17}[\dXx]$")
 #: What a resident ID number looks like whatever its length: digits, perhaps a final X.
@@ -25,6 +25,15 @@ def resident_id_check_digit(first17: str) -> str:
     if first17.isascii():  # the common case, at import speed: the digits' codes, weighted
         return _CHECK[(sum(map(mul, first17.encode(), _WEIGHTS)) - _ZEROS) % 11]
     return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
+
+
+def upgrade_resident_id(old: str) -> str:
+    """The 18-character form of a first-generation 15-digit number (GB 11643-1999): the century
+    ``19`` put before the birth year, and the check digit added -- so one person has one number."""
+    if len(old) != 15 or not (old.isascii() and old.isdigit()):
+        raise ValueError(f"{old!r} is not a 15-digit resident ID number")
+    first17 = old[:6] + "19" + old[6:]
+    return first17 + resident_id_check_digit(first17)
 
 
 def _old_form_problems(id_number: str, birth_date: date) -> list[str]:

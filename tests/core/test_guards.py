@@ -308,3 +308,23 @@ def test_a_claim_for_an_event_after_the_notice_day_waits_for_the_next_period(
     december = app.share(POOL, "2026-12")
     assert (december.claims, december.aid_minor) == (1, 30_000_000)
     assert {c.id: c.status for c in app.claims(POOL)} == {early.id: "shared", late.id: "shared"}
+
+
+def test_an_old_15_digit_number_is_stored_in_its_18_character_form(app, invoke, truckers_pool, make_driver):
+    """One person, one number: the first-generation 15-digit number of 110105198001010016 is
+    110105800101001 (no century, no check digit); a member joined with it is found, and refused a
+    second membership, by either form."""
+    app.create_pool(truckers_pool())
+    driver = make_driver(1)
+    assert driver["id_number"] == "110105198001010016"
+    member = app.join(POOL, **{**driver, "id_number": "110105800101001"})
+    assert member.id_number == "110105198001010016"
+    assert app.member(POOL, "110105800101001").id == member.id
+    before = _rows(app)
+    again = invoke(*_join_args(driver, "2026-10-01"))
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: {driver['name']} cannot join pool '{POOL}':\n"
+        f"this person already holds live membership #{member.id} in pool '{POOL}'\n"
+    )
+    assert _rows(app) == before

@@ -19,6 +19,7 @@ from ..cohort import Applicant
 from ..csvfiles import text_problem
 from ..db.models import Member, SharingRun
 from ..fields import parse_date, validate_fields
+from ..identity import upgrade_resident_id
 from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
 from ..vocabulary import MemberStatus
@@ -45,11 +46,14 @@ CORE = frozenset(CORE_COLUMNS + OPTIONAL_CORE_COLUMNS)
 
 
 def normalize_id_number(text: object) -> str:
-    """An identity number as stored: NFKC (full-width digits become ASCII), trimmed, and the check
-    character ``x`` of an 18-character resident ID upper-cased, so one person has one number."""
+    """An identity number as stored: NFKC (full-width digits become ASCII), trimmed, the check
+    character ``x`` of an 18-character resident ID upper-cased, and an old 15-digit number in its
+    18-character form -- so one person has one number."""
     number = unicodedata.normalize("NFKC", str(text)).strip()
     if len(number) == 18 and number[17] == "x" and number[:17].isascii() and number[:17].isdigit():
         number = number[:17] + "X"
+    elif len(number) == 15 and number.isascii() and number.isdigit():
+        number = upgrade_resident_id(number)
     return number
 
 
