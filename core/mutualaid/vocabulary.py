@@ -140,6 +140,22 @@ class JuryThreshold(StrEnum):
     TWO_THIRDS = "two-thirds"
     THREE_QUARTERS = "three-quarters"
 
+    def reached(self, pay: int, cast: int) -> bool:
+        """Whether ``pay`` votes of ``cast`` reach this share: more than half for a majority, at
+        least two thirds or three quarters; integers only, no rounding; no votes reach nothing."""
+        numerator, denominator, inclusive = _THRESHOLD_SHARES[self]
+        if cast <= 0:
+            return False
+        return pay * denominator >= numerator * cast if inclusive else pay * denominator > numerator * cast
+
+
+#: Each threshold as (numerator, denominator, whether reaching the share exactly is enough).
+_THRESHOLD_SHARES = {
+    JuryThreshold.MAJORITY: (1, 2, False),
+    JuryThreshold.TWO_THIRDS: (2, 3, True),
+    JuryThreshold.THREE_QUARTERS: (3, 4, True),
+}
+
 
 class JuryStatus(StrEnum):
     OPEN = "open"  # drawn, voting

@@ -35,6 +35,7 @@ from mutualaid.db.models import (
     Member,
 )
 from mutualaid.pools.service import TODAY_ENV
+from mutualaid.vocabulary import JuryThreshold
 
 POOL = "jury-pool"
 ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
@@ -544,3 +545,10 @@ def test_the_jury_commands(small, today, invoke, tmp_path):
     )
     qualify = invoke("jury", "qualify", POOL, "5", "6", "--on", "2026-12-01")
     assert qualify.output == "qualified 2 member(s) of pool 'jury-pool' as jurors on 2026-12-01\n"
+
+
+@pytest.mark.parametrize("threshold", list(JuryThreshold))
+def test_no_votes_reach_no_threshold(threshold):
+    """The rule the jury's close and the jury-result notice share (JuryThreshold.reached)."""
+    assert not threshold.reached(0, 0)
+    assert threshold.reached(1, 1)

@@ -51,8 +51,6 @@ __all__ = [
     "default_seed", "draw_jury", "get_jury", "pays", "qualify_jurors",
 ]  # fmt: skip
 
-#: The share of the votes cast that pays a claim: (numerator, denominator, reaching it is enough).
-_SHARES = {JuryThreshold.MAJORITY: (1, 2, False), JuryThreshold.TWO_THIRDS: (2, 3, True), JuryThreshold.THREE_QUARTERS: (3, 4, True)}  # fmt: skip
 _MAX_SEED = 2**63 - 1
 Day = str | date | None
 VOTE_COLUMNS = ("member_id", "vote")
@@ -133,9 +131,8 @@ def default_seed(claim_id: int, day: date) -> int:
 
 
 def pays(threshold: JuryThreshold | str, pay: int, cast: int) -> bool:
-    """Whether ``pay`` votes of ``cast`` reach the threshold (integers only, no rounding)."""
-    numerator, denominator, inclusive = _SHARES[JuryThreshold(threshold)]
-    return pay * denominator >= numerator * cast if inclusive else pay * denominator > numerator * cast
+    """Whether ``pay`` votes of ``cast`` reach the threshold (see :meth:`JuryThreshold.reached`)."""
+    return JuryThreshold(threshold).reached(pay, cast)
 
 
 # -- loading ------------------------------------------------------------------------------------------

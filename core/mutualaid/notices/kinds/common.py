@@ -17,7 +17,7 @@ from ...pools import PoolRecord
 from ...privacy import mask_name
 from ...vocabulary import FeePolicy
 
-__all__ = ["claim_rows", "money_rules", "period_context"]
+__all__ = ["claim_rows", "event_titles", "money_rules", "period_context"]
 
 
 def period_context(period: Period) -> dict[str, Any]:
@@ -72,6 +72,11 @@ def money_rules(pool: PoolRecord) -> dict[str, Any]:
             "waiting_members_share": sharing.waiting_members_share,
         },
     }
+
+
+def event_titles(pool: PoolRecord, locale: str) -> dict[str, str]:
+    """The cohort's event kinds by key, titled in ``locale`` (a claim's ``kind`` in a notice)."""
+    return {kind.key: kind.title_for(locale) for kind in pool.cohort.event_kinds}
 
 
 def claim_rows(session: Session, pool: PoolRecord, condition: Any, locale: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from ...pools import PoolRecord
 from ...vocabulary import ClaimStatus, NoticeKind
 from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
-from .common import money_rules
+from .common import event_titles, money_rules
 
 __all__ = ["DECISION"]
 
@@ -33,9 +33,12 @@ DECIDED = (ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.SHARED)
 
 
 def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: str) -> dict[str, Any]:
-    cohort = pool.cohort
-    titles = {kind.key: kind.title_for(locale) for kind in cohort.event_kinds}
-    return {**money_rules(pool), "_titles": titles, "_currency": pool.currency, "_zone": pool.config.timezone}
+    return {
+        **money_rules(pool),
+        "_titles": event_titles(pool, locale),
+        "_currency": pool.currency,
+        "_zone": pool.config.timezone,
+    }
 
 
 def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batch: dict[str, Any]) -> Select[Any]:

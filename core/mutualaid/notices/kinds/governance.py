@@ -46,15 +46,9 @@ from ...vocabulary import (
 )
 from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
+from .common import event_titles
 
 __all__ = ["JURY_INVITATION", "JURY_RESULT", "OBJECTION_RECEIVED", "jury_outcome", "proposal_of"]
-
-#: The share of the votes cast a decision to pay needs, as (numerator, denominator, strictly more).
-_THRESHOLDS = {
-    JuryThreshold.MAJORITY: (1, 2, True),
-    JuryThreshold.TWO_THIRDS: (2, 3, False),
-    JuryThreshold.THREE_QUARTERS: (3, 4, False),
-}
 
 
 def _public_only(kind: str) -> Any:
@@ -96,16 +90,10 @@ def jury_outcome(status: str, threshold: str, pay: int, reject: int, decided: st
     ``decided``: the status the jury moved the claim to, when its history records it."""
     if status == JuryStatus.NO_QUORUM:
         return "no-quorum"
-    num, den, strict = _THRESHOLDS[JuryThreshold(threshold)]
-    cast = pay + reject
-    passed = bool(cast) and (pay * den > cast * num if strict else pay * den >= cast * num)
+    passed = JuryThreshold(threshold).reached(pay, pay + reject)
     if passed and decided == ClaimStatus.REJECTED:
         return "overruled"
     return "pay" if passed else "reject"
-
-
-def _titles(pool: PoolRecord, locale: str) -> dict[str, str]:
-    return {kind.key: kind.title_for(locale) for kind in pool.cohort.event_kinds}
 
 
 def _jury_rules(pool: PoolRecord) -> dict[str, Any]:
@@ -130,7 +118,7 @@ def _objection_batch(session: Session, pool: PoolRecord, request: NoticeRequest,
     return {
         "next": {"route": claims.objections.value, "jury": _jury_rules(pool), "window_days": claims.notice_window_days},
         "contact": _contact(pool),
-        "_titles": _titles(pool, locale),
+        "_titles": event_titles(pool, locale),
         "_currency": pool.currency,
     }
 
@@ -232,7 +220,7 @@ def _invitation_batch(session: Session, pool: PoolRecord, request: NoticeRequest
     claim_ids = select(Jury.claim_id).where(Jury.id.in_(_open_juries(pool, request)))
     return {
         "contact": _contact(pool),
-        "_titles": _titles(pool, locale),
+        "_titles": event_titles(pool, locale),
         "_currency": pool.currency,
         "_reasons": _reasons(session, claim_ids),
     }
@@ -328,7 +316,7 @@ def _result_batch(session: Session, pool: PoolRecord, request: NoticeRequest, lo
     )
     if request.claims:
         query = query.where(Claim.id.in_(list(request.claims)))
-    titles, currency = _titles(pool, locale), pool.currency
+    titles, currency = event_titles(pool, locale), pool.currency
     rows = session.execute(query).all()
     # The jury's own move of the claim (recorded with the jury as its actor): an approval, or a
     # rejection when the pool's rules do not pay what the jury voted to pay.
