@@ -42,6 +42,7 @@ __all__ = [
     "PaymentState",
     "Rounding",
     "ShortfallPolicy",
+    "SmtpSecurity",
     "Vote",
     "Weighting",
     "check_values",
@@ -311,6 +312,14 @@ class NoticeFormat(StrEnum):
 
     TEXT = "text"
     HTML = "html"
+
+
+class SmtpSecurity(StrEnum):
+    """How the connection to the mail server is secured."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    SSL = "ssl"
 
 
 class DeliveryStatus(StrEnum):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..vocabulary import Layout, Locale, NoticeFormat, NoticeKind, values
+from ..vocabulary import Layout, Locale, NoticeFormat, NoticeKind, SmtpSecurity, values
 from ..wording import plural
 from .common import F, State, dump, json_option, layout_option, pass_state, templates_option
 
@@ -31,6 +31,36 @@ def format_option(func: F) -> F:
     )(func)
 
 
+def selection_options(func: F) -> F:
+    """Which notices a command renders or sends: ``--kind`` and what picks the recipients
+    (``--period``, ``--member``, ``--claim``, ``--since``) and their language (``--locale``)."""
+    for option in reversed(
+        (
+            click.option(
+                "--kind",
+                required=True,
+                metavar="KIND",
+                help=f"The kind of notice: {', '.join(values(NoticeKind))}, or one a cohort plugin adds.",
+            ),
+            click.option("--period", help="Period key (statements, public notices, payment-failed notices)."),
+            click.option("--member", "members", multiple=True, help="Only this member; repeatable."),
+            click.option(
+                "--claim", "claims", multiple=True, type=int, help="Decision letters: only this claim; repeatable."
+            ),
+            click.option(
+                "--since", metavar="YYYY-MM-DD", help="Lapse, frozen, unfrozen and exit notices: events from this day."
+            ),
+            click.option(
+                "--locale",
+                type=click.Choice(values(Locale)),
+                help="Language of every notice (default: each member's preferred language, else the pool's).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
 @click.group("notice")
 def notice_group() -> None:
     """Render member notices, and send them by email."""
@@ -38,23 +68,9 @@ def notice_group() -> None:
 
 @notice_group.command("render")
 @click.argument("pool")
-@click.option(
-    "--kind",
-    required=True,
-    metavar="KIND",
-    help=f"The kind of notice: {', '.join(values(NoticeKind))}, or one a cohort plugin adds.",
-)
-@click.option("--period", help="Period key (statements, public notices, payment-failed notices).")
-@click.option("--member", "members", multiple=True, help="Only this member; repeatable.")
-@click.option("--claim", "claims", multiple=True, type=int, help="Decision letters: only this claim; repeatable.")
-@click.option("--since", metavar="YYYY-MM-DD", help="Lapse, frozen, unfrozen and exit notices: events from this day.")
+@selection_options
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory."
-)
-@click.option(
-    "--locale",
-    type=click.Choice(values(Locale)),
-    help="Language of every notice (default: each member's preferred language, else the pool's).",
 )
 @format_option
 @layout_option
@@ -128,21 +144,7 @@ def notice_render(
 
 @notice_group.command("send")
 @click.argument("pool")
-@click.option(
-    "--kind",
-    required=True,
-    metavar="KIND",
-    help=f"The kind of notice: {', '.join(values(NoticeKind))}, or one a cohort plugin adds.",
-)
-@click.option("--period", help="Period key (statements, public notices, payment-failed notices).")
-@click.option("--member", "members", multiple=True, help="Only this member; repeatable.")
-@click.option("--claim", "claims", multiple=True, type=int, help="Decision letters: only this claim; repeatable.")
-@click.option("--since", metavar="YYYY-MM-DD", help="Lapse, frozen, unfrozen and exit notices: events from this day.")
-@click.option(
-    "--locale",
-    type=click.Choice(values(Locale)),
-    help="Language of every notice (default: each member's preferred language, else the pool's).",
-)
+@selection_options
 @click.option("--dry-run", is_flag=True, help="Render and show who would get what; send nothing, record nothing.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N", help="At most N messages a second.")
 @click.option("--smtp-host", metavar="HOST", help="Mail server (default $MUTUALAID_SMTP_HOST, else localhost).")
@@ -154,7 +156,7 @@ def notice_render(
 )
 @click.option(
     "--smtp-tls",
-    type=click.Choice(("none", "starttls", "ssl")),
+    type=click.Choice(values(SmtpSecurity)),
     help="How the connection is secured (default $MUTUALAID_SMTP_TLS, else none).",
 )
 @click.option(

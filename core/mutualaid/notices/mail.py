@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import MailServerError, ValidationError
 from ..pools import PoolRecord
-from ..vocabulary import NoticeFormat
+from ..vocabulary import NoticeFormat, SmtpSecurity, values
 from .pipeline import RenderedNotice
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: How the connection to the server is secured.
-TLS_MODES = ("none", "starttls", "ssl")
+TLS_MODES = values(SmtpSecurity)
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 #: The environment variable of each setting.
