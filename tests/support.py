@@ -2,11 +2,66 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
-__all__ = ["drop_ledger_guards"]
+from mutualaid import BenefitDecision, Cohort, CohortRules, EventKind, Plugins, hookimpl, load_plugins
+from mutualaid.cohort import SharingWeights
+
+__all__ = ["WEIGHTED_COHORT", "drop_ledger_guards", "weighted_plugins"]
+
+
+class _WeightedSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weights: list[tuple[int, int]] = [(0, 1), (40, 2)]
+
+
+class _NeedDetails(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Decimal
+
+
+class _WeightedRules(CohortRules[_WeightedSettings]):
+    """Anyone may join; a claim pays the amount it asks for; members from 40 weigh 2 when the pool
+    shares by weight (to test the engine, not a cohort)."""
+
+    def eligibility_problems(self, applicant, settings):  # type: ignore[no-untyped-def]
+        return []
+
+    def decide_benefit(self, claim, settings):  # type: ignore[no-untyped-def]
+        return BenefitDecision.pay(claim.details.amount, cap=claim.details.amount, reasons=["test benefit"])
+
+    def sharing_weights(self, settings):  # type: ignore[no-untyped-def]
+        return SharingWeights(tuple(settings.weights))
+
+
+#: The engine tests' cohort: key ``weighted-test``, one event kind ``need`` with an ``amount``.
+WEIGHTED_COHORT = Cohort(
+    key="weighted-test",
+    title="Weighted test cohort",
+    settings_model=_WeightedSettings,
+    rules=_WeightedRules(),
+    event_kinds=(EventKind("need", "A need"),),
+    claim_model=_NeedDetails,
+)
+
+
+def weighted_plugins() -> Plugins:
+    """The plugins with only the engine tests' cohort registered (no entry points)."""
+    module = types.ModuleType("weighted_test_plugin")
+
+    @hookimpl
+    def register_cohorts(register):  # type: ignore[no-untyped-def]
+        register(WEIGHTED_COHORT)
+
+    module.register_cohorts = register_cohorts  # type: ignore[attr-defined]
+    sys.modules.setdefault(module.__name__, module)
+    return load_plugins(entry_points=False, extra=[("weighted-test", module)], strict=True)
 
 
 def drop_ledger_guards(conn: Any) -> None:

@@ -3,77 +3,33 @@ off, exact or rounded-up shares, weights, prepaid and postpaid), every figure a 
 parsed back and checked against the run, the charges and the ledger, and no statement states a
 rule the pool does not have.
 
-The pools use a test cohort (anyone may join; a claim pays what it asks; members from 40 weigh 2
-when the pool shares by weight), so the engine, not a cohort's benefits, is what varies.
+The pools use the engine tests' cohort (``support.WEIGHTED_COHORT``: anyone may join; a claim
+pays what it asks; members from 40 weigh 2 when the pool shares by weight), so the engine, not a
+cohort's benefits, is what varies.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import sys
-import types
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
+from support import weighted_plugins
 
-from mutualaid import BenefitDecision, Cohort, CohortRules, EventKind, MutualAid, SharingWeights, hookimpl
+from mutualaid import MutualAid
 from mutualaid.db.models import Balance, Charge, LedgerEntry, LedgerLine, SharingRun
 from mutualaid.money import format_minor, to_minor
-from mutualaid.plugins import load_plugins
 from mutualaid.testing import resident_id
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Details(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: Decimal
-
-
-class _Rules(CohortRules[_Settings]):
-    def eligibility_problems(self, applicant, settings):
-        return []
-
-    def decide_benefit(self, claim, settings):
-        return BenefitDecision.pay(claim.details.amount, cap=claim.details.amount, reasons=["as asked"])
-
-    def sharing_weights(self, settings):
-        return SharingWeights(((0, 1), (40, 2)))
-
-
-_COHORT = Cohort(
-    key="truth-test",
-    title="Truth test cohort",
-    settings_model=_Settings,
-    rules=_Rules(),
-    event_kinds=(EventKind("need", "A need"),),
-    claim_model=_Details,
-)
-
-
-def _plugin_module() -> types.ModuleType:
-    module = types.ModuleType("truth_test_plugin")
-
-    @hookimpl
-    def register_cohorts(register):
-        register(_COHORT)
-
-    module.register_cohorts = register_cohorts  # type: ignore[attr-defined]
-    sys.modules.setdefault(module.__name__, module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def truth_plugins():
-    return load_plugins(entry_points=False, extra=[("truth-test", _plugin_module())], strict=True)
+    return weighted_plugins()
 
 
 @pytest.fixture
@@ -136,7 +92,7 @@ def test_every_figure_of_every_statement_is_the_runs(truth_app, tmp_path_factory
     app = truth_app
     key = f"truth-{next(_numbers)}"
     payments = {"model": model, "low_balance": "0"} if model == "prepaid" else {"model": model}
-    app.create_pool({"key": key, "name": "Truth", "cohort": "truth-test", "sharing": sharing, "payments": payments})
+    app.create_pool({"key": key, "name": "Truth", "cohort": "weighted-test", "sharing": sharing, "payments": payments})
     ids = []
     for n, (older, balance) in enumerate(members):
         born = date(1970, 3, 1) if older else date(1995, 3, 1)
@@ -277,7 +233,7 @@ def test_a_welcome_notice_states_the_pools_own_rules_and_no_other(truth_app, tmp
     app = truth_app
     key = f"truth-{next(_numbers)}"
     app.create_pool(
-        {"key": key, "name": "Truth", "cohort": "truth-test", "sharing": sharing, "payments": {"model": model}}
+        {"key": key, "name": "Truth", "cohort": "weighted-test", "sharing": sharing, "payments": {"model": model}}
     )
     born = date(1990, 3, 1)
     member = app.join(

@@ -4,8 +4,6 @@ weights, caps with each shortfall policy, prepaid freezing, and the run's ledger
 from __future__ import annotations
 
 import shutil
-import sys
-import types
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -13,20 +11,14 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, text
+from support import weighted_plugins
 
 from mutualaid import (
     BenefitDecision,
-    Cohort,
-    CohortRules,
     ConfigError,
-    EventKind,
     MutualAid,
-    hookimpl,
-    load_plugins,
 )
-from mutualaid.cohort import SharingWeights
 from mutualaid.db.models import Balance, Charge, Claim, Member, MemberStatusChange
 from mutualaid.ledger import account_balances, list_entries, reconcile_books, verify_ledger
 from mutualaid.money import apportion, split_weighted, to_minor
@@ -36,54 +28,9 @@ from mutualaid.testing import resident_id
 POOL = "weighted"
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    weights: list[tuple[int, int]] = [(0, 1), (40, 2)]
-
-
-class _Details(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: Decimal
-
-
-class _Rules(CohortRules[_Settings]):
-    """Anyone may join; a claim pays the amount it asks for (to test the engine, not a cohort)."""
-
-    def eligibility_problems(self, applicant, settings):
-        return []
-
-    def decide_benefit(self, claim, settings):
-        return BenefitDecision.pay(claim.details.amount, cap=claim.details.amount, reasons=["test benefit"])
-
-    def sharing_weights(self, settings):
-        return SharingWeights(tuple(settings.weights))
-
-
-_COHORT = Cohort(
-    key="weighted-test",
-    title="Weighted test cohort",
-    settings_model=_Settings,
-    rules=_Rules(),
-    event_kinds=(EventKind("need", "A need"),),
-    claim_model=_Details,
-)
-
-
-def _plugin_module() -> types.ModuleType:
-    module = types.ModuleType("weighted_test_plugin")
-
-    @hookimpl
-    def register_cohorts(register):
-        register(_COHORT)
-
-    module.register_cohorts = register_cohorts  # type: ignore[attr-defined]
-    sys.modules.setdefault(module.__name__, module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def test_plugins():
-    return load_plugins(entry_points=False, extra=[("weighted-test", _plugin_module())], strict=True)
+    return weighted_plugins()
 
 
 @pytest.fixture
