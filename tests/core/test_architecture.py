@@ -28,6 +28,7 @@ CORE = Path(__file__).resolve().parents[2] / "core" / "mutualaid"
 PURE = {
     "benefits",
     "builtin",
+    "claims_config",
     "cohort",
     "config",
     "contacts",
