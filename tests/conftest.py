@@ -204,6 +204,23 @@ def make_driver() -> Callable[..., dict[str, Any]]:
 SUITE_TODAY = "2027-12-31"
 
 
+@pytest.fixture(scope="session")
+def _identity_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The operator's key of the test run (members' ID numbers are encrypted under it)."""
+    from mutualaid.keys import create_key
+
+    path = tmp_path_factory.mktemp("keys") / "mutualaid.key"
+    create_key(path, announce=False)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _key_file(_identity_key: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test uses the run's key file (``MUTUALAID_KEY_FILE``), never one in the user's home;
+    a test of a missing or another key sets its own."""
+    monkeypatch.setenv("MUTUALAID_KEY_FILE", str(_identity_key))
+
+
 @pytest.fixture(autouse=True)
 def _today(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs on the same "today" (``MUTUALAID_TODAY``), whatever the clock says, so that

@@ -3,8 +3,9 @@
 Fixtures:
 
 * ``mutualaid_plugins`` -- the installed plugins, loaded strictly (a broken plugin fails the test);
-* ``mutualaid_database_url`` -- a fresh SQLite file for the test;
-* ``mutualaid_app`` -- a :class:`~mutualaid.MutualAid` on that database.
+* ``mutualaid_database_url`` -- the URL of a fresh SQLite file for the test (not created yet);
+* ``mutualaid_app`` -- a :class:`~mutualaid.MutualAid` on that database, created at this
+  mutualaid's schema revision (:meth:`~mutualaid.MutualAid.create_database`).
 
 Helpers: :func:`resident_id` makes a valid 18-character resident ID number for a birth date, and
 :func:`pool_data` a pool mapping for a cohort.
@@ -53,5 +54,6 @@ def mutualaid_database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def mutualaid_app(mutualaid_database_url: str, mutualaid_plugins: Plugins) -> Iterator[MutualAid]:
     app = MutualAid(mutualaid_database_url, plugins=mutualaid_plugins)
+    app.create_database()
     yield app
     app.close()

@@ -16,6 +16,7 @@ import mutualaid
 from mutualaid import MutualAid
 from mutualaid.cli import State, cli, main
 from mutualaid.cli import members as cli_module
+from mutualaid.db.schema import HEAD
 
 POOL = "js-truckers"
 
@@ -61,6 +62,7 @@ def test_command_tree_has_the_documented_commands(plugins):
         "install",
         "cohorts list",
         "cohorts show",
+        "db init",
         "db upgrade",
         "db current",
         "pool create",
@@ -276,40 +278,45 @@ def test_user_error_through_the_real_entry_point_has_no_traceback(tmp_path):
     )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == "Error: no pool 'nope' (no pools exist yet; create one with 'mutualaid pool create FILE')\n"
+    assert result.stderr == (
+        f"Error: no mutualaid database at {tmp_path / 'x.db'}; create one with `mutualaid pool create` or "
+        "`mutualaid db init`, or check --database-url / MUTUALAID_DATABASE_URL\n"
+    )
+    assert not (tmp_path / "x.db").exists()
 
 
 # -- the database --------------------------------------------------------------------------------
 
 
-def test_db_upgrade_creates_the_schema_then_is_already_at_head(runner, plugins, tmp_path):
+def test_db_init_creates_the_schema_then_is_already_at_head(runner, plugins, tmp_path):
+    # The rest of the schema commands (refusals, upgrades, backups, previews): test_schema_commands.py.
     path = tmp_path / "new" / "pools.db"
     url = f"sqlite:///{path}"
     first = _invoke(runner, plugins, "db", "current", db_url=url)
     assert first.exit_code == 0, first.output
-    assert first.output == f"(no database yet at {path}; any command creates it)\n"
-    assert not path.exists()  # looking does not create it
-    upgraded = _invoke(runner, plugins, "db", "upgrade", db_url=url)
-    assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.output == f"schema upgraded to revision 0005 ({url})\n"
+    assert first.output == f"(no mutualaid database at {path}; `mutualaid db init` creates one)\n"
+    assert not path.parent.exists()  # looking does not create it
+    created = _invoke(runner, plugins, "db", "init", db_url=url)
+    assert created.exit_code == 0, created.output
+    assert created.output == f"created the database {path} at schema revision {HEAD}\n"
     assert path.is_file()
-    again = _invoke(runner, plugins, "db", "upgrade", db_url=url)
+    again = _invoke(runner, plugins, "db", "init", db_url=url)
     assert again.exit_code == 0, again.output
-    assert again.output == f"schema already at revision 0005 ({url})\n"
+    assert again.output == f"the database {path} is already at schema revision {HEAD}; nothing to do\n"
     current = _invoke(runner, plugins, "db", "current", db_url=url)
-    assert current.output == "0005\n"
+    assert current.output == f"{HEAD} (head)\n"
 
 
 def test_db_commands_on_a_migrated_database(runner, plugins, db_url):
     from sqlalchemy.engine import make_url
 
-    shown = make_url(db_url).render_as_string(hide_password=True)
+    shown = make_url(db_url).database if db_url.startswith("sqlite") else make_url(db_url).render_as_string()
     upgraded = _invoke(runner, plugins, "db", "upgrade", db_url=db_url)
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.output == f"schema already at revision 0005 ({shown})\n"
+    assert upgraded.output == f"the database {shown} is at schema revision {HEAD}, the head; nothing to do\n"
     current = _invoke(runner, plugins, "db", "current", db_url=db_url)
     assert current.exit_code == 0, current.output
-    assert current.output == "0005\n"
+    assert current.output == f"{HEAD} (head)\n"
 
 
 @pytest.mark.parametrize("command", [["db", "current"], ["db", "upgrade"], ["pool", "list"]], ids=" ".join)
@@ -345,16 +352,16 @@ def test_bad_database_url_is_a_one_line_error(runner, plugins, command, url, mes
 def test_database_directory_that_cannot_be_created(runner, plugins, tmp_path):
     (tmp_path / "a-file").write_text("")
     url = f"sqlite:///{tmp_path / 'a-file' / 'pools.db'}"
-    line = _user_error(_invoke(runner, plugins, "db", "upgrade", db_url=url))
+    line = _user_error(_invoke(runner, plugins, "db", "init", db_url=url))
     assert line.startswith(f"Error: cannot create the directory {tmp_path / 'a-file'} for the database file: ")
 
 
 def test_database_url_from_the_environment(runner, plugins, tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'from-env.db'}"
     monkeypatch.setenv("MUTUALAID_DATABASE_URL", url)
-    result = _invoke(runner, plugins, "db", "upgrade")
+    result = _invoke(runner, plugins, "db", "init")
     assert result.exit_code == 0, result.output
-    assert result.output == f"schema upgraded to revision 0005 ({url})\n"
+    assert result.output == f"created the database {tmp_path / 'from-env.db'} at schema revision {HEAD}\n"
     assert (tmp_path / "from-env.db").is_file()
 
 
@@ -362,12 +369,14 @@ def test_default_database_is_in_mutualaid_home(runner, plugins, tmp_path, monkey
     home = tmp_path / "home" / "mutualaid"
     monkeypatch.setenv("MUTUALAID_HOME", str(home))
     monkeypatch.delenv("MUTUALAID_DATABASE_URL", raising=False)
+    refused = _user_error(_invoke(runner, plugins, "pool", "list"))
+    assert refused.startswith(f"Error: no mutualaid database at {home / 'mutualaid.db'}; create one with ")
+    assert not home.exists()
+    assert _invoke(runner, plugins, "db", "init").exit_code == 0
+    assert (home / "mutualaid.db").is_file()
     result = _invoke(runner, plugins, "pool", "list")
     assert result.exit_code == 0, result.output
     assert result.output == "no pools yet; create one with 'mutualaid pool create FILE'\n"
-    assert (home / "mutualaid.db").is_file()
-    upgraded = _invoke(runner, plugins, "db", "upgrade")
-    assert upgraded.output == f"schema already at revision 0005 (sqlite:///{home / 'mutualaid.db'})\n"
 
 
 @pytest.mark.parametrize(

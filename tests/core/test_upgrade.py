@@ -29,11 +29,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Date, DateTime, Engine, MetaData, Table, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from support import plain_id_number
 
 import mutualaid
 from mutualaid import MutualAid
 from mutualaid.db import current_revision, head_revision, upgrade
 from mutualaid.db.models import Base
+from mutualaid.ledger import charge_figures
 from mutualaid.vocabulary import (
     Account,
     ClaimStatus,
@@ -79,10 +82,21 @@ LEDGER = ("ledger_entries", "ledger_lines")
 #: Columns added after revision 0003: 0004's member contact fields, 0005's claims governance.
 ADDED_COLUMNS = {
     "members": {"email", "phone", "locale", "city"},
-    "claims": {"filed_by", "reviewed_by", "proposal_json", "notice_closes_on"},
+    "claims": {"filed_by", "reviewed_by", "proposal_json", "notice_closes_on", "requested_minor"},
 }
 #: The tables of revision 0005 (claims governance), empty on an upgraded database.
 NEW_TABLES = {"claim_notes", "claim_costs", "claim_objections", "juries", "jurors", "jury_qualifications"}
+# Revision 0007 (member identity): its tables (the key's check value is written by the upgrade), and
+# members' ID numbers encrypted in place (id_number becomes id_cipher) beside their keyed hashes,
+# masked forms and identity seals: compared decrypted (see test_member_identity.py).
+NEW_TABLES |= {"identity_keys", "member_identity_corrections"}
+# Revision 0006 (corrections): amendments, voided runs and reversed top-ups; every run its period's
+# first (attempt 0, checked below).
+NEW_TABLES |= {"claim_amendments", "sharing_run_voids", "top_up_reversals"}
+ENCRYPTED = {"members": ("id_number", "id_cipher")}
+# Revision 0008 (ledger digests): each run's charges' SHA-256 digest, computed by the upgrade.
+COMPUTED_COLUMNS = {"sharing_runs": {"charge_digest", "attempt"}}
+SEALED_COLUMNS = {"id_hash", "id_masked", "identity_seal"}
 
 
 # -- databases --------------------------------------------------------------------------------------
@@ -130,7 +144,7 @@ def _from_json(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """A fixture row as Python values: ISO dates and datetimes (written in UTC) parsed by column type."""
     values = {}
     for name, value in row.items():
-        kind = table.c[name].type
+        kind = table.c[name].type if name in table.c else None  # (members.id_number: id_cipher since 0007)
         if value is not None and isinstance(kind, DateTime):
             moment = datetime.fromisoformat(value)
             value = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -175,7 +189,7 @@ def _stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     with engine.connect() as conn:
         for name, rows in OLD.items():
-            columns = ", ".join(rows[0])
+            columns = ", ".join(c for c in rows[0] if c != ENCRYPTED.get(name, ("",))[0])
             order = ", ".join(c.name for c in tables[name].primary_key.columns)
             ids = f" WHERE id <= {max(OLD_IDS[name])}" if name == "member_status_changes" else ""
             out[name] = [tuple(r) for r in conn.execute(text(f"SELECT {columns} FROM {name}{ids} ORDER BY {order}"))]
@@ -259,6 +273,15 @@ def _without_backfilled_ids(snapshot: dict[str, list[dict[str, Any]]]) -> dict[s
     return out
 
 
+def _unsealed(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The snapshot with members' ID numbers decrypted (each encryption draws a fresh nonce) and the
+    key's check value without the moment it was recorded."""
+    out = dict(snapshot)
+    out["members"] = [{**m, "id_cipher": plain_id_number(m["pool_id"], m["id_cipher"])} for m in snapshot["members"]]
+    out["identity_keys"] = [{k: v for k, v in row.items() if k != "created_at"} for row in snapshot["identity_keys"]]
+    return out
+
+
 def _sqlite_is_sound(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
@@ -284,7 +307,8 @@ def test_the_fixture_has_rows_in_every_table_of_revision_0002_and_every_word(emp
     # Every word the old code wrote, so the CHECK constraints are tried on real data.
     assert {m["status"] for m in OLD["members"]} == {"active", "frozen", "lapsed", "exited", "deceased"}
     assert {c["status"] for c in OLD["claims"]} == {"filed", "approved", "rejected", "shared"}
-    assert {e["kind"] for e in OLD["ledger_entries"]} == set(EntryKind) - {EntryKind.INVESTIGATION}  # 0005's
+    later = {EntryKind.INVESTIGATION, EntryKind.VOID, EntryKind.TOP_UP_REVERSAL}  # 0005's and 0006's
+    assert {e["kind"] for e in OLD["ledger_entries"]} == set(EntryKind) - later
     assert {p["result"] for p in OLD["payments"]} == {"paid", "failed"}
     assert {r["rounding"] for r in OLD["sharing_runs"]} == {"round-up", "exact"}
     assert {r["fee_policy"] for r in OLD["sharing_runs"]} == {"rate", "flat"}
@@ -319,10 +343,29 @@ def test_every_row_of_revision_0002_keeps_every_value(upgraded):
         if name == "member_status_changes":
             assert set(old) <= set(kept)  # history rows are added, none removed
             assert all(set(row) == set(rows[0]) | {"change"} for row in after[name])
+        elif name in COMPUTED_COLUMNS:  # columns of later revisions, computed from the rows by the upgrade
+            assert set(kept) == set(old)
+            assert all(set(row) == set(rows[0]) | COMPUTED_COLUMNS[name] for row in after[name]), name
+            if name == "sharing_runs":
+                assert {r["attempt"] for r in after[name]} == {0}
+                with Session(engine) as session:
+                    assert {r["id"]: r["charge_digest"] for r in after[name]} == {
+                        r["id"]: charge_figures(session, r["id"]).digest for r in rows
+                    }
         elif name in ADDED_COLUMNS:  # columns of later revisions, empty on every upgraded row
             assert set(kept) == set(old)
             added = ADDED_COLUMNS[name]
-            assert all(set(row) == set(rows[0]) | added for row in after[name])
+            if name in ENCRYPTED:  # the ID number encrypted in place, its hash, mask and seal beside it
+                plain, cipher = ENCRYPTED[name]
+                assert all(
+                    set(row) == set(rows[0]) - {plain} | {cipher} | added | SEALED_COLUMNS for row in after[name]
+                )
+                assert {plain_id_number(row["pool_id"], row[cipher]) for row in after[name]} == {
+                    row[plain] for row in rows
+                }
+                kept = {key: {**row, plain: plain_id_number(row["pool_id"], row[cipher])} for key, row in kept.items()}
+            else:
+                assert all(set(row) == set(rows[0]) | added for row in after[name])
             assert {row[c] for row in after[name] for c in added} == {None}
         else:
             assert set(kept) == set(old), name  # no row lost, none added
@@ -524,7 +567,12 @@ def _books_ok(app: MutualAid, pool: str) -> None:
     report = app.verify_ledger(pool)
     assert report.ok, report.problems
     books = app.reconcile_books(pool)
-    assert books.ok, [c for c in books.checks if not c.ok]
+    assert books.total == 0 and all(c.ok for c in books.checks), [c for c in books.checks if not c.ok]
+    # Revision 0002 let adjustments pay out cash a pool did not hold (the first pool a benefit of
+    # 300,000.00 out of 216,000.00, the third a refund of 81,000.00 out of none): the books reconcile
+    # account by account but do not balance.
+    assert books.overdrawn == {POOLS[1]: {"cash": -8_400_000}, POOLS[3]: {"cash": -8_100_000}}.get(pool, {})
+    assert books.ok == (not books.overdrawn)
 
 
 def _history(app: MutualAid, pool: str, member: int) -> list[tuple[str, str, date, str]]:
@@ -633,10 +681,78 @@ def test_a_downgrade_to_0002_and_a_new_upgrade_lose_nothing(upgraded):
 
     assert upgrade(engine) is True
     assert current_revision(engine) == head_revision()
-    assert _without_backfilled_ids(_snapshot(engine)) == _without_backfilled_ids(first)
+    assert _unsealed(_without_backfilled_ids(_snapshot(engine))) == _unsealed(_without_backfilled_ids(first))
     assert _stored(engine) == upgraded.rows_0002
     assert _differences(engine) == []
     _sqlite_is_sound(engine)
     with pytest.raises(IntegrityError, match="append-only"):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM ledger_lines"))
+
+
+# -- the upgrade as an operator runs it -------------------------------------------------------------
+
+
+def test_the_operator_is_told_to_upgrade_and_the_upgrade_keeps_a_copy_of_revision_0002(
+    empty_engine, plugins, runner, tmp_path
+):
+    from mutualaid.cli import State, cli
+    from mutualaid.db.engine import database_name
+    from mutualaid.db.schema import HEAD
+
+    _load_0002(empty_engine)
+    rows = _stored(empty_engine)
+    url, name = empty_engine.url.render_as_string(hide_password=False), database_name(empty_engine)
+    sqlite = empty_engine.dialect.name == "sqlite"
+    path = Path(name) if sqlite else None
+    before = path.read_bytes() if path else None
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, ["--database-url", url, *args], obj=State(plugins=plugins))
+
+    # Any command, even one that only reads, is refused and changes nothing ...
+    for args in (
+        ["member", "list", POSTPAID],
+        ["ledger", "verify", PREPAID],
+        ["share", "run", CI, "--period", "2026-12a"],
+    ):
+        refused = run(*args)
+        assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), refused.output
+        assert refused.output == (
+            f"Error: the database {name} is at schema revision 0002 and this mutualaid needs {HEAD}; run `mutualaid "
+            f"db upgrade` first (it shows what changes{' and backs the file up' if sqlite else ''}); nothing was changed\n"
+        )
+    if path:
+        assert path.read_bytes() == before
+    assert current_revision(empty_engine) == "0002"
+    assert _stored(empty_engine) == rows
+
+    # ... until the upgrade, which lists every migration from 0003 and keeps a copy of the file.
+    upgraded = run("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    lines = upgraded.output.splitlines()
+    assert lines[0] == f"the database {name} is at schema revision 0002; {int(HEAD) - 2} migrations to {HEAD}:"
+    assert [line.split()[0] for line in lines[1 : int(HEAD) - 1]] == [f"{n:04d}" for n in range(3, int(HEAD) + 1)]
+    assert lines[1] == "  0003  vocabulary checks, member and claim history, append-only ledger"
+    assert lines[-1] == f"upgraded {name} from schema revision 0002 to {HEAD}"
+    assert current_revision(empty_engine) == HEAD  # (what the rows became: the tests above)
+    if path:
+        copy = Path(lines[-2].removeprefix("backed up to "))
+        assert copy.parent == path.parent and copy.name.startswith(f"{path.name}.before-0002-")
+        # The file as it was, page for page (SQLite's backup counts a change in the header's first 100 bytes).
+        assert before is not None and copy.read_bytes()[100:] == before[100:]
+        backup = create_engine_for(copy)
+        try:
+            assert current_revision(backup) == "0002"
+            assert _stored(backup) == rows
+        finally:
+            backup.dispose()
+    # And now the application works on it.
+    listed = run("ledger", "verify", PREPAID)
+    assert listed.exit_code == 0, listed.output
+
+
+def create_engine_for(path: Path) -> Engine:
+    from mutualaid.db import make_engine
+
+    return make_engine(f"sqlite:///{path}")

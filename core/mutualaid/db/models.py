@@ -53,6 +53,7 @@ __all__ = [
     "Base",
     "Charge",
     "Claim",
+    "ClaimAmendment",
     "ClaimCost",
     "ClaimNote",
     "ClaimObjection",
@@ -62,14 +63,18 @@ __all__ = [
     "JuryQualification",
     "LedgerEntry",
     "LedgerLine",
+    "IdentityKey",
     "Member",
+    "MemberIdentityCorrection",
     "MemberStatusChange",
     "NoticeDelivery",
     "Payment",
     "PaymentBatch",
     "Pool",
     "SharingRun",
+    "SharingRunVoid",
     "TopUp",
+    "TopUpReversal",
 ]
 
 NAMING = {
@@ -110,7 +115,9 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id"))
-    id_number: Mapped[str] = mapped_column(String(64))
+    # The ID number is never stored in plain text (revision 0007, mutualaid.keys): encrypted under
+    # the operator's key (AES-GCM, a nonce per row); its keyed hash and masked form are below.
+    id_cipher: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date] = mapped_column(Date)
     joined_on: Mapped[date] = mapped_column(Date)
@@ -125,6 +132,13 @@ class Member(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str | None] = mapped_column(String(8))
     city: Mapped[str | None] = mapped_column(String(100))
+    # The ID number's keyed hash (HMAC-SHA256: uniqueness, look-ups) and masked form (110****34:
+    # every listing and notice), and a keyed seal over the member's identity (pool, number, name,
+    # ID number, birth date, joining day): `ledger verify` names a member changed in the database.
+    # Written only by mutualaid.members.lifecycle.
+    id_hash: Mapped[str] = mapped_column(String(64))
+    id_masked: Mapped[str] = mapped_column(String(64))
+    identity_seal: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint(check_values("status", MemberStatus), name="status"),)
 
@@ -133,7 +147,7 @@ class Member(Base):
 Index(
     "uq_members_live_person",
     Member.pool_id,
-    Member.id_number,
+    Member.id_hash,
     unique=True,
     sqlite_where=Member.status.in_(LIVE_STATUSES),
     postgresql_where=Member.status.in_(LIVE_STATUSES),
@@ -152,7 +166,42 @@ Index(
     Member.waiting_until,
 )
 # Look-ups of a person in a pool in any status (member show by ID number, the deceased check).
-Index("ix_members_pool_id_id_number", Member.pool_id, Member.id_number)
+Index("ix_members_pool_id_id_hash", Member.pool_id, Member.id_hash)
+
+
+class IdentityKey(Base):
+    """The check value of the key the database's ID numbers are encrypted under (one row, written
+    with the first ID number): a missing, new or wrong key file is refused before anything is
+    written with it (mutualaid.members.sealing)."""
+
+    __tablename__ = "identity_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MemberIdentityCorrection(Base):
+    """A correction of a member's identity (name, ID number, birth date): who, when, why, the
+    values before and after (ID numbers encrypted and masked, as on the member's row), sealed.
+    Written only by mutualaid.members.lifecycle."""
+
+    __tablename__ = "member_identity_corrections"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    corrected_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    old_name: Mapped[str] = mapped_column(String(200))
+    new_name: Mapped[str] = mapped_column(String(200))
+    old_id_cipher: Mapped[str] = mapped_column(String(128))
+    new_id_cipher: Mapped[str] = mapped_column(String(128))
+    old_id_masked: Mapped[str] = mapped_column(String(64))
+    new_id_masked: Mapped[str] = mapped_column(String(64))
+    old_birth_date: Mapped[date] = mapped_column(Date)
+    new_birth_date: Mapped[date] = mapped_column(Date)
+    seal: Mapped[str] = mapped_column(String(64))
 
 
 class Claim(Base):
@@ -186,8 +235,28 @@ class Claim(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
     proposal_json: Mapped[str | None] = mapped_column(Text)
     notice_closes_on: Mapped[date | None] = mapped_column(Date)
+    # Corrections (revision 0006): the most the claim asks for, set by an amendment's --benefit
+    # (the benefit paid is the cohort's decision, never above it).
+    requested_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint(check_values("status", ClaimStatus), name="status"),)
+
+
+class ClaimAmendment(Base):
+    """A claim amended before it was shared: who, when, why, and each field's old and new value
+    (``changes_json``: field -> [old, new]); the status it had and the one it was sent back to.
+    Written only by mutualaid.claims.corrections."""
+
+    __tablename__ = "claim_amendments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    changes_json: Mapped[str] = mapped_column(Text)
+    status_before: Mapped[str] = mapped_column(String(16))
+    status_after: Mapped[str] = mapped_column(String(16))
 
 
 class ClaimStatusChange(Base):
@@ -240,6 +309,8 @@ class SharingRun(Base):
     capped_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     charge_rows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     max_charge_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Before revision 0008: sum(amount x (member mod 997)), the checksum the entries of those runs
+    # recorded (and are verified by); runs since leave it 0 and record charge_digest instead.
     charge_checksum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     frozen_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Rotation of the extra minor units of an exact apportionment: this run gave them from member
@@ -247,14 +318,36 @@ class SharingRun(Base):
     extra_from_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     extra_to_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     plan_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # Corrections (revision 0006): the period's runs before this one that were voided (0 for the
+    # first); a period has at most one run that is not voided (sharing_run_voids).
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Revision 0008: SHA-256 of the run's charges (mutualaid.ledger.digests), as its entry records it.
+    charge_digest: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        UniqueConstraint("pool_id", "period"),
+        UniqueConstraint("pool_id", "period", "attempt"),
         CheckConstraint(check_values("rounding", Rounding), name="rounding"),
         CheckConstraint(check_values("fee_policy", FeePolicy), name="fee_policy"),
         CheckConstraint(check_values("payment_model", PaymentModel), name="payment_model"),
         CheckConstraint(check_values("shortfall_policy", ShortfallPolicy), name="shortfall_policy"),
     )
+
+
+class SharingRunVoid(Base):
+    """A sharing run voided before its deduction day (the run's row and charges are kept as they
+    were): who, when, why, the entry reversing the run's, what was given back. A voided run's
+    charges count nowhere. Written only by mutualaid.sharing.void."""
+
+    __tablename__ = "sharing_run_voids"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    voided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    claims_count: Mapped[int] = mapped_column(Integer)
+    unfrozen_count: Mapped[int] = mapped_column(BigInteger)
 
 
 class Charge(Base):
@@ -307,6 +400,23 @@ class TopUp(Base):
     received_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(200))
     entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TopUpReversal(Base):
+    """A top-up recorded by mistake and reversed (the top-up's row is kept as it was): who, when,
+    why and the reversing entry. Written only by mutualaid.payments.reversal."""
+
+    __tablename__ = "top_up_reversals"
+
+    top_up_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[Minor]
+    reversed_on: Mapped[date] = mapped_column(Date)
+    reversed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reversed_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class PaymentBatch(Base):

@@ -24,6 +24,24 @@ def run_migrations_online() -> None:
     context.run_migrations()
 
 
+def run_migrations_offline() -> None:
+    """The SQL of the migrations, written out rather than run (``mutualaid db upgrade --sql``).
+
+    A migration that must read the database to know what to write (SQLite's copies of a table in
+    batch mode, a backfill computed in Python) cannot be rendered this way; it fails, and
+    ``mutualaid db upgrade --sql`` says which one.
+    """
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        literal_binds=True,
+        transactional_ddl=True,
+    )
+    context.run_migrations()
+
+
 if context.is_offline_mode():
-    raise SystemExit("mutualaid migrations run online only: use 'mutualaid db upgrade'")
-run_migrations_online()
+    run_migrations_offline()
+else:
+    run_migrations_online()
