@@ -13,7 +13,7 @@ from sqlalchemy import text
 from mutualaid import BenefitDecision, Cohort, CohortRules, EventKind, Plugins, hookimpl, load_plugins
 from mutualaid.cohort import SharingWeights
 
-__all__ = ["WEIGHTED_COHORT", "drop_ledger_guards", "weighted_plugins"]
+__all__ = ["WEIGHTED_COHORT", "drop_ledger_guards", "plain_id_number", "restore_ledger_guards", "weighted_plugins"]
 
 
 class _WeightedSettings(BaseModel):
@@ -75,3 +75,38 @@ def drop_ledger_guards(conn: Any) -> None:
     else:
         for table in ("ledger_entries", "ledger_lines"):
             conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+
+
+_REFUSAL = "ledger entries are append-only: post a reversing entry instead of changing or deleting one"
+
+
+def restore_ledger_guards(conn: Any) -> None:
+    """Make the triggers of migration 0003 again after :func:`drop_ledger_guards`: on PostgreSQL the
+    tests share one database, so a test that dropped them puts them back before it commits."""
+    for table in ("ledger_entries", "ledger_lines"):
+        if conn.dialect.name == "sqlite":
+            for action in ("UPDATE", "DELETE"):
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_append_only_{action.lower()} BEFORE {action} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
+                    )
+                )
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION mutualaid_ledger_append_only()"
+                )
+            )
+
+
+def plain_id_number(pool_id: int, cipher: str) -> str | None:
+    """A member's stored ID number (``members.id_cipher``) decrypted with the test run's key, to
+    compare what was stored with what was given (``None``: it does not decrypt)."""
+    from mutualaid.keys import load_key
+
+    keys = load_key()
+    assert keys is not None, "the test run's key file is missing"
+    return keys.decrypt(pool_id, cipher)

@@ -11,7 +11,9 @@ where it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import struct
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy import func, select, text
-from support import drop_ledger_guards
+from support import drop_ledger_guards, restore_ledger_guards
 
 from mutualaid import MutualAid, NotFoundError, StateError, ValidationError
 from mutualaid.cli import State, cli
@@ -42,6 +44,8 @@ ACCOUNT_LIST = (
     "members_due, member_balances, cash, aid_payable, fee_income, surplus, deficit, sponsor_due, refunds_payable"
 )
 ADJUSTABLE_LIST = "cash, aid_payable, refunds_payable, sponsor_due, fee_income"
+#: What ledger verify notes of the members' identities it checked (the members domain seals them).
+IDENTITIES = "8 of 8 members' identities match their seals"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -96,6 +100,34 @@ def _sql(app: MutualAid, *statements: str) -> None:
         drop_ledger_guards(conn)
         for statement in statements:
             conn.execute(text(statement))
+        restore_ledger_guards(conn)  # PostgreSQL's tests share one database
+
+
+def _digest(run_id: int, charges: list[tuple[int, int]]) -> str:
+    """The SHA-256 digest of a run's charges, kind sha256-v1, from its definition."""
+    body = b"mutualaid:charges:v1\n" + struct.pack(">q", run_id)
+    body += b"".join(struct.pack(">qq", member, amount) for member, amount in sorted(charges))
+    return hashlib.sha256(body).hexdigest()
+
+
+def _fund_cash(app: MutualAid) -> None:
+    """Entry 5: the sponsor pays the share it owes (46,285.72), so cash (324,000.04) covers a benefit."""
+    app.adjust(
+        POOL,
+        debit={"cash": "46285.72"},
+        credit={"sponsor_due": "46285.72"},
+        memo="the sponsor paid the share written off",
+        on="2026-11-29",
+    )
+
+
+def _pay_benefit(app: MutualAid) -> None:
+    """Entry 6 (after :func:`_fund_cash`): claim #1's benefit paid out of cash."""
+    app.adjust(POOL, debit={"aid_payable": "300000"}, credit={"cash": "300000"}, memo="claim #1 paid", on="2026-11-30")
+
+
+#: The balances after _two_periods and _fund_cash.
+FUNDED = {**BALANCES, "cash": PAID + NOV_SHARE, "sponsor_due": 0}
 
 
 def _entry_id(seq: int) -> str:
@@ -180,13 +212,28 @@ def test_two_shared_periods_make_a_chain_that_verifies(app, invoke, truckers_poo
         ("fee_income", -FEE, None, None),
         ("surplus", -4, None, None),
     ]
-    # the run's entry records its charges: rows, total and the checksum sum(amount * (member mod 997))
-    assert {k: sharing_dec.facts[k] for k in ("charge_rows", "charged", "charge_checksum")} == {
+    # the run's entry records its charges: rows, total and their SHA-256 digest (member order, 8-byte
+    # big-endian integers after a header naming the run), computed here independently
+    assert {k: sharing_dec.facts[k] for k in ("charge_rows", "charged", "digest_kind", "charge_digest")} == {
         "charge_rows": 5,
         "charged": DEC_CHARGED,
-        "charge_checksum": DEC_SHARE * (3 + 4 + 5 + 6 + 7),
+        "digest_kind": "sha256-v1",
+        "charge_digest": _digest(dec, [(m, DEC_SHARE) for m in range(3, 8)]),
     }
-    assert sharing_nov.facts["charge_checksum"] == NOV_SHARE * sum(range(2, 9))
+    assert sharing_nov.facts["charge_digest"] == _digest(nov, [(m, NOV_SHARE) for m in range(2, 9)])
+    assert "charge_checksum" not in sharing_nov.facts
+    # and the claims it funded: their digest, and each one's member, benefit and funded amount
+    assert sharing_nov.facts["claim_figures"] == [[1, 1, BENEFIT, BENEFIT]]
+    assert sharing_dec.facts["claim_figures"] == [[2, 2, BENEFIT, BENEFIT]]
+    assert len(sharing_dec.facts["claims_digest"]) == 64 != sharing_nov.facts["claims_digest"]
+    # a payment batch's entry: its rows' digest beside its totals
+    assert {k: payments.facts[k] for k in ("rows", "paid_count", "paid", "failed_count")} == {
+        "rows": 7,
+        "paid_count": 6,
+        "paid": PAID,
+        "failed_count": 1,
+    }
+    assert len(payments.facts["rows_digest"]) == 64
 
     assert _books_ok(app) == BALANCES
     assert app.ledger_balances(POOL) == BALANCES
@@ -196,10 +243,54 @@ def test_two_shared_periods_make_a_chain_that_verifies(app, invoke, truckers_poo
     assert clean.exit_code == 0, clean.output
     assert clean.output == (
         f"ledger of pool 'js-truckers': 4 entries, chain intact, every run's charges match\n  head {report.head}\n"
+        f"  {IDENTITIES}\n"
     )
     as_json = invoke("ledger", "verify", POOL, "--json")
     assert as_json.exit_code == 0
-    assert json.loads(as_json.output) == {"ok": True, "entries": 4, "head": report.head, "problems": []}
+    assert json.loads(as_json.output) == {
+        "ok": True,
+        "entries": 4,
+        "head": report.head,
+        "head_seq": 4,
+        "anchors": 0,
+        "problems": [],
+        "notes": [IDENTITIES],
+    }
+
+
+def test_an_entry_posted_with_the_old_checksum_still_verifies_by_it(
+    app, truckers_pool, make_driver, tmp_path, monkeypatch
+):
+    """Entries posted before digests (schema revision 0008) recorded sum(amount x (member mod 997)):
+    they are verified by the kind they recorded, which still finds a fen moved between #3 and #4."""
+    import mutualaid.sharing.posting as posting
+    from mutualaid.ledger import post_entry
+    from mutualaid.ledger.digests import legacy_checksum
+
+    def old_post_entry(session, pool_id, **entry):
+        facts = dict(entry.pop("facts"))
+        for key in ("digest_kind", "charge_digest", "claims_digest", "claim_figures"):
+            facts.pop(key)
+        facts["charge_checksum"] = legacy_checksum(session, entry["run_id"])
+        return post_entry(session, pool_id, facts=facts, **entry)
+
+    with monkeypatch.context() as patched:  # only this patch is undone, not the suite's today
+        patched.setattr(posting, "post_entry", old_post_entry)
+        nov, dec = _two_periods(app, truckers_pool, make_driver, tmp_path)
+    sharing_dec = app.ledger_entries(POOL, kind="sharing")[-1]
+    assert sharing_dec.facts["charge_checksum"] == DEC_SHARE * (3 + 4 + 5 + 6 + 7)
+    assert "charge_digest" not in sharing_dec.facts
+    assert app.verify_ledger(POOL).ok
+    _sql(
+        app,
+        f"UPDATE charges SET amount_minor = amount_minor - 1 WHERE run_id = {dec} AND member_id = 3",
+        f"UPDATE charges SET amount_minor = amount_minor + 1 WHERE run_id = {dec} AND member_id = 4",
+    )
+    assert [str(p) for p in app.verify_ledger(POOL).problems] == [
+        "entry 4: "
+        + RUN_ALTERED.format(run=dec, period="2026-12", rows=5)
+        + f"{DEC_CHARGED}, the database now has 5 rows totalling {DEC_CHARGED} with a different checksum"
+    ]
 
 
 def test_an_empty_ledger_verifies(app, invoke, truckers_pool):
@@ -284,8 +375,8 @@ def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_
             id="line-account-edited",
         ),
         pytest.param(
-            [f"UPDATE ledger_lines SET member_id = 3 WHERE entry_id = {_entry_id(5)} AND line_no = 1"],
-            ["entry 5: was edited: its contents no longer match its hash"],
+            [f"UPDATE ledger_lines SET member_id = 3 WHERE entry_id = {_entry_id(6)} AND line_no = 1"],
+            ["entry 6: was edited: its contents no longer match its hash"],
             id="line-member-edited",
         ),
         pytest.param(
@@ -312,6 +403,7 @@ def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_
             [
                 "entry 4: entries 2 to 3 are missing (deleted?)",
                 "entry 4: does not link to the entry before it (an entry was removed or replaced)",
+                "payment batch #1 (november.csv) has no ledger entry: its entry was deleted or the batch inserted",
             ],
             id="two-entries-deleted",
         ),
@@ -325,9 +417,9 @@ def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_
             id="a-run-entry-deleted",
         ),
         pytest.param(
-            [f"DELETE FROM ledger_lines WHERE entry_id = {_entry_id(5)}", "DELETE FROM ledger_entries WHERE seq = 5"],
+            [f"DELETE FROM ledger_lines WHERE entry_id = {_entry_id(6)}", "DELETE FROM ledger_entries WHERE seq = 6"],
             [
-                "the chain ends at entry 4 but the pool's head is entry 5: entries at the end were deleted or the "
+                "the chain ends at entry 5 but the pool's head is entry 6: entries at the end were deleted or the "
                 "head was altered"
             ],
             id="last-entry-deleted",
@@ -335,7 +427,7 @@ def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_
         pytest.param(
             [f"UPDATE pools SET ledger_head = '{'f' * 64}'"],
             [
-                "the chain ends at entry 5 as the pool's head says, but its hash is not the head's: the last entry "
+                "the chain ends at entry 6 as the pool's head says, but its hash is not the head's: the last entry "
                 "was replaced or the head was altered"
             ],
             id="head-altered",
@@ -351,14 +443,15 @@ def test_the_database_refuses_to_change_a_posted_entry(app, truckers_pool, make_
         ),
         pytest.param(
             [
-                # members #3 and #4: 3 and 4 differ modulo 997, so the checksum moves though the sum does not
+                # a fen from member #3 to #4: the rows and their sum stay, the digest does not
                 "UPDATE charges SET amount_minor = amount_minor - 1 WHERE run_id = {dec} AND member_id = 3",
                 "UPDATE charges SET amount_minor = amount_minor + 1 WHERE run_id = {dec} AND member_id = 4",
             ],
             [
                 "entry 4: "
                 + RUN_ALTERED.format(run="{dec}", period="2026-12", rows=5)
-                + f"{DEC_CHARGED}, the database now has 5 rows totalling {DEC_CHARGED} with a different checksum"
+                + f"{DEC_CHARGED}, and the database has as many totalling as much, but their SHA-256 digest "
+                "differs: a charge was moved to another member or amounts were shifted between members"
             ],
             id="minor-unit-moved",
         ),
@@ -386,8 +479,9 @@ def test_an_edited_database_is_caught_by_verify(
     app, invoke, truckers_pool, make_driver, tmp_path, statements, problems
 ):
     nov, dec = _two_periods(app, truckers_pool, make_driver, tmp_path)
-    # entry 5: a benefit paid out, so that the last entry is not a run's
-    app.adjust(POOL, debit={"aid_payable": "300000"}, credit={"cash": "300000"}, memo="claim #1 paid", on="2026-11-30")
+    # entries 5 and 6: the sponsor's payment, then a benefit paid out, so that the last entry is not a run's
+    _fund_cash(app)
+    _pay_benefit(app)
     assert app.verify_ledger(POOL).ok
     _sql(app, *(s.format(nov=nov, dec=dec) for s in statements))
     expected = [p.format(nov=nov, dec=dec) for p in problems]
@@ -402,6 +496,7 @@ def test_an_edited_database_is_caught_by_verify(
     assert result.output == (
         f"ledger of pool 'js-truckers': {len(expected)} problem{'s' if len(expected) != 1 else ''} in {entries} entries:\n"
         + "".join(f"  {p}\n" for p in expected)
+        + f"  {IDENTITIES}\n"
     )
     as_json = invoke("ledger", "verify", POOL, "--json")
     assert as_json.exit_code == 1
@@ -522,6 +617,26 @@ def test_ledger_balance_fails_when_the_books_and_records_disagree(
 
 def test_an_adjustment_records_a_benefit_paid_out(app, invoke, truckers_pool, make_driver, tmp_path):
     _two_periods(app, truckers_pool, make_driver, tmp_path)
+    # the API takes amounts in the pool's currency, several lines a side: the sponsor pays what it
+    # owes and the operator takes half its fees
+    record = app.adjust(
+        POOL,
+        debit={"cash": Decimal("46285.72"), "fee_income": 24000},
+        credit={"sponsor_due": "46285.72", "cash": "24000.00"},
+        memo="the sponsor paid the written-off share; the operator took half its fees",
+        on="2026-11-29",
+    )
+    assert record.seq == 5
+    assert _lines(record) == [
+        ("cash", NOV_SHARE, None, None),
+        ("fee_income", FEE, None, None),
+        ("sponsor_due", -NOV_SHARE, None, None),
+        ("cash", -FEE, None, None),
+    ]
+    funded = {**BALANCES, "cash": PAID + NOV_SHARE - FEE, "sponsor_due": 0, "fee_income": -FEE}
+    assert funded["cash"] == 30_000_004  # 300,000.04: enough for a benefit
+    assert _books_ok(app) == funded
+
     result = invoke(
         "ledger",
         "adjust",
@@ -536,10 +651,10 @@ def test_an_adjustment_records_a_benefit_paid_out(app, invoke, truckers_pool, ma
         "2026-11-30",
     )
     assert result.exit_code == 0, result.output
-    (entry,) = app.ledger_entries(POOL, kind="adjustment")
-    assert result.output == f"posted adjustment as entry 5 [{entry.hash[:12]}]\n"
+    entry = app.ledger_entries(POOL, kind="adjustment")[-1]
+    assert result.output == f"posted adjustment as entry 6 [{entry.hash[:12]}]\n"
     assert (entry.seq, entry.kind, entry.posted_on, entry.memo) == (
-        5,
+        6,
         "adjustment",
         date(2026, 11, 30),
         "benefit of claim #1 paid to the family",
@@ -552,33 +667,8 @@ def test_an_adjustment_records_a_benefit_paid_out(app, invoke, truckers_pool, ma
         {},
     )
     assert _lines(entry) == [("aid_payable", BENEFIT, None, None), ("cash", -BENEFIT, None, None)]
-    balances = _books_ok(app)
-    assert balances == {**BALANCES, "aid_payable": -BENEFIT, "cash": PAID - BENEFIT}
+    assert _books_ok(app) == {**funded, "aid_payable": -BENEFIT, "cash": 4}
     assert app.verify_ledger(POOL).head == entry.hash
-
-    # the API takes amounts in the pool's currency, several lines a side: the sponsor pays what it
-    # owes and the operator takes its fees
-    record = app.adjust(
-        POOL,
-        debit={"cash": Decimal("46285.72"), "fee_income": 48000},
-        credit={"sponsor_due": "46285.72", "cash": "48000.00"},
-        memo="the sponsor paid the written-off share; the operator took its fees",
-        on="2026-12-01",
-    )
-    assert record.seq == 6
-    assert _lines(record) == [
-        ("cash", NOV_SHARE, None, None),
-        ("fee_income", 2 * FEE, None, None),
-        ("sponsor_due", -NOV_SHARE, None, None),
-        ("cash", -2 * FEE, None, None),
-    ]
-    assert _books_ok(app) == {
-        **BALANCES,
-        "aid_payable": -BENEFIT,
-        "cash": PAID - BENEFIT + NOV_SHARE - 2 * FEE,
-        "sponsor_due": 0,
-        "fee_income": 0,
-    }
 
 
 @pytest.mark.parametrize(
@@ -668,6 +758,115 @@ def test_a_bad_adjustment_is_one_line_and_changes_nothing(
     assert _books_ok(app) == BALANCES
 
 
+def _overdraws(account: str, before: str, after: str, rule: str) -> str:
+    return f"{account}: this entry would take its balance from {before} to {after} CNY; {account} {rule}. Nothing was posted"
+
+
+CASH_RULE = "cannot go below 0: nothing is paid out of money the pool does not hold"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--debit", "aid_payable=300000", "--credit", "cash=300000"],
+            _overdraws("cash", "277,714.32", "-22,285.68", CASH_RULE),
+            id="cash-below-zero",
+        ),
+        pytest.param(
+            ["--debit", "aid_payable=600000.01", "--credit", "fee_income=600000.01"],
+            _overdraws(
+                "aid_payable", "-600,000.00", "0.01", "cannot go above 0: no more benefit is paid out than was funded"
+            ),
+            id="aid-paid-beyond-what-is-owed",
+        ),
+        pytest.param(
+            ["--debit", "refunds_payable=0.01", "--credit", "cash=0.01"],
+            _overdraws("refunds_payable", "0.00", "0.01", "cannot go above 0: no more is given back than was refunded"),
+            id="refund-never-owed",
+        ),
+        pytest.param(
+            ["--debit", "fee_income=48000.01", "--credit", "cash=48000.01"],
+            _overdraws(
+                "fee_income",
+                "-48,000.00",
+                "0.01",
+                "cannot go above 0: the operator cannot take more fee than it earned",
+            ),
+            id="fee-beyond-what-was-earned",
+        ),
+        pytest.param(
+            ["--debit", "cash=46285.73", "--credit", "sponsor_due=46285.73"],
+            _overdraws(
+                "sponsor_due", "46,285.72", "-0.01", "cannot go below 0: the sponsor cannot pay in more than it owes"
+            ),
+            id="sponsor-pays-more-than-it-owes",
+        ),
+        pytest.param(
+            ["--debit", "aid_payable=300000", "--debit", "fee_income=48000.01", "--credit", "cash=348000.01"],
+            # one line per account, in the order of the lines
+            _overdraws(
+                "fee_income",
+                "-48,000.00",
+                "0.01",
+                "cannot go above 0: the operator cannot take more fee than it earned",
+            )
+            + "\n"
+            + _overdraws("cash", "277,714.32", "-70,285.69", CASH_RULE),
+            id="two-accounts",
+        ),
+    ],
+)
+def test_an_adjustment_that_would_take_an_account_past_zero_is_refused(
+    app, invoke, truckers_pool, make_driver, tmp_path, args, message
+):
+    """cash 277,714.32, aid_payable -600,000.00, fee_income -48,000.00, sponsor_due 46,285.72."""
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    before = _head(app)
+    result = invoke("ledger", "adjust", POOL, *args, "--memo", "too much")
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert _head(app) == before
+    assert _books_ok(app) == BALANCES
+
+
+def test_an_adjustment_may_take_an_account_exactly_to_zero(app, truckers_pool, make_driver, tmp_path):
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    app.adjust(
+        POOL, debit={"fee_income": "48000", "sponsor_due": "0.01"}, credit={"cash": "48000.01"}, memo="fees taken"
+    )
+    with pytest.raises(ValidationError) as caught:
+        app.adjust(POOL, debit={"cash": "46285.74"}, credit={"sponsor_due": "46285.74"}, memo="the sponsor paid")
+    assert caught.value.problems == [
+        _overdraws(
+            "sponsor_due", "46,285.73", "-0.01", "cannot go below 0: the sponsor cannot pay in more than it owes"
+        )
+    ]
+    app.adjust(POOL, debit={"cash": "46285.73"}, credit={"sponsor_due": "46285.73"}, memo="the sponsor paid")
+    balances = _books_ok(app)
+    assert (balances["fee_income"], balances["sponsor_due"], balances["cash"]) == (0, 0, PAID - 4_800_001 + 4_628_573)
+
+
+def test_ledger_balance_does_not_call_books_with_negative_cash_balanced(
+    app, invoke, truckers_pool, make_driver, tmp_path
+):
+    """Cash driven below 0 behind the guard's back (the payments' entry turned round): the accounts
+    still sum to 0, but the books do not balance."""
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    _sql(app, f"UPDATE ledger_lines SET amount_minor = -amount_minor WHERE entry_id = {_entry_id(2)}")
+    result = invoke("ledger", "balance", POOL)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "sum of all accounts: 0.00 (balanced)" in lines
+    assert (
+        "OVERDRAWN: cash is -277,714.32 CNY; cash cannot go below 0: nothing is paid out of money the pool does "
+        "not hold"
+    ) in lines
+    assert lines[-1] == "the books do NOT reconcile"
+    data = json.loads(invoke("ledger", "balance", POOL, "--json").output)
+    assert (data["ok"], data["overdrawn"]) == (False, {"cash": "-277714.32"})
+    assert app.reconcile_books(POOL).overdrawn == {"cash": -PAID}
+
+
 def test_an_adjustment_without_a_memo_is_a_usage_error(app, invoke, truckers_pool, make_driver, tmp_path):
     _two_periods(app, truckers_pool, make_driver, tmp_path)
     before = _head(app)
@@ -686,30 +885,53 @@ def test_an_adjustment_without_a_memo_is_a_usage_error(app, invoke, truckers_poo
 
 def test_a_reversal_undoes_an_adjustment_exactly(app, invoke, truckers_pool, make_driver, tmp_path):
     _two_periods(app, truckers_pool, make_driver, tmp_path)
-    adjustment = app.adjust(
-        POOL, debit={"aid_payable": "300000"}, credit={"cash": "300000"}, memo="claim #1 paid", on="2026-11-30"
-    )
-    assert adjustment.seq == 5
-    result = invoke("ledger", "reverse", POOL, "5", "--reason", "paid twice by mistake")
+    _fund_cash(app)
+    _pay_benefit(app)
+    adjustment = app.ledger_entries(POOL, limit=1)[0]
+    assert adjustment.seq == 6
+    result = invoke("ledger", "reverse", POOL, "6", "--reason", "paid twice by mistake")
     assert result.exit_code == 0, result.output
     reversal = app.ledger_entries(POOL, limit=1)[0]
-    assert result.output == f"reversed entry 5 with entry 6 [{reversal.hash[:12]}]\n"
+    assert result.output == f"reversed entry 6 with entry 7 [{reversal.hash[:12]}]\n"
     assert (reversal.seq, reversal.kind, reversal.memo, reversal.reverses_id) == (
-        6,
+        7,
         "adjustment",
         "paid twice by mistake",
         adjustment.id,
     )
-    assert reversal.facts == {"reverses": "adjustment", "reverses_seq": 5}
+    assert reversal.facts == {"reverses": "adjustment", "reverses_seq": 6}
     assert _lines(reversal) == [("aid_payable", -BENEFIT, None, None), ("cash", BENEFIT, None, None)]
-    assert _books_ok(app) == BALANCES  # exactly as before the adjustment
+    assert _books_ok(app) == FUNDED  # exactly as before the adjustment
     assert app.verify_ledger(POOL).head == reversal.hash
+
+
+def test_a_reversal_that_would_overdraw_cash_is_refused(app, invoke, truckers_pool, make_driver, tmp_path):
+    """Undoing money paid in overdraws as surely as paying out: the sponsor's payment (entry 5) went
+    on a benefit (entry 6), so reversing it would leave cash at -22,285.68."""
+    _two_periods(app, truckers_pool, make_driver, tmp_path)
+    _fund_cash(app)
+    _pay_benefit(app)
+    before, balances = _head(app), app.ledger_balances(POOL)
+    message = (
+        "cash: this entry would take its balance from 24,000.04 to -22,285.68 CNY; cash cannot go below 0: nothing "
+        "is paid out of money the pool does not hold. Nothing was posted"
+    )
+    result = invoke("ledger", "reverse", POOL, "5", "--reason", "the sponsor's payment bounced")
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    with pytest.raises(ValidationError) as caught:
+        app.reverse_entry(POOL, 5, "the sponsor's payment bounced")
+    assert caught.value.problems == [message]
+    assert (_head(app), app.ledger_balances(POOL)) == (before, balances)
+    # once the benefit's payment is itself reversed, the sponsor's payment can be
+    app.reverse_entry(POOL, 6, "the benefit was not paid after all")
+    app.reverse_entry(POOL, 5, "the sponsor's payment bounced")
+    assert _books_ok(app) == BALANCES
 
 
 @pytest.mark.parametrize(
     ("seq", "reason", "error", "message"),
     [
-        pytest.param("5", "again", StateError, "ledger entry 5 was already reversed by entry 6", id="reversed-twice"),
+        pytest.param("6", "again", StateError, "ledger entry 6 was already reversed by entry 7", id="reversed-twice"),
         pytest.param(
             "1",
             "wrong",
@@ -733,16 +955,17 @@ def test_a_reversal_undoes_an_adjustment_exactly(app, invoke, truckers_pool, mak
             "the pool's ledger has no entry 99; 'mutualaid ledger entries POOL' lists them",
             id="no-such-entry",
         ),
-        pytest.param("5", "  ", ValidationError, "reason: a reversal needs a reason", id="blank-reason"),
+        pytest.param("6", "  ", ValidationError, "reason: a reversal needs a reason", id="blank-reason"),
     ],
 )
 def test_a_refused_reversal_is_one_line_and_changes_nothing(
     app, invoke, truckers_pool, make_driver, tmp_path, seq, reason, error, message
 ):
     _two_periods(app, truckers_pool, make_driver, tmp_path)
-    app.adjust(POOL, debit={"aid_payable": "300000"}, credit={"cash": "300000"}, memo="claim #1 paid", on="2026-11-30")
-    if seq == "5" and reason == "again":
-        app.reverse_entry(POOL, 5, "paid twice by mistake")
+    _fund_cash(app)
+    _pay_benefit(app)
+    if seq == "6" and reason == "again":
+        app.reverse_entry(POOL, 6, "paid twice by mistake")
     before = _head(app)
     balances = app.ledger_balances(POOL)
     result = invoke("ledger", "reverse", POOL, seq, "--reason", reason)
@@ -821,8 +1044,7 @@ def test_ledger_entries_of_an_unknown_kind_is_one_line_listing_the_kinds(
     result = invoke("ledger", "entries", POOL, "--kind", kind)
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: kind: {kind!r} is not a kind of ledger entry; the kinds are sharing, payments, unpaid, top-up, "
-        "refund, investigation, adjustment\n"
+        f"Error: kind: {kind!r} is not a kind of ledger entry; the kinds are {', '.join(values(EntryKind))}\n"
     )
     with pytest.raises(ValidationError):
         app.ledger_entries(POOL, kind=kind)

@@ -1,9 +1,11 @@
-"""The API's verbs of the books: verify, backfill, balances, entries, adjustments, reversals."""
+"""The API's verbs of the books: verify (against published heads too), the head to publish,
+backfill, balances, entries, adjustments, reversals."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
@@ -11,7 +13,7 @@ from ..fields import parse_date
 from .application import Application
 
 if TYPE_CHECKING:
-    from ..ledger import BooksReport, EntryRecord, VerifyReport
+    from ..ledger import BooksReport, EntryRecord, LedgerHead, VerifyReport
 
 __all__ = ["LedgerVerbs"]
 
@@ -19,12 +21,34 @@ __all__ = ["LedgerVerbs"]
 class LedgerVerbs(Application):
     """The books: verifying the chain, balances against the records, the operator's entries."""
 
-    def verify_ledger(self, pool: str) -> VerifyReport:
-        """Recheck a pool's hash chain from the first entry and recount every run's charges."""
+    def verify_ledger(
+        self, pool: str, *, anchors: Iterable[str] = (), anchors_files: Iterable[str | Path] = ()
+    ) -> VerifyReport:
+        """Recheck a pool's hash chain from the first entry, the records every entry rests on (a run's
+        charges and claims, a payment batch's rows and totals, a top-up's rows) against the digests
+        and figures it recorded, and the heads published earlier: ``anchors`` (``N:HASH``, as
+        :meth:`ledger_head` and every statement give them) and files of them (one a line, ``#``
+        comments allowed).
+
+        :raises ValidationError: listing every anchor that is not ``N:HASH`` and every file that
+            cannot be read (before the database is read).
+        """
+        from .. import ledger, pools
+        from .members import with_identities
+
+        published = ledger.read_anchors(anchors, anchors_files)
+        with self.reading() as session:
+            pool_id = pools.get_pool(session, self.plugins, pool).id
+            # members' identities against their seals too (a member changed in the database is named)
+            return with_identities(session, pool_id, ledger.verify_ledger(session, pool_id, anchors=published))
+
+    def ledger_head(self, pool: str) -> LedgerHead:
+        """The head of a pool's chain to publish (its last entry's number and hash; ``anchor`` is
+        ``N:HASH``, what ``verify_ledger(anchors=...)`` takes back)."""
         from .. import ledger, pools
 
-        with self.transaction() as session:
-            return ledger.verify_ledger(session, pools.get_pool(session, self.plugins, pool).id)
+        with self.reading() as session:
+            return ledger.ledger_head(session, pools.get_pool(session, self.plugins, pool).id)
 
     def backfill_ledger(self, pool: str) -> list[str]:
         """Post the entries of runs shared before the ledger existed; returns their periods."""
@@ -37,21 +61,21 @@ class LedgerVerbs(Application):
         """Each ledger account's balance in minor units (debit-positive)."""
         from .. import ledger, pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return ledger.account_balances(session, pools.get_pool(session, self.plugins, pool).id)
 
     def reconcile_books(self, pool: str) -> BooksReport:
         """Prove a pool's books balance, account by account, against its records."""
         from .. import ledger, pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return ledger.reconcile_books(session, pools.get_pool(session, self.plugins, pool).id)
 
     def ledger_entries(self, pool: str, *, kind: str | None = None, limit: int | None = None) -> list[EntryRecord]:
         """A pool's entries in order (the last ``limit``), of one ``kind`` when given."""
         from .. import ledger, pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             pool_id = pools.get_pool(session, self.plugins, pool).id
             return ledger.list_entries(session, pool_id, kind=kind, limit=limit)
 

@@ -1,4 +1,5 @@
-"""The ``ledger`` commands: verify the hash chain, the books and their balance, entries, adjustments."""
+"""The ``ledger`` commands: verify the hash chain (against published heads too), the head to
+publish, the books and their balance, entries, adjustments."""
 
 from __future__ import annotations
 
@@ -19,25 +20,51 @@ def ledger_group() -> None:
 
 @ledger_group.command("verify")
 @click.argument("pool")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="N:HASH",
+    help="A head published earlier (a statement's or notice's, or 'ledger head'): entry N must still have this hash.",
+)
+@click.option(
+    "--anchors",
+    "anchors_files",
+    multiple=True,
+    metavar="FILE",
+    help="A file of published heads, one N:HASH a line ('#' comments allowed).",
+)
 @json_option
 @pass_state
 @click.pass_context
-def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) -> None:
-    """Recheck the hash chain from the first entry and recount every run's charges (exit 1 on any problem)."""
-    report = state.app.verify_ledger(pool)
+def ledger_verify(
+    ctx: click.Context,
+    state: State,
+    pool: str,
+    anchors: tuple[str, ...],
+    anchors_files: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Recheck the hash chain from the first entry, the records every entry rests on (charges,
+    claims, payments, top-ups) and the heads published earlier (exit 1 on any problem)."""
+    report = state.app.verify_ledger(pool, anchors=anchors, anchors_files=anchors_files)
     if as_json:
         dump(
             {
                 "ok": report.ok,
                 "entries": report.entries,
                 "head": report.head,
+                "head_seq": report.head_seq,
+                "anchors": report.anchors,
                 "problems": [str(p) for p in report.problems],
+                "notes": list(report.notes),
             }
         )
     elif report.ok:
         click.echo(
             f"ledger of pool {pool!r}: {report.entries:,} entr{'y' if report.entries == 1 else 'ies'}, chain intact, "
             "every run's charges match"
+            + (f", {plural(report.anchors, 'published head')} in the chain" if report.anchors else "")
         )
         click.echo(f"  head {report.head}")
     else:
@@ -47,8 +74,25 @@ def ledger_verify(ctx: click.Context, state: State, pool: str, as_json: bool) ->
         )
         for problem in report.problems:
             click.echo(f"  {problem}")
+    if not as_json:
+        for note in report.notes:  # members' identities checked, or why not
+            click.echo(f"  {note}")
     if not report.ok:
         ctx.exit(1)
+
+
+@ledger_group.command("head")
+@click.argument("pool")
+@json_option
+@pass_state
+def ledger_head(state: State, pool: str, as_json: bool) -> None:
+    """Print the ledger's head to publish (N:HASH): 'ledger verify --anchor N:HASH' later proves the
+    chain was not rewritten since. Verify the ledger before publishing its head."""
+    head = state.app.ledger_head(pool)
+    if as_json:
+        dump(head.as_dict())
+        return
+    click.echo(head.anchor)
 
 
 @ledger_group.command("backfill")
@@ -83,6 +127,7 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
                 "currency": currency,
                 "balances": {k: amount(v) for k, v in report.balances.items()},
                 "total": amount(report.total),
+                "overdrawn": {k: amount(v) for k, v in report.overdrawn.items()},
                 "checks": [
                     {
                         "account": c.account,
@@ -101,6 +146,8 @@ def ledger_balance(ctx: click.Context, state: State, pool: str, as_json: bool) -
         click.echo(
             f"sum of all accounts: {fmt(report.total)}" + (" (balanced)" if report.total == 0 else " (NOT BALANCED)")
         )
+        for account, minor in report.overdrawn.items():
+            click.echo(f"OVERDRAWN: {account} is {fmt(minor)} {currency}; {report.rule(account)}")
         click.echo("reconciliation with the pool's records:")
         for c in report.checks:
             mark = "ok" if c.ok else "MISMATCH"

@@ -8,10 +8,15 @@ correction is a reversing entry.
 Entries of one pool form a chain: each stores the SHA-256 of the entry before it and its own hash
 over its canonical text (fields, facts and lines) and that previous hash; the pool row keeps the
 head (last sequence number and hash). :func:`verify_ledger` recomputes the chain, so an edited,
-inserted or deleted entry -- the last one included -- shows.
+inserted or deleted entry -- the last one included -- shows; it rechecks the records each entry
+rests on against the SHA-256 digests and figures the entry recorded (a run's charges and funded
+claims, a payment batch's rows and totals, a top-up entry's rows); and it holds the chain against
+heads published outside the database (every statement and public notice carries the head, ``N:HASH``),
+so that a chain recomputed from scratch after an edit is caught too.
 
-``posting`` (the only writer of entries and lines), ``chain`` (the hash), ``entries`` (reading
-them), ``verify`` (the chain and the runs' charges) and ``books`` (balances against the records).
+``posting`` (the only writer of entries and lines), ``chain`` (the hash), ``digests`` (of the
+records), ``entries`` (reading them), ``verify`` (the chain), ``facts`` (the records against the
+entries), ``anchors`` (published heads) and ``books`` (balances against the records).
 
 Accounts (:class:`~mutualaid.vocabulary.Account`, debit-positive):
 
@@ -30,28 +35,37 @@ Accounts (:class:`~mutualaid.vocabulary.Account`, debit-positive):
 
 from __future__ import annotations
 
+from .anchors import Anchor, LedgerHead, ledger_head, parse_anchor, read_anchors
 from .books import BooksCheck, BooksReport, account_balances, reconcile_books
 from .chain import GENESIS, entry_hash
+from .digests import CHECKSUM_MOD, DIGEST_KIND, ChargeFigures, charge_figures
 from .entries import EntryRecord, list_entries
 from .posting import Line, lines_from_amounts, post_adjustment, post_entry, reverse_entry
-from .verify import CHECKSUM_MOD, LedgerProblem, VerifyReport, charge_figures, verify_ledger
+from .verify import LedgerProblem, VerifyReport, verify_ledger
 
 __all__ = [
     "CHECKSUM_MOD",
+    "DIGEST_KIND",
     "GENESIS",
+    "Anchor",
     "BooksCheck",
     "BooksReport",
+    "ChargeFigures",
     "EntryRecord",
+    "LedgerHead",
     "LedgerProblem",
     "Line",
     "VerifyReport",
     "account_balances",
     "charge_figures",
     "entry_hash",
+    "ledger_head",
     "lines_from_amounts",
     "list_entries",
+    "parse_anchor",
     "post_adjustment",
     "post_entry",
+    "read_anchors",
     "reconcile_books",
     "reverse_entry",
     "verify_ledger",

@@ -1,5 +1,6 @@
 """A pool's books against its records: each account's balance, and the proof that the books
-balance account by account with the charges, payments, balances, claims and runs they summarise."""
+balance account by account with the charges, payments, balances, claims and runs they summarise,
+with no account past zero on the side it must never cross (cash below 0, say: :mod:`.limits`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,21 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Balance, Charge, Claim, ClaimCost, LedgerEntry, LedgerLine, Payment, SharingRun, TopUp
+from ..db.models import (
+    Balance,
+    Charge,
+    Claim,
+    ClaimCost,
+    LedgerEntry,
+    LedgerLine,
+    Payment,
+    SharingRun,
+    TopUp,
+    TopUpReversal,
+)
+from ..db.runs import live_run
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, PaymentModel, PaymentResult
+from .limits import overdrawn, why
 
 __all__ = ["BooksCheck", "BooksReport", "account_balances", "reconcile_books"]
 
@@ -53,8 +67,18 @@ class BooksReport:
         return sum(self.balances.values())
 
     @property
+    def overdrawn(self) -> dict[str, int]:
+        """Accounts past zero on the side they must never cross (:mod:`.limits`): cash below 0, say."""
+        return overdrawn(self.balances)
+
+    def rule(self, account: str) -> str:
+        """The side an account must keep, in words (for an account :attr:`overdrawn` lists)."""
+        return why(account)
+
+    @property
     def ok(self) -> bool:
-        return self.total == 0 and all(c.ok for c in self.checks)
+        """The accounts sum to zero, each equals the records, and none is past zero."""
+        return self.total == 0 and all(c.ok for c in self.checks) and not self.overdrawn
 
 
 def _total(session: Session, query: Select[Any]) -> int:
@@ -82,12 +106,13 @@ class _Records:
 
 
 def _records(session: Session, pool_id: int) -> _Records:
+    # A voided run counts nowhere: its charges are not due and it carried no surplus out.
     postpaid_runs = select(SharingRun.id).where(
-        SharingRun.pool_id == pool_id, SharingRun.payment_model == PaymentModel.POSTPAID
+        SharingRun.pool_id == pool_id, SharingRun.payment_model == PaymentModel.POSTPAID, live_run(SharingRun.id)
     )
     last = session.scalar(
         select(SharingRun)
-        .where(SharingRun.pool_id == pool_id)
+        .where(SharingRun.pool_id == pool_id, live_run(SharingRun.id))
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     )
@@ -123,7 +148,10 @@ def _records(session: Session, pool_id: int) -> _Records:
         ),
         refunds=_total(session, _sum(Claim.refund_minor).where(Claim.pool_id == pool_id)),
         surplus_out=last.surplus_out_minor if last is not None else 0,
-        topped_up=_total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id)),
+        topped_up=_total(
+            session,
+            _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, TopUp.id.not_in(select(TopUpReversal.top_up_id))),
+        ),
         investigated=_total(
             session,
             _sum(ClaimCost.amount_minor).where(

@@ -22,11 +22,14 @@ from sqlalchemy.orm import Session
 
 from ..db.models import LedgerEntry, LedgerLine, Pool
 from ..errors import NotFoundError, StateError, ValidationError
+from ..fields import is_record_number
 from ..money import format_minor, to_minor
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, values
+from .books import account_balances
 from .chain import GENESIS, entry_hash
+from .limits import sign_problems
 
-__all__ = ["Line", "entry_lines", "lines_from_amounts", "post_adjustment", "post_entry", "reverse_entry"]
+__all__ = ["Line", "entry_lines", "lines_from_amounts", "post_adjustment", "post_entry", "reverse", "reverse_entry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,8 @@ def post_adjustment(
     """Post an operator's entry (a payout, a sponsor's payment), balanced and with a memo.
 
     :raises ValidationError: for an account that only moves with the pool's records, an unbalanced
-        entry, or no memo.
+        entry, no memo, or an entry that would take an account past zero (:mod:`.limits`: cash or
+        sponsor_due below 0, aid_payable, refunds_payable or fee_income above 0).
     """
     problems = []
     if not memo.strip():
@@ -193,12 +197,32 @@ def post_adjustment(
         problems.append("an adjustment needs at least one debit and one credit")
     if problems:
         raise ValidationError(problems)
+    _keep_signs(session, pool_id, lines)
     return post_entry(session, pool_id, kind=EntryKind.ADJUSTMENT, posted_on=posted_on, memo=memo.strip(), lines=lines)
+
+
+def _keep_signs(session: Session, pool_id: int, lines: Sequence[Line]) -> None:
+    """Refuse lines that would take an account past zero, read under the pool's lock.
+
+    :raises ValidationError: one line per such account (its balance, the result, the rule).
+    """
+    pool = session.get(Pool, pool_id, with_for_update=True)
+    if pool is None:
+        raise NotFoundError(f"pool #{pool_id} does not exist")
+    problems = sign_problems(
+        account_balances(session, pool_id), [(ln.account, ln.amount) for ln in lines], pool.currency
+    )
+    if problems:
+        raise ValidationError(problems)
 
 
 def reverse_entry(session: Session, pool_id: int, seq: int, *, memo: str, posted_on: date) -> LedgerEntry:
     """Post the exact opposite of the adjustment numbered ``seq`` (the only way to correct one)."""
-    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq == seq))
+    entry = (
+        session.scalar(select(LedgerEntry).where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq == seq))
+        if is_record_number(seq)
+        else None
+    )
     if entry is None:
         raise NotFoundError(f"the pool's ledger has no entry {seq}; 'mutualaid ledger entries POOL' lists them")
     if not memo.strip():
@@ -208,19 +232,44 @@ def reverse_entry(session: Session, pool_id: int, seq: int, *, memo: str, posted
             f"ledger entry {seq} records a {entry.kind} and stays: it is tied to the pool's records. "
             "Only adjustments are reversed; post an adjustment to correct anything else"
         )
+    if session.scalar(select(LedgerEntry.seq).where(LedgerEntry.reverses_id == entry.id)) is None:
+        # undoing money paid in can overdraw as surely as paying out: the opposite keeps the signs too
+        opposite = [
+            Line(Account(ln.account), -int(ln.amount_minor)) for ln in entry_lines(session, [entry.id])[entry.id]
+        ]
+        _keep_signs(session, pool_id, opposite)
+    return reverse(session, entry, kind=EntryKind.ADJUSTMENT, memo=memo.strip(), posted_on=posted_on)
+
+
+def reverse(
+    session: Session,
+    entry: LedgerEntry,
+    *,
+    kind: EntryKind,
+    memo: str,
+    posted_on: date,
+    facts: Mapping[str, Any] | None = None,
+) -> LedgerEntry:
+    """Post the exact opposite of ``entry`` (each line negated, the same members and claims), as an
+    entry of ``kind`` naming it (``reverses_id``) and what it was tied to: how an adjustment is
+    reversed, and a sharing run voided (kind ``void``). ``facts`` are added to the reversal's own
+    (``reverses``: the entry's kind, ``reverses_seq``: its number).
+
+    :raises StateError: if the entry was already reversed.
+    """
     already = session.scalar(select(LedgerEntry.seq).where(LedgerEntry.reverses_id == entry.id))
     if already is not None:
-        raise StateError(f"ledger entry {seq} was already reversed by entry {already}")
+        raise StateError(f"ledger entry {entry.seq} was already reversed by entry {already}")
     entry_id = entry.id
     lines = entry_lines(session, [entry_id])[entry_id]
     return post_entry(
         session,
-        pool_id,
-        kind=EntryKind.ADJUSTMENT,
+        entry.pool_id,
+        kind=kind,
         posted_on=posted_on,
-        memo=memo.strip(),
+        memo=memo,
         lines=[Line(Account(ln.account), -int(ln.amount_minor), ln.member_id, ln.claim_id) for ln in lines],
-        facts={"reverses": entry.kind, "reverses_seq": entry.seq},
+        facts={**dict(facts or {}), "reverses": entry.kind, "reverses_seq": entry.seq},
         run_id=entry.run_id,
         claim_id=entry.claim_id,
         batch_id=entry.batch_id,

@@ -1,45 +1,39 @@
-"""Verifying a pool's books: the hash chain recomputed from the first entry, and every run's charges
-recounted against what its entry recorded.
+"""Verifying a pool's books: the hash chain recomputed from the first entry, the records every
+entry rests on rechecked against what it recorded, and the chain held against heads published
+outside the database.
 
-Member-level detail lives in sub-ledgers the entries summarise: a run's entry records how many
-charge rows it wrote, their total and a checksum over (member, amount), and verification recounts
-them from the charges table. At 10 million members the books stay a handful of entries per
-period, while every member's charge remains provable.
+Member-level detail lives in records the entries summarise: a run's entry records how many charge
+rows it wrote, their total and their SHA-256 digest, and the digest and figures of the claims it
+funded; a payment batch's or top-up's entry the digest and totals of its rows (:mod:`.digests`,
+:mod:`.facts`). At 10 million members the books stay a handful of entries per period, while every
+member's charge remains provable. A chain recomputed from scratch after an edit verifies on its
+own; the heads members were sent in statements and notices (:mod:`.anchors`) catch it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Charge, LedgerEntry, Pool, SharingRun
+from ..db.models import LedgerEntry, Pool
 from ..errors import NotFoundError
 from ..vocabulary import EntryKind
+from .anchors import Anchor
 from .chain import GENESIS, entry_hash
+from .digests import CHECKSUM_MOD
+from .facts import Recorded, check_records
 from .posting import entry_lines
 
-__all__ = ["CHECKSUM_MOD", "LedgerProblem", "VerifyReport", "charge_figures", "verify_ledger"]
+__all__ = ["CHECKSUM_MOD", "LedgerProblem", "VerifyReport", "verify_ledger"]
 
-#: Charge checksum: sum of amount * (member number mod CHECKSUM_MOD); small enough never to overflow
-#: 64 bits at 10^8 members paying up to 10^6 minor units, and it changes when a minor unit moves
-#: from one member to another (unless their numbers are equal modulo the prime).
-CHECKSUM_MOD = 997
-
-
-def charge_figures(session: Session, run_id: int) -> tuple[int, int, int]:
-    """(rows, total, checksum) of a run's charges, counted in the database in one scan."""
-    rows, total, checksum = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Charge.amount_minor), 0),
-            func.coalesce(func.sum(Charge.amount_minor * (Charge.member_id % CHECKSUM_MOD)), 0),
-        ).where(Charge.run_id == run_id)
-    ).one()
-    return int(rows), int(total), int(checksum)
+#: The kind of a voided run's reversing entry (``EntryKind.VOID``): its run's claims went back to
+#: be shared again, so they are no longer checked against the run's entry (its charges still are).
+_VOID = "void"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +47,16 @@ class LedgerProblem:
 
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The chain rechecked from the first entry: every problem found, or none."""
+    """The chain rechecked from the first entry: every problem found, or none. ``head_seq`` and
+    ``head`` are where the chain ends; ``anchors`` how many published heads were checked."""
 
     entries: int
     head: str
     problems: tuple[LedgerProblem, ...] = field(default_factory=tuple)
+    head_seq: int = 0
+    anchors: int = 0
+    #: What else was (or could not be) checked, in words: members' identities (see api/members.py).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -68,12 +67,15 @@ class VerifyReport:
 class _Walk:
     """Where a walk of the chain has got to."""
 
+    anchored: set[int] = field(default_factory=set)
     prev: str = GENESIS
     expected_seq: int = 1
     last_seq: int = 0
     count: int = 0
     problems: list[LedgerProblem] = field(default_factory=list)
-    run_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    recorded: Recorded = field(default_factory=Recorded)
+    #: entry number -> (hash stored, hash recomputed), for the entries a published head names
+    hashes: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def check(self, entry: LedgerEntry, lines: list[Any]) -> None:
         """Check one entry against the one before it and against its own hash and lines."""
@@ -89,16 +91,33 @@ class _Walk:
             self.problems.append(
                 LedgerProblem(entry.seq, "does not link to the entry before it (an entry was removed or replaced)")
             )
-        if entry_hash(entry, lines, entry.prev_hash) != entry.hash:
+        recomputed = entry_hash(entry, lines, entry.prev_hash)
+        if recomputed != entry.hash:
             self.problems.append(LedgerProblem(entry.seq, "was edited: its contents no longer match its hash"))
+        if entry.seq in self.anchored:
+            self.hashes[entry.seq] = (entry.hash, recomputed)
         total = sum(int(ln.amount_minor) for ln in lines)
         if total != 0:
             self.problems.append(LedgerProblem(entry.seq, f"does not balance: its lines sum to {total}"))
-        if entry.kind == EntryKind.SHARING and entry.run_id is not None:
-            self.run_entries[entry.run_id] = {"seq": entry.seq, **json.loads(entry.facts_json)}
+        self.record(entry)
         self.prev = entry.hash
         self.expected_seq = entry.seq + 1
         self.last_seq = entry.seq
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Keep what the entry recorded about the records it rests on."""
+        kind = entry.kind
+        if kind not in (EntryKind.SHARING, EntryKind.PAYMENTS, EntryKind.TOP_UP, _VOID):
+            return
+        facts = {"seq": entry.seq, **json.loads(entry.facts_json)}
+        if kind == EntryKind.SHARING and entry.run_id is not None:
+            self.recorded.runs[entry.run_id] = facts
+        elif kind == _VOID and entry.run_id is not None:
+            self.recorded.voided.add(entry.run_id)
+        elif kind == EntryKind.PAYMENTS and entry.batch_id is not None:
+            self.recorded.batches[entry.batch_id] = facts
+        elif kind == EntryKind.TOP_UP:
+            self.recorded.top_ups[entry.id] = facts
 
     def check_head(self, pool: Pool) -> None:
         """The chain must end where the pool's head says, with the head's hash."""
@@ -119,41 +138,47 @@ class _Walk:
                 )
             )
 
-
-def _check_runs(session: Session, pool_id: int, walk: _Walk) -> None:
-    """Every run has its entry, and its charges are still what the entry recorded."""
-    for run_id, period in session.execute(
-        select(SharingRun.id, SharingRun.period).where(SharingRun.pool_id == pool_id).order_by(SharingRun.id)
-    ):
-        facts = walk.run_entries.get(run_id)
-        if facts is None:
-            walk.problems.append(LedgerProblem(None, f"sharing run #{run_id} (period {period}) has no ledger entry"))
-            continue
-        rows, total, checksum = charge_figures(session, run_id)
-        recorded = (facts.get("charge_rows"), facts.get("charged"))
-        if (rows, total, checksum) != (*recorded, facts.get("charge_checksum")):
-            walk.problems.append(
-                LedgerProblem(
-                    facts["seq"],
-                    f"the charges of run #{run_id} (period {period}) were altered: the entry recorded "
-                    f"{recorded[0]} rows totalling {recorded[1]}, the database now has {rows} rows totalling {total}"
-                    + (" with a different checksum" if (rows, total) == recorded else ""),
+    def check_anchors(self, anchors: Sequence[Anchor]) -> None:
+        """Each head published earlier must still be in the chain, at its entry, with its hash."""
+        for anchor in anchors:
+            published = f"published head of entry {anchor.seq} ({anchor.short})"
+            if anchor.seq == 0:
+                if anchor.hash != GENESIS:
+                    self.problems.append(
+                        LedgerProblem(None, f"{published} is not a head: an empty ledger's hash is {GENESIS[:12]}…")
+                    )
+            elif anchor.seq not in self.hashes:
+                self.problems.append(
+                    LedgerProblem(
+                        None,
+                        f"{published} is not in the chain, which ends at entry {self.last_seq}: entries published "
+                        "were deleted",
+                    )
                 )
-            )
+            elif self.hashes[anchor.seq] != (anchor.hash, anchor.hash):
+                self.problems.append(
+                    LedgerProblem(
+                        None, f"{published} is not in the chain: the ledger was rewritten after it was published"
+                    )
+                )
 
 
-def verify_ledger(session: Session, pool_id: int, *, batch: int = 2000) -> VerifyReport:
-    """Recompute a pool's hash chain and recount every run's charges against its entry.
+def verify_ledger(session: Session, pool_id: int, *, anchors: Sequence[Anchor] = (), batch: int = 2000) -> VerifyReport:
+    """Recompute a pool's hash chain, recheck the records its entries rest on, and hold it against
+    the heads published earlier.
 
     Finds: an entry whose fields, facts or lines were edited (its hash no longer matches); an entry
     deleted or inserted (the sequence or the link to the previous hash breaks, or the chain no longer
-    ends at the head kept on the pool); an unbalanced entry; a run whose charges were edited or
-    deleted (rows, total or checksum differ from what its entry recorded); a run with no entry.
+    ends at the head kept on the pool); an unbalanced entry; a run whose charges were edited, moved,
+    deleted or added (rows, total or digest differ from what its entry recorded), or whose funded
+    claims were; a run with no entry, or an entry whose run is gone; a payment batch whose rows or
+    totals, or a top-up entry whose rows, were altered, and rows belonging to no entry; a published
+    head (``anchors``) no longer in the chain -- a chain recomputed from scratch after an edit.
     """
     pool = session.get(Pool, pool_id)
     if pool is None:
         raise NotFoundError(f"pool #{pool_id} does not exist")
-    walk = _Walk()
+    walk = _Walk(anchored={a.seq for a in anchors})
     while True:
         entries = session.scalars(
             select(LedgerEntry)
@@ -167,5 +192,13 @@ def verify_ledger(session: Session, pool_id: int, *, batch: int = 2000) -> Verif
         for entry in entries:
             walk.check(entry, lines[entry.id])
     walk.check_head(pool)
-    _check_runs(session, pool_id, walk)
-    return VerifyReport(entries=walk.count, head=walk.prev, problems=tuple(walk.problems))
+    walk.check_anchors(anchors)
+    for problem in check_records(session, pool, walk.recorded):
+        walk.problems.append(LedgerProblem(problem.seq, problem.message))
+    return VerifyReport(
+        entries=walk.count,
+        head=walk.prev,
+        problems=tuple(walk.problems),
+        head_seq=walk.last_seq,
+        anchors=len(anchors),
+    )

@@ -1,6 +1,8 @@
 """A run's ledger entry: what members were charged and what it paid for, balanced to the minor
-unit, with the figures that let ``ledger verify`` recount its charges. Posted by the run itself,
-and by ``ledger backfill`` for runs shared before the ledger existed."""
+unit, with the figures that let ``ledger verify`` recount its charges and recheck its claims: the
+charges' rows, total and SHA-256 digest, and the funded claims' digest and figures (member,
+benefit, funded amount). Posted by the run itself, and by ``ledger backfill`` for runs shared
+before the ledger existed."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Claim, LedgerEntry, SharingRun
+from ..ledger.digests import DIGEST_KIND, charge_figures, claim_rows, claims_digest
 from ..ledger.posting import Line, post_entry
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool
@@ -27,7 +30,9 @@ def post_run(
     claim_ids: list[int],
     funded: list[int],
 ) -> None:
-    """The run's ledger entry: members' charges and what they paid for, balanced to the minor unit."""
+    """The run's ledger entry: members' charges and what they paid for, balanced to the minor unit.
+
+    The run's claims must already be marked shared by it (their digest is taken from the database)."""
     members_account = Account.MEMBER_BALANCES if run.payment_model == PaymentModel.PREPAID else Account.MEMBERS_DUE
     lines = [
         Line(members_account, funding.charged),
@@ -39,6 +44,7 @@ def post_run(
         Line(Account.FEE_INCOME, -funding.fee),
         Line(Account.SURPLUS, -funding.surplus_out),
     ]
+    claims = claim_rows(session, run.id)
     post_entry(
         session,
         pool.id,
@@ -52,7 +58,11 @@ def post_run(
             "members": run.members_count,
             "charged": funding.charged,
             "charge_rows": run.charge_rows,
-            "charge_checksum": run.charge_checksum,
+            "digest_kind": DIGEST_KIND,
+            "charge_digest": run.charge_digest or charge_figures(session, run.id).digest,
+            "claims_digest": claims_digest(claims),
+            # per claim: number, member, benefit, funded -- so that verify can name what changed
+            "claim_figures": [[c[0], c[2], c[6], c[8]] for c in claims],
             "max_charge": run.max_charge_minor,
             "aid": plan.aid,
             "aid_funded": funding.aid_funded,

@@ -69,11 +69,13 @@ class SharingResult:
     capped_count: int = 0
     charge_rows: int = 0
     max_charge_minor: int = 0
-    charge_checksum: int = 0
+    charge_digest: str = ""
     frozen_count: int = 0
     extra_from_id: int = 0
     extra_to_id: int = 0
     plan: dict[str, Any] = field(default_factory=dict)
+    #: The runs of the period voided before this one (0: its first run).
+    attempt: int = 0
     #: The postpaid retry windows the API settled before this run, in its transaction.
     settlements: tuple[SettledWindow, ...] = ()
 
@@ -284,11 +286,12 @@ def result_of(run: SharingRun, pool: PoolRecord) -> SharingResult:
         capped_count=run.capped_count,
         charge_rows=run.charge_rows,
         max_charge_minor=run.max_charge_minor,
-        charge_checksum=run.charge_checksum,
+        charge_digest=run.charge_digest or "",
         frozen_count=run.frozen_count,
         extra_from_id=run.extra_from_id,
         extra_to_id=run.extra_to_id,
         plan=json.loads(run.plan_json or "{}"),
+        attempt=int(run.attempt or 0),
     )
 
 
@@ -299,15 +302,15 @@ class Reconciliation:
     run: SharingResult
     charge_rows: int
     charge_total_minor: int
-    charge_checksum: int = 0
+    charge_digest: str = ""
 
     @property
     def ok(self) -> bool:
-        """Rows, their sum and their checksum over member and amount match the run, and the run's
+        """Rows, their sum and their SHA-256 digest (member, amount, run) match the run, and the run's
         formula holds, to the minor unit."""
         return (
             self.charge_rows == self.run.charge_rows
             and self.charge_total_minor == self.run.charged_minor
-            and self.charge_checksum == self.run.charge_checksum
+            and self.charge_digest == self.run.charge_digest
             and self.run.reconciles()
         )

@@ -1,0 +1,250 @@
+"""Digests of the records an entry rests on: SHA-256 over their rows in a canonical order and form,
+the same on SQLite and PostgreSQL for the same data.
+
+An entry cannot hold a million charges, so it holds their digest, and ``ledger verify``
+recomputes it: any change to a charge's amount, member or run, a charge added or removed, changes
+the digest (a collision-resistant hash, not a checksum a careful edit can keep). The same holds for
+the claims a run funded and for the rows of a payment batch or a top-up.
+
+Kind ``sha256-v1`` (:data:`DIGEST_KIND`, recorded in each entry's facts), byte for byte:
+
+* a run's charges: ``b"mutualaid:charges:v1\\n"``, the run's number, then for each charge in
+  member-number order its member number and amount in minor units -- every integer an 8-byte
+  big-endian signed one. The run column is the header's: a charge moved to another run leaves
+  this run's rows (and enters the other's). Streamed from the database in batches through the
+  driver's own cursor (a server-side cursor on PostgreSQL), never all rows in memory.
+* a run's claims: ``b"mutualaid:claims:v1\\n"``, then one line of compact JSON per claim, in claim
+  order: number, pool, member, event kind, event date, status, benefit, cap, funded amount, refund,
+  the funding run, the claim's details and the member's attributes it was decided on.
+* a payment batch's rows: ``b"mutualaid:payments:v1\\n"`` and the batch number, then per payment
+  (ordered by run, member, day, result, amount) one JSON line ``[run, member, result, day, amount]``.
+* a top-up entry's rows: ``b"mutualaid:top-ups:v1\\n"``, then per top-up (ordered by member, day,
+  amount, reference) one JSON line ``[member, amount, day, reference]``.
+
+Entries posted before digests existed recorded a checksum, sum(amount x (member mod 997)), which
+:func:`legacy_checksum` still computes so that they verify by the kind they recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ..db.models import Charge, Claim, Payment, TopUp
+
+__all__ = [
+    "CHECKSUM_MOD",
+    "DIGEST_KIND",
+    "ChargeFigures",
+    "charge_figures",
+    "claim_rows",
+    "claims_digest",
+    "legacy_checksum",
+    "payment_rows_digest",
+    "payments_digest",
+    "top_up_rows_digest",
+    "top_ups_digest",
+]
+
+#: The kind of digest an entry records (``digest_kind`` in its facts).
+DIGEST_KIND = "sha256-v1"
+
+#: The checksum of entries posted before digests: sum(amount x (member mod CHECKSUM_MOD)). It misses
+#: a minor unit moved between two members whose numbers are equal modulo the prime; kept only to
+#: verify those entries by the kind they recorded.
+CHECKSUM_MOD = 997
+
+#: Rows fetched from the database at a time while hashing.
+BATCH = 65_536
+
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeFigures:
+    """A run's charges as the database holds them: rows, their total and their digest."""
+
+    rows: int
+    total: int
+    digest: str
+
+
+def _raw_rows(session: Session, sql: str, params: Sequence[Any]) -> Iterator[list[Any]]:
+    """Batches of rows of ``sql`` (``?`` placeholders) through the driver's own cursor, inside the
+    session's transaction: SQLite's cursor steps through the result; on PostgreSQL a server-side
+    cursor streams it, so neither holds every row."""
+    connection = session.connection()
+    raw: Any = connection.connection.dbapi_connection
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        sql = sql.replace("?", "%s")
+        cursor = raw.cursor(name="mutualaid_digest")
+        cursor.itersize = BATCH
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql, tuple(params))
+        while True:
+            rows = cursor.fetchmany(BATCH)
+            if not rows:
+                return
+            yield rows
+    finally:
+        cursor.close()
+
+
+def charge_figures(session: Session, run_id: int) -> ChargeFigures:
+    """Rows, total and SHA-256 digest of a run's charges, in one streamed pass over them."""
+    digest = hashlib.sha256(b"mutualaid:charges:v1\n" + int(run_id).to_bytes(8, "big", signed=True))
+    rows = total = 0
+    for batch in _raw_rows(
+        session, "SELECT member_id, amount_minor FROM charges WHERE run_id = ? ORDER BY member_id", (int(run_id),)
+    ):
+        packed = array("q", chain.from_iterable(batch))
+        rows += len(batch)
+        total += sum(packed[1::2])
+        if not _BIG_ENDIAN:
+            packed.byteswap()
+        digest.update(packed.tobytes())
+    return ChargeFigures(rows, total, digest.hexdigest())
+
+
+def legacy_checksum(session: Session, run_id: int) -> int:
+    """The checksum entries recorded before digests: sum(amount x (member number mod 997))."""
+    value = session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_minor * (Charge.member_id % CHECKSUM_MOD)), 0)).where(
+            Charge.run_id == run_id
+        )
+    )
+    return int(value or 0)
+
+
+def _line(values: Sequence[Any]) -> bytes:
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _day(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def claim_rows(session: Session, run_id: int) -> list[tuple[Any, ...]]:
+    """The claims a run funded, each as the values its digest covers, in claim order."""
+    rows = session.execute(
+        select(
+            Claim.id,
+            Claim.pool_id,
+            Claim.member_id,
+            Claim.event_kind,
+            Claim.event_date,
+            Claim.status,
+            Claim.benefit_minor,
+            Claim.cap_minor,
+            Claim.funded_minor,
+            Claim.refund_minor,
+            Claim.sharing_run_id,
+            Claim.details_json,
+            Claim.member_attributes_json,
+        )
+        .where(Claim.sharing_run_id == run_id)
+        .order_by(Claim.id)
+    ).all()
+    return [(*row[:4], _day(row[4]), *row[5:]) for row in rows]
+
+
+def claims_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 over the claims of :func:`claim_rows`."""
+    digest = hashlib.sha256(b"mutualaid:claims:v1\n")
+    for row in rows:
+        digest.update(_line(row))
+    return digest.hexdigest()
+
+
+def _payment_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    run_id, member_id, result, day, amount = row
+    return (int(run_id), int(member_id), _day(day), 0 if result == "failed" else 1, int(amount))
+
+
+def payment_rows_digest(batch_id: int, rows: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 over a batch's payments given as ``(run, member, result, day, amount)``, in any order
+    (what an import computes before it writes them)."""
+    digest = hashlib.sha256(b"mutualaid:payments:v1\n" + int(batch_id).to_bytes(8, "big", signed=True))
+    for run_id, member_id, day, code, amount in sorted(_payment_key(r) for r in rows):
+        result = "failed" if code == 0 else "paid"
+        digest.update(_line((run_id, member_id, result, day, amount)))
+    return digest.hexdigest()
+
+
+def payments_digest(session: Session, batch_id: int) -> tuple[int, int, int, int, str]:
+    """(rows, paid count, paid total, failed count, digest) of a batch's payments as stored."""
+    digest = hashlib.sha256(b"mutualaid:payments:v1\n" + int(batch_id).to_bytes(8, "big", signed=True))
+    rows = paid_count = paid = failed = 0
+    code = case((Payment.result == "failed", 0), else_=1)
+    query = (
+        select(Payment.run_id, Payment.member_id, Payment.result, Payment.attempted_on, Payment.amount_minor)
+        .where(Payment.batch_id == batch_id)
+        .order_by(Payment.run_id, Payment.member_id, Payment.attempted_on, code, Payment.amount_minor)
+    )
+    for part in session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        for run_id, member_id, result, day, amount in part:
+            rows += 1
+            if result == "paid":
+                paid_count += 1
+                paid += int(amount)
+            else:
+                failed += 1
+            digest.update(_line((int(run_id), int(member_id), str(result), _day(day), int(amount))))
+    return rows, paid_count, paid, failed, digest.hexdigest()
+
+
+def _top_up_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    member_id, amount, day, reference = row
+    return (int(member_id), _day(day), int(amount), str(reference).encode("utf-8"))
+
+
+def top_up_rows_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 over top-ups given as ``(member, amount, day, reference)``, in any order."""
+    digest = hashlib.sha256(b"mutualaid:top-ups:v1\n")
+    for member_id, day, amount, reference in sorted(_top_up_key(r) for r in rows):
+        digest.update(_line((member_id, amount, day, reference.decode("utf-8"))))
+    return digest.hexdigest()
+
+
+def top_ups_digest(session: Session, entry_id: int) -> tuple[int, int, str]:
+    """(rows, total, digest) of the top-ups an entry posted, as stored. Ordered by the database on
+    the numbers and days, and by the references' bytes in Python among rows equal on those."""
+    query = (
+        select(TopUp.member_id, TopUp.amount_minor, TopUp.received_on, TopUp.reference)
+        .where(TopUp.entry_id == entry_id)
+        .order_by(TopUp.member_id, TopUp.received_on, TopUp.amount_minor)
+    )
+    digest = hashlib.sha256(b"mutualaid:top-ups:v1\n")
+    rows = total = 0
+    tied: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        for member_id, day, amount, reference in sorted(tied):
+            digest.update(_line((member_id, amount, day, reference.decode("utf-8"))))
+        tied.clear()
+
+    for part in session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        for row in part:
+            key = _top_up_key(row)
+            rows += 1
+            total += key[2]
+            if tied and tied[0][:3] != key[:3]:
+                flush()
+            tied.append(key)
+    flush()
+    return rows, total, digest.hexdigest()
