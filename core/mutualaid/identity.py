@@ -9,9 +9,11 @@ from operator import mul
 
 __all__ = ["make_resident_id", "resident_id_check_digit", "resident_id_problems", "upgrade_resident_id"]
 
-_RESIDENT_ID = re.compile(r"^\d{17}[\dXx]$")
+_RESIDENT_ID = re.compile(r"^\d{17}[\dXx]$", re.ASCII)
 #: What a resident ID number looks like whatever its length: digits, perhaps a final X.
-_DIGITS = re.compile(r"^\d+[Xx]?$")
+_DIGITS = re.compile(r"^\d+[Xx]?$", re.ASCII)
+#: Digits with an X among them: a resident ID number mistyped, not a document written in letters.
+_DIGITS_AND_X = re.compile(r"^\d[\dXx]*$", re.ASCII)
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 #: sum(w * ord("0")): the weighted sum of the digits' codes, less this, is that of the digits.
@@ -51,8 +53,14 @@ def _old_form_problems(id_number: str, birth_date: date) -> list[str]:
 def resident_id_problems(id_number: str, birth_date: date) -> list[str]:
     """Problems with a resident ID number: 18 characters with its check digit and birth date, or
     the old 15-digit form with its birth date; a number of digits of any other length is refused.
-    Identity documents written with letters (a passport, a Hong Kong or Macao card) are not checked."""
+    Identity documents written with letters (a passport, a Hong Kong or Macao card) are not checked;
+    digits with an X anywhere but at the end are a resident ID number mistyped, and refused."""
     if not _DIGITS.match(id_number):
+        if _DIGITS_AND_X.match(id_number):
+            return [
+                f"ID number {id_number[:6]}…{id_number[-2:]} is not a resident ID number: 17 digits and a final "
+                "digit or X"
+            ]
         return []
     if len(id_number) == 15 and id_number.isdigit():
         return _old_form_problems(id_number, birth_date)

@@ -20,19 +20,23 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from support import plain_id_number
 
 from mutualaid import ImportRowsError, IneligibleError, NotFoundError, StateError, ValidationError
 from mutualaid.db.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.fields import parse_date
+from mutualaid.keys import load_key
 from mutualaid.members import end_membership, join_member, update_member
 from mutualaid.members import importing as members_importing
 from mutualaid.members import service as members_service
+from mutualaid.privacy import mask_id_number
 from mutualaid.testing import resident_id
 
 POOL = "js-truckers"
 JOINED = date(2026, 10, 1)
 BORN = date(1980, 1, 1)
 ID1 = resident_id(BORN, 1)  # 110105198001010016
+MASKED1 = mask_id_number(ID1)  # 110*************16: what every listing shows
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -47,14 +51,15 @@ def snapshot(app: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def members(app: Any) -> list[tuple[Any, ...]]:
+    """Every member's row, its ID number as stored decrypted (it is stored encrypted)."""
     with app.transaction() as s:
         return [
-            tuple(r)
+            (r[0], r[1], plain_id_number(r[1], r[2]), *r[3:])
             for r in s.execute(
                 select(
                     Member.id,
                     Member.pool_id,
-                    Member.id_number,
+                    Member.id_cipher,
                     Member.name,
                     Member.birth_date,
                     Member.joined_on,
@@ -127,7 +132,9 @@ def test_join_through_the_api_stores_the_member(app, pool):
         joined_on="2026-10-01",
         attributes=attrs(licence_class=" b2 "),
     )
-    assert (record.id, record.pool_key, record.id_number, record.name) == (1, POOL, ID1, "张三")
+    assert (record.id, record.pool_key, record.id_number, record.name) == (1, POOL, MASKED1, "张三")
+    assert not record.revealed
+    assert app.member(pool, 1, reveal=True).id_number == ID1
     assert (record.birth_date, record.joined_on, record.waiting_until) == (BORN, JOINED, date(2026, 12, 30))
     assert (record.status, record.ended_on) == ("active", None)
     assert record.attributes == {
@@ -184,7 +191,7 @@ def test_join_through_the_cli_as_json(app, pool, invoke):
     assert json.loads(result.stdout) == {
         "id": 1,
         "pool": POOL,
-        "id_number": ID1,
+        "id_number": MASKED1,
         "name": "张三",
         "birth_date": "1980-01-01",
         "joined_on": "2026-10-01",
@@ -323,12 +330,14 @@ def test_second_join_is_refused_naming_the_existing_member(app, pool, invoke):
     result = invoke(*join_args(name="张三丰", joined_on="2026-11-01"))
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: 张三丰 cannot join pool 'js-truckers':\n"
-        "this person already holds live membership #2 in pool 'js-truckers'\n"
+        "Error: 张三丰 cannot join pool 'js-truckers': "
+        f"this person (ID {MASKED1}) already holds live membership #2 in pool 'js-truckers'\n"
     )
     with pytest.raises(IneligibleError) as caught:
         app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    assert caught.value.problems == ["this person already holds live membership #2 in pool 'js-truckers'"]
+    assert caught.value.problems == [
+        f"this person (ID {MASKED1}) already holds live membership #2 in pool 'js-truckers'"
+    ]
     assert snapshot(app) == before
 
 
@@ -346,7 +355,9 @@ def test_the_same_id_number_written_differently_is_the_same_person(app, pool, va
     first = app.join(pool, id_number=number, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
     with pytest.raises(IneligibleError) as caught:
         app.join(pool, id_number=variant(number), name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    assert caught.value.problems == [f"this person already holds live membership #{first.id} in pool 'js-truckers'"]
+    assert caught.value.problems == [
+        f"this person (ID 110*************8X) already holds live membership #{first.id} in pool 'js-truckers'"
+    ]
     assert app.member(pool, variant(number)).id == first.id
     assert [m[2] for m in members(app)] == [number]
 
@@ -368,7 +379,7 @@ def test_a_deceased_member_cannot_join_again(app, pool, invoke):
     result = invoke(*join_args(joined_on="2026-11-01"))
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: 张三 cannot join pool 'js-truckers':\n"
+        "Error: 张三 cannot join pool 'js-truckers': "
         "this person is recorded as deceased (member #1, died on 2026-10-20) in pool 'js-truckers'\n"
     )
     assert snapshot(app) == before
@@ -389,9 +400,13 @@ def test_a_member_who_left_may_join_again(app, pool, invoke, frozen_today):
 def test_the_database_allows_one_live_membership_per_person_and_pool(app, pool):
     """The partial unique index uq_members_live_person covers the live statuses only."""
     app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on=JOINED, attributes=attrs())
+    with app.transaction() as s:  # the same person: the same keyed hash of the ID number
+        sealed = dict(
+            s.execute(select(Member.id_cipher, Member.id_hash, Member.id_masked, Member.identity_seal)).one()._mapping
+        )
     row = {
         "pool_id": 1,
-        "id_number": ID1,
+        **sealed,
         "name": "张三",
         "birth_date": BORN,
         "joined_on": JOINED,
@@ -524,7 +539,9 @@ def test_resident_id_birth_date_must_be_the_birth_date_given(app, pool):
 
 def test_other_identity_documents_are_accepted_as_given(app, pool):
     record = app.join(pool, id_number="E12345678", name="Li Si", birth_date=BORN, joined_on=JOINED, attributes=attrs())
-    assert record.id_number == "E12345678"
+    assert record.id_number == "*******78"  # masked: at least half of it hidden
+    assert app.member(pool, record.id, reveal=True).id_number == "E12345678"
+    assert app.member(pool, "E12345678").id == record.id
 
 
 @pytest.mark.parametrize(
@@ -548,7 +565,7 @@ def test_unknown_attr_through_the_cli(app, pool, invoke):
     result = invoke(*join_args(), "--attr", "licence_colour=red")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: 张三 cannot join pool 'js-truckers':\n"
+        "Error: 张三 cannot join pool 'js-truckers': "
         "licence_colour: unknown key (check its spelling; the known names are licence_class, licence_number, "
         "licence_expires, driving_proof)\n"
     )
@@ -621,7 +638,7 @@ def test_member_list_json(app, three, invoke):
         {
             "id": n,
             "pool": POOL,
-            "id_number": resident_id(BORN, n),
+            "id_number": mask_id_number(resident_id(BORN, n)),
             "name": f"司机{n}",
             "birth_date": "1980-01-01",
             "joined_on": "2026-10-01",
@@ -660,7 +677,7 @@ def test_member_list_table(app, three, invoke):
         + "\n------  -----  ------------------  ----------  ----------  -------------  "
         + "-" * len(state)
         + "\n"
-        f"1       司机1  {resident_id(BORN, 1)}  1980-01-01  2026-10-01  2026-12-30     {state}\n"
+        f"1       司机1  {MASKED1}  1980-01-01  2026-10-01  2026-12-30     {state}\n"
     )
 
 
@@ -680,7 +697,7 @@ def test_member_show(app, three, invoke, ref):
     assert result.stdout == (
         "id: 2\n"
         "pool: js-truckers\n"
-        f"id_number: {resident_id(BORN, 2)}\n"
+        f"id_number: {mask_id_number(resident_id(BORN, 2))}\n"
         "name: 司机2\n"
         "birth_date: 1980-01-01\n"
         "joined_on: 2026-10-01\n"
@@ -743,7 +760,9 @@ def test_member_show_json(app, three, invoke):
 def test_member_show_unknown(app, three, invoke, ref):
     result = invoke("member", "show", POOL, ref)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: pool 'js-truckers' has no member '{ref}' (give a member number or an ID number)\n"
+    shown = f"'{ref}'" if ref.isdigit() and len(ref) < 12 else f"with ID number {mask_id_number(ref)}"
+    assert result.stderr == f"Error: pool 'js-truckers' has no member {shown} (give a member number or an ID number)\n"
+    assert resident_id(BORN, 99) not in result.output
     with pytest.raises(NotFoundError):
         app.member(POOL, ref)
 
@@ -768,7 +787,7 @@ def test_a_date_in_another_iso_form_is_refused(app, pool, invoke, text):
     result = invoke(*join_args(joined_on=text.replace("1980", "2026")))
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: 张三 cannot join pool 'js-truckers':\njoined_on: {text.replace('1980', '2026')!r} is not a date; "
+        f"Error: 张三 cannot join pool 'js-truckers': joined_on: {text.replace('1980', '2026')!r} is not a date; "
         "write it as YYYY-MM-DD\n",
     )
     assert members(app) == []
@@ -852,19 +871,18 @@ def test_an_exit_ends_sharing_after_its_day(app, four):
 
 def test_no_benefit_for_an_event_after_the_exit(app, four):
     app.exit_member(POOL, 2, on="2026-11-05")
-    late = app.file_claim(
-        POOL,
-        2,
-        event_kind="accidental_disability",
-        event_date="2026-11-06",
-        filed_on="2026-11-07",
-        details={"disability_grade": "10"},
-    )
-    with pytest.raises(StateError) as caught:
-        app.approve_claim(late.id)
-    assert str(caught.value) == (
-        "claim #1 cannot be approved: the event on 2026-11-06 is after the membership ended on 2026-11-05"
-    )
+    with pytest.raises(ValidationError) as caught:
+        app.file_claim(
+            POOL,
+            2,
+            event_kind="accidental_disability",
+            event_date="2026-11-06",
+            filed_on="2026-11-07",
+            details={"disability_grade": "10"},
+        )
+    assert caught.value.problems == [
+        "date: member #2's membership ended on 2026-11-05, before the event date 2026-11-06"
+    ]
     # an event on the day of the exit was still covered
     on_the_day = app.file_claim(
         POOL,
@@ -974,43 +992,43 @@ def test_a_death_needs_its_day(app, four, invoke):
     [
         pytest.param(
             ["2", "--on", "2026-09-30"],
-            "Error: the exit of member #2 was not recorded:\nthe exit date 2026-09-30 is before member #2 "
+            "Error: the exit of member #2 was not recorded: the exit date 2026-09-30 is before member #2 "
             "joined on 2026-10-01; give a day on or after the joining day\n",
             id="before-joining",
         ),
         pytest.param(
             ["2", "--deceased", "--on", "2026-09-30"],
-            "Error: the death of member #2 was not recorded:\nthe death date 2026-09-30 is before member #2 "
+            "Error: the death of member #2 was not recorded: the death date 2026-09-30 is before member #2 "
             "joined on 2026-10-01; give a day on or after the joining day\n",
             id="death-before-joining",
         ),
         pytest.param(
             ["2", "--on", "2026-11-21"],
-            "Error: the exit of member #2 was not recorded:\nthe exit date 2026-11-21 is in the future "
+            "Error: the exit of member #2 was not recorded: the exit date 2026-11-21 is in the future "
             "(today is 2026-11-20 in the pool's time zone); record the exit on or after the day it happens\n",
             id="in-the-future",
         ),
         pytest.param(
             ["2", "--deceased", "--on", "2027-01-01"],
-            "Error: the death of member #2 was not recorded:\nthe death date 2027-01-01 is in the future "
+            "Error: the death of member #2 was not recorded: the death date 2027-01-01 is in the future "
             "(today is 2026-11-20 in the pool's time zone); record the death on or after the day it happens\n",
             id="death-in-the-future",
         ),
         pytest.param(
             ["2", "--on", "2026-11-31"],
-            "Error: the exit of member #2 was not recorded:\nthe exit date '2026-11-31' is not a date; write "
+            "Error: the exit of member #2 was not recorded: the exit date '2026-11-31' is not a date; write "
             "it as YYYY-MM-DD\n",
             id="no-such-day",
         ),
         pytest.param(
             ["2", "--deceased", "--on", "20261101"],
-            "Error: the death of member #2 was not recorded:\nthe death date '20261101' is not a date; write "
+            "Error: the death of member #2 was not recorded: the death date '20261101' is not a date; write "
             "it as YYYY-MM-DD\n",
             id="compact-date",
         ),
         pytest.param(
             ["2", "--on", "2026-W45-1"],
-            "Error: the exit of member #2 was not recorded:\nthe exit date '2026-W45-1' is not a date; write "
+            "Error: the exit of member #2 was not recorded: the exit date '2026-W45-1' is not a date; write "
             "it as YYYY-MM-DD\n",
             id="week-date",
         ),
@@ -1348,9 +1366,10 @@ def test_a_join_that_slips_past_the_check_is_refused_by_the_index(app, pool, mon
         app.join(pool, id_number=ID1, name="张三", birth_date=BORN, joined_on="2026-11-01", attributes=attrs())
     assert caught.value.lines == [
         "张三 cannot join pool 'js-truckers':",
-        f"this person already holds live membership #{first.id} in pool 'js-truckers'",
+        f"this person (ID {MASKED1}) already holds live membership #{first.id} in pool 'js-truckers'",
     ]
-    assert calls == [ID1, ID1]  # the check that missed it, then the look-up after the index refused the row
+    keyed = load_key().lookup(ID1)  # looked up by the keyed hash of the ID number
+    assert calls == [keyed, keyed]  # the check that missed it, then the look-up after the index refused the row
     assert snapshot(app) == before
 
 
@@ -1406,7 +1425,7 @@ def test_two_joins_of_the_same_person_at_once(app, pool, db_url, plugins):
     assert outcome == {
         "second": [
             "张三 cannot join pool 'js-truckers':",
-            f"this person already holds live membership #{first.id} in pool 'js-truckers'",
+            f"this person (ID {MASKED1}) already holds live membership #{first.id} in pool 'js-truckers'",
         ]
     }
     assert [(m[0], m[2], m[7]) for m in members(app)] == [(first.id, ID1, "active")]

@@ -1,4 +1,4 @@
-"""The API's verbs of members: join, import, list, show, update, history, exit, death."""
+"""The API's verbs of members: join, import, list, show, update, correct, history, exit, death."""
 
 from __future__ import annotations
 
@@ -11,9 +11,20 @@ from ..vocabulary import MemberStatus
 from .application import Application
 
 if TYPE_CHECKING:
-    from ..members import HistoryEntry, ImportProgress, ImportResult, MemberRecord, MemberUpdate
+    from sqlalchemy.orm import Session
 
-__all__ = ["MemberVerbs"]
+    from ..ledger import VerifyReport
+    from ..members import (
+        HistoryEntry,
+        IdentityCorrection,
+        IdentityReport,
+        ImportProgress,
+        ImportResult,
+        MemberRecord,
+        MemberUpdate,
+    )
+
+__all__ = ["MemberVerbs", "with_identities"]
 
 
 class MemberVerbs(Application):
@@ -80,26 +91,76 @@ class MemberVerbs(Application):
                 progress=progress,
             )
 
-    def members(self, pool: str, *, status: str | None = None, limit: int | None = None) -> list[MemberRecord]:
+    def members(
+        self, pool: str, *, status: str | None = None, limit: int | None = None, reveal: bool = False
+    ) -> list[MemberRecord]:
         """A pool's members in joining order; ``status`` keeps one stored status (active, frozen,
-        lapsed, exited, deceased)."""
+        lapsed, exited, deceased). ID numbers are masked unless ``reveal`` (which needs the
+        operator's key: :class:`KeyFileError` without it)."""
+        from .. import members
+
+        with self.reading() as session:
+            return list(members.list_members(session, self.plugins, pool, status=status, limit=limit, reveal=reveal))
+
+    def member(self, pool: str, member: int | str, *, reveal: bool = False) -> MemberRecord:
+        """A member by member number or ID number (the live membership first; finding one by ID
+        number needs the operator's key), its ID number masked unless ``reveal``."""
+        from .. import members, pools
+
+        with self.reading() as session:
+            return members.get_member(session, pools.get_pool(session, self.plugins, pool), member, reveal=reveal)
+
+    def correct_member(
+        self,
+        pool: str,
+        member: int | str,
+        *,
+        reason: str,
+        by: str,
+        name: str | None = None,
+        id_number: str | None = None,
+        birth_date: str | date | None = None,
+    ) -> tuple[MemberRecord, IdentityCorrection]:
+        """Correct a member's name, ID number or birth date (those given), checked as a joining is
+        (the ID number valid and the birth date in it, the cohort's eligibility on the original
+        joining day, one live membership per person); ``by`` and ``reason`` are recorded with the
+        values before and after. :class:`ValidationError` (one line) and nothing changed otherwise."""
         from .. import members
 
         with self.transaction() as session:
-            return list(members.list_members(session, self.plugins, pool, status=status, limit=limit))
+            return members.correct_member(
+                session,
+                self.plugins,
+                pool,
+                member,
+                reason=reason,
+                by=by,
+                name=name,
+                id_number=id_number,
+                birth_date=birth_date,
+            )
 
-    def member(self, pool: str, member: int | str) -> MemberRecord:
-        """A member by member number or ID number (the live membership first)."""
+    def identity_corrections(self, pool: str, member: int | str) -> list[IdentityCorrection]:
+        """The corrections of a member's identity, oldest first (ID numbers masked)."""
         from .. import members, pools
 
-        with self.transaction() as session:
-            return members.get_member(session, pools.get_pool(session, self.plugins, pool), member)
+        with self.reading() as session:
+            record = members.get_member(session, pools.get_pool(session, self.plugins, pool), member)
+            return members.identity_corrections(session, record.id)
+
+    def verify_identities(self, pool: str) -> IdentityReport:
+        """Every member's identity of the pool checked against its seal (with the operator's key;
+        without it the report says they were not checked)."""
+        from .. import members, pools
+
+        with self.reading() as session:
+            return members.check_identities(session, pools.get_pool(session, self.plugins, pool).id)
 
     def member_history(self, pool: str, member: int | str) -> tuple[MemberRecord, list[HistoryEntry]]:
         """A member and every change of their membership (joined, covered, frozen, ...), oldest first."""
         from .. import members, pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return members.member_history(session, pools.get_pool(session, self.plugins, pool), member)
 
     def update_member(
@@ -150,6 +211,28 @@ class MemberVerbs(Application):
 
         with self.transaction() as session:
             return members.end_membership(session, self.plugins, pool, member, status=MemberStatus.DECEASED, on=on)
+
+
+def with_identities(session: Session, pool_id: int, report: VerifyReport) -> VerifyReport:
+    """``ledger verify``'s report with the pool's members' identities checked against their seals:
+    each member changed in the database a problem, and a note of how many were checked -- or, without
+    the operator's key, that they were not (which is not a problem of the books)."""
+    from dataclasses import replace
+
+    from .. import members
+    from ..ledger import LedgerProblem
+
+    identities = members.check_identities(session, pool_id)
+    if not identities.checked:
+        note = f"members' identities were not checked: {identities.skipped}"
+    else:
+        good = identities.members - len([p for p in identities.problems if p.startswith("member #")])
+        note = f"{good:,} of {identities.members:,} members' identities match their seals"
+    return replace(
+        report,
+        problems=report.problems + tuple(LedgerProblem(None, problem) for problem in identities.problems),
+        notes=(*report.notes, note),
+    )
 
 
 def _contacts(**given: str | None) -> dict[str, str | None]:

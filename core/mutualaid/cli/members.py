@@ -1,4 +1,4 @@
-"""The ``member`` commands: join, import, list, show, update, history, exit."""
+"""The ``member`` commands: join, import, list, show, update, correct, history, exit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ __all__ = ["member_group"]
 
 @click.group("member")
 def member_group() -> None:
-    """Join, import, list, show and update members; their history; record an exit or a death."""
+    """Join, import, list, show, update and correct members; their history; record an exit or a death."""
+
+
+#: ID numbers are masked in every listing unless the operator asks (and has the key).
+_show_id_numbers = click.option(
+    "--show-id-numbers",
+    "reveal",
+    is_flag=True,
+    help="Show ID numbers in full (decrypted with the operator's key) instead of masked.",
+)
 
 
 #: The contact options of 'member join' and 'member update': (option, metavar, help).
@@ -200,13 +209,14 @@ class _ImportBars:
 @click.argument("pool")
 @click.option("--status", help="Only members with this status (active, frozen, lapsed, exited, deceased).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
+@_show_id_numbers
 @json_option
 @pass_state
-def member_list(state: State, pool: str, status: str | None, limit: int | None, as_json: bool) -> None:
-    """List a pool's members."""
+def member_list(state: State, pool: str, status: str | None, limit: int | None, reveal: bool, as_json: bool) -> None:
+    """List a pool's members (ID numbers masked unless --show-id-numbers)."""
     app = state.app
     today = app.today(pool)
-    members = app.members(pool, status=status, limit=limit)
+    members = app.members(pool, status=status, limit=limit, reveal=reveal)
     if as_json:
         dump([m.as_dict(today) for m in members])
         return
@@ -219,15 +229,16 @@ def member_list(state: State, pool: str, status: str | None, limit: int | None, 
 @member_group.command("show")
 @click.argument("pool")
 @click.argument("member")
+@_show_id_numbers
 @json_option
 @pass_state
-def member_show(state: State, pool: str, member: str, as_json: bool) -> None:
-    """Show a member and their state today.
+def member_show(state: State, pool: str, member: str, reveal: bool, as_json: bool) -> None:
+    """Show a member and their state today (the ID number masked unless --show-id-numbers).
 
     MEMBER is a member number or an ID number (the live membership first).
     """
     app = state.app
-    record = app.member(pool, member)
+    record = app.member(pool, member, reveal=reveal)
     data = record.as_dict(app.today(pool))
     if as_json:
         dump(data)
@@ -312,11 +323,73 @@ def member_history(state: State, pool: str, member: str, as_json: bool) -> None:
     MEMBER is a member number or an ID number. Each change is dated the first day it holds.
     """
     record, changes = state.app.member_history(pool, member)
+    corrections = state.app.identity_corrections(pool, record.id)
     if as_json:
-        dump({"member": record.id, "pool": record.pool_key, "history": [c.as_dict() for c in changes]})
+        dump(
+            {
+                "member": record.id,
+                "pool": record.pool_key,
+                "history": [c.as_dict() for c in changes],
+                "identity_corrections": [c.as_dict() for c in corrections],
+            }
+        )
         return
     click.echo(f"member #{record.id} {record.name} of pool {pool!r}: {record.status}")
     table([(c.since, c.change, c.status, c.cause) for c in changes], ("from", "change", "status", "why"))
+    if corrections:
+        click.echo("identity corrections (ID numbers masked):")
+        table(
+            [
+                (
+                    c.corrected_at.strftime("%Y-%m-%d %H:%M"),
+                    c.corrected_by,
+                    "; ".join(f"{name} {old} → {new}" for name, (old, new) in c.changes.items()),
+                    c.reason,
+                )
+                for c in corrections
+            ],
+            ("when (UTC)", "by", "what", "why"),
+        )
+
+
+@member_group.command("correct")
+@click.argument("pool")
+@click.argument("member")
+@click.option("--reason", required=True, help="Why the identity is corrected (kept in the member's history).")
+@click.option("--by", required=True, help="Who makes the correction (kept in the member's history).")
+@click.option("--name", help="The corrected full name.")
+@click.option("--id-number", help="The corrected identity document number.")
+@click.option("--birth-date", metavar="YYYY-MM-DD", help="The corrected birth date.")
+@json_option
+@pass_state
+def member_correct(
+    state: State,
+    pool: str,
+    member: str,
+    reason: str,
+    by: str,
+    name: str | None,
+    id_number: str | None,
+    birth_date: str | None,
+    as_json: bool,
+) -> None:
+    """Correct a member's name, ID number or birth date, mistyped at joining.
+
+    The corrected identity is checked as a joining is: the ID number valid (a 15-digit one is
+    stored in its 18-character form), the birth date the one in it, the cohort's eligibility on the
+    original joining day, and no other live membership of the person in the pool. The values
+    before and after (ID numbers encrypted), who, when and why are kept: 'mutualaid member history'
+    shows them. Nothing changes if anything is wrong.
+    """
+    record, correction = state.app.correct_member(
+        pool, member, reason=reason, by=by, name=name, id_number=id_number, birth_date=birth_date
+    )
+    if as_json:
+        dump(correction.as_dict())
+        return
+    click.echo(f"corrected member #{record.id} of pool {pool!r}:")
+    for field, (old, new) in correction.changes.items():
+        click.echo(f"  {field}: {old} → {new}")
 
 
 @member_group.command("exit")

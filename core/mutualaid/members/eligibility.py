@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 from ..cohort import Applicant
 from ..csvfiles import text_problem
 from ..db.models import Member, SharingRun
+from ..db.runs import live_run
 from ..fields import parse_date, validate_fields
 from ..identity import upgrade_resident_id
 from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
+from ..privacy import mask_id_number
 from ..vocabulary import MemberStatus
 from .lifecycle import is_live
 
@@ -134,7 +136,7 @@ def join_window(session: Session, pool: PoolRecord) -> JoinWindow:
     """The pool's window of joining days now (one query: its last shared period)."""
     last = session.execute(
         select(SharingRun.period, SharingRun.notice_date)
-        .where(SharingRun.pool_id == pool.id)
+        .where(SharingRun.pool_id == pool.id, live_run(SharingRun.id))
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     ).first()
@@ -150,33 +152,44 @@ def _date_field(value: Any, key: str, problems: list[str]) -> date | None:
         return None
 
 
-def live_member_id(session: Session, pool_id: int, id_number: str) -> int | None:
-    """The person's live membership in the pool, if any."""
-    return session.scalar(select(Member.id).where(Member.pool_id == pool_id, Member.id_number == id_number, is_live()))
+def live_member_id(session: Session, pool_id: int, id_hash: str, *, besides: int | None = None) -> int | None:
+    """The person's live membership in the pool, if any (other than member ``besides``), by the
+    keyed hash of their ID number."""
+    query = select(Member.id).where(Member.pool_id == pool_id, Member.id_hash == id_hash, is_live())
+    if besides is not None:
+        query = query.where(Member.id != besides)
+    return session.scalar(query.limit(1))
 
 
-def live_members(session: Session, pool: PoolRecord, numbers: list[str]) -> Iterator[tuple[str, int]]:
-    """``(id_number, member_id)`` of the live memberships in ``pool`` among ``numbers``, one query per 500."""
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
+def live_members(session: Session, pool: PoolRecord, hashes: list[str]) -> Iterator[tuple[str, int]]:
+    """``(id_hash, member_id)`` of the live memberships in ``pool`` among the keyed hashes of ID
+    numbers ``hashes``, one query per 500."""
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
         rows = session.execute(
-            select(Member.id_number, Member.id).where(Member.pool_id == pool.id, Member.id_number.in_(chunk), is_live())
+            select(Member.id_hash, Member.id).where(Member.pool_id == pool.id, Member.id_hash.in_(chunk), is_live())
         )
-        yield from ((number, member_id) for number, member_id in rows)
+        yield from ((id_hash, member_id) for id_hash, member_id in rows)
 
 
-def deceased_member(session: Session, pool_id: int, id_number: str) -> tuple[int, date | None] | None:
-    """The person's membership recorded as deceased in the pool (number, day of death), if any."""
-    row = session.execute(
-        select(Member.id, Member.ended_on)
-        .where(Member.pool_id == pool_id, Member.id_number == id_number, Member.status == MemberStatus.DECEASED)
-        .limit(1)
-    ).first()
+def deceased_member(
+    session: Session, pool_id: int, id_hash: str, *, besides: int | None = None
+) -> tuple[int, date | None] | None:
+    """The person's membership recorded as deceased in the pool (number, day of death), if any
+    (other than member ``besides``), by the keyed hash of their ID number."""
+    query = select(Member.id, Member.ended_on).where(
+        Member.pool_id == pool_id, Member.id_hash == id_hash, Member.status == MemberStatus.DECEASED
+    )
+    if besides is not None:
+        query = query.where(Member.id != besides)
+    row = session.execute(query.limit(1)).first()
     return (row.id, row.ended_on) if row is not None else None
 
 
-def already_live(member_id: int, pool: PoolRecord) -> str:
-    return f"this person already holds live membership #{member_id} in pool {pool.key!r}"
+def already_live(member_id: int, pool: PoolRecord, id_number: str | None = None) -> str:
+    """The refusal of a second live membership; the ID number, when given, masked."""
+    who = f"this person (ID {mask_id_number(id_number)})" if id_number else "this person"
+    return f"{who} already holds live membership #{member_id} in pool {pool.key!r}"
 
 
 def deceased_reason(member_id: int, ended_on: date | None) -> str:

@@ -1,5 +1,5 @@
-"""Reading a member's history (written by :mod:`mutualaid.members.lifecycle`): every change, and
-the spans in which the member's rights were suspended."""
+"""Reading a member's history (written by :mod:`mutualaid.members.lifecycle`): every change, the
+spans in which the member's rights were suspended, and the corrections of their identity."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Member, MemberStatusChange
+from ..db.models import Member, MemberIdentityCorrection, MemberStatusChange
 from ..vocabulary import MemberChange, MemberStatus
-from .records import HistoryEntry
+from .records import HistoryEntry, IdentityCorrection, correction_of
 
-__all__ = ["frozen_spans", "history"]
+__all__ = ["frozen_spans", "history", "identity_corrections"]
 
 _DAY = timedelta(days=1)
 #: The changes that end a span of being frozen.
@@ -69,3 +69,13 @@ def frozen_spans(session: Session, member_id: int) -> tuple[tuple[date, date | N
         elif ended_on >= start:
             spans.append((start, ended_on))
     return tuple(spans)
+
+
+def identity_corrections(session: Session, member_id: int) -> list[IdentityCorrection]:
+    """The corrections of a member's identity, oldest first (ID numbers masked)."""
+    rows = session.scalars(
+        select(MemberIdentityCorrection)
+        .where(MemberIdentityCorrection.member_id == member_id)
+        .order_by(MemberIdentityCorrection.id)
+    )
+    return [correction_of(row) for row in rows]

@@ -27,6 +27,7 @@ from ..csvfiles import open_csv
 from ..db.models import Member
 from ..errors import ImportRowsError, ValidationError
 from ..fields import parse_date
+from ..keys import IdentityKeys
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
 from ..vocabulary import MemberStatus
@@ -40,6 +41,7 @@ from .eligibility import (
     join_window,
     live_members,
 )
+from .sealing import database_keys
 
 __all__ = ["ImportProgress", "ImportResult", "import_members"]
 
@@ -50,6 +52,8 @@ __all__ = ["ImportProgress", "ImportResult", "import_members"]
 ImportProgress = Callable[[str, int, int | None], None]
 
 _BATCH = 5000
+#: Where a row of :func:`~mutualaid.members.lifecycle.new_member_row` holds the keyed hash of the ID number.
+_HASH = lifecycle.INSERT_COLUMNS.index("id_hash")
 _ANALYZE_AFTER = 10_000
 #: At most this many bad rows are shown in an error's lines (the error holds them all).
 SHOWN_PROBLEMS = 50
@@ -67,14 +71,14 @@ class ImportResult:
 
 @dataclass(slots=True)
 class _Checked:
-    """The rows of a file once checked: ``good`` as (line, cells, applicant, row), ``bad`` as
-    (line, cells, reason); ``seen`` maps each valid person's ID number to their line. Each row holds
-    the cells of :data:`~mutualaid.members.lifecycle.INSERT_COLUMNS`, then those of ``contacts``:
-    the contact columns the file has."""
+    """The rows of a file once checked: ``good`` as (line, cells, applicant, row, ID number),
+    ``bad`` as (line, cells, reason); ``seen`` maps each valid person's ID number to their line.
+    Each row holds the cells of :data:`~mutualaid.members.lifecycle.INSERT_COLUMNS` (the ID number
+    encrypted, hashed and masked), then those of ``contacts``: the contact columns the file has."""
 
     header: list[str]
     contacts: tuple[str, ...] = ()
-    good: list[tuple[int, list[str], Any, tuple[Any, ...]]] = field(default_factory=list)
+    good: list[tuple[int, list[str], Any, tuple[Any, ...], str]] = field(default_factory=list)
     bad: list[tuple[int, list[str], str]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
 
@@ -119,10 +123,20 @@ def import_members(
     # 100,000 of them (with their pydantic attributes) costs memory and makes the garbage collector
     # slow the whole import down by a third.
     observed = lifecycle.has_observers(plugins, "member_joined")
+    keys = database_keys(session, create=True, purpose="import members")
     with _no_cyclic_gc():
         checked = _check_rows(
-            plugins, pool, path, default_joined, progress, keep_applicants=observed, window=join_window(session, pool)
+            plugins,
+            pool,
+            path,
+            default_joined,
+            progress,
+            keys,
+            keep_applicants=observed,
+            window=join_window(session, pool),
         )
+    if not checked.good and not checked.bad:
+        raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
     _refuse_known_people(session, pool, checked)
     result = ImportResult(problems=[f"{path}:{line}: {reason}" for line, _, reason in checked.bad])
     if checked.bad and not skip_invalid:
@@ -135,11 +149,13 @@ def import_members(
     if checked.bad:
         _write_rejects(target, checked.header, checked.bad)
         result.rejects_path = target
-    applicants = [applicant for _, _, applicant, _ in checked.good if applicant is not None]
-    rows = [row for _, _, _, row in checked.good]
+    applicants = [applicant for _, _, applicant, _, _ in checked.good if applicant is not None]
+    rows = [row for _, _, _, row, _ in checked.good]
+    numbers = [number for _, _, _, _, number in checked.good]
+    lines = {row[_HASH]: line for line, _, _, row, _ in checked.good}
     checked.good = []
     columns = (*lifecycle.INSERT_COLUMNS, *checked.contacts)
-    _write(session, plugins, pool, path, applicants, rows, checked.seen, progress, columns)
+    _write(session, plugins, pool, path, applicants, rows, numbers, keys, lines, progress, columns)
     result.imported = len(rows)
     result.rejected = len(checked.bad)
     return result
@@ -166,6 +182,7 @@ def _check_rows(
     path: Path,
     default_joined: date,
     progress: ImportProgress | None,
+    keys: IdentityKeys,
     *,
     keep_applicants: bool,
     window: JoinWindow | None = None,
@@ -173,7 +190,8 @@ def _check_rows(
     """Check every row of the file on its own and against the rows before it (one person once);
     the valid applicants are kept only with ``keep_applicants``. The contact columns (those of
     :data:`~mutualaid.contacts.CONTACT_FIELDS` the file has) are checked apart from the cohort's
-    attributes, and their values added to the row only when the file has them."""
+    attributes, and their values added to the row only when the file has them. Each valid row's ID
+    number is encrypted, hashed and masked with ``keys`` as it is checked."""
     own = set(pool.cohort.member_model.model_fields)
     columns = set(CORE) | own
     # A header with an unknown column is told every column it may have, the contact ones too.
@@ -215,10 +233,10 @@ def _check_rows(
             if applicant is None:
                 checked.bad.append((line, cells, "; ".join(problems)))
             else:
-                row = lifecycle.new_member_row(pool, applicant)
+                row = lifecycle.new_member_row(pool, applicant, keys)
                 if contacts:
                     row = (*row, *contact_values)
-                checked.good.append((line, cells, applicant if keep_applicants else None, row))
+                checked.good.append((line, cells, applicant if keep_applicants else None, row, applicant.id_number))
             if progress and (len(checked.good) + len(checked.bad)) % 1000 == 0:
                 progress("checking", line, None)
         if progress:
@@ -228,21 +246,22 @@ def _check_rows(
 
 def _refuse_known_people(session: Session, pool: PoolRecord, checked: _Checked) -> None:
     """Move to ``bad`` the rows of people already members, or recorded as deceased, in the pool:
-    one query per batch of ID numbers, not one per row."""
+    one query per batch of keyed hashes of ID numbers, not one per row."""
+    hashes = {item[3][_HASH] for item in checked.good}
     known: dict[str, str] = {}
-    for number, member_id, ended_on in session.execute(
-        select(Member.id_number, Member.id, Member.ended_on).where(
+    for id_hash, member_id, ended_on in session.execute(
+        select(Member.id_hash, Member.id, Member.ended_on).where(
             Member.pool_id == pool.id, Member.status == MemberStatus.DECEASED
         )
     ):
-        if number in checked.seen:
-            known[number] = f"id_number: {deceased_reason(member_id, ended_on)}"
-    for number, member_id in live_members(session, pool, list(checked.seen)):
-        known[number] = f"id_number: this person already holds live membership #{member_id}"
+        if id_hash in hashes:
+            known[id_hash] = f"id_number: {deceased_reason(member_id, ended_on)}"
+    for id_hash, member_id in live_members(session, pool, list(hashes)):
+        known[id_hash] = f"id_number: this person already holds live membership #{member_id}"
     if known:
         still_good = []
         for item in checked.good:
-            reason = known.get(item[3][1])
+            reason = known.get(item[3][_HASH])
             if reason is None:
                 still_good.append(item)
             else:
@@ -258,23 +277,27 @@ def _write(
     path: Path,
     applicants: list[Any],
     rows: list[tuple[Any, ...]],
-    seen: dict[str, int],
+    numbers: list[str],
+    keys: IdentityKeys,
+    lines: dict[str, int],
     progress: ImportProgress | None,
     columns: tuple[str, ...] = lifecycle.INSERT_COLUMNS,
 ) -> None:
-    """Write the valid rows (cells of ``columns``) in a savepoint; a person who joined meanwhile is
-    named, as a check would."""
+    """Write the valid rows (cells of ``columns``, ID numbers ``numbers``) in a savepoint; a person
+    who joined meanwhile is named by line (``lines``: keyed hash to line), as a check would."""
     if progress and rows:
         progress("writing", 0, len(rows))
     dbapi_integrity_error = session.connection().dialect.loaded_dbapi.IntegrityError  # raised by COPY
     try:
-        with session.begin_nested():
+        with session.begin_nested(), _index_cache(session, len(rows)):
             lifecycle.admit_many(
                 session,
                 plugins,
                 pool,
                 applicants,
                 rows,
+                keys,
+                numbers,
                 batch=_BATCH,
                 progress=(lambda done: progress("writing", done, len(rows))) if progress else None,
                 columns=columns,
@@ -282,7 +305,7 @@ def _write(
     except (IntegrityError, dbapi_integrity_error):
         # Another join or import gave some of these people a live membership after they were
         # checked (uq_members_live_person refused them): name them, as a check would have.
-        taken = sorted((seen[number], member_id) for number, member_id in live_members(session, pool, list(seen)))
+        taken = sorted((lines[h], member_id) for h, member_id in live_members(session, pool, list(lines)))
         if not taken:
             raise
         raise ImportRowsError(
@@ -299,6 +322,24 @@ def _write(
         # 500 ID numbers to match every member and filters the whole pool for each batch (a
         # second import of 100,000 rows right after the first took minutes instead of seconds).
         connection.exec_driver_sql("ANALYZE members")
+
+
+@contextmanager
+def _index_cache(session: Session, rows: int) -> Iterator[None]:
+    """On SQLite, a page cache that holds the members' indexes of the keyed hashes while the rows are
+    written: the hashes are random, so each row lands on any page of the two indexes, and with
+    SQLite's default 2 MB cache a large import would read and write them back and forth (six times
+    slower at 100,000 rows). About a quarter of a kilobyte per row, at most 256 MB; as it was after."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or rows < _BATCH:
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{min(2000 + rows // 4, 262_144)}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
 
 def _write_rejects(target: Path, header: list[str], bad: list[tuple[int, list[str], str]]) -> None:

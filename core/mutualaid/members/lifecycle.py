@@ -29,7 +29,7 @@ Services take a session and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, case, exists, func, insert, literal, or_, select, update
@@ -37,15 +37,19 @@ from sqlalchemy.orm import Session
 
 from ..cohort import Applicant, waiting_until
 from ..db.bulk import bulk_insert, chunks, ids_in
-from ..db.models import Member, MemberStatusChange
+from ..db.models import Member, MemberIdentityCorrection, MemberStatusChange
+from ..keys import IdentityKeys
 from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
+from .sealing import correction_seal, member_seal, seal_id_number
 
 __all__ = [
     "INSERT_COLUMNS",
     "admit",
     "admit_many",
+    "allocate_ids",
+    "correct_identity",
     "end",
     "freeze_where",
     "has_observers",
@@ -61,7 +65,9 @@ _HOOK_BATCH = 10_000
 #: The columns a new member's row fills, in the order of :func:`new_member_row`.
 INSERT_COLUMNS = (
     "pool_id",
-    "id_number",
+    "id_cipher",
+    "id_hash",
+    "id_masked",
     "name",
     "birth_date",
     "joined_on",
@@ -71,6 +77,8 @@ INSERT_COLUMNS = (
     "attributes_json",
 )
 _HISTORY_COLUMNS = ["member_id", "change", "status", "since", "cause"]
+#: Where a row of :func:`new_member_row` holds what the identity seal covers.
+_AT_NAME, _AT_BORN, _AT_JOINED = (INSERT_COLUMNS.index(c) for c in ("name", "birth_date", "joined_on"))
 _ENDINGS = {MemberStatus.EXITED: MemberChange.EXITED, MemberStatus.DECEASED: MemberChange.DIED}
 #: Why the rows of joining say what they say.
 _JOINED = "joined"
@@ -124,13 +132,14 @@ def _changed_members(session: Session, after_id: int, change: MemberChange, caus
 # -- joining ----------------------------------------------------------------------------------------
 
 
-def new_member_row(pool: PoolRecord, applicant: Applicant) -> tuple[Any, ...]:
+def new_member_row(pool: PoolRecord, applicant: Applicant, keys: IdentityKeys) -> tuple[Any, ...]:
     """A new member's row, in the order of :data:`INSERT_COLUMNS`: active from the joining day, the
-    waiting period the cohort gives the applicant."""
+    waiting period the cohort gives the applicant, the ID number encrypted, hashed and masked
+    (its seal is added when the member's number is known: :func:`admit`, :func:`admit_many`)."""
     days = pool.cohort.rules.waiting_period_days(applicant, pool.settings)
     return (
         pool.id,
-        applicant.id_number,
+        *seal_id_number(keys, pool.id, applicant.id_number),
         applicant.name,
         applicant.birth_date,
         applicant.joined_on,
@@ -141,22 +150,48 @@ def new_member_row(pool: PoolRecord, applicant: Applicant) -> tuple[Any, ...]:
     )
 
 
+def allocate_ids(session: Session, count: int) -> list[int]:
+    """``count`` new member numbers, before the rows are written (their identity seals cover them):
+    from the table's sequence on PostgreSQL, after the largest number on SQLite (whose single
+    writer cannot be overtaken between the read and the write: a transaction that tried would fail
+    with "database is locked" instead)."""
+    if count <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return [
+            int(n)
+            for (n,) in connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, %(count)s)",
+                {"count": count},
+            )
+        ]
+    first = int(session.scalar(select(func.coalesce(func.max(Member.id), 0))) or 0) + 1
+    return list(range(first, first + count))
+
+
 def admit(
     session: Session,
     plugins: Plugins,
     pool: PoolRecord,
     applicant: Applicant,
+    keys: IdentityKeys,
     contacts: Mapping[str, str | None] | None = None,
 ) -> Member:
     """Insert one new member (status ``active``), write their history and fire ``member_joined``.
     ``contacts`` are the member's contact fields (``email``, ..., as :mod:`mutualaid.contacts`
-    checked them), stored with the row.
+    checked them), stored with the row; the identity is sealed with ``keys``.
 
     The insert runs in a savepoint: when the partial unique index refuses a second live membership
     of the person (another transaction got in first), :class:`sqlalchemy.exc.IntegrityError`
     propagates with the session still usable.
     """
-    row = Member(**dict(zip(INSERT_COLUMNS, new_member_row(pool, applicant), strict=True)), **(contacts or {}))
+    values = new_member_row(pool, applicant, keys)
+    (member_id,) = allocate_ids(session, 1)
+    seal = member_seal(
+        keys, pool.id, member_id, applicant.name, applicant.id_number, applicant.birth_date, applicant.joined_on
+    )
+    row = Member(id=member_id, **dict(zip(INSERT_COLUMNS, values, strict=True)), identity_seal=seal, **(contacts or {}))
     with session.begin_nested():
         session.add(row)
         session.flush()
@@ -175,6 +210,8 @@ def admit_many(
     pool: PoolRecord,
     applicants: Sequence[Applicant],
     rows: Sequence[tuple[Any, ...]],
+    keys: IdentityKeys,
+    numbers: Sequence[str],
     *,
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
@@ -184,6 +221,9 @@ def admit_many(
     ``applicants``), write their history set-based and fire ``member_joined`` for each when a
     plugin observes it. ``columns`` name the rows' cells: :data:`INSERT_COLUMNS`, then any other
     columns of the members table the rows fill after them (the contact fields of an import).
+    ``numbers`` are the rows' ID numbers (normalised), for their identity seals: the member
+    numbers are allocated first (:func:`allocate_ids`), then each row is written with its number
+    and its seal.
 
     Rows are written with one ``executemany`` per ``batch`` (``COPY`` on PostgreSQL) on the
     session's connection; ``progress(rows_written)`` is called after each batch. A person who
@@ -192,8 +232,21 @@ def admit_many(
     """
     connection = session.connection()
     before = int(session.scalar(select(func.coalesce(func.max(Member.id), 0))) or 0)
+    ids = allocate_ids(session, len(rows))
+    written = ("id", *columns, "identity_seal")
+    pool_id = pool.id
     for start in range(0, len(rows), batch):
-        bulk_insert(connection, _members(), columns, rows[start : start + batch])
+        sealed = [
+            (
+                member_id,
+                *row,
+                member_seal(keys, pool_id, member_id, row[_AT_NAME], number, row[_AT_BORN], row[_AT_JOINED]),
+            )
+            for member_id, row, number in zip(
+                ids[start : start + batch], rows[start : start + batch], numbers[start : start + batch], strict=True
+            )
+        ]
+        bulk_insert(connection, _members(), written, sealed)
         if progress:
             progress(min(start + batch, len(rows)))
     if not rows:
@@ -201,13 +254,13 @@ def admit_many(
     history_before = _last_history_id(session)
     _write_joining_history(session, pool, before)
     if has_observers(plugins, "member_joined"):
-        by_number = {applicant.id_number: applicant for applicant in applicants}
+        by_hash = {keys.lookup(applicant.id_number): applicant for applicant in applicants}
         joined = select(MemberStatusChange.member_id).where(
             MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
         )
-        found = session.execute(select(Member.id, Member.id_number).where(Member.id.in_(joined)).order_by(Member.id))
-        for member_id, number in found.all():
-            applicant = by_number.get(number)
+        found = session.execute(select(Member.id, Member.id_hash).where(Member.id.in_(joined)).order_by(Member.id))
+        for member_id, id_hash in found.all():
+            applicant = by_hash.get(id_hash)
             if applicant is not None:
                 plugins.hook.member_joined(pool=pool.config, member_id=int(member_id), applicant=applicant)
 
@@ -361,3 +414,53 @@ def lapse_where(
                 pool=pool.config, member_id=member_id, status=MemberStatus.LAPSED.value, on=last_day
             )
     return lapsed
+
+
+# -- identity corrections ---------------------------------------------------------------------------
+
+
+def correct_identity(
+    session: Session,
+    pool: PoolRecord,
+    row: Member,
+    keys: IdentityKeys,
+    *,
+    name: str,
+    id_number: str,
+    birth_date: date,
+    old_id_number: str,
+    by: str,
+    reason: str,
+) -> MemberIdentityCorrection:
+    """Correct a member's identity to ``name``, ``id_number`` and ``birth_date`` (the caller has
+    checked them as a joining is checked): the row's values, its seal renewed, and a row of
+    ``member_identity_corrections`` with who, when, why and the values before and after (ID
+    numbers encrypted and masked), sealed too. Runs in a savepoint: when the partial unique index
+    refuses the new ID number (another membership got it meanwhile),
+    :class:`sqlalchemy.exc.IntegrityError` propagates with the session still usable."""
+    correction = MemberIdentityCorrection(
+        member_id=row.id,
+        corrected_at=datetime.now(UTC),
+        corrected_by=by,
+        reason=reason,
+        old_name=row.name,
+        new_name=name,
+        old_id_cipher=row.id_cipher,
+        old_id_masked=row.id_masked,
+        old_birth_date=row.birth_date,
+        new_birth_date=birth_date,
+        seal=correction_seal(
+            keys, row.id, by, reason, (row.name, name), (old_id_number, id_number), (row.birth_date, birth_date)
+        ),
+    )
+    with session.begin_nested():
+        if id_number != old_id_number:
+            row.id_cipher, row.id_hash, row.id_masked = seal_id_number(keys, pool.id, id_number)
+        row.name = name
+        row.birth_date = birth_date
+        row.identity_seal = member_seal(keys, pool.id, row.id, name, id_number, birth_date, row.joined_on)
+        correction.new_id_cipher = row.id_cipher
+        correction.new_id_masked = row.id_masked
+        session.add(correction)
+        session.flush()
+    return correction

@@ -22,8 +22,10 @@ from ..contacts import CONTACT_FIELDS, check_contacts
 from ..db.models import Claim, Member
 from ..errors import IneligibleError, NotFoundError, StateError, ValidationError
 from ..fields import parse_date, validate_fields
+from ..keys import IdentityKeys
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
+from ..privacy import mask_id_number
 from ..vocabulary import LIVE_STATUSES, ClaimStatus, MemberState, MemberStatus, values
 from . import lifecycle
 from .eligibility import (
@@ -38,6 +40,7 @@ from .eligibility import (
 )
 from .history import history
 from .records import HistoryEntry, MemberRecord, MemberUpdate, record_of
+from .sealing import database_keys, stored_check_value
 
 __all__ = [
     "end_membership",
@@ -83,57 +86,82 @@ def join_member(
         plugins, pool, raw, default_joined_on=pool_today(pool.definition), window=join_window(session, pool)
     )
     given, contact_problems = check_contacts(contacts or {})
-    who = name.strip() or id_number
+    who = name.strip() or f"ID {mask_id_number(id_number)}"
     if applicant is None:
         problems = [*problems, *contact_problems]
     elif contact_problems:
         raise ValidationError(contact_problems, summary=f"{who} cannot join pool {pool.key!r}:")
+    keys: IdentityKeys | None = None
     if applicant is not None:
-        existing = live_member_id(session, pool.id, applicant.id_number)
-        deceased = deceased_member(session, pool.id, applicant.id_number) if existing is None else None
+        keys = database_keys(session, create=True, purpose="add a member")
+        id_hash = keys.lookup(applicant.id_number)
+        existing = live_member_id(session, pool.id, id_hash)
+        deceased = deceased_member(session, pool.id, id_hash) if existing is None else None
         if existing is not None:
-            problems = [already_live(existing, pool)]
+            problems = [already_live(existing, pool, applicant.id_number)]
             applicant = None
         elif deceased is not None:
             problems = [f"{deceased_reason(*deceased)} in pool {pool.key!r}"]
             applicant = None
-    if applicant is None:
+    if applicant is None or keys is None:
         raise IneligibleError(problems, summary=f"{who} cannot join pool {pool.key!r}:")
     try:
-        row = lifecycle.admit(session, plugins, pool, applicant, {k: v for k, v in given.items() if v is not None})
+        row = lifecycle.admit(
+            session, plugins, pool, applicant, keys, {k: v for k, v in given.items() if v is not None}
+        )
     except IntegrityError:
         # Another transaction gave this person a live membership between the check above and the
         # insert: the partial unique index uq_members_live_person refused the second one. The
         # savepoint was rolled back, so the session is still usable.
-        existing = live_member_id(session, pool.id, applicant.id_number)
+        existing = live_member_id(session, pool.id, keys.lookup(applicant.id_number))
         if existing is None:
             raise
-        raise IneligibleError([already_live(existing, pool)], summary=f"{who} cannot join pool {pool.key!r}:") from None
+        raise IneligibleError(
+            [already_live(existing, pool, applicant.id_number)], summary=f"{who} cannot join pool {pool.key!r}:"
+        ) from None
     return record_of(row, pool.key)
 
 
-def get_member(session: Session, pool: PoolRecord, member: int | str) -> MemberRecord:
-    """A member of ``pool`` by member number (``12`` or ``#12``) or by ID number (live membership first)."""
+def get_member(session: Session, pool: PoolRecord, member: int | str, *, reveal: bool = False) -> MemberRecord:
+    """A member of ``pool`` by member number (``12`` or ``#12``) or by ID number (live membership
+    first), found by its keyed hash: that needs the operator's key, as does ``reveal`` (the ID
+    number decrypted rather than masked)."""
+    row = _find_member(session, pool, member)
+    keys = database_keys(session, purpose="show members' ID numbers") if reveal else None
+    return record_of(row, pool.key, keys)
+
+
+def _find_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
     text = str(member).strip().lstrip("#")
     row: Member | None = None
-    if text.isdigit() and len(text) < 12:
+    number = text.isdigit() and len(text) < 12
+    if number:
         row = session.scalar(select(Member).where(Member.pool_id == pool.id, Member.id == int(text)))
-    if row is None:
+    if row is None and (not number or stored_check_value(session) is not None):
+        keys = database_keys(session, purpose="find a member by ID number")
         row = session.scalar(
             select(Member)
-            .where(Member.pool_id == pool.id, Member.id_number == normalize_id_number(member))
+            .where(Member.pool_id == pool.id, Member.id_hash == keys.lookup(normalize_id_number(member)))
             .order_by(Member.status.in_(LIVE_STATUSES).desc(), Member.id.desc())
             .limit(1)
         )
     if row is None:
-        raise NotFoundError(f"pool {pool.key!r} has no member {member!r} (give a member number or an ID number)")
-    return record_of(row, pool.key)
+        shown = repr(member) if number else f"with ID number {mask_id_number(normalize_id_number(member))}"
+        raise NotFoundError(f"pool {pool.key!r} has no member {shown} (give a member number or an ID number)")
+    return row
 
 
 def list_members(
-    session: Session, plugins: Plugins, pool_key: str, *, status: str | None = None, limit: int | None = None
+    session: Session,
+    plugins: Plugins,
+    pool_key: str,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
+    reveal: bool = False,
 ) -> Iterator[MemberRecord]:
     """Members of a pool in joining order, streamed in batches; ``status`` keeps one stored status.
+    ID numbers are masked, or decrypted with ``reveal`` (which needs the operator's key).
 
     :raises ValidationError: for a status that is not one of :class:`~mutualaid.vocabulary.MemberStatus`.
     """
@@ -152,8 +180,9 @@ def list_members(
         query = query.where(Member.status == status)
     if limit is not None:
         query = query.limit(limit)
+    keys = database_keys(session, purpose="show members' ID numbers") if reveal else None
     for row in session.scalars(query.execution_options(yield_per=2000)):
-        yield record_of(row, pool.key)
+        yield record_of(row, pool.key, keys)
 
 
 def member_history(session: Session, pool: PoolRecord, member: int | str) -> tuple[MemberRecord, list[HistoryEntry]]:
@@ -165,7 +194,7 @@ def member_history(session: Session, pool: PoolRecord, member: int | str) -> tup
 def locked_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
     """The member's row, locked (FOR UPDATE on PostgreSQL) until the transaction ends and re-read,
     so that two operators changing one member at once are served one after the other."""
-    member_id = get_member(session, pool, member).id
+    member_id = _find_member(session, pool, member).id
     return session.execute(
         select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
