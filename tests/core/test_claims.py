@@ -542,12 +542,12 @@ def test_no_claim_for_an_event_after_the_membership_ended(app, pool, invoke):
     file(app, 1, "accidental_disability", "2026-10-18", "2026-10-25", disability_grade="9")
     file(app, 1, "accidental_death", "2026-10-20", "2026-10-25")
     app.approve_claim(2)
-    file(app, 1, "accidental_disability", "2026-10-21", "2026-10-25", disability_grade="1")
-    result = invoke("claim", "approve", "3")
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: claim #3 cannot be approved: the event on 2026-10-21 is after the membership ended on 2026-10-20\n"
-    )
+    # an event after the death is refused when it is filed, and nothing is stored
+    before = snapshot(app)
+    with pytest.raises(ValidationError) as caught:
+        file(app, 1, "accidental_disability", "2026-10-21", "2026-10-25", disability_grade="1")
+    assert caught.value.problems == ["date: member #1 died on 2026-10-20, before the event date 2026-10-21"]
+    assert snapshot(app) == before
     # an event before the death can still be paid, within what the cap leaves (nothing here)
     with pytest.raises(
         StateError,
@@ -859,9 +859,10 @@ def test_rejecting_a_disability_leaves_the_member(app, pool, invoke):
 
 @pytest.mark.parametrize("ended", ["exited", "deceased"])
 def test_rejecting_a_death_keeps_an_earlier_end(app, pool, invoke, frozen_today, ended):
-    """A membership that already ended keeps its status and day: the member left before the event
-    (no cover), or the death was already recorded."""
-    day = "2026-10-15" if ended == "exited" else "2026-10-20"
+    """A membership that already ended keeps its status and day: the member left on the day of the
+    event (a claim for an event after the end is refused when filed), or the death was already
+    recorded."""
+    day = "2026-10-20"
     if ended == "exited":
         app.exit_member(POOL, 1, on=day)
     else:

@@ -300,9 +300,20 @@ def test_investigation_costs_are_paid_from_the_fee(app, pool, invoke):
     result = invoke("ledger", "verify", POOL)
     assert result.exit_code == 0, result.output
     assert "chain intact" in result.output
-    books = invoke("ledger", "balance", POOL)  # cash is what came in, less what investigations cost
-    assert books.exit_code == 0, books.output
-    assert "cash" in books.output and "-350.51" in books.output
+    # cash is what came in (nothing yet) less what investigations cost, and the fee paid more than it
+    # earned: both past zero, so the books reconcile with the records but do not balance
+    books = invoke("ledger", "balance", POOL)
+    assert books.exit_code == 1, books.output
+    lines = books.output.splitlines()
+    assert (
+        "OVERDRAWN: cash is -350.51 CNY; cash cannot go below 0: nothing is paid out of money the pool does not hold"
+        in lines
+    )
+    assert (
+        "OVERDRAWN: fee_income is 350.51 CNY; fee_income cannot go above 0: the operator cannot take more fee than it "
+        "earned"
+    ) in lines
+    assert lines[-1] == "the books do NOT reconcile"
 
 
 @pytest.mark.parametrize(

@@ -285,7 +285,7 @@ def test_listing_by_a_status_that_does_not_exist_is_refused(app, invoke, trucker
     result = invoke("claim", "list", POOL, "--status", status)
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: --status: {status!r} is not a claim status; use one of filed, under-review, proposed, in-notice, objected, at-jury, approved, rejected, shared\n"
+        f"Error: --status: {status!r} is not a claim status; use one of filed, under-review, proposed, in-notice, objected, at-jury, approved, rejected, shared, withdrawn\n"
     )
 
 

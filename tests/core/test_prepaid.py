@@ -480,7 +480,7 @@ def test_low_balance_notices_are_rendered_for_the_members_below_the_level(app, t
     result = app.render_low_balance(POOL, tmp_path / "zh")
     assert result.count == 3  # members 1 (no balance), 2 and 4
     assert sorted(p.name for p in result.paths) == ["low-balance-1.txt", "low-balance-2.txt", "low-balance-4.txt"]
-    member = app.member(POOL, 2)
+    member = app.member(POOL, 2, reveal=True)  # the ID number in full, to look for it
     zh = (tmp_path / "zh" / "low-balance-2.txt").read_text(encoding="utf-8")
     assert "您的余额：3.50 CNY，已低于提醒金额 5.00 CNY。" in zh
     assert member.id_number not in zh and f"证件号 {member.id_number[:3]}" in zh
@@ -571,7 +571,7 @@ def test_balance_command_errors_are_one_line_and_change_nothing(invoke, app, tru
     before = _state(app)
     bad = invoke("balance", "topup", POOL, "2", "0", "--on", "2026-10-05")
     assert bad.exit_code == 1
-    assert bad.output == "Error: the top-up of member #2 was not recorded:\namount: must be above 0 (0 given)\n"
+    assert bad.output == "Error: the top-up of member #2 was not recorded: amount: must be above 0 (0 given)\n"
     unknown = invoke("balance", "show", POOL, "42")
     assert unknown.exit_code == 1
     assert unknown.output == "Error: pool 'js-truckers' has no member '42' (give a member number or an ID number)\n"

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from ..claims import (
+        Amendment,
         ClaimDetail,
         ClaimHistoryEntry,
         ClaimRecord,
@@ -65,7 +66,7 @@ class ClaimVerbs(Application):
         """What the cohort would decide for a claim now, without changing anything."""
         from .. import claims
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return claims.review_claim(session, self.plugins, claim_id)
 
     def approve_claim(self, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:
@@ -83,18 +84,71 @@ class ClaimVerbs(Application):
         with self.transaction() as session:
             return claims.reject_claim(session, self.plugins, claim_id, reason)
 
+    def amend_claim(
+        self,
+        claim_id: int,
+        *,
+        reason: str,
+        by: str | None = None,
+        event_date: str | None = None,
+        event_kind: str | None = None,
+        benefit: Decimal | str | None = None,
+        details: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        pool: str | None = None,
+    ) -> tuple[ClaimRecord, Amendment]:
+        """Amend a claim that was not shared: checked by every rule of a filing (and ``benefit``, the
+        most it asks for, against the cohort's cap), the old and new values kept with who and why; a
+        claim already decided or proposed goes back to be decided again (``filed`` in a direct pool,
+        ``under-review`` in a public one, through its notice window again). ``pool``, when given,
+        must be the claim's pool."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.amend_claim(
+                session,
+                self.plugins,
+                claim_id,
+                reason=reason,
+                by=by,
+                event_date=event_date,
+                event_kind=event_kind,
+                benefit=benefit,
+                details=details,
+                description=description,
+                pool_key=pool,
+            )
+
+    def withdraw_claim(
+        self, claim_id: int, *, reason: str, by: str | None = None, pool: str | None = None
+    ) -> ClaimRecord:
+        """Withdraw a claim that was not shared (``withdrawn``, for good; investigation costs stay);
+        ``pool``, when given, must be the claim's pool."""
+        from .. import claims
+
+        with self.transaction() as session:
+            return claims.withdraw_claim(session, self.plugins, claim_id, reason=reason, by=by, pool_key=pool)
+
+    def claim_amendments(self, claim_id: int) -> list[Amendment]:
+        """A claim's amendments, oldest first: who, when, why, each field's old and new value."""
+        from .. import claims
+
+        with self.reading() as session:
+            claims.get_claim(session, self.plugins, claim_id)
+            return claims.amendments(session, claim_id)
+
     def claims(self, pool: str, *, status: str | None = None) -> list[ClaimRecord]:
         """A pool's claims in filing order; ``status`` keeps one (filed, approved, rejected, shared)."""
         from .. import claims
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return claims.list_claims(session, self.plugins, pool, status=status)
 
     def claim_history(self, claim_id: int) -> tuple[ClaimRecord, list[ClaimHistoryEntry]]:
         """A claim and every status it entered, with when and why."""
         from .. import claims
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return claims.claim_history(session, self.plugins, claim_id)
 
     def claim(self, claim_id: int) -> ClaimDetail:
@@ -102,7 +156,7 @@ class ClaimVerbs(Application):
         its objections, its investigation file and what investigating it cost."""
         from .. import claims
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return claims.show_claim(session, self.plugins, claim_id)
 
     def investigate_claim(self, claim_id: int, *, by: str) -> ClaimRecord:

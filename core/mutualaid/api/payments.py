@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Settlement,
         TopUpImport,
         TopUpRecord,
+        TopUpReversalRecord,
     )
 
 __all__ = ["PaymentVerbs"]
@@ -65,7 +66,7 @@ class PaymentVerbs(Application):
         """Each share of a postpaid period and what became of it (``unpaid=True``: only those not paid)."""
         from .. import payments
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return list(payments.list_payments(session, self.plugins, pool, period, unpaid=unpaid, limit=limit))
 
     def top_up(
@@ -92,11 +93,20 @@ class PaymentVerbs(Application):
         with self.transaction() as session:
             return payments.import_top_ups(session, self.plugins, pool, path)
 
+    def reverse_top_up(self, pool: str, top_up: int, *, reason: str, by: str | None = None) -> TopUpReversalRecord:
+        """Reverse a top-up recorded by mistake: a reversing entry, the member's balance reduced by its
+        amount (refused if the member holds less now, or if it was already reversed); the top-up's
+        row stays as it was, the reversal is its own record (``balance show`` lists it)."""
+        from .. import payments
+
+        with self.transaction() as session:
+            return payments.reverse_top_up(session, self.plugins, pool, top_up, reason=reason, by=by)
+
     def balance(self, pool: str, member: int | str) -> BalanceRecord:
         """A prepaid member's balance, frozen or not, with their top-ups, deductions and frozen spans."""
         from .. import payments
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return payments.balance(session, self.plugins, pool, member)
 
     def low_balances(
@@ -106,6 +116,6 @@ class PaymentVerbs(Application):
         ``low_balance``)."""
         from .. import payments, pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             record = pools.get_pool(session, self.plugins, pool)
             return list(payments.low_balance_members(session, record, threshold, limit=limit))

@@ -12,7 +12,7 @@ from ..vocabulary import PaymentModel
 from .application import Application
 
 if TYPE_CHECKING:
-    from ..sharing import Reconciliation, SharingResult
+    from ..sharing import Reconciliation, RunVoid, SharingResult
 
 __all__ = ["SharingVerbs"]
 
@@ -49,18 +49,58 @@ class SharingVerbs(Application):
             plugins.hook.sharing_completed(pool=record.config, result=result)
             return result
 
+    def void_run(self, pool: str, period: str, *, reason: str, by: str | None = None) -> RunVoid:
+        """Void a period's sharing run before its deduction day, in one transaction: the exact
+        reversal of its ledger entry, its claims approved again for the next run, a prepaid pool's
+        members unfrozen where the run froze them and their charges given back to their balances;
+        the run and its charges are kept as history and count nowhere; the period can be shared
+        again. Refused after the deduction day, once a payment against the run was recorded, or
+        when a later period was shared after it. ``result.statements_sent`` counts the members
+        whose statement had gone out: tell them with the ``run-voided`` notice."""
+        from .. import payments, pools, sharing
+        from ..periods import parse_period
+
+        plugins = self.plugins
+        with self.transaction() as session:
+            record = pools.get_pool(session, plugins, pool)
+            voided = sharing.void_run(
+                session, plugins, record, parse_period(period, record.config), reason=reason, by=by
+            )
+            if voided.payment_model == PaymentModel.PREPAID and voided.charge_rows:
+                refunded = payments.give_back(session, voided.run_id)
+                voided = replace(voided, refunded_minor=refunded)
+            return voided
+
+    def period_runs(self, pool: str, period: str) -> tuple[SharingResult | None, list[RunVoid]]:
+        """A period's run that counts (``None`` if it has none now) and its voided runs, oldest first
+        (a period never shared is a :class:`NotFoundError`)."""
+        from .. import pools, sharing
+        from ..errors import NotFoundError
+        from ..periods import parse_period
+
+        with self.reading() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            shared = parse_period(period, record.config)
+            voided = sharing.voids_of(session, record, shared)
+            try:
+                return sharing.run_of(session, record, shared), voided
+            except NotFoundError:
+                if voided:
+                    return None, voided
+                raise
+
     def sharing_run(self, pool: str, period: str) -> SharingResult:
         """The stored run of a period (a period not yet shared is a :class:`NotFoundError`)."""
         from .. import sharing
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return sharing.get_run(session, self.plugins, pool, period)
 
     def reconcile(self, pool: str, period: str) -> Reconciliation:
         """Recount a period's charges from the database and check them against its run."""
         from .. import sharing
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return sharing.reconcile_run(session, self.plugins, pool, period)
 
     def plan_period(

@@ -3,12 +3,14 @@
 ``service`` (file, review, approve, reject, list, history), ``governance`` (a claim decided in
 public: investigation, notes and costs, proposal, public notice, objections and disputes, the
 decision; the only writer of objections), ``deciding`` (the facts handed to the cohort and its
-answer checked), ``machine`` (the only writer of a claim's status: transitions and history) and
-``records`` (what the API returns).
+answer checked), ``machine`` (the only writer of a claim's status: transitions and history),
+``corrections`` (amending or withdrawing a claim before it is shared) and ``records`` (what the API
+returns).
 """
 
 from __future__ import annotations
 
+from .corrections import amend_claim, amendments, withdraw_claim
 from .deciding import contributions, decide
 from .governance import (
     decide_claim,
@@ -35,6 +37,7 @@ from .jury import (
     qualify_jurors,
 )
 from .records import (
+    Amendment,
     ClaimDetail,
     ClaimHistoryEntry,
     ClaimRecord,
@@ -55,6 +58,7 @@ from .service import (
 from .votes import import_votes
 
 __all__ = [
+    "Amendment",
     "ClaimDetail",
     "ClaimHistoryEntry",
     "ClaimRecord",
@@ -69,6 +73,8 @@ __all__ = [
     "VoteImport",
     "add_cost",
     "add_note",
+    "amend_claim",
+    "amendments",
     "approve_claim",
     "cast_vote",
     "claim_history",
@@ -93,5 +99,6 @@ __all__ = [
     "resolve_objections",
     "review_claim",
     "show_claim",
+    "withdraw_claim",
     "withdraw_proposal",
 ]

@@ -4,16 +4,18 @@ checked (a :class:`~mutualaid.BenefitDecision`, exact in the pool's currency).""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
 from ..db.models import Charge, Claim, Member, Payment, SharingRun
+from ..db.runs import live_run
 from ..errors import NotFoundError, PluginError
 from ..fields import validate_fields
 from ..members.history import frozen_spans
-from ..money import from_minor, to_minor
+from ..money import format_minor, from_minor, to_minor
 from ..pools import PoolRecord
 from ..vocabulary import ClaimStatus, PaymentModel, PaymentResult
 
@@ -44,14 +46,14 @@ def _member_facts(session: Session, member: Member, row: Claim, pool: PoolRecord
         EarlierMembership(m.id, m.joined_on, m.ended_on, m.status)
         for m in session.scalars(
             select(Member)
-            .where(Member.pool_id == member.pool_id, Member.id_number == member.id_number, Member.id != member.id)
+            .where(Member.pool_id == member.pool_id, Member.id_hash == member.id_hash, Member.id != member.id)
             .where(Member.joined_on <= member.joined_on)
             .order_by(Member.joined_on, Member.id)
         )
     )
     return MemberFacts(
         member_id=member.id,
-        id_number=member.id_number,
+        id_number=member.id_masked,
         name=member.name,
         birth_date=member.birth_date,
         joined_on=member.joined_on,
@@ -108,7 +110,17 @@ def decide(session: Session, row: Claim, pool: PoolRecord) -> BenefitDecision:
         to_minor(decision.cap, pool.currency)
     except ValueError as exc:
         raise PluginError(f"cohort {cohort.key!r} decided claim #{row.id} with an inexact amount: {exc}") from None
-    return decision
+    return _within_request(decision, row, pool)
+
+
+def _within_request(decision: BenefitDecision, row: Claim, pool: PoolRecord) -> BenefitDecision:
+    """A claim amended to ask for less (``claim amend --benefit``) is paid at most what it asks."""
+    requested = row.requested_minor
+    if requested is None or not decision.payable or to_minor(decision.amount, pool.currency) <= requested:
+        return decision
+    asked = from_minor(requested, pool.currency)
+    reason = f"the claim asks for {format_minor(requested, pool.currency)} {pool.currency} (amended)"
+    return replace(decision, amount=asked, reasons=(*decision.reasons, reason))
 
 
 def contributions(session: Session, pool_id: int, member_id: int) -> int:
@@ -119,7 +131,7 @@ def contributions(session: Session, pool_id: int, member_id: int) -> int:
     member's balance at the run); in a postpaid run a share reported ``paid`` (a ``payments`` row
     with result ``paid`` for the run and the member -- a share paid after failed attempts counts
     once). A share never reported paid, or written off when its retry window was settled (a lapse),
-    was not received and is not refunded.
+    was not received and is not refunded; nor is the charge of a voided run (given back, or never due).
     """
     paid = (
         select(Payment.id)
@@ -137,6 +149,7 @@ def contributions(session: Session, pool_id: int, member_id: int) -> int:
         .where(
             SharingRun.pool_id == pool_id,
             Charge.member_id == member_id,
+            live_run(SharingRun.id),
             (SharingRun.payment_model == PaymentModel.PREPAID.value) | paid,
         )
     )

@@ -275,6 +275,18 @@ def object_to_claim(
             f"member #{objector.id} is {objector.status}; only a live member of pool {pool.key!r} can object "
             f"to claim #{row.id}"
         )
+    earlier = session.scalar(
+        select(ClaimObjection).where(
+            ClaimObjection.claim_id == row.id,
+            ClaimObjection.member_id == objector.id,
+            ClaimObjection.status == ObjectionStatus.OPEN.value,
+        )
+    )
+    if earlier is not None:
+        raise StateError(
+            f"member #{objector.id} already objected to claim #{row.id} (objection #{earlier.id} of "
+            f"{earlier.filed_on.isoformat()}, still open); a member objects once to each notice of a claim"
+        )
     recorded = _record_objection(session, row, objector.id, ObjectionKind.OBJECTION, text, day)
     if status == ClaimStatus.IN_NOTICE:
         machine.move(

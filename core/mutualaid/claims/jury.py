@@ -37,7 +37,7 @@ from ..csvfiles import text_problem
 from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Claim, ClaimObjection, Juror, Jury, JuryQualification, Member, Pool
 from ..errors import NotFoundError, StateError, ValidationError
-from ..fields import parse_date
+from ..fields import is_record_number, parse_date
 from ..members.service import get_member
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
@@ -139,7 +139,7 @@ def pays(threshold: JuryThreshold | str, pay: int, cast: int) -> bool:
 
 
 def _claim(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:
-    row = session.get(Claim, claim_id, with_for_update=lock or None)
+    row = session.get(Claim, claim_id, with_for_update=lock or None) if is_record_number(claim_id) else None
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
     key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))

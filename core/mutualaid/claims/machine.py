@@ -22,8 +22,14 @@ Every transition is checked against :data:`TRANSITIONS` and recorded in the clai
                                                                 at-jury ──tally──> approved / rejected
                                                                    └──no quorum──> under-review
 
+Corrections (:mod:`mutualaid.claims.corrections`, :mod:`mutualaid.sharing.void`) add the moves
+of :data:`CORRECTIONS`: a claim amended after it was decided or proposed goes back to be decided
+again (``filed`` in a direct pool, ``under-review`` in a public one, so that it goes through its
+notice window again); a claim not yet shared can be ``withdrawn`` (final); the claims of a voided
+sharing run are ``approved`` again, for the next run to fund.
+
 A claim is filed with :func:`file`; :func:`move` takes one claim to a new status (a decision);
-:func:`share` marks the claims a sharing run funded. New states (a review, a public notice, an
+:func:`share` marks the claims a sharing run funded, :func:`unshare` releases them when it is voided. New states (a review, a public notice, an
 objection, a jury) are a row of :data:`TRANSITIONS`, and their steps call :func:`move`.
 Services take a session and never commit: the caller owns the transaction.
 """
@@ -34,7 +40,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from ..db.bulk import bulk_insert
@@ -42,7 +48,18 @@ from ..db.models import Claim, ClaimStatusChange
 from ..errors import StateError
 from ..vocabulary import ClaimStatus
 
-__all__ = ["TRANSITIONS", "allowed", "file", "move", "require", "share", "verb"]
+__all__ = [
+    "CORRECTIONS",
+    "TRANSITIONS",
+    "WITHDRAWABLE",
+    "allowed",
+    "file",
+    "move",
+    "require",
+    "share",
+    "unshare",
+    "verb",
+]
 
 #: The statuses a claim may move to from each status.
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
@@ -55,7 +72,28 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     ClaimStatus.APPROVED: frozenset({ClaimStatus.SHARED}),
     ClaimStatus.REJECTED: frozenset({ClaimStatus.OBJECTED}),
     ClaimStatus.SHARED: frozenset(),
+    ClaimStatus.WITHDRAWN: frozenset(),
 }
+#: The statuses a claim can be withdrawn from: any before it is shared, but not while a jury
+#: decides it, nor once rejected (a rejection is disputed).
+WITHDRAWABLE = (
+    ClaimStatus.FILED,
+    ClaimStatus.UNDER_REVIEW,
+    ClaimStatus.PROPOSED,
+    ClaimStatus.IN_NOTICE,
+    ClaimStatus.OBJECTED,
+    ClaimStatus.APPROVED,
+)
+#: The moves only corrections make: an amended claim sent back to be decided again, a withdrawal,
+#: and a voided run's claims approved again.
+CORRECTIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    **{status: frozenset({ClaimStatus.WITHDRAWN}) for status in WITHDRAWABLE},
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.WITHDRAWN, ClaimStatus.FILED, ClaimStatus.UNDER_REVIEW}),
+    ClaimStatus.IN_NOTICE: frozenset({ClaimStatus.WITHDRAWN, ClaimStatus.UNDER_REVIEW}),
+    ClaimStatus.SHARED: frozenset({ClaimStatus.APPROVED}),
+}
+for _status, _targets in CORRECTIONS.items():
+    TRANSITIONS[_status] = TRANSITIONS[_status] | _targets
 _VERBS = {
     ClaimStatus.UNDER_REVIEW: "reviewed",
     ClaimStatus.PROPOSED: "proposed",
@@ -65,6 +103,7 @@ _VERBS = {
     ClaimStatus.APPROVED: "approved",
     ClaimStatus.REJECTED: "rejected",
     ClaimStatus.SHARED: "shared",
+    ClaimStatus.WITHDRAWN: "withdrawn",
 }
 _COLUMNS = ("claim_id", "status", "changed_at", "cause", "actor")
 
@@ -114,7 +153,7 @@ def require(row: Claim, target: ClaimStatus, sources: Sequence[ClaimStatus] | No
     if current in froms and allowed(current, target):
         return
     names = [s.value for s in froms]
-    nexts = sorted(TRANSITIONS[current], key=list(ClaimStatus).index)
+    nexts = sorted(TRANSITIONS[current] - CORRECTIONS.get(current, frozenset()), key=list(ClaimStatus).index)
     instead = (
         f"; {_article(current.value)} {current.value} claim can be {' or '.join(verb(s) for s in nexts)}"
         if nexts and current not in (ClaimStatus.FILED, ClaimStatus.APPROVED, ClaimStatus.REJECTED)
@@ -162,3 +201,19 @@ def share(session: Session, funded: Sequence[tuple[int, int]], *, run_id: int, p
             raise StateError(f"claim #{claim_id} is no longer approved; the run was not recorded, run it again")
     cause = f"shared in period {period} (run #{run_id})"
     _record(session, [(claim_id, ClaimStatus.SHARED, at, cause, None) for claim_id, _ in funded])
+
+
+def unshare(session: Session, run_id: int, *, cause: str, actor: str | None = None) -> list[int]:
+    """Release the claims a voided sharing run funded: ``shared`` -> ``approved`` again, no longer
+    the run's nor funded, for the next run to fund. Returns their numbers, in order."""
+    rows = session.scalars(
+        select(Claim).where(Claim.sharing_run_id == run_id, Claim.status == ClaimStatus.SHARED.value).order_by(Claim.id)
+    ).all()
+    at = datetime.now(UTC)
+    for row in rows:
+        row.status = ClaimStatus.APPROVED.value
+        row.sharing_run_id = None
+        row.funded_minor = None
+    session.flush()
+    _record(session, [(row.id, ClaimStatus.APPROVED, at, cause, actor) for row in rows])
+    return [row.id for row in rows]

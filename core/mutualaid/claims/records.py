@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from ..cohort import BenefitDecision
-from ..db.models import Claim, ClaimCost, ClaimNote, ClaimObjection
+from ..db.models import Claim, ClaimAmendment, ClaimCost, ClaimNote, ClaimObjection
 from ..members.records import MemberRecord
 from ..money import Money, from_minor
 from ..pools import PoolRecord
 from ..vocabulary import ClaimNoteKind, ClaimStatus, ObjectionKind, ObjectionStatus
 
 __all__ = [
+    "Amendment",
     "ClaimDetail",
     "ClaimHistoryEntry",
     "ClaimRecord",
@@ -23,6 +24,7 @@ __all__ = [
     "InvestigationNote",
     "Objection",
     "Rejection",
+    "amendment_of",
     "cost_of",
     "note_of",
     "objection_of",
@@ -59,6 +61,7 @@ class ClaimRecord:
     decided_at: datetime | None = None  # when it was approved or rejected, in UTC
     funded: Decimal | None = None  # what the sharing run funded (less than the benefit if prorated)
     refund: Decimal | None = None  # contributions refunded to the member on a denial
+    requested: Decimal | None = None  # the most the claim asks for (set by an amendment)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,8 @@ class ClaimRecord:
             "decided_at": self.decided_at.isoformat() if self.decided_at is not None else None,
             "funded": str(self.funded) if self.funded is not None else None,
             "refund": str(self.refund) if self.refund is not None else None,
+            # Only for a claim amended to ask for less (``claim amend --benefit``).
+            **({"requested": str(self.requested)} if self.requested is not None else {}),
         }
 
 
@@ -104,6 +109,7 @@ def record_of(row: Claim, pool: PoolRecord) -> ClaimRecord:
         decided_at=utc(row.decided_at),
         funded=amount(row.funded_minor),
         refund=amount(row.refund_minor),
+        requested=amount(row.requested_minor),
     )
 
 
@@ -284,3 +290,51 @@ class ClaimDetail:
             "costs": [c.as_dict() for c in self.costs],
             "objections": [o.as_dict() for o in self.objections],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """One amendment of a claim: when (UTC), by whom, why, each field's ``[old, new]`` value (as
+    text; ``benefit`` is the most the claim asks for, ``None`` for what the cohort decides), and the
+    status the claim had and was left in."""
+
+    claim_id: int
+    amended_at: datetime
+    actor: str | None
+    reason: str
+    changes: dict[str, list[Any]]
+    status_before: ClaimStatus
+    status_after: ClaimStatus
+
+    @property
+    def sent_back(self) -> bool:
+        """Whether the amendment sent the claim back to be decided again."""
+        return self.status_before != self.status_after
+
+    def describe(self) -> str:
+        """The changes in words: ``event_date 2027-03-01 -> 2027-03-02; benefit - -> 500.00``."""
+        shown = lambda v: "-" if v in (None, "") else json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v  # noqa: E731
+        return "; ".join(f"{field} {shown(old)} -> {shown(new)}" for field, (old, new) in self.changes.items())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim_id,
+            "amended_at": self.amended_at.isoformat(),
+            "actor": self.actor,
+            "reason": self.reason,
+            "changes": self.changes,
+            "status_before": self.status_before.value,
+            "status_after": self.status_after.value,
+        }
+
+
+def amendment_of(row: ClaimAmendment) -> Amendment:
+    return Amendment(
+        claim_id=row.claim_id,
+        amended_at=utc(row.amended_at) or row.amended_at,
+        actor=row.actor,
+        reason=row.reason,
+        changes=json.loads(row.changes_json),
+        status_before=ClaimStatus(row.status_before),
+        status_after=ClaimStatus(row.status_after),
+    )

@@ -29,11 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision
-from ..db.models import Claim, ClaimStatusChange, Member, Pool
+from ..db.models import Claim, ClaimAmendment, ClaimStatusChange, Member, Pool
 from ..errors import NotFoundError, StateError, ValidationError
-from ..fields import parse_date, validate_fields
+from ..fields import is_record_number, parse_date, validate_fields
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
+from ..members.records import MemberRecord
 from ..members.service import get_member
 from ..money import from_minor, to_minor
 from ..plugins import Plugins
@@ -41,7 +42,7 @@ from ..pools import PoolRecord, get_pool, pool_today
 from ..vocabulary import Account, Bearer, ClaimStatus, EntryKind, Governance, MemberStatus, values
 from . import machine
 from .deciding import contributions, decide
-from .records import ClaimHistoryEntry, ClaimRecord, Rejection, record_of, utc
+from .records import ClaimHistoryEntry, ClaimRecord, Rejection, amendment_of, record_of, utc
 
 __all__ = [
     "approve_claim",
@@ -82,9 +83,7 @@ def file_claim(
         problems.append(f"--by: a name of at most 100 characters ({len(filed_by)} given)")
     elif filed_by is None and pool.config.claims.four_eyes and pool.config.claims.governance == Governance.PUBLIC:
         problems.append(f"--by: pool {pool.key!r} decides claims with four eyes; name who files the claim")
-    if cohort.event_kind(event_kind) is None:
-        kinds = ", ".join(k.key for k in cohort.event_kinds)
-        problems.append(f"kind: {event_kind!r} is not an event of cohort {cohort.key!r}; use one of {kinds}")
+    problems.extend(kind_problems(pool, event_kind))
     filed: date | None = pool_today(pool.definition)
     event: date | None = None
     if filed_on:
@@ -97,18 +96,8 @@ def file_claim(
         event = parse_date(event_date, "event date")
     except ValueError as exc:
         problems.append(f"date: {exc}")
-    if event is not None and filed is not None and event > filed:
-        problems.append(f"date: the event date {event.isoformat()} is after the filing date {filed.isoformat()}")
-    if event is not None and event < record.joined_on:
-        problems.append(
-            f"date: the event date {event.isoformat()} is before member #{record.id} joined ({record.joined_on.isoformat()})"
-        )
-    today = pool_today(pool.definition)
-    if filed is not None and filed > today:
-        problems.append(f"filed_on: {filed.isoformat()} is after today ({today.isoformat()} in the pool's time zone)")
-    if event is not None and not problems:
-        problems.extend(_duplicate(session, record.id, event_kind, event))
-    parsed, detail_problems = validate_fields(cohort.claim_model, details or {})
+    problems.extend(event_problems(session, pool, record, event_kind, event, filed, checked=not problems))
+    parsed, detail_problems = validate_fields(cohort.claim_model, details or {}, context={"event_kind": event_kind})
     problems.extend(f"detail {p}" for p in detail_problems)
     if problems or parsed is None or event is None or filed is None:
         raise ValidationError(problems, summary=f"the claim for member #{record.id} was not filed:")
@@ -127,16 +116,67 @@ def file_claim(
     return record_of(row, pool)
 
 
-def _duplicate(session: Session, member_id: int, event_kind: str, event: date) -> list[str]:
+def kind_problems(pool: PoolRecord, event_kind: str) -> list[str]:
+    """A claim's event must be one of the cohort's kinds (at filing and at an amendment)."""
+    cohort = pool.cohort
+    if cohort.event_kind(event_kind) is not None:
+        return []
+    kinds = ", ".join(k.key for k in cohort.event_kinds)
+    return [f"kind: {event_kind!r} is not an event of cohort {cohort.key!r}; use one of {kinds}"]
+
+
+def event_problems(
+    session: Session,
+    pool: PoolRecord,
+    record: MemberRecord,
+    event_kind: str,
+    event: date | None,
+    filed: date | None,
+    *,
+    checked: bool = True,
+    claim_id: int | None = None,
+) -> list[str]:
+    """The rules a claim's event keeps -- when it was filed, and again whenever it is amended
+    (:mod:`mutualaid.claims.corrections` calls this with the amended values, so a rule added here
+    holds for both): the event is not after the filing day, not before the member joined nor after
+    their membership ended (death or exit), the filing day not in the future, and the same event is not claimed twice.
+
+    :param checked: whether everything else about the claim is fine so far (the duplicate look-up
+        is made only then).
+    :param claim_id: the claim being amended (it is not its own duplicate).
+    """
+    problems: list[str] = []
+    if event is not None and filed is not None and event > filed:
+        problems.append(f"date: the event date {event.isoformat()} is after the filing date {filed.isoformat()}")
+    if event is not None and event < record.joined_on:
+        problems.append(
+            f"date: the event date {event.isoformat()} is before member #{record.id} joined ({record.joined_on.isoformat()})"
+        )
+    if event is not None and record.ended_on is not None and event > record.ended_on:
+        when = record.ended_on.isoformat()
+        ended = f" died on {when}" if record.status == MemberStatus.DECEASED else f"'s membership ended on {when}"
+        problems.append(f"date: member #{record.id}{ended}, before the event date {event.isoformat()}")
+    today = pool_today(pool.definition)
+    if filed is not None and filed > today:
+        problems.append(f"filed_on: {filed.isoformat()} is after today ({today.isoformat()} in the pool's time zone)")
+    if event is not None and checked and not problems:
+        problems.extend(_duplicate(session, record.id, event_kind, event, claim_id))
+    return problems
+
+
+def _duplicate(
+    session: Session, member_id: int, event_kind: str, event: date, claim_id: int | None = None
+) -> list[str]:
     """The same claim twice -- the same member, event and day -- is refused, naming the earlier one,
-    unless that one was rejected (a rejection can be disputed, not filed again)."""
+    unless that one was rejected (a rejection can be disputed, not filed again) or withdrawn."""
     earlier = session.execute(
         select(Claim.id, Claim.status)
         .where(
             Claim.member_id == member_id,
             Claim.event_kind == event_kind,
             Claim.event_date == event,
-            Claim.status != ClaimStatus.REJECTED,
+            Claim.status.not_in([ClaimStatus.REJECTED.value, ClaimStatus.WITHDRAWN.value]),
+            Claim.id != (claim_id if claim_id is not None else -1),
         )
         .order_by(Claim.id)
         .limit(1)
@@ -152,7 +192,8 @@ def _duplicate(session: Session, member_id: int, event_kind: str, event: date) -
 def _load(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:
     # ``lock``: the claim's row is locked (FOR UPDATE on PostgreSQL) until the transaction ends, so
     # that two operators deciding the same claim at once cannot both decide it.
-    row = session.get(Claim, claim_id, with_for_update=lock or None)
+    # A number no row can have (beyond 64 bits) is not looked up: the driver would overflow on it.
+    row = session.get(Claim, claim_id, with_for_update=lock or None) if is_record_number(claim_id) else None
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
     key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))
@@ -165,7 +206,8 @@ def get_claim(session: Session, plugins: Plugins, claim_id: int) -> ClaimRecord:
 
 
 def claim_history(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, list[ClaimHistoryEntry]]:
-    """A claim and every status it entered (when, why and who), oldest first."""
+    """A claim and every status it entered (when, why and who), with its amendments (each shown in
+    the status it left the claim in: ``amended: FIELD OLD -> NEW (why)``), oldest first."""
     row, pool = _load(session, plugins, claim_id)
     steps = [
         ClaimHistoryEntry(ClaimStatus(status), utc(at) or at, cause, actor)
@@ -180,7 +222,22 @@ def claim_history(session: Session, plugins: Plugins, claim_id: int) -> tuple[Cl
             .order_by(ClaimStatusChange.id)
         )
     ]
-    return record_of(row, pool), steps
+    amended = [
+        amendment_of(a)
+        for a in session.scalars(
+            select(ClaimAmendment).where(ClaimAmendment.claim_id == claim_id).order_by(ClaimAmendment.id)
+        )
+    ]
+    notes = [
+        ClaimHistoryEntry(a.status_after, a.amended_at, f"amended: {a.describe()} ({a.reason})", a.actor)
+        for a in amended
+    ]
+    # An amendment comes before the status change it caused (recorded at the same moment).
+    ordered = sorted(
+        [(s.changed_at, 1, n, s) for n, s in enumerate(steps)] + [(a.changed_at, 0, n, a) for n, a in enumerate(notes)],
+        key=lambda t: t[:3],
+    )
+    return record_of(row, pool), [step for *_, step in ordered]
 
 
 def review_claim(session: Session, plugins: Plugins, claim_id: int) -> tuple[ClaimRecord, BenefitDecision]:

@@ -50,6 +50,36 @@ def balance_topup(
         click.echo(f"member #{record.member_id} is active again (covered from {record.received_on})")
 
 
+@balance_group.command("reverse")
+@click.argument("pool")
+@click.argument("top_up", metavar="TOPUP")
+@click.option("--reason", default="", help="Why the top-up is reversed (kept with the reversal).")
+@click.option("--by", "by", help="Who reverses it (default: your login name).")
+@json_option
+@pass_state
+def balance_reverse(state: State, pool: str, top_up: str, reason: str, by: str | None, as_json: bool) -> None:
+    """Reverse top-up TOPUP (its number: 'balance show POOL MEMBER'), recorded by mistake: the
+    member's balance falls by its amount (refused if they hold less now), a reversing entry is
+    posted; the top-up stays on record, marked reversed."""
+    from .corrections import number, operator_name
+
+    record = state.app.reverse_top_up(pool, number(top_up, "TOPUP", "a top-up"), reason=reason, by=operator_name(by))
+    if as_json:
+        dump(record.as_dict())
+        return
+    cur = record.currency
+    click.echo(
+        f"reversed top-up #{record.top_up_id} of {format_minor(record.amount_minor, cur)} {cur} (member "
+        f"#{record.member_id}, received {record.received_on}): ledger entry {record.entry_seq}; balance now "
+        f"{format_minor(record.balance_minor, cur)} {cur}"
+    )
+    if record.refrozen_on is not None:
+        click.echo(
+            f"member #{record.member_id} is frozen again from {record.refrozen_on}: the top-up had unfrozen them "
+            "and the balance is below the pool's low_balance without it"
+        )
+
+
 @balance_group.command("import")
 @click.argument("pool")
 @click.argument("file", type=click.Path(path_type=Path))
@@ -93,10 +123,14 @@ def balance_show(state: State, pool: str, member: str, as_json: bool) -> None:
         click.echo(f"frozen: {start} to {end or 'now'} (events in this span are not covered)")
     click.echo("top-ups:" if record.top_ups else "top-ups: -")
     for t in record.top_ups:
-        click.echo(f"  {t.received_on}  {format_minor(t.amount_minor, cur):>12}  {t.reference or '-'}")
+        reversed_ = f"  REVERSED on {t.reversed_on}: {t.reversal_reason}" if t.reversed_on else ""
+        click.echo(
+            f"  {t.received_on}  {format_minor(t.amount_minor, cur):>12}  {t.reference or '-'}  #{t.id}{reversed_}"
+        )
     click.echo("deductions:" if record.deductions else "deductions: -")
     for d in record.deductions:
-        click.echo(f"  {d.deducted_on}  {format_minor(d.amount_minor, cur):>12}  period {d.period}")
+        voided = "  VOIDED: given back" if d.voided else ""
+        click.echo(f"  {d.deducted_on}  {format_minor(d.amount_minor, cur):>12}  period {d.period}{voided}")
 
 
 @balance_group.command("low")

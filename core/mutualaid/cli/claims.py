@@ -1,6 +1,7 @@
 """The ``claim`` commands: file, review, approve, reject, list, history, show, and the steps of a
-claim decided in public: investigate, note, cost, propose, withdraw, publish, object, dispute,
-reinvestigate, decide."""
+claim decided in public: investigate, note, cost, propose, publish, object, dispute, reinvestigate,
+decide. Correcting a claim (``amend``, and ``withdraw``, which also takes back a proposal) is in
+:mod:`.corrections`."""
 
 from __future__ import annotations
 
@@ -352,20 +353,6 @@ def claim_propose(
     else:
         click.echo(f"proposed to reject claim #{claim.id}: {proposal['reason']}")
     click.echo(f"next: mutualaid claim publish {claim.id} --by NAME")
-
-
-@claim_group.command("withdraw")
-@click.argument("claim_id", type=int)
-@by_option
-@json_option
-@pass_state
-def claim_withdraw(state: State, claim_id: int, by: str, as_json: bool) -> None:
-    """Take back a proposal not yet published: the claim is under review again."""
-    claim = state.app.withdraw_proposal(claim_id, by=by)
-    if as_json:
-        dump(claim.as_dict())
-        return
-    click.echo(f"withdrew the proposal for claim #{claim.id}: it is under review again")
 
 
 @claim_group.command("publish")

@@ -8,7 +8,7 @@ deduct from; a balance that cannot cover a share freezes the member until a top-
 
 ``postpaid`` (payment results, a period's shares), ``settlement`` (closing retry windows),
 ``prepaid`` (top-ups), ``balances`` (coverage, deductions, low balances, a member's balance),
-``common`` and ``records``.
+``reversal`` (a top-up reversed), ``common`` and ``records``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .balances import (
     count_low_balances,
     covers,
     deduct,
+    give_back,
     low_balance_condition,
     low_balance_members,
 )
@@ -35,6 +36,7 @@ from .records import (
     TopUpLine,
     TopUpRecord,
 )
+from .reversal import TopUpReversalRecord, reverse_top_up
 from .settlement import settle_payments
 
 __all__ = [
@@ -47,16 +49,19 @@ __all__ = [
     "TopUpImport",
     "TopUpLine",
     "TopUpRecord",
+    "TopUpReversalRecord",
     "after_deduction",
     "balance",
     "count_low_balances",
     "covers",
     "deduct",
+    "give_back",
     "import_payments",
     "import_top_ups",
     "list_payments",
     "low_balance_members",
     "low_balance_condition",
+    "reverse_top_up",
     "settle_payments",
     "top_up",
 ]

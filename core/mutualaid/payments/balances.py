@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import Balance, Charge, Member, SharingRun, TopUp
+from ..db.models import Balance, Charge, Member, SharingRun, TopUp, TopUpReversal
+from ..db.runs import voided_run
 from ..errors import ValidationError
 from ..members.history import frozen_spans
 from ..members.lifecycle import is_live
@@ -36,6 +37,7 @@ __all__ = [
     "count_low_balances",
     "covers",
     "deduct",
+    "give_back",
     "low_balance_members",
     "low_balance_condition",
     "threshold_minor",
@@ -56,6 +58,20 @@ def deduct(session: Session, run_id: int) -> None:
         .where(Balance.member_id == Charge.member_id, Charge.run_id == run_id)
         .values(balance_minor=Balance.balance_minor - Charge.amount_minor)
         .execution_options(synchronize_session=False)
+    )
+
+
+def give_back(session: Session, run_id: int) -> int:
+    """Give every charge of a voided prepaid run back to its member's balance (one statement, the
+    opposite of :func:`deduct`); the run's reversing entry accounts for it. Returns the total."""
+    session.execute(
+        update(Balance)
+        .where(Balance.member_id == Charge.member_id, Charge.run_id == run_id)
+        .values(balance_minor=Balance.balance_minor + Charge.amount_minor)
+        .execution_options(synchronize_session=False)
+    )
+    return int(
+        session.scalar(select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id)) or 0
     )
 
 
@@ -149,17 +165,24 @@ def balance(session: Session, plugins: Plugins, pool_key: str, member: int | str
     record = get_member(session, pool, member)
     held = session.scalar(select(Balance.balance_minor).where(Balance.member_id == record.id))
     top_ups = tuple(
-        TopUpLine(t.id, t.received_on, int(t.amount_minor), t.reference)
-        for t in session.scalars(
-            select(TopUp)
+        TopUpLine(t.id, t.received_on, int(t.amount_minor), t.reference, reversed_on, reason)
+        for t, reversed_on, reason in session.execute(
+            select(TopUp, TopUpReversal.reversed_on, TopUpReversal.reason)
+            .outerjoin(TopUpReversal, TopUpReversal.top_up_id == TopUp.id)
             .where(TopUp.member_id == record.id, TopUp.pool_id == pool.id)
             .order_by(TopUp.received_on, TopUp.id)
         )
     )
     deductions = tuple(
-        Deduction(run_id, period, deducted_on, int(amount))
-        for run_id, period, deducted_on, amount in session.execute(
-            select(SharingRun.id, SharingRun.period, SharingRun.deduction_date, Charge.amount_minor)
+        Deduction(run_id, period, deducted_on, int(amount), bool(voided))
+        for run_id, period, deducted_on, amount, voided in session.execute(
+            select(
+                SharingRun.id,
+                SharingRun.period,
+                SharingRun.deduction_date,
+                Charge.amount_minor,
+                voided_run(SharingRun.id),
+            )
             .join(Charge, Charge.run_id == SharingRun.id)
             .where(
                 SharingRun.pool_id == pool.id,

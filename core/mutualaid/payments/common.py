@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..db.models import LedgerEntry, SharingRun
+from ..db.runs import live_run
 from ..errors import StateError, ValidationError
 from ..periods import parse_period
 from ..pools import PoolRecord
@@ -66,7 +67,7 @@ def find_run(session: Session, pool: PoolRecord, text: str) -> tuple[PostpaidRun
         return None, f"period: {exc.problems[0]}"
     row = session.execute(
         select(SharingRun.id, SharingRun.deduction_date, SharingRun.payment_model).where(
-            SharingRun.pool_id == pool.id, SharingRun.period == period.key
+            SharingRun.pool_id == pool.id, SharingRun.period == period.key, live_run(SharingRun.id)
         )
     ).first()
     if row is None:

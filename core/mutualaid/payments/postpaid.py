@@ -29,6 +29,7 @@ from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import parse_date
+from ..ledger.digests import DIGEST_KIND, payment_rows_digest
 from ..ledger.posting import Line, post_entry
 from ..money import format_minor
 from ..periods import parse_period
@@ -348,21 +349,15 @@ def _record(
         failed_count=len(rows) - len(paid_rows),
     )
     _insert_batch(session, pool, path, batch)
+    payments = [
+        (r.run.id, r.member_id, PaymentResult.PAID if r.paid else PaymentResult.FAILED, r.day, charges[r.key])
+        for r in rows
+    ]
     bulk_insert(
         session.connection(),
         cast(Table, Payment.__table__),
         ("batch_id", "run_id", "member_id", "result", "attempted_on", "amount_minor"),
-        [
-            (
-                batch.id,
-                r.run.id,
-                r.member_id,
-                PaymentResult.PAID if r.paid else PaymentResult.FAILED,
-                r.day,
-                charges[r.key],
-            )
-            for r in rows
-        ],
+        [(batch.id, *p) for p in payments],
     )
     entry = post_entry(
         session,
@@ -383,6 +378,9 @@ def _record(
             "paid": paid_minor,
             "failed_count": len(rows) - len(paid_rows),
             "periods": _by_period(rows, charges),
+            # the payments' SHA-256 digest (run, member, result, day, amount), rechecked by ledger verify
+            "digest_kind": DIGEST_KIND,
+            "rows_digest": payment_rows_digest(batch.id, [(*p[:2], str(p[2]), *p[3:]) for p in payments]),
         },
     )
     return PaymentImport(

@@ -32,13 +32,14 @@ from ..csvfiles import (
     text_problem,
 )
 from ..db.bulk import BULK_BATCH, bulk_insert, chunks, ids_in
-from ..db.models import Balance, Member, MemberStatusChange, TopUp
+from ..db.models import Balance, Member, MemberStatusChange, TopUp, TopUpReversal
 from ..errors import StateError, ValidationError
 from ..fields import parse_date
+from ..ledger.digests import DIGEST_KIND, top_up_rows_digest
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
 from ..members.service import get_member
-from ..money import format_minor, to_minor
+from ..money import MAX_MINOR, format_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberChange, MemberStatus, PaymentModel
@@ -254,13 +255,43 @@ def _problems(session: Session, pool: PoolRecord, items: list[_TopUp]) -> list[t
     for start in range(0, len(references), 1000):
         for ref, top_up_id, member_id, received in session.execute(
             select(TopUp.reference, TopUp.id, TopUp.member_id, TopUp.received_on).where(
-                TopUp.pool_id == pool.id, TopUp.reference.in_(references[start : start + 1000])
+                TopUp.pool_id == pool.id,
+                TopUp.reference.in_(references[start : start + 1000]),
+                TopUp.id.not_in(select(TopUpReversal.top_up_id)),  # a reversed top-up's reference is free again
             )
         ):
             known_refs.setdefault(ref, (top_up_id, member_id, received))
+    balances: dict[int, int] = {}
+    for chunk in chunks(sorted(members)):
+        for member_id, held in session.execute(
+            select(Balance.member_id, Balance.balance_minor).where(ids_in(Balance.member_id, chunk))
+        ):
+            balances[member_id] = int(held)
     found: list[tuple[int, str]] = []
     seen_refs: dict[str, int] = {}
+    file_total = 0
     for r in items:
+        # Each top-up may be within bounds and the balance it builds, or the file's entry, not.
+        balances[r.member_id] = balances.get(r.member_id, 0) + r.amount
+        file_total += r.amount
+        if balances[r.member_id] > MAX_MINOR:
+            found.append(
+                (
+                    r.line,
+                    f"amount: member #{r.member_id}'s balance would be "
+                    f"{format_minor(balances[r.member_id], pool.currency)} {pool.currency}, beyond the largest "
+                    f"amount recorded ({format_minor(MAX_MINOR, pool.currency)})",
+                )
+            )
+        elif file_total > MAX_MINOR:
+            found.append(
+                (
+                    r.line,
+                    f"amount: the top-ups up to this line total {format_minor(file_total, pool.currency)} "
+                    f"{pool.currency}, beyond the largest amount recorded ({format_minor(MAX_MINOR, pool.currency)}); "
+                    "split the file",
+                )
+            )
         member = members.get(r.member_id)
         if member is None:
             found.append((r.line, f"member_id: pool {pool.key!r} has no member #{r.member_id}"))
@@ -315,6 +346,9 @@ def _apply(
     Returns the entry's id and how many members were unfrozen."""
     total = sum(r.amount for r in items)
     member_id = items[0].member_id if member_lines else None
+    # the rows' SHA-256 digest (member, amount, day, reference), rechecked by ledger verify
+    digest = top_up_rows_digest([(r.member_id, r.amount, r.day, r.reference) for r in items])
+    facts = {**facts, "rows": len(items), "total": total, "digest_kind": DIGEST_KIND, "rows_digest": digest}
     entry = post_entry(
         session,
         pool.id,

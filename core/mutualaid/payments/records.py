@@ -233,6 +233,9 @@ class TopUpLine:
     received_on: date
     amount_minor: int
     reference: str
+    #: When it was reversed (``balance reverse``), and why; ``None`` if it stands.
+    reversed_on: date | None = None
+    reversal_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,8 @@ class Deduction:
     period: str
     deducted_on: date
     amount_minor: int
+    #: The run was voided: the share was given back to the balance.
+    voided: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +304,11 @@ class BalanceRecord(_Amounts):
                     "received_on": t.received_on.isoformat(),
                     "amount": str(from_minor(t.amount_minor, cur)),
                     "reference": t.reference,
+                    **(
+                        {"reversed_on": t.reversed_on.isoformat(), "reversal_reason": t.reversal_reason}
+                        if t.reversed_on
+                        else {}
+                    ),
                 }
                 for t in self.top_ups
             ],
@@ -308,6 +318,7 @@ class BalanceRecord(_Amounts):
                     "period": d.period,
                     "deducted_on": d.deducted_on.isoformat(),
                     "amount": str(from_minor(d.amount_minor, cur)),
+                    **({"voided": True} if d.voided else {}),
                 }
                 for d in self.deductions
             ],

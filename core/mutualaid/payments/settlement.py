@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Charge, Member, Payment, SharingRun
+from ..db.runs import live_run
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
 from ..money import format_minor
@@ -54,6 +55,7 @@ def settle_payments(session: Session, plugins: Plugins, pool: PoolRecord, on: da
             SharingRun.payment_model == PaymentModel.POSTPAID,
             SharingRun.deduction_date < on - timedelta(days=retry_days),
             SharingRun.id.not_in(settled_runs(pool.id)),
+            live_run(SharingRun.id),
         )
         .order_by(SharingRun.notice_date, SharingRun.id)
     ).all()

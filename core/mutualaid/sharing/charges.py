@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..db.models import Charge, Member, SharingRun
+from ..db.runs import live_run
 from ..errors import StateError, ValidationError
-from ..ledger.verify import charge_figures
+from ..ledger.digests import charge_figures
 from ..members import lifecycle
 from ..money import to_minor
 from ..periods import Period
@@ -39,7 +40,7 @@ from .sharers import (
     weight_expr,
 )
 
-__all__ = ["Caps", "Covers", "RunCharges", "Written", "verify_written"]
+__all__ = ["Caps", "Covers", "RunCharges", "Written", "freeze_cause", "verify_written"]
 
 #: Prepaid coverage, given by the payments domain: SQL that is true when a member's balance
 #: covers the amount (an SQL expression over the member). ``None`` for a postpaid pool.
@@ -62,7 +63,7 @@ class Written:
     rows: int
     total: int
     largest: int
-    checksum: int
+    digest: str  # SHA-256 of the charges (mutualaid.ledger.digests)
     capped: int
     extra_from: int
     extra_to: int
@@ -79,6 +80,7 @@ def _caps(session: Session, pool: PoolRecord, period: Period, claims: int, large
             SharingRun.pool_id == pool.id,
             SharingRun.notice_date >= date(period.notice_date.year, 1, 1),
             SharingRun.notice_date < period.notice_date,
+            live_run(SharingRun.id),
         )
     ).all()
     most_paid = sum(int(m) for _, m in runs)
@@ -87,6 +89,11 @@ def _caps(session: Session, pool: PoolRecord, period: Period, claims: int, large
         # Nobody can reach the year's cap this period: no need to look at anyone's year so far.
         return Caps(uniform, None, ())
     return Caps(uniform, year_cap, tuple(int(r) for r, _ in runs))
+
+
+def freeze_cause(period: str, run_id: int) -> str:
+    """Why a prepaid run froze a member, as their history records it (naming the run)."""
+    return f"balance too low for the share of period {period} (run #{run_id})"
 
 
 def _least(a: Any, b: Any) -> Any:
@@ -192,7 +199,7 @@ class RunCharges:
         """Prepaid: freeze the covered members whose balance cannot cover their share."""
         if self.covers is None:
             return
-        cause = f"balance too low for the share of period {self.period.key} (run #{run_id})"
+        cause = freeze_cause(self.period.key, run_id)
         uncovered = and_(self.base_cond, ~self.cond)
         self.frozen = lifecycle.freeze_where(
             self.session, plugins, self.pool, uncovered, self.period.notice_date, cause
@@ -232,14 +239,19 @@ class RunCharges:
         if min(plan.shares) == 0 or self.caps.per_year is not None or self.caps.uniform == 0:
             source = source.where(amount > 0)  # nobody is charged 0
         session.execute(insert(Charge).from_select(["run_id", "member_id", "amount_minor"], source))
-        rows, total, checksum = charge_figures(session, run_id)
+        figures = charge_figures(session, run_id)
+        rows, total = figures.rows, figures.total
         largest = plan.largest_charge if rows else 0
         capped = 0
         if amount is not uncapped:
             largest = int(session.scalar(select(func.max(Charge.amount_minor)).where(Charge.run_id == run_id)) or 0)
             counted = select(func.count()).select_from(members).where(and_(self.cond, uncapped > amount))
             capped = int(session.scalar(counted) or 0)
-        return Written(rows, total, largest, checksum, capped, extra_from, extra_to)
+        return Written(rows, total, largest, figures.digest, capped, extra_from, extra_to)
+
+    def no_charges(self, run_id: int) -> Written:
+        """What a run that charges nobody wrote: no rows, and the digest of none."""
+        return Written(0, 0, 0, charge_figures(self.session, run_id).digest, 0, 0, 0)
 
 
 def _expected_rows(plan: SharingPlan) -> int | None:

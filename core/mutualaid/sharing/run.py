@@ -3,7 +3,9 @@ exact to the minor unit.
 
 A run is planned in Python (a handful of integers, :mod:`.plan`) and applied to the members in
 SQL (:mod:`.charges`): one ``INSERT ... SELECT`` writes every charge, whatever the pool's size.
-A period is shared at most once and in order; the run is atomic (inside the caller's transaction)
+A period is shared at most once (unless its run is voided before its deduction day:
+:mod:`.void`; the period is then shared again, the run's ``attempt`` counting the voided runs
+before it) and in order; the run is atomic (inside the caller's transaction)
 and serialised per pool (the pool row is locked, and on PostgreSQL the members table is locked
 against writes for the run's few seconds, so the count and the charges see the same members).
 
@@ -19,12 +21,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..claims import machine
 from ..db.models import Claim, SharingRun
+from ..db.runs import live_run, voided_run
 from ..errors import AlreadySharedError, StateError
 from ..ledger.books import account_balances
 from ..money import apportion
@@ -32,7 +35,7 @@ from ..periods import Period
 from ..plugins import Plugins
 from ..pools import PoolRecord, lock_pool, pool_today
 from ..vocabulary import Account, ClaimStatus, ShortfallPolicy
-from .charges import Covers, RunCharges, Written, verify_written
+from .charges import Covers, RunCharges, verify_written
 from .plan import SharingPlan
 from .posting import post_run
 from .result import SharingResult, result_of
@@ -41,7 +44,10 @@ __all__ = ["open_period", "run_sharing"]
 
 
 def _existing(session: Session, pool: PoolRecord, period: str) -> SharingRun | None:
-    return session.scalar(select(SharingRun).where(SharingRun.pool_id == pool.id, SharingRun.period == period))
+    """The period's run that counts (a voided run does not: the period can be shared again)."""
+    return session.scalar(
+        select(SharingRun).where(SharingRun.pool_id == pool.id, SharingRun.period == period, live_run(SharingRun.id))
+    )
 
 
 def _refuse_twice(pool: PoolRecord, run: SharingRun) -> AlreadySharedError:
@@ -77,7 +83,7 @@ def open_period(session: Session, pool: PoolRecord, period: Period) -> SharingRu
         raise _refuse_twice(pool, existing)
     last = session.scalar(
         select(SharingRun)
-        .where(SharingRun.pool_id == pool.id)
+        .where(SharingRun.pool_id == pool.id, live_run(SharingRun.id))
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     )
@@ -130,7 +136,7 @@ def run_sharing(
     plan = charges.plan()
     run = _insert_run(session, pool, period, plan, len(claim_ids), charges.carried_in)
     charges.freeze_uncovered(plugins, run.id)
-    written = charges.write_charges(run.id) if plan.charged > 0 else Written(0, 0, 0, 0, 0, 0, 0)
+    written = charges.write_charges(run.id) if plan.charged > 0 else charges.no_charges(run.id)
     funding = verify_written(run.id, plan, written, charges.caps, pool)
     funded_by_claim = apportion(funding.aid_funded, benefits) if funding.aid_funded != plan.aid else list(benefits)
     run.charged_minor = funding.charged
@@ -143,7 +149,7 @@ def run_sharing(
     run.capped_count = written.capped
     run.charge_rows = written.rows
     run.max_charge_minor = written.largest
-    run.charge_checksum = written.checksum
+    run.charge_digest = written.digest
     run.frozen_count = charges.frozen
     run.extra_from_id, run.extra_to_id = written.extra_from, written.extra_to
     if not plan.extra:  # the rotation stays where it was
@@ -195,6 +201,14 @@ def _insert_run(
         total_weight=plan.total_weight,
         carried_in_minor=carried_in,
         shortfall_policy=config.sharing.caps.shortfall if config.sharing.caps.any else ShortfallPolicy.NONE,
+        attempt=int(
+            session.scalar(
+                select(func.count()).where(
+                    SharingRun.pool_id == pool.id, SharingRun.period == period.key, voided_run(SharingRun.id)
+                )
+            )
+            or 0
+        ),
     )
     session.add(run)
     try:

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..cohort import SharingWeights
 from ..db.models import Member, SharingRun
+from ..db.runs import live_run
 from ..errors import StateError
 from ..periods import Period
 from ..pools import PoolRecord
@@ -124,10 +125,10 @@ def nth(session: Session, cond: ColumnElement[bool], n: int, start: tuple[date, 
 
 def rotation_start(session: Session, pool: PoolRecord) -> tuple[date, int] | None:
     """Where the extra minor units start this run: after the member who paid the last one of the
-    previous run (``None``: from the first member)."""
+    previous run that counts (not voided; ``None``: from the first member)."""
     last = session.scalar(
         select(SharingRun.extra_to_id)
-        .where(SharingRun.pool_id == pool.id, SharingRun.extra_to_id > 0)
+        .where(SharingRun.pool_id == pool.id, SharingRun.extra_to_id > 0, live_run(SharingRun.id))
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     )
