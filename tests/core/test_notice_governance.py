@@ -144,7 +144,7 @@ def _lines(path: Path) -> list[str]:
 
 def test_the_claimant_is_told_of_the_objection_and_that_a_jury_decides(make_pool, tmp_path):
     app = make_pool()
-    result = app.render_notices(POOL, "objection-received", tmp_path, locale="en", formats=("text", "html"))
+    result = app.render_notices(POOL, "objection-received", tmp_path / "out", locale="en", formats=("text", "html"))
     # the open objections (a dispute is the claimant's own, and claims 4 and 5 are resolved)
     assert sorted(p.name for p in result.paths) == [
         "objection-received-objection-1.html",
@@ -152,7 +152,7 @@ def test_the_claimant_is_told_of_the_objection_and_that_a_jury_decides(make_pool
         "objection-received-objection-2.html",
         "objection-received-objection-2.txt",
     ]
-    assert _lines(tmp_path / "objection-received-objection-1.txt") == [
+    assert _lines(tmp_path / "out" / "objection-received-objection-1.txt") == [
         "江苏卡友互助 - an objection to the decision proposed on your claim #2",
         f"Dear 王小明 (member #2, ID {mask_id_number(app.member(POOL, 2).id_number)}),",
         "",
@@ -172,14 +172,14 @@ def test_the_claimant_is_told_of_the_objection_and_that_a_jury_decides(make_pool
         "",
         "Operator: 江苏卡友之家",
     ]
-    html = (tmp_path / "objection-received-objection-1.html").read_text("utf-8")
+    html = (tmp_path / "out" / "objection-received-objection-1.html").read_text("utf-8")
     assert "{% extends" not in html and "<h2>The objection's reason</h2>\n<p>he was not at work that day</p>" in html
     assert "赵五" not in html and "赵*" not in html  # the objector, not even masked
 
 
 def test_an_objection_sent_back_to_review_says_so_in_chinese(make_pool, tmp_path):
     app = make_pool("review")
-    result = app.render_notices(POOL, "objection-received", tmp_path, claims=[3], locale="zh-CN")
+    result = app.render_notices(POOL, "objection-received", tmp_path / "out", claims=[3], locale="zh-CN")
     assert [p.name for p in result.paths] == ["objection-received-objection-2.txt"]
     lines = _lines(result.paths[0])
     assert lines[0] == "江苏卡友互助 · 您的互助申请 #3 的拟定决定收到异议"
@@ -196,11 +196,11 @@ def test_an_objection_sent_back_to_review_says_so_in_chinese(make_pool, tmp_path
 
 def test_each_juror_of_an_open_jury_is_invited_with_the_case_masked(make_pool, tmp_path):
     app = make_pool()
-    result = app.render_notices(POOL, "jury-invitation", tmp_path, locale="en", formats=("text", "html"))
+    result = app.render_notices(POOL, "jury-invitation", tmp_path / "out", locale="en", formats=("text", "html"))
     assert sorted(p.name for p in result.paths if p.suffix == ".txt") == [
         f"jury-invitation-jury-1-member-{m}.txt" for m in (1, 5, 6, 7, 8)
     ]
-    assert _lines(tmp_path / "jury-invitation-jury-1-member-8.txt") == [
+    assert _lines(tmp_path / "out" / "jury-invitation-jury-1-member-8.txt") == [
         "江苏卡友互助 - you are a juror for case #3 (jury #1)",
         "Dear Ada Lovelace (member #8),",
         "",
@@ -225,7 +225,8 @@ def test_each_juror_of_an_open_jury_is_invited_with_the_case_masked(make_pool, t
         "",
         "Operator: 江苏卡友之家",
     ]
-    assert "Your vote is recorded: pay." in (tmp_path / "jury-invitation-jury-1-member-5.txt").read_text("utf-8")
+    invitation = tmp_path / "out" / "jury-invitation-jury-1-member-5.txt"
+    assert "Your vote is recorded: pay." in invitation.read_text("utf-8")
     zh = app.render_notices(POOL, "jury-invitation", tmp_path / "zh", members=[6], locale="zh-CN")
     lines = _lines(zh.paths[0])
     assert (
@@ -243,10 +244,10 @@ def test_each_juror_of_an_open_jury_is_invited_with_the_case_masked(make_pool, t
 
 def test_the_jury_results_are_one_public_notice(make_pool, tmp_path):
     app = make_pool()
-    result = app.render_notices(POOL, "jury-result", tmp_path, locale="en", formats=("text", "html"))
+    result = app.render_notices(POOL, "jury-result", tmp_path / "out", locale="en", formats=("text", "html"))
     assert sorted(p.name for p in result.paths) == ["jury-result.en.html", "jury-result.en.txt"]
-    today = _lines(tmp_path / "jury-result.en.txt")[-1].rsplit(" ", 1)[1]
-    assert _lines(tmp_path / "jury-result.en.txt") == [
+    today = _lines(tmp_path / "out" / "jury-result.en.txt")[-1].rsplit(" ", 1)[1]
+    assert _lines(tmp_path / "out" / "jury-result.en.txt") == [
         "江苏卡友互助 - the results of member juries",
         "",
         "Jury #2 on case #4  孙*  city not given",
@@ -285,7 +286,7 @@ def test_the_jury_results_are_one_public_notice(make_pool, tmp_path):
 
 def test_a_public_pools_public_notice_lists_the_claims_in_notice_with_their_deadlines(make_pool, tmp_path):
     app = make_pool()
-    result = app.render_notices(POOL, "public-notice", tmp_path, period="2026-11", locale="en")
+    result = app.render_notices(POOL, "public-notice", tmp_path / "out", period="2026-11", locale="en")
     lines = _lines(result.paths[0])
     assert lines[:8] == [
         "江苏卡友互助 - public notice of the cases of period 2026-11",
@@ -319,7 +320,7 @@ def test_a_public_pools_public_notice_lists_the_claims_in_notice_with_their_dead
 def test_a_direct_pool_has_no_governance_notices(app, truckers_pool, tmp_path, kind):
     app.create_pool(truckers_pool())
     with pytest.raises(StateError) as raised:
-        app.render_notices("js-truckers", kind, tmp_path)
+        app.render_notices("js-truckers", kind, tmp_path / "out")
     assert str(raised.value) == (
         "pool 'js-truckers' decides its claims directly (governance = \"direct\"): no decision is put in public "
         f"notice, objected to or sent to a jury, so it has no {kind} notices"
@@ -342,7 +343,7 @@ def _reader(app, kind: str, stem: str) -> int | None:
 
 def test_no_governance_notice_names_anyone_but_its_reader(make_pool, tmp_path):
     app = make_pool()
-    people = {m.id: (m.name, m.id_number) for m in (app.member(POOL, n) for n in NAMES)}
+    people = {m.id: (m.name, m.id_number) for m in (app.member(POOL, n, reveal=True) for n in NAMES)}
     mine = {"objection-received", "jury-invitation", "jury-result", "public-notice"}
     rendered: dict[str, int] = {}
     for kind, spec in all_kinds(app.plugins).items():

@@ -453,6 +453,7 @@ def _statement_context(locale: str, **run: Any) -> dict[str, Any]:
         "extra_unit": True,
         "ytd": {"year": 2026, "total": "10.00", "cap": "10.00", "remaining": "0.00"},
         "balance": "12.34",
+        "ledger": {"seq": 41, "hash": "ab" * 32, "anchor": "41:" + "ab" * 32},
     }
 
 

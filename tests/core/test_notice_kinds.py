@@ -55,28 +55,34 @@ def _invoke(runner, plugins, db_url, *args):
 
 
 def test_the_public_notice_before_the_run_lists_the_approved_cases_masked(pool, tmp_path):
-    result = pool.render_notices(POOL, "public-notice", tmp_path, period="2026-11", locale="en")
+    result = pool.render_notices(POOL, "public-notice", tmp_path / "out", period="2026-11", locale="en")
     assert result.count == 1
     assert [p.name for p in result.paths] == ["public-notice-2026-11.en.txt"]
     text = result.paths[0].read_text("utf-8")
-    assert text == (
-        "江苏卡友互助 - public notice of the cases of period 2026-11\n"
-        "\n"
-        "These cases will be shared in period 2026-11: 2 cases, 330,000.00 CNY of aid in total. "
-        "Claimants' names are masked.\n"
-        "\n"
-        "  * case #1  张*  苏州\n"
-        "    Accidental death on 2026-10-20, filed on 2026-10-25; aid 300,000.00 CNY\n"
-        "  * case #2  王**  city not given\n"
-        "    Accidental disability on 2026-10-21, filed on 2026-10-26; aid 30,000.00 CNY\n"
-        "\n"
-        "Members are counted at 00:00 on 2026-11-07; shares are deducted on 2026-11-14.\n"
-        "The management fee is 8% of the aid amount.\n"
-        "\n"
-        "To object to a case, write to 江苏卡友之家 with the case number and your reason by 2026-11-13 "
-        "(the day before the deduction day).\n"
-        "\n"
-        f"Operator: 江苏卡友之家 · {text.rsplit(' · ', 1)[1]}"
+    assert (
+        text
+        == (
+            "江苏卡友互助 - public notice of the cases of period 2026-11\n"
+            "\n"
+            "These cases will be shared in period 2026-11: 2 cases, 330,000.00 CNY of aid in total. "
+            "Claimants' names are masked.\n"
+            "\n"
+            "  * case #1  张*  苏州\n"
+            "    Accidental death on 2026-10-20, filed on 2026-10-25; aid 300,000.00 CNY\n"
+            "  * case #2  王**  city not given\n"
+            "    Accidental disability on 2026-10-21, filed on 2026-10-26; aid 30,000.00 CNY\n"
+            "\n"
+            "Members are counted at 00:00 on 2026-11-07; shares are deducted on 2026-11-14.\n"
+            "The management fee is 8% of the aid amount.\n"
+            "\n"
+            "To object to a case, write to 江苏卡友之家 with the case number and your reason by 2026-11-13 "
+            "(the day before the deduction day).\n"
+            "\n"
+            "Ledger head at this notice: 0:" + "0" * 64 + "\n"  # nothing posted yet: the chain's start
+            "(keep it: with it anyone can check that the pool's books were not rewritten afterwards)\n"
+            "\n"
+            f"Operator: 江苏卡友之家 · {text.rsplit(' · ', 1)[1]}"
+        )
     )
     for name in NAMES.values():
         assert name not in text  # nobody named, not even the rejected claimant
@@ -85,14 +91,14 @@ def test_the_public_notice_before_the_run_lists_the_approved_cases_masked(pool, 
 def test_the_public_notice_after_the_run_lists_what_it_shared_in_chinese_and_html(pool, tmp_path):
     pool.share(POOL, "2026-11")
     pool.file_claim(POOL, 4, event_kind="accidental_death", event_date="2026-11-20", filed_on="2026-11-22")
-    result = pool.render_notices(POOL, "public-notice", tmp_path, period="2026-11", formats=("text", "html"))
+    result = pool.render_notices(POOL, "public-notice", tmp_path / "out", period="2026-11", formats=("text", "html"))
     assert sorted(p.name for p in result.paths) == ["public-notice-2026-11.html", "public-notice-2026-11.txt"]
-    text = (tmp_path / "public-notice-2026-11.txt").read_text("utf-8")
+    text = (tmp_path / "out" / "public-notice-2026-11.txt").read_text("utf-8")
     assert "以下案例已于 2026-11 期分摊：共 2 例，互助金合计 330,000.00 CNY。受助人已隐去姓名。\n" in text
     assert "  · 案例 #1  张*  苏州\n    意外身故，事发 2026-10-20，申请 2026-10-25；互助金 300,000.00 CNY\n" in text
     assert "如对案例有异议，请于 2026-11-13（扣款日前一天）前联系江苏卡友之家" in text
     assert "#4" not in text  # filed after the run, not decided: not this period's
-    html = (tmp_path / "public-notice-2026-11.html").read_text("utf-8")
+    html = (tmp_path / "out" / "public-notice-2026-11.html").read_text("utf-8")
     assert '<html lang="zh-CN">' in html
     assert '<td>#1</td><td>张*<br><span class="note">苏州</span></td>' in html
     assert "张三" not in html and "王小明" not in html
@@ -101,7 +107,7 @@ def test_the_public_notice_after_the_run_lists_what_it_shared_in_chinese_and_htm
 def test_a_no_fee_pool_says_so_in_its_public_notice(app, truckers_pool, make_driver, tmp_path):
     app.create_pool(truckers_pool(sharing={"management_fee": "none"}))
     app.join(POOL, **make_driver(1))
-    result = app.render_notices(POOL, "public-notice", tmp_path, period="2026-11", locale="en")
+    result = app.render_notices(POOL, "public-notice", tmp_path / "out", period="2026-11", locale="en")
     text = result.paths[0].read_text("utf-8")
     assert "No cases are to be shared in period 2026-11.\n" in text
     assert "This pool charges no management fee.\n" in text
@@ -109,14 +115,14 @@ def test_a_no_fee_pool_says_so_in_its_public_notice(app, truckers_pool, make_dri
 
 
 def test_decision_letters_one_per_decided_claim(pool, tmp_path):
-    result = pool.render_notices(POOL, "decision", tmp_path, locale="en")
+    result = pool.render_notices(POOL, "decision", tmp_path / "out", locale="en")
     assert sorted(p.name for p in result.paths) == [f"decision-claim-{n}.txt" for n in (1, 2, 3)]
-    approved = (tmp_path / "decision-claim-2.txt").read_text("utf-8")
+    approved = (tmp_path / "out" / "decision-claim-2.txt").read_text("utf-8")
     assert approved.startswith("江苏卡友互助 - decision on your claim #2\nDear 王小明 (member #2, ID 110*************")
     assert "Your claim: Accidental disability on 2026-10-21, filed on 2026-10-26.\n" in approved
     assert ": APPROVED. Benefit: 30,000.00 CNY (the rules' limit for this claim: 300,000.00 CNY).\n" in approved
     assert "It will be shared among the members in the next sharing period, after its public notice.\n" in approved
-    rejected = (tmp_path / "decision-claim-3.txt").read_text("utf-8")
+    rejected = (tmp_path / "out" / "decision-claim-3.txt").read_text("utf-8")
     assert ": REJECTED.\nReasons:\n  * the police report shows drunk driving\n" in rejected
     assert "refunded" not in rejected  # the truckers' rules refund nothing
     assert "If you disagree, write to 江苏卡友之家 with your claim number" in rejected
@@ -127,9 +133,9 @@ def test_decision_letters_one_per_decided_claim(pool, tmp_path):
 
 def test_a_decision_letter_after_the_run_names_the_period_that_funded_it(pool, tmp_path):
     pool.share(POOL, "2026-11")
-    result = pool.render_notices(POOL, "decision", tmp_path, claims=[1], formats=("text", "html"))
+    result = pool.render_notices(POOL, "decision", tmp_path / "out", claims=[1], formats=("text", "html"))
     assert sorted(p.name for p in result.paths) == ["decision-claim-1.html", "decision-claim-1.txt"]
-    text = (tmp_path / "decision-claim-1.txt").read_text("utf-8")
+    text = (tmp_path / "out" / "decision-claim-1.txt").read_text("utf-8")
     assert "审核结果" in text and "：通过。互助金：300,000.00 CNY" in text
     assert "本案已于 2026-11 期由会员分摊，实付 300,000.00 CNY。\n" in text
 
@@ -200,8 +206,9 @@ def test_a_template_cannot_change_what_the_next_members_notice_sees(app, trucker
 
 
 def test_a_rendering_killed_before_it_cleaned_up_leaves_nothing_behind_the_next_one(pool, tmp_path):
-    """A killed rendering's staging directory (finished notices: names and amounts) is removed by
-    the next rendering into the same directory; one of a live process is left alone."""
+    """A killed rendering's staging directory (finished notices: names and amounts), beside the
+    output directory or, as renderings staged before, inside it, is removed by the next rendering
+    there; one of a live process is left alone."""
     import os
     import subprocess
 
@@ -209,12 +216,15 @@ def test_a_rendering_killed_before_it_cleaned_up_leaves_nothing_behind_the_next_
     dead.wait()
     out = tmp_path / "out"
     out.mkdir()
-    stale = out / f".rendering-{dead.pid}-abcd"
-    stale.mkdir()
-    (stale / "statement-2026-11-2.txt").write_text("王小明 ... 30,000.00", encoding="utf-8")
-    busy = out / f".rendering-{os.getppid()}-efgh"
+    stale = tmp_path / f".out.rendering-{dead.pid}-abcd"
+    legacy = out / f".rendering-{dead.pid}-efgh"
+    for leftover in (stale, legacy):
+        leftover.mkdir()
+        (leftover / "statement-2026-11-2.txt").write_text("王小明 ... 30,000.00", encoding="utf-8")
+    busy = tmp_path / f".out.rendering-{os.getppid()}-ijkl"
     busy.mkdir()
     pool.render_notices(POOL, "decision", out, claims=[1], locale="en")
-    assert not stale.exists()
+    assert not stale.exists() and not legacy.exists()
     assert busy.exists()
-    assert sorted(p.name for p in out.iterdir()) == [busy.name, "decision-claim-1.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["decision-claim-1.txt"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [busy.name]

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mutualaid import StateError
+import mutualaid
+import mutualaid_truckers
+from mutualaid import NotFoundError, StateError
 from mutualaid.notices import all_kinds
 
 #: Names of 2 to 4 Han characters or two Latin words: masked, they keep only first characters.
@@ -29,6 +31,15 @@ names = st.lists(st.one_of(han, latin), min_size=6, max_size=6, unique=True)
 
 _pools = iter(range(1, 10_000))
 
+#: Every text the notices can print whoever reads them: the core's and the truckers cohort's
+#: templates and sources (event titles, rules, reasons).
+_PRINTED_WORDS = "\n".join(
+    path.read_text("utf-8")
+    for package in (mutualaid, mutualaid_truckers)
+    for path in sorted(Path(package.__file__).parent.rglob("*"))
+    if path.suffix in (".py", ".j2")
+)
+
 
 def _drive(app, truckers_pool, make_driver, chosen: list[str], model: str) -> tuple[str, dict[int, tuple[str, str]]]:
     key = f"privacy-{next(_pools)}"
@@ -37,7 +48,7 @@ def _drive(app, truckers_pool, make_driver, chosen: list[str], model: str) -> tu
     people = {}
     for n, name in enumerate(chosen, 1):
         member = app.join(key, **{**make_driver(n), "name": name})
-        people[member.id] = (name, member.id_number)
+        people[member.id] = (name, app.member(key, member.id, reveal=True).id_number)  # stored encrypted
         if model == "prepaid" and n != 3:
             app.top_up(key, member.id, "500000", on="2026-10-01")
     ids = list(people)
@@ -75,8 +86,10 @@ def _scan(text: str, people: dict[int, tuple[str, str]], reader: int | None, whe
 def test_no_notice_shows_another_members_name_or_id_number(
     app, truckers_pool, make_driver, tmp_path_factory, chosen, model
 ):
-    # A name inside another name would be found in its owner's own notice; drawn again instead.
+    # A name inside another name would be found in its owner's own notice; drawn again instead. So
+    # is a "name" that is a word the notices print anyway (意外身故 is an event's title).
     assume(not any(a != b and a in b for a in chosen for b in chosen))
+    assume(not any(name in _PRINTED_WORDS for name in chosen))
     key, people = _drive(app, truckers_pool, make_driver, chosen, model)
     kinds = all_kinds(app.plugins)
     rendered = 0
@@ -87,8 +100,8 @@ def test_no_notice_shows_another_members_name_or_id_number(
                 result = app.render_notices(
                     key, kind, out, period="2026-11", since="2026-01-01", locale=locale, formats=("text", "html")
                 )
-            except StateError:  # a kind this pool cannot have (low balance in a postpaid pool, ...)
-                continue
+            except (StateError, NotFoundError):  # a kind this pool cannot have (low balance in a postpaid
+                continue  # pool, ...), or nothing of it in this period (run-voided: the run stands)
             for path in result.paths:
                 text = path.read_text("utf-8")
                 rendered += 1
@@ -118,7 +131,7 @@ def test_a_public_notice_masks_every_claimant(app, truckers_pool, make_driver, t
         ["欧阳娜娜", "司马相如", "张三丰", "Ada Lovelace", "李四光", "王五"],
         "postpaid",
     )
-    result = app.render_notices(key, kind, tmp_path, period="2026-11", formats=("text", "html"))
+    result = app.render_notices(key, kind, tmp_path / "out", period="2026-11", formats=("text", "html"))
     text = "".join(p.read_text("utf-8") for p in result.paths)
     assert "欧**" in text  # the claimant, masked
     _scan(text, people, None, kind)

@@ -61,7 +61,7 @@ class NoticeVerbs(Application):
         """
         from .. import notices
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return notices.render_notices(
                 session,
                 self.plugins,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import NotFoundError
+from ..fields import is_record_number
 from ..vocabulary import Layout, Locale, NoticeFormat, NoticeKind, SmtpSecurity, values
 from ..wording import plural
 from .common import F, State, dump, json_option, layout_option, pass_state, templates_option
@@ -31,6 +33,14 @@ def format_option(func: F) -> F:
     )(func)
 
 
+def _claim_numbers(ctx: click.Context, param: click.Parameter, value: tuple[int, ...]) -> tuple[int, ...]:
+    """Claim numbers the database could hold; any other names no claim (and would overflow a query)."""
+    for number in value:
+        if not is_record_number(number):
+            raise NotFoundError(f"no claim #{number}; 'mutualaid claim list POOL' shows the claims")
+    return value
+
+
 def selection_options(func: F) -> F:
     """Which notices a command renders or sends: ``--kind`` and what picks the recipients
     (``--period``, ``--member``, ``--claim``, ``--since``) and their language (``--locale``)."""
@@ -45,7 +55,12 @@ def selection_options(func: F) -> F:
             click.option("--period", help="Period key (statements, public notices, payment-failed notices)."),
             click.option("--member", "members", multiple=True, help="Only this member; repeatable."),
             click.option(
-                "--claim", "claims", multiple=True, type=int, help="Decision letters: only this claim; repeatable."
+                "--claim",
+                "claims",
+                multiple=True,
+                type=int,
+                callback=_claim_numbers,
+                help="Decision letters: only this claim; repeatable.",
             ),
             click.option(
                 "--since", metavar="YYYY-MM-DD", help="Lapse, frozen, unfrozen and exit notices: events from this day."

@@ -12,7 +12,7 @@ from ..db.models import Member
 from ..errors import PluginError
 from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
-from ..privacy import mask_id_number, mask_name
+from ..privacy import mask_name
 
 __all__ = ["MEMBER_COLUMNS", "describe_rules", "member_columns", "member_context", "plugin_context", "pool_context"]
 
@@ -21,7 +21,7 @@ __all__ = ["MEMBER_COLUMNS", "describe_rules", "member_columns", "member_context
 MEMBER_COLUMNS = (
     "id",
     "name",
-    "id_number",
+    "id_masked",
     "birth_date",
     "joined_on",
     "waiting_until",
@@ -94,13 +94,14 @@ def plugin_context(plugins: Plugins, pool: PoolRecord, kind: str, locale: str, b
 
 
 def member_context(row: Any) -> dict[str, Any]:
-    """The reader's own values (a row of :func:`member_columns`): their name and ID number in
-    full for their own notice, masked forms for anything shown to others."""
+    """The reader's own values (a row of :func:`member_columns`): their name in full for their own
+    notice, masked forms for anything shown to others. The ID number is only ever masked (it is
+    stored encrypted; see :mod:`mutualaid.keys`)."""
     return {
         "id": row.id,
         "name": row.name,
         "masked_name": mask_name(row.name),
-        "masked_id_number": mask_id_number(row.id_number),
+        "masked_id_number": row.id_masked,
         "joined_on": row.joined_on.isoformat(),
         "waiting_until": row.waiting_until.isoformat(),
         "covered_from": covered_from(row.joined_on).isoformat(),

@@ -95,6 +95,8 @@ def get_template(
         raise ValidationError([f"template {exc.filename or name}:{exc.lineno}: {exc.message}"]) from None
     except jinja2.TemplateNotFound:
         raise NotFoundError(f"no template {name} for notices of kind {kind!r}") from None
+    except UnicodeDecodeError:
+        raise ValidationError([f"template {name} is not UTF-8 text; save it as UTF-8"]) from None
 
 
 def render(template: jinja2.Template, context: Mapping[str, Any], what: str) -> str:
@@ -110,6 +112,17 @@ def render(template: jinja2.Template, context: Mapping[str, Any], what: str) -> 
     except jinja2.TemplateNotFound as exc:
         raise ValidationError(
             [f"template {template.name} uses the template {exc.name!r}, which is in no template directory"]
+        ) from None
+    except UnicodeDecodeError as exc:  # a template it extends or includes, read only now
+        raise ValidationError(
+            [f"template {template.name} uses a template that is not UTF-8 text ({exc.reason}); save it as UTF-8"]
+        ) from None
+    except RecursionError:
+        raise ValidationError(
+            [
+                f"template {template.name} never ends: it extends or includes itself, or a macro calls itself "
+                "without end; fix the template"
+            ]
         ) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
         # An expression in the template failed ({{ 1/0 }}, {{ charge + 1 }}): the template's fault.

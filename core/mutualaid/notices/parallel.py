@@ -6,10 +6,12 @@ The boundaries come from the recipients query itself, reduced to the member ids:
 one query for the ids at the quantiles (row numbers over the id, which the query orders by), so
 each worker gets as many recipients as the others whatever gaps the ids have. Workers are started
 with ``spawn`` (no inherited connections, the same on every platform), read the committed
-database, and write into the staging directory of the rendering; the parts are concatenated (the
-first part becomes the file, the others are appended with ``copy_file_range`` where the system
-has it) and everything is moved into place only when every worker has finished. A worker's
-error is raised in the parent as the same one-line error, and nothing is left in ``out_dir``.
+database, and write each its part in the rendering's staging directory (beside ``out_dir``, see
+:mod:`.writer`); the parts are joined there (the first part becomes the file, the others are
+appended with ``copy_file_range`` where the system has it) and the whole set is published in one
+step only when every worker has finished. A worker's error is raised in the parent as the same
+one-line error, and ``out_dir`` is left as it was. A worker dies with the parent (Linux's
+``PR_SET_PDEATHSIG``): a rendering killed leaves no process writing into its staging.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -34,7 +38,7 @@ from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import Layout, values
 from .spec import NoticeRequest, NoticeSpec
-from .writer import NoticeWriter, staging_directory
+from .writer import NoticeFiles, Staging
 
 __all__ = ["boundaries", "render_parallel"]
 
@@ -73,6 +77,7 @@ class _Job:
     templates: str | None
     layout: str
     stem: str
+    by_reference: bool
     low: int
     high: int
     part_dir: str
@@ -82,9 +87,24 @@ class _Job:
 _counters: Any = None
 
 
-def _init_worker(counters: Any) -> None:
+def _init_worker(counters: Any, parent: int) -> None:
     global _counters
     _counters = counters
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Have the system kill this worker when its parent dies (Linux), so that a rendering killed
+    with SIGKILL leaves no worker writing on; a parent already gone: exit now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _worker_plugins(names: tuple[str, ...]) -> Plugins:
@@ -119,7 +139,7 @@ def _render_part(job: _Job) -> _Result:
 
 
 def _render_range(job: _Job) -> tuple[int, list[str]]:
-    from ..db import make_engine, transaction
+    from ..db import make_engine, reading
     from ..pools import get_pool
     from .kinds import spec_for
     from .pipeline import Renderer
@@ -128,26 +148,26 @@ def _render_range(job: _Job) -> tuple[int, list[str]]:
     engine = make_engine(job.url)
     try:
         plugins = _worker_plugins(job.plugin_names)
-        with transaction(engine) as session:
+        with reading(engine) as session:
             spec = spec_for(job.kind, plugins)
             pool = get_pool(session, plugins, job.pool_key)
             renderer = Renderer(session, plugins, pool, spec, job.request, formats=job.formats, templates=job.templates)
-            writer = NoticeWriter(Path(job.part_dir), job.stem, job.layout, renderer.formats)
+            # The part's directory was made by the parent: gone (the parent killed, its staging
+            # removed), writing fails rather than making it again.
+            files = NoticeFiles(Path(job.part_dir), job.stem, job.layout, renderer.formats)
             count = 0
             try:
                 for notice in renderer.notices(between=(job.low, job.high)):
-                    writer.write(notice.member_id, notice.parts)
+                    files.write(notice.reference if job.by_reference else notice.member_id, notice.parts)
                     count += 1
                     if count % _PUBLISH_EVERY == 0:
                         counters[slot] = count
                         if counters[len(counters) - 1]:  # another worker failed: stop here
                             break
-            except BaseException:
-                writer.abort()
-                raise
-            paths = writer.commit()
+            finally:
+                names = files.close()
             counters[slot] = count
-            return count, [p.name for p in paths]
+            return count, names
     finally:
         engine.dispose()
 
@@ -201,11 +221,7 @@ def render_parallel(
     # The same checks and the same directory handling as one process (nothing rendered yet).
     if layout not in values(Layout):
         raise ValidationError([f"layout {layout!r} is not supported; use 'files' or 'stream'"])
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError([f"cannot create the output directory {out_dir}: {exc.strerror}"]) from None
-    staging = staging_directory(out_dir)
+    staging = Staging(out_dir)
     context = multiprocessing.get_context("spawn")
     counters = context.Array("q", len(ranges) + 1, lock=False)
     jobs_list = [
@@ -220,15 +236,21 @@ def render_parallel(
             templates=str(templates) if templates is not None else None,
             layout=layout,
             stem=stem,
+            by_reference=spec.by_reference,
             low=low,
             high=high,
-            part_dir=str(staging / f"part-{i}"),
+            part_dir=str(staging.root / f"part-{i}"),
         )
         for i, (low, high) in enumerate(ranges)
     ]
     try:
+        for job in jobs_list:
+            Path(job.part_dir).mkdir(mode=0o700)
         with ProcessPoolExecutor(
-            max_workers=len(jobs_list), mp_context=context, initializer=_init_worker, initargs=(counters,)
+            max_workers=len(jobs_list),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(counters, os.getpid()),
         ) as executor:
             futures: list[Future[_Result]] = [executor.submit(_render_part, job) for job in jobs_list]
             _wait(futures, counters, progress)
@@ -236,16 +258,16 @@ def render_parallel(
         for _, _, error in results:
             if error is not None:
                 raise _rebuild(error)
-        paths = _assemble(staging, out_dir, layout, jobs_list, results)
+        published = _assemble(staging.notices, layout, jobs_list, results)
     except BrokenProcessPool:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.discard()
         raise ValidationError(["a worker process rendering notices died; nothing was written"]) from None
     except BaseException:
         counters[len(ranges)] = 1
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.discard()
         raise
-    shutil.rmtree(staging, ignore_errors=True)
-    return sum(done for done, _, _ in results), paths
+    staging.publish()
+    return sum(done for done, _, _ in results), [out_dir / name for name in published]
 
 
 def _wait(futures: list[Future[Any]], counters: Any, progress: Callable[[int], None] | None) -> None:
@@ -288,20 +310,20 @@ def _reraise(exc: BaseException | None) -> BaseException:
     return ValidationError([f"a worker rendering notices failed: {type(exc).__name__}: {exc}"])
 
 
-def _assemble(staging: Path, out_dir: Path, layout: str, jobs: list[_Job], results: list[_Result]) -> list[Path]:
-    """Join the parts in member order and move everything into ``out_dir``."""
-    moves: list[tuple[Path, Path]] = []
+def _assemble(notices: Path, layout: str, jobs: list[_Job], results: list[_Result]) -> list[str]:
+    """Join the parts in member order into ``notices`` (the staged set); the names, in order."""
+    names: list[str] = []
     if layout == Layout.STREAM:
         first = Path(jobs[0].part_dir)
         for name in results[0][1]:
-            whole = staging / name
+            whole = notices / name
             os.replace(first / name, whole)
             for job in jobs[1:]:
                 _append(whole, Path(job.part_dir) / name)
-            moves.append((whole, out_dir / name))
+            names.append(name)
     else:
-        for job, (_, names, _) in zip(jobs, results, strict=True):
-            moves.extend((Path(job.part_dir) / name, out_dir / name) for name in names)
-    for source, target in moves:
-        os.replace(source, target)
-    return [target for _, target in moves]
+        for job, (_, written, _) in zip(jobs, results, strict=True):
+            for name in written:
+                os.replace(Path(job.part_dir) / name, notices / name)
+            names.extend(written)
+    return names

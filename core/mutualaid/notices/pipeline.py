@@ -5,7 +5,7 @@ and the plugins' ``notice_context`` values are built once; then the spec's recip
 from the database as plain rows and each member's notice is rendered (sandboxed, strict) in each
 format asked for, in the member's language (the one asked for, else the member's preferred one,
 else the pool's). What the notices become is the caller's: :func:`render` writes them through a
-:class:`~.writer.NoticeWriter` (staged, moved into place once all have rendered); sending by email
+:class:`~.writer.NoticeWriter` (staged, published at once when all have rendered); sending by email
 reads the same :meth:`Renderer.notices`.
 
 Context of every notice: ``pool``, ``rules``, ``locale``, ``generated_on``, ``member`` (not in
@@ -235,7 +235,10 @@ def render(
     process writes (see :mod:`.parallel`).
 
     :raises MutualAidError: for a request the kind refuses, an unknown locale, a missing or broken
-        template, or a template that fails for a member; nothing is left in ``out_dir`` then.
+        template, or a template that fails for a member; ``out_dir`` is left as it was then.
+
+    The notices appear in ``out_dir`` all at once, replacing an earlier rendering's, or not at all
+    (see :mod:`.writer`); an ``out_dir`` holding anything but notices is refused.
     """
     renderer = Renderer(session, plugins, pool, spec, request, formats=formats, templates=templates)
     if spec.public:

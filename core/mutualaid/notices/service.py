@@ -4,6 +4,7 @@ up, then the kind's spec runs through the pipeline."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def prepare(
         threshold=threshold,
         since=since,
     )
+    if spec.prepare is not None:
+        request = replace(request, extra={**request.extra, **spec.prepare(session, plugins, pool, request)})
     return pool, spec, request
 
 
@@ -73,7 +76,8 @@ def render_notices(
     progress: Callable[[int], None] | None = None,
     jobs: int = 1,
 ) -> RenderResult:
-    """Render the notices of ``kind`` in pool ``pool_key`` into ``out_dir``.
+    """Render the notices of ``kind`` in pool ``pool_key`` into ``out_dir``: published there all at
+    once, replacing an earlier rendering's, or not at all (see :mod:`.writer`).
 
     :param period: the period of the kinds about one (required for a statement).
     :param members: member numbers or ID numbers; empty: the kind's own recipients.

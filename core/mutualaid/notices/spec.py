@@ -24,6 +24,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from ..periods import Period
+from ..plugins import Plugins
 from ..pools import PoolRecord
 
 __all__ = ["NoticeRequest", "NoticeSpec"]
@@ -80,6 +81,9 @@ class NoticeSpec:
     :param needs_period: the kind is about one period (``--period`` is required).
     :param by_reference: files are named by the reference rather than the member number (a
         member may get several: decision letters, one per claim).
+    :param prepare: values the kind needs from the plugins before rendering (a welcome notice's
+        expected cost by age), computed once when the notices are asked for and kept in the
+        request's ``extra`` (plain values: they go to the worker processes of a parallel rendering).
     """
 
     kind: str
@@ -95,3 +99,4 @@ class NoticeSpec:
     needs_period: bool = False
     by_reference: bool = False
     description: str = ""
+    prepare: Callable[[Session, Plugins, PoolRecord, NoticeRequest], Mapping[str, Any]] | None = None

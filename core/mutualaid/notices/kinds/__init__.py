@@ -1,8 +1,8 @@
 """The kinds of notice, each a :class:`~mutualaid.notices.NoticeSpec` of the one pipeline.
 
 The core's (see each module): ``welcome``, ``statement``, ``public-notice``, ``decision``,
-``payment-failed``, ``lapse``, ``frozen``, ``unfrozen``, ``low-balance``, ``exit``, and the steps
-of governance: ``objection-received``, ``jury-invitation`` and ``jury-result``. A cohort
+``payment-failed``, ``lapse``, ``frozen``, ``unfrozen``, ``low-balance``, ``exit``, ``run-voided``
+(a sharing run voided: the charge withdrawn), and the steps of governance: ``objection-received``, ``jury-invitation`` and ``jury-result``. A cohort
 plugin adds its own with the ``register_notice_kinds`` hook; a plugin's kind cannot take a
 core kind's name.
 """
@@ -18,6 +18,7 @@ from .governance import JURY_INVITATION, JURY_RESULT, OBJECTION_RECEIVED
 from .lifecycle import EXIT, FROZEN, LAPSE, PAYMENT_FAILED, UNFROZEN
 from .public import PUBLIC_NOTICE
 from .statement import STATEMENT
+from .voided import RUN_VOIDED
 from .welcome import WELCOME
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "OBJECTION_RECEIVED",
     "PAYMENT_FAILED",
     "PUBLIC_NOTICE",
+    "RUN_VOIDED",
     "STATEMENT",
     "UNFROZEN",
     "WELCOME",
@@ -53,6 +55,7 @@ KINDS: dict[str, NoticeSpec] = {
         UNFROZEN,
         LOW_BALANCE,
         EXIT,
+        RUN_VOIDED,
         OBJECTION_RECEIVED,
         JURY_INVITATION,
         JURY_RESULT,

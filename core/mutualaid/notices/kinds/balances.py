@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from ...db.models import Balance, Charge, Member, SharingRun
+from ...db.runs import live_run
 from ...errors import StateError
 from ...money import format_minor
 from ...payments.balances import low_balance_condition, threshold_minor
@@ -37,7 +38,7 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
     level = threshold_minor(pool, request.threshold)
     last_run = session.scalar(
         select(SharingRun.id)
-        .where(SharingRun.pool_id == pool.id, SharingRun.payment_model == PaymentModel.PREPAID)
+        .where(SharingRun.pool_id == pool.id, SharingRun.payment_model == PaymentModel.PREPAID, live_run(SharingRun.id))
         .order_by(SharingRun.notice_date.desc(), SharingRun.id.desc())
         .limit(1)
     )

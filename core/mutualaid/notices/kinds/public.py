@@ -12,7 +12,8 @@ decision proposed (``proposal``: ``pay``, ``benefit``) and the day its own notic
 Context: ``period``, ``governance`` (``direct`` or ``public``), ``claims`` (see
 :func:`~.common.claim_rows`), ``cases`` (the count and ``total``: of the aid funded, or in a public
 pool of the aid proposed), ``objections`` (``until``: the day before the deduction day;
-``contact``), ``shared`` (whether the period has been shared), ``fee`` (the pool's fee rule).
+``contact``), ``shared`` (whether the period has been shared), ``fee`` (the pool's fee rule),
+``ledger`` (the head of the pool's books when the notice was rendered, ``anchor``: ``N:HASH``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ...db.models import Claim, Member, SharingRun
+from ...db.runs import live_run
 from ...money import format_minor
 from ...pools import PoolRecord
 from ...vocabulary import LIVE_STATUSES, ClaimStatus, Governance, NoticeKind
@@ -31,6 +33,7 @@ from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
 from .common import claim_rows, money_rules, period_context
 from .governance import proposal_of
+from .statement import ledger_head
 
 __all__ = ["PUBLIC_NOTICE"]
 
@@ -60,7 +63,11 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
     period = request.period
     if period is None:  # pragma: no cover - the service asks for a period first
         raise ValueError("a public notice needs a period")
-    run_id = session.scalar(select(SharingRun.id).where(SharingRun.pool_id == pool.id, SharingRun.period == period.key))
+    run_id = session.scalar(
+        select(SharingRun.id).where(
+            SharingRun.pool_id == pool.id, SharingRun.period == period.key, live_run(SharingRun.id)
+        )
+    )
     governance = pool.config.claims.governance
     if governance == Governance.PUBLIC:
         claims, total = _in_notice(session, pool, locale)
@@ -90,6 +97,7 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
         },
         "shared": run_id is not None,
         "fee": rules["fee"],
+        "ledger": ledger_head(session, pool),
     }
 
 

@@ -9,6 +9,9 @@ caps kept members from paying and who bore it); ``claims`` (claimants masked); `
 the cap per case or per period, ``year``: the year's cap); ``weight``; ``extra_unit`` (they paid
 the rotation's extra minor unit); ``ytd`` (the year so far: ``total``, the year's ``cap`` and
 what ``remaining`` of it); ``balance`` (prepaid pools: the balance as of the notice's date).
+``ledger`` (the head of the pool's books when the statement was rendered: ``seq``, ``hash`` and
+``anchor``, ``N:HASH``; members keep it, and ``ledger verify --anchor`` proves the books were not
+rewritten after it, :func:`ledger_head`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from typing import Any
 from sqlalchemy import Select, and_, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from ...db.models import Balance, Charge, Claim, Member, SharingRun
+from ...db.models import Balance, Charge, Claim, Member, Pool, SharingRun
+from ...db.runs import live_run
 from ...money import format_minor, format_percent, to_minor
 from ...pools import PoolRecord
-from ...sharing.lookup import run_of
+from ...sharing.lookup import run_of, run_reference
 from ...sharing.result import SharingResult
 from ...sharing.sharers import planned_charge, weight_expr
 from ...vocabulary import NoticeKind, PaymentModel, Weighting
@@ -30,7 +34,15 @@ from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
 from .common import claim_rows, money_rules, period_context
 
-__all__ = ["STATEMENT"]
+__all__ = ["STATEMENT", "ledger_head"]
+
+
+def ledger_head(session: Session, pool: PoolRecord) -> dict[str, Any]:
+    """The head of the pool's books now (the last entry's number and hash), for a notice to carry:
+    published that way, it anchors the chain outside the database."""
+    seq, head = session.execute(select(Pool.ledger_seq, Pool.ledger_head).where(Pool.id == pool.id)).one()
+    seq, head = int(seq or 0), head or "0" * 64
+    return {"seq": seq, "hash": head, "anchor": f"{seq}:{head}"}
 
 
 def _run_figures(run: SharingResult, weighted: bool) -> dict[str, Any]:
@@ -84,6 +96,7 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
         "run": _run_figures(run, weighted),
         "claims": claims,
         **money_rules(pool),
+        "ledger": ledger_head(session, pool),
         "_run": run,
         "_uniform": (run.plan.get("caps") or {}).get("uniform"),
         "_year_cap": to_minor(year_cap, pool.currency) if year_cap is not None else None,
@@ -128,6 +141,7 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
                 SharingRun.notice_date >= date(run.notice_date.year, 1, 1),
                 SharingRun.notice_date <= run.notice_date,
                 SharingRun.id != run.run_id,
+                live_run(SharingRun.id),
             )
         )
     ]
@@ -157,6 +171,7 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
             planned.label("planned"),
             weight.label("weight"),
             balance.label("balance"),
+            literal(run_reference(run)).label("notice_reference"),
         )
         .join(Charge, and_(Charge.member_id == Member.id, Charge.run_id == run.run_id))
         .order_by(Member.id)
@@ -195,7 +210,8 @@ def _member(row: Any, batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reference(row: Any, request: NoticeRequest) -> str:
-    return request.period.key if request.period else ""
+    """The period; for a period shared again after a void, the period and the run (a new statement)."""
+    return str(row.notice_reference)
 
 
 STATEMENT = NoticeSpec(
