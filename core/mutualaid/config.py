@@ -37,7 +37,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from .claims_config import ClaimsConfig, JuryConfig
 from .cohort import Cohort
 from .errors import ConfigError
-from .money import CURRENCY_EXPONENTS, is_exact
+from .money import CURRENCY_EXPONENTS, MAX_MINOR, format_minor, is_exact
 from .vocabulary import (
     Bearer,
     Calendar,
@@ -321,6 +321,12 @@ class PoolConfig(BaseModel):
             for key, value in amounts.items()
             if value is not None and not is_exact(value, self.currency)
         ]
+        bad += [
+            f"{key} = {value} is beyond the largest amount recorded "
+            f"({format_minor(MAX_MINOR, self.currency)} {self.currency})"
+            for key, value in amounts.items()
+            if value is not None and value.copy_abs() > Decimal(MAX_MINOR).scaleb(-exponent)
+        ]
         if bad:
             raise ValueError("; ".join(bad))
         return self
@@ -379,7 +385,8 @@ def _plain_message(err: Any) -> str:
     """pydantic's message for the common error types, as a sentence an operator reads."""
     kind, ctx, msg = err["type"], err.get("ctx") or {}, err["msg"]
     given = err.get("input")
-    shown = f" ({given!r} given)" if isinstance(given, (str, int, Decimal)) and not isinstance(given, bool) else ""
+    written = str(given) if isinstance(given, Decimal) else repr(given)  # nan, not Decimal('NaN')
+    shown = f" ({written} given)" if isinstance(given, (str, int, Decimal)) and not isinstance(given, bool) else ""
     if msg.startswith("Value error, "):
         return msg[len("Value error, ") :]
     if kind == "missing":
@@ -404,6 +411,15 @@ def _plain_message(err: Any) -> str:
         return f"must be true or false{shown}"
     if kind == "string_type":
         return f"must be text in quotes{shown}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long ({len(given)} given)"
+    if kind == "string_too_short":
+        least = ctx.get("min_length")
+        return "must not be empty" if least == 1 else f"must be at least {least} characters long"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a table (a [section] of its own or { key = value, ... })"
+    if kind == "finite_number":
+        return f"must be a finite number such as 0.08{shown}"
     return msg
 
 
@@ -412,6 +428,8 @@ _POOL_KEY_HINTS: dict[tuple[str, ...], str] = {
     ("sharing",): "the keys of [sharing] are " + ", ".join(SharingConfig.model_fields),
     ("sharing", "caps"): "the keys of [sharing.caps] are " + ", ".join(CapsConfig.model_fields),
     ("payments",): "the keys of [payments] are " + ", ".join(PaymentsConfig.model_fields),
+    ("claims",): "the keys of [claims] are " + ", ".join(ClaimsConfig.model_fields),
+    ("claims", "jury"): "the keys of [claims.jury] are " + ", ".join(JuryConfig.model_fields),
 }
 
 

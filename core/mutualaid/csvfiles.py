@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ImportRowsError, ValidationError
-from .money import currency_exponent, to_decimal, to_minor
+from .money import currency_exponent, is_exact, to_decimal, to_minor
 
 __all__ = [
     "SHOWN_PROBLEMS",
@@ -128,6 +128,8 @@ def open_csv(
             if not first or not any(cell.strip() for cell in first):
                 raise ValidationError([f"{path}: the file is empty; it needs a header row with {', '.join(required)}"])
             header = [cell.strip() for cell in first]
+            # A file saved twice with a byte-order mark has a second one, read as text: not part of a name.
+            header[0] = header[0].lstrip("\ufeff").strip()
             missing = [c for c in required if c not in header]
             unknown = list(dict.fromkeys(c for c in header if c not in known))
             repeated = sorted({c for c in header if header.count(c) > 1})
@@ -249,10 +251,12 @@ def parse_amount(text: object, currency: str) -> tuple[int | None, str | None]:
         value = to_decimal(text)
     except (ValueError, TypeError):
         return None, f"{text!r} is not an amount; write it like 12.50"
+    if not is_exact(value, currency):
+        return None, f"{text!r} has more decimals than {currency} allows ({currency_exponent(currency)})"
     try:
         minor = to_minor(value, currency)
-    except ValueError:
-        return None, f"{text!r} has more decimals than {currency} allows ({currency_exponent(currency)})"
+    except ValueError as exc:  # beyond the largest amount recorded
+        return None, str(exc)
     if minor <= 0:
         return None, f"must be above 0 ({text!r} given)"
     return minor, None

@@ -16,9 +16,18 @@ from pydantic import BaseModel
 
 from .config import format_validation_error
 
-__all__ = ["describe_model", "parse_date", "parse_pairs", "validate_fields"]
+__all__ = ["MAX_RECORD_NUMBER", "describe_model", "is_record_number", "parse_date", "parse_pairs", "validate_fields"]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: The largest number a record (a member, a claim, a ledger entry) can have: what the databases'
+#: 64-bit integers hold. A larger one names no record, and the database cannot even be asked for it.
+MAX_RECORD_NUMBER = 2**63 - 1
+
+
+def is_record_number(number: int) -> bool:
+    """Whether ``number`` could number a record: 1 to :data:`MAX_RECORD_NUMBER`."""
+    return 1 <= number <= MAX_RECORD_NUMBER
 
 
 def parse_pairs(pairs: Iterable[str], *, option: str) -> dict[str, str]:
@@ -76,11 +85,14 @@ def _prepare(model: type[BaseModel], raw: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def validate_fields(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[BaseModel | None, list[str]]:
+def validate_fields(
+    model: type[BaseModel], raw: Mapping[str, Any], *, context: Mapping[str, Any] | None = None
+) -> tuple[BaseModel | None, list[str]]:
     """Validate text values against ``model``: ``(instance, [])`` or ``(None, ["field: message", ...])``.
 
     Empty strings are treated as absent; list-typed fields take comma-separated values. An unknown
-    name is reported with the names ``model`` knows.
+    name is reported with the names ``model`` knows. ``context`` reaches the model's validators as
+    pydantic's validation context (a claim's details are validated with ``{"event_kind": KIND}``).
     """
     data = _prepare(model, raw)
     # pydantic reads "1699920000" as a Unix time and "20361231" as a date-time: as text, a date
@@ -92,7 +104,7 @@ def validate_fields(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[Bas
             bad_dates[name] = f"{name}: must be a date written YYYY-MM-DD ({value!r} given)"
             del data[name]
     try:
-        instance = model.model_validate(data)
+        instance = model.model_validate(data, context=dict(context) if context is not None else None)
     except pydantic.ValidationError as exc:
         known = ", ".join(model.model_fields) or "none"
         problems = format_validation_error(exc, unknown_key_hints={(): f"the known names are {known}"})

@@ -21,6 +21,7 @@ in this one module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -76,6 +77,10 @@ def currency_exponent(currency: str) -> int:
         raise ValueError(f"unknown currency {currency!r}; use one of {known}") from None
 
 
+#: An amount written with commas between its groups of three digits: ``1,000`` or ``-12,345.60``.
+_GROUPED = re.compile(r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+
 def to_decimal(value: object) -> Decimal:
     """Convert an int, str, Decimal or :class:`Money` to a finite Decimal. A float or bool is a
     ``TypeError``."""
@@ -88,8 +93,11 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
+        text = value.strip()
+        if "," in text and not _GROUPED.fullmatch(text):
+            raise ValueError(f"{value!r} is not an amount; a comma may only separate groups of three digits (1,000.50)")
         try:
-            result = Decimal(value.strip().replace(",", "").replace("_", ""))
+            result = Decimal(text.replace(",", "").replace("_", ""))
         except InvalidOperation:
             raise ValueError(f"{value!r} is not an amount") from None
     else:
@@ -300,7 +308,12 @@ def round_half_up(amount: object, currency: str) -> Decimal:
 def is_exact(amount: object, currency: str) -> bool:
     """Whether ``amount`` has no more decimals than ``currency`` allows (``10.005`` CNY has not)."""
     value = to_decimal(amount)
-    return value == value.quantize(_quantum(currency), rounding=ROUND_FLOOR)
+    # From the digits, not by quantizing: 1e40 is exact, but quantizing it exceeds Decimal's precision.
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # not finite: to_decimal refuses those already
+        return False
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return exponent + trailing_zeros >= -currency_exponent(currency) or not any(digits)
 
 
 def multiply_down(amount: Decimal, factor: Decimal | Fraction, currency: str) -> Decimal:

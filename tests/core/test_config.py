@@ -130,7 +130,7 @@ BAD_FILES = [
     ),
     pytest.param(
         variant(('name = "江苏卡友互助"', 'name = ""')),
-        ["name: String should have at least 1 character"],
+        ["name: must not be empty"],
         id="empty-name",
     ),
     # -- the pool key
@@ -310,7 +310,7 @@ BAD_FILES = [
             ("[settings]\nmin_age = 18\nmax_age = 60\naccidental_death_benefit = 300000\n", ""),
             ('operator = "江苏卡友之家"\n', 'operator = "江苏卡友之家"\nsettings = "defaults"\n'),
         ),
-        ["settings: Input should be a valid dictionary"],
+        ["settings: must be a table (a [section] of its own or { key = value, ... })"],
         id="settings-not-a-table",
     ),
     # -- several problems at once, each on its line

@@ -320,7 +320,7 @@ def test_a_bad_contact_at_joining_is_refused_and_nothing_written(app, pool, make
     assert (result.exit_code, result.stdout, result.stderr) == (
         1,
         "",
-        f"Error: 司机1 cannot join pool 'js-truckers':\n{problem}\n",
+        f"Error: 司机1 cannot join pool 'js-truckers': {problem}\n",
     )
     assert snapshot(app) == before
 
@@ -465,7 +465,8 @@ def test_a_bad_contact_update_changes_nothing(app, two, invoke, given, problems)
     assert (result.exit_code, result.stdout, result.stderr) == (
         1,
         "",
-        "Error: member #1 of pool 'js-truckers' was not updated:\n" + "".join(f"{p}\n" for p in problems),
+        "Error: member #1 of pool 'js-truckers' was not updated:"
+        + (f" {problems[0]}\n" if len(problems) == 1 else "\n" + "".join(f"{p}\n" for p in problems)),
     )
     assert snapshot(app) == before
 

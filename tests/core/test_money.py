@@ -14,6 +14,7 @@ from mutualaid.money import (
     format_minor,
     format_percent,
     from_minor,
+    is_exact,
     round_rate,
     split_exact,
     split_round_up,
@@ -367,3 +368,34 @@ def test_split_errors(split, need, members, error, message):
 def test_an_amount_beyond_the_largest_recorded_is_refused_before_any_arithmetic(amount):
     with pytest.raises(ValueError, match=r"is beyond the largest amount recorded \(10,000,000,000,000\.00\)$"):
         to_minor(amount, "CNY")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "exact"),
+    [
+        ("1e40", "CNY", True),
+        ("1E+2", "JPY", True),
+        ("10.10", "CNY", True),
+        ("10.10", "JPY", False),
+        ("100.001", "CNY", False),
+        ("12345678901234567890123456789012.5", "CNY", True),
+        ("12345678901234567890123456789012.5", "JPY", False),
+        ("0.000", "JPY", True),
+    ],
+)
+def test_is_exact_reads_the_digits_so_a_huge_amount_is_no_error(amount, currency, exact):
+    assert is_exact(Decimal(amount), currency) is exact
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1,000", Decimal(1000)), ("-12,345.60", Decimal("-12345.60")), ("1,000,000.5", Decimal("1000000.5"))],
+)
+def test_commas_between_groups_of_three_digits_are_read(text, value):
+    assert to_decimal(text) == value
+
+
+@pytest.mark.parametrize("text", ["1,0,0", "12,34", ",5", "1,0000"])
+def test_a_comma_elsewhere_is_not_an_amount(text):
+    with pytest.raises(ValueError, match="a comma may only separate groups of three digits"):
+        to_decimal(text)

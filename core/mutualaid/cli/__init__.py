@@ -1,7 +1,8 @@
 """The ``mutualaid`` command line: thin commands that parse, call the API, print.
 
 One module per command group (``plugins``, ``database``, ``pools``, ``members``, ``claims``,
-``sharing``, ``ledger``, ``notices``, ``payments``, ``balances``), each a click group added here.
+``sharing``, ``ledger``, ``notices``, ``payments``, ``balances``, ``site``), each a click group added here;
+``health`` adds ``pool quote`` and ``pool forecast`` to the ``pool`` group.
 They reach the pools through :class:`~mutualaid.api.MutualAid` only.
 
 A :class:`~mutualaid.errors.MutualAidError` becomes ``Error: <message>`` and exit code 1 here, in
@@ -21,7 +22,9 @@ from ..plugins import load_plugins
 from .balances import balance_group
 from .claims import claim_group
 from .common import State, dump, json_option, pass_state, table
+from .corrections import claim_amend, claim_withdraw  # noqa: F401 - registers them in the claim group
 from .database import db_group
+from .health import pool_forecast, pool_quote
 from .juries import jury_group
 from .ledger import ledger_group
 from .members import member_group
@@ -30,6 +33,7 @@ from .payments import payment_group
 from .plugins import cohorts_group, install_command, plugins_command
 from .pools import pool_group
 from .sharing import share_group
+from .site import site_group
 
 __all__ = ["Group", "State", "cli", "dump", "json_option", "main", "pass_state", "table"]
 
@@ -45,8 +49,12 @@ class Group(click.Group):
 
 
 def message(exc: MutualAidError) -> str:
-    """What the user reads of a mistake: its lines (every problem, or the first ones and a count)."""
-    return "\n".join(exc.lines)
+    """What the user reads of a mistake: its lines (every problem, or the first ones and a count);
+    a summary with a single problem is one line, ``summary: problem``."""
+    lines = exc.lines
+    if len(lines) == 2 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return "\n".join(lines)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -79,8 +87,11 @@ for _command in (
     notice_group,
     payment_group,
     balance_group,
+    site_group,
 ):
     cli.add_command(_command)
+pool_group.add_command(pool_quote)
+pool_group.add_command(pool_forecast)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,12 +8,30 @@ from typing import Any
 
 import click
 
+from ..errors import NotFoundError, ValidationError
+from ..fields import MAX_RECORD_NUMBER, is_record_number
 from ..vocabulary import Vote, values
 from .common import State, dump, json_option, pass_state
 
 __all__ = ["jury_group"]
 
 _ON = click.option("--on", metavar="YYYY-MM-DD", help="The day (default: today in the pool's time zone).")
+
+
+def _claim_number(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """A claim number the database could hold; any other names no claim (and would overflow a query)."""
+    if not is_record_number(value):
+        raise NotFoundError(f"no claim #{value}; 'mutualaid claim list POOL' shows the claims")
+    return value
+
+
+def _seed(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_RECORD_NUMBER:
+        raise ValidationError([f"--seed: {value} is not a seed; give a whole number from 0 to {MAX_RECORD_NUMBER}"])
+    return value
+
+
+_CLAIM = click.argument("claim_id", type=int, callback=_claim_number)
 
 
 @click.group("jury")
@@ -33,9 +51,14 @@ def _print_jury(jury: Any) -> None:
 
 
 @jury_group.command("draw")
-@click.argument("claim_id", type=int)
+@_CLAIM
 @click.option("--by", required=True, help="Who draws the jury (recorded in the claim's history).")
-@click.option("--seed", type=int, help="The draw's seed (default: from the claim and the day); stored with the jury.")
+@click.option(
+    "--seed",
+    type=int,
+    callback=_seed,
+    help="The draw's seed (default: from the claim and the day); stored with the jury.",
+)
 @_ON
 @json_option
 @pass_state
@@ -54,7 +77,7 @@ def jury_draw(state: State, claim_id: int, by: str, seed: int | None, on: str | 
 
 
 @jury_group.command("vote")
-@click.argument("claim_id", type=int)
+@_CLAIM
 @click.option("--member", required=True, help="The juror's member number.")
 @click.option("--vote", required=True, type=click.Choice(values(Vote)), help="The juror's vote.")
 @_ON
@@ -66,7 +89,7 @@ def jury_vote(state: State, claim_id: int, member: str, vote: str, on: str | Non
 
 
 @jury_group.command("import-votes")
-@click.argument("claim_id", type=int)
+@_CLAIM
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--on", metavar="YYYY-MM-DD", help="The day of the rows without voted_on (default: today).")
 @json_option
@@ -85,7 +108,7 @@ def jury_import_votes(state: State, claim_id: int, file: Path, on: str | None, a
 
 
 @jury_group.command("close")
-@click.argument("claim_id", type=int)
+@_CLAIM
 @click.option("--by", required=True, help="Who closes the jury.")
 @_ON
 @json_option
@@ -128,7 +151,7 @@ def jury_close(state: State, claim_id: int, by: str, on: str | None, as_json: bo
 
 
 @jury_group.command("show")
-@click.argument("claim_id", type=int)
+@_CLAIM
 @json_option
 @pass_state
 def jury_show(state: State, claim_id: int, as_json: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .catalog import CIRCUMSTANCES, LICENCE_CLASSES
 
@@ -68,6 +68,7 @@ class TruckerClaimDetails(BaseModel):
         None,
         ge=1,
         le=10,
+        validate_default=True,
         description="Disability grade under JR/T 0083-2013, 1 (most severe) to 10. Required for an "
         "accidental disability claim and not given for the other kinds.",
     )
@@ -82,6 +83,18 @@ class TruckerClaimDetails(BaseModel):
     def _blank_grade(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("disability_grade")
+    @classmethod
+    def _grade_for_kind(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # At filing (and amending) the core passes the claim's event kind: a disability claim needs
+        # its grade, and no other kind takes one. Details read back later have no kind to check.
+        kind = (info.context or {}).get("event_kind")
+        if kind == "accidental_disability" and value is None:
+            raise ValueError("is required for an accidental_disability claim")
+        if kind is not None and kind != "accidental_disability" and value is not None:
+            raise ValueError("is given only for an accidental_disability claim")
         return value
 
     @field_validator("circumstances", mode="before")
