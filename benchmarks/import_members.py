@@ -87,7 +87,7 @@ def floor_table(metadata: MetaData) -> Table:
         metadata,
         Column("id", Id, primary_key=True),
         Column("pool_id", Id, ForeignKey(Pool.__table__.c.id), nullable=False),
-        Column("id_number", String(64), nullable=False),
+        Column("id_cipher", String(128), nullable=False),
         Column("name", String(200), nullable=False),
         Column("birth_date", Date, nullable=False),
         Column("joined_on", Date, nullable=False),
@@ -99,12 +99,15 @@ def floor_table(metadata: MetaData) -> Table:
         Column("phone", String(32)),
         Column("locale", String(8)),
         Column("city", String(100)),
+        Column("id_hash", String(64), nullable=False),
+        Column("id_masked", String(64), nullable=False),
+        Column("identity_seal", String(64), nullable=False),
     )
     live = table.c.status.in_(LIVE_STATUSES)
     Index(
         "uq_bench_floor_live_person",
         table.c.pool_id,
-        table.c.id_number,
+        table.c.id_hash,
         unique=True,
         sqlite_where=live,
         postgresql_where=live,
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         app = MutualAid(url, plugins=plugins)
         engine = make_engine(url)
         try:
-            _ = app.engine  # creates the schema (Alembic migrations)
+            app.create_database()  # the schema at the head (Alembic migrations)
             floor_table(MetaData()).create(engine)
             imports: list[float] = []
             floors: list[float] = []

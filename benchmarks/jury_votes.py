@@ -48,8 +48,9 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
     with app.engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO members (pool_id, id_number, name, birth_date, joined_on, waiting_until, status, "
-                f"ended_on, attributes_json) SELECT {pool_id}, 'P' || n, 'M' || n, {day.format('1980-01-01')}, "
+                "INSERT INTO members (pool_id, id_cipher, id_hash, id_masked, identity_seal, name, birth_date, "
+                "joined_on, waiting_until, status, "
+                f"ended_on, attributes_json) SELECT {pool_id}, 'P' || n, 'P' || n, '***', '-', 'M' || n, {day.format('1980-01-01')}, "
                 f"{day.format('2026-01-01')}, {day.format('2026-03-31')}, 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
             )
         )

@@ -70,8 +70,9 @@ def build_pool(app: MutualAid, members: int) -> None:
     with app.engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO members (pool_id, id_number, name, birth_date, joined_on, waiting_until, status, "
-                f"ended_on, attributes_json) SELECT {record.id}, '110105' || {digits}, "
+                "INSERT INTO members (pool_id, id_cipher, id_hash, id_masked, identity_seal, name, birth_date, "
+                "joined_on, waiting_until, status, "
+                f"ended_on, attributes_json) SELECT {record.id}, '110105' || {digits}, '110105' || {digits}, '***', '-', "
                 f"'司机' || n, '1980-01-01', '2026-10-01', '2026-12-30', 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
             )
         )

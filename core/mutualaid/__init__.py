@@ -51,6 +51,10 @@ _WHERE: dict[str, str] = {
     "TenureRampBenefit": "benefits",
     "format_amount": "benefits",
     "parse_benefit": "benefits",
+    # prior incidence, which a cohort supplies through the register_incidence hook
+    "EventIncidence": "health.incidence",
+    "IncidenceBand": "health.incidence",
+    "IncidenceTable": "health.incidence",
     # configuration
     "CapsConfig": "config",
     "PaymentsConfig": "config",
@@ -114,10 +118,13 @@ __all__ = [
     "ConfigError",
     "DatabaseError",
     "EarlierMembership",
+    "EventIncidence",
     "EventKind",
     "FixedBenefit",
     "FixedPlusReimbursementBenefit",
     "ImportRowsError",
+    "IncidenceBand",
+    "IncidenceTable",
     "IneligibleError",
     "MailServerError",
     "MemberChange",
@@ -230,6 +237,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see: the same names, im
         StateError,
         ValidationError,
     )
+    from .health.incidence import EventIncidence, IncidenceBand, IncidenceTable
     from .hookspecs import hookimpl
     from .identity import make_resident_id
     from .money import (

@@ -122,7 +122,9 @@ class MemberFacts:
 
     ``frozen_spans`` are the ``(first day, last day or None while still frozen)`` spans in which
     the member's rights were suspended (a prepaid balance that could not cover a share);
-    ``earlier_memberships`` are the person's earlier memberships of the same pool.
+    ``earlier_memberships`` are the person's earlier memberships of the same pool (found by the
+    keyed hash of the ID number). ``id_number`` is masked (``110*************34``): ID numbers are
+    stored encrypted and rules decide on the birth date, the attributes and the history instead.
     """
 
     member_id: int

@@ -13,7 +13,8 @@ nowhere else)::
     │   └── ImportRowsError        rows of a member CSV are invalid (carries line numbers)
     ├── StateError                 the operation is not allowed in the object's current state
     │   └── AlreadySharedError     the period has already been shared (a second run is refused)
-    └── DatabaseError              the database cannot be reached or is at an unknown schema
+    ├── DatabaseError              the database cannot be reached or is at an unknown schema
+    └── KeyFileError               the key of members' ID numbers is missing, unreadable or not this database's
 
 Messages are whole sentences that name the thing concerned and say what to do next.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "DatabaseError",
     "ImportRowsError",
     "IneligibleError",
+    "KeyFileError",
     "MailServerError",
     "MutualAidError",
     "NotFoundError",
@@ -103,6 +105,11 @@ class AlreadySharedError(StateError):
 
 class DatabaseError(MutualAidError):
     """Raised when the database cannot be opened, or its schema is newer than this mutualaid."""
+
+
+class KeyFileError(MutualAidError):
+    """Raised when the key members' ID numbers are encrypted under is needed and missing, cannot be
+    read, or is not the key this database's ID numbers were encrypted with."""
 
 
 class MailServerError(MutualAidError):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .cohort import Applicant, BenefitDecision, Cohort
     from .config import PoolConfig
+    from .health.incidence import IncidenceTable
     from .periods import Period
     from .sharing.result import SharingResult
 
@@ -61,6 +62,24 @@ def register_commands(cli: click.Group) -> None:
 
     :param cli: the top-level click group; call ``cli.add_command(...)`` or use ``@cli.command()``.
     :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_incidence(register: Callable[[str, Callable[[Any], IncidenceTable | None]], None]) -> None:
+    """Supply the prior incidence of a cohort's events: how often each happens, by age.
+
+    Runs when a pool's expected cost, forecast or public site is worked out. Call
+    ``register(cohort_key, rates)`` for each of the plugin's cohorts that has priors: ``rates`` is
+    called with the pool's validated cohort settings and returns an
+    :class:`~mutualaid.IncidenceTable` (per event kind, age bands with an annual probability per
+    member, the benefit model the event pays by, and the source of the figures), or ``None`` when
+    the pool gives none (a patients' society whose file has no incidence table). The core blends
+    the priors with the pool's own claims (credibility, see docs/honest-cost.md). A cohort key
+    registered twice is an error naming both plugins, as is an event kind the cohort does not have.
+
+    :param register: callback taking a cohort key and a function of the pool's settings.
+    :returns: nothing; every implementation is called and all registrations are kept (one per cohort).
     """
 
 

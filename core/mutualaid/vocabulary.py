@@ -107,6 +107,7 @@ class ClaimStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     SHARED = "shared"
+    WITHDRAWN = "withdrawn"  # taken back before it was shared (``claim withdraw``): final
 
 
 class Governance(StrEnum):
@@ -285,6 +286,8 @@ class EntryKind(StrEnum):
     REFUND = "refund"  # contributions refunded on a denied claim
     INVESTIGATION = "investigation"  # a claim's investigation cost, paid from the operator's fee
     ADJUSTMENT = "adjustment"  # an operator's entry, or the reversal of one
+    VOID = "void"  # a sharing run voided before its deduction day: the exact reversal of its entry
+    TOP_UP_REVERSAL = "top-up-reversal"  # a top-up recorded by mistake, reversed
 
 
 class NoticeKind(StrEnum):
@@ -305,6 +308,7 @@ class NoticeKind(StrEnum):
     OBJECTION_RECEIVED = "objection-received"  # to a claimant: a member objected to the proposed decision
     JURY_INVITATION = "jury-invitation"  # to each juror of an open jury: the case, how to vote, by when
     JURY_RESULT = "jury-result"  # a jury's tally and outcome, for everyone
+    RUN_VOIDED = "run-voided"  # to each member a voided run charged: the charge was withdrawn, and why
 
 
 class NoticeFormat(StrEnum):

@@ -37,6 +37,7 @@ PURE = {
     "fields",
     "hookspecs",
     "identity",
+    "keys",
     "money",
     "periods",
     "plugins",
@@ -53,8 +54,17 @@ DOMAINS: dict[str, set[str]] = {
     "claims": {"db", "pools", "members", "ledger"},
     "sharing": {"db", "pools", "members", "claims", "ledger"},
     "payments": {"db", "pools", "members", "ledger"},
-    "notices": {"db", "pools", "members", "sharing", "payments"},
+    "notices": {"db", "pools", "members", "sharing", "payments", "health"},
+    # a pool's health: its incidence, quotes and forecast (pure calculations beside the few
+    # modules that read the database, see PURE_IN_HEALTH below)
+    "health": {"db", "pools", "members", "claims", "sharing", "ledger"},
+    # the public transparency site: aggregates of every domain, rendered with Jinja2
+    "site": {"db", "pools", "members", "claims", "sharing", "ledger", "payments", "notices", "health"},
 }
+#: The pure calculations of ``health``: no database, no SQLAlchemy, no templates, no other domain.
+PURE_IN_HEALTH = {"health.incidence", "health.credibility", "health.quote", "health.forecast", "health.backtest"}
+#: The domains that render templates with Jinja2.
+JINJA_DOMAINS = {"notices", "site"}
 #: What the command line may import of the core: the API and the pure modules it prints with.
 CLI_MAY_IMPORT = {"api", "errors", "fields", "money", "plugins", "vocabulary", "wording"}
 
@@ -119,8 +129,12 @@ def _layer_problems(modules: dict[str, Path]) -> list[str]:
             allowed = PURE | DOMAINS[top] | {top}
             bad = {m for m in core if m not in allowed}
             bad |= {"click", "cli"} & (outside | core)
-            if top != "notices":
+            if top not in JINJA_DOMAINS:
                 bad |= {"jinja2"} & outside
+            if name in PURE_IN_HEALTH:
+                bad |= {m for m in core if m not in PURE | {"health"}}
+                bad |= {"sqlalchemy", "jinja2"} & outside
+                bad |= {m for m in imported if m.startswith("health.") and m not in PURE_IN_HEALTH}
             problems += [f"domain module {name} imports {m}" for m in sorted(bad)]
         elif top in PURE:
             bad = {m for m in core if m not in PURE} | ({"sqlalchemy", "jinja2", "alembic", "click"} & outside)
@@ -135,6 +149,31 @@ def test_every_module_is_in_a_layer():
 
 def test_each_layer_imports_only_what_is_below_it():
     assert _layer_problems(_modules()) == []
+
+
+def test_the_pure_calculations_of_health_are_pure():
+    modules = _modules()
+    assert PURE_IN_HEALTH <= set(modules)
+    problems = _layer_problems({name: modules[name] for name in PURE_IN_HEALTH})
+    assert problems == []
+    bad = {"health.quote": "from sqlalchemy import select\nfrom ..db.models import Member\nfrom .service import x\n"}
+    assert _layer_problems_of_source(bad) == [
+        "domain module health.quote imports db",
+        "domain module health.quote imports health.service",
+        "domain module health.quote imports sqlalchemy",
+    ]
+
+
+def _layer_problems_of_source(sources: dict[str, str]) -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {}
+        for name, source in sources.items():
+            path = Path(folder) / (name.replace(".", "_") + ".py")
+            path.write_text(source, encoding="utf-8")
+            paths[name] = path
+        return sorted(_layer_problems(paths))
 
 
 def test_sharing_does_not_import_payments():

@@ -81,8 +81,10 @@ def add_members(app: Any, pool_id: int, count: int, *, late_every: int = 0, exit
     with app.engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO members (pool_id, id_number, name, birth_date, joined_on, waiting_until, status, "
-                f"ended_on, attributes_json) SELECT {pool_id}, 'P' || n, 'M' || n, {day.format('1980-01-01')}, "
+                # a synthetic crowd: its identity columns filled, not encrypted (no identity of theirs is read)
+                "INSERT INTO members (pool_id, id_cipher, id_hash, id_masked, identity_seal, name, birth_date, "
+                "joined_on, waiting_until, status, ended_on, attributes_json) "
+                f"SELECT {pool_id}, 'P' || n, 'P' || n, '***', '-', 'M' || n, {day.format('1980-01-01')}, "
                 f"CASE WHEN {late} THEN {day.format('2026-12-01')} ELSE {day.format('2026-01-01')} END, "
                 f"{day.format('2026-03-31')}, CASE WHEN {exited} THEN 'exited' ELSE 'active' END, "
                 f"CASE WHEN {exited} THEN {day.format('2026-06-01')} END, '{ATTRS}' FROM ({source}) AS s"

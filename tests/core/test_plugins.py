@@ -58,7 +58,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 MUTUALAID = Path(sys.executable).parent / "mutualaid"
 HOOKS = (
     "balances_low, claim_decided, eligibility_problems, member_ended, member_frozen, member_joined, member_unfrozen, "
-    "notice_context, register_cohorts, register_commands, register_notice_kinds, sharing_completed"
+    "notice_context, register_cohorts, register_commands, register_incidence, register_notice_kinds, sharing_completed"
 )
 TRUCKERS_VERSION = metadata.version("mutualaid-truckers")
 
@@ -828,6 +828,8 @@ def run_mutualaid(
     extra["PYTHONPATH"] = os.pathsep.join(str(s) for s in sites)
     if home is not None:
         extra["MUTUALAID_HOME"] = str(home)
+    if "MUTUALAID_KEY_FILE" in os.environ:  # the test run's key (a new one would be announced on stderr)
+        extra.setdefault("MUTUALAID_KEY_FILE", os.environ["MUTUALAID_KEY_FILE"])
     return subprocess.run(
         [str(MUTUALAID), *args],
         env=_clean_env(**extra),

@@ -88,6 +88,7 @@ def test_the_hooks():
         "notice_context",
         "register_cohorts",
         "register_commands",
+        "register_incidence",
         "register_notice_kinds",
         "sharing_completed",
     ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .application import Application
 from .claims import ClaimVerbs
+from .health import HealthVerbs
 from .juries import JuryVerbs
 from .ledger import LedgerVerbs
 from .members import MemberVerbs
@@ -28,12 +29,23 @@ from .notices import NoticeVerbs
 from .payments import PaymentVerbs
 from .pools import PoolVerbs
 from .sharing import SharingVerbs
+from .site import SiteVerbs
 
 __all__ = ["MutualAid"]
 
 
 class MutualAid(
-    PoolVerbs, MemberVerbs, ClaimVerbs, JuryVerbs, SharingVerbs, LedgerVerbs, NoticeVerbs, PaymentVerbs, Application
+    PoolVerbs,
+    MemberVerbs,
+    ClaimVerbs,
+    JuryVerbs,
+    SharingVerbs,
+    LedgerVerbs,
+    NoticeVerbs,
+    PaymentVerbs,
+    HealthVerbs,
+    SiteVerbs,
+    Application,
 ):
     """An operator's handle on one database and the installed plugins: every verb of the command
     line, as a method, one transaction each.
@@ -41,5 +53,6 @@ class MutualAid(
     :param database_url: any SQLAlchemy URL; default ``MUTUALAID_DATABASE_URL`` or the SQLite file
         in the mutualaid home directory.
     :param plugins: an already loaded :class:`~mutualaid.Plugins`; default: load the installed plugins.
-    :param auto_upgrade: bring the schema up to date on first use (Alembic migrations).
+    The database must be at this mutualaid's schema revision: see :meth:`create_database` (and
+    :meth:`create_pool`, which makes the database of a first pool) and :meth:`upgrade_database`.
     """

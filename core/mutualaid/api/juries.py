@@ -53,7 +53,7 @@ class JuryVerbs(Application):
         """A claim's jury and its tally (so far, while it is open)."""
         from ..claims import jury
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return jury.get_jury(session, self.plugins, claim_id)
 
     def qualify_jurors(self, pool: str, members: Sequence[int | str], *, on: str | date | None = None) -> Qualification:

@@ -28,24 +28,25 @@ class PoolVerbs(Application):
         return load_pool_file(source, self.plugins)
 
     def create_pool(self, source: str | Path | Mapping[str, Any]) -> PoolRecord:
-        """Validate and store a new pool from a TOML file or a mapping."""
+        """Validate and store a new pool from a TOML file or a mapping; the database is made if there
+        is none yet (see :meth:`create_database`), and removed again if the pool is refused."""
         from .. import pools
 
         definition = self.load_pool(source)
         name = str(source) if not isinstance(source, Mapping) else "<pool>"
-        with self.transaction() as session:
+        with self.creating_database(), self.transaction() as session:  # a first pool makes the database
             return pools.create_pool(session, definition, source=name)
 
     def pool(self, key: str) -> PoolRecord:
         from .. import pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return pools.get_pool(session, self.plugins, key)
 
     def pools(self) -> list[dict[str, Any]]:
         from .. import pools
 
-        with self.transaction() as session:
+        with self.reading() as session:
             return pools.list_pools(session)
 
     def today(self, pool: str) -> date:

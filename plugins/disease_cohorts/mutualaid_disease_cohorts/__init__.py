@@ -26,6 +26,7 @@ from mutualaid import Cohort, hookimpl
 
 from .catalog import CANCER_EVENT_KINDS, CRITICAL_ILLNESS_EVENT_KINDS, CRITICAL_ILLNESSES, DISEASE_EVENT_KINDS
 from .icd10 import CodeList, normalize_code, parse_pattern
+from .incidence import IncidenceSetting, incidence_table
 from .models import CriticalIllnessClaim, HealthyMemberAttributes, PatientClaim, PatientMemberAttributes
 from .rules import CriticalIllnessRules, PatientSocietyRules
 from .settings import (
@@ -52,14 +53,17 @@ __all__ = [
     "DiseaseSocietySettings",
     "HealthQuestion",
     "HealthyMemberAttributes",
+    "IncidenceSetting",
     "PatientClaim",
     "PatientMemberAttributes",
     "PatientSocietyRules",
     "RefundCases",
     "__version__",
+    "incidence_table",
     "normalize_code",
     "parse_pattern",
     "register_cohorts",
+    "register_incidence",
 ]
 
 #: A society of healthy people for critical illness (Xianghubao's rules by default).
@@ -123,3 +127,11 @@ def register_cohorts(register: Callable[[Cohort], None]) -> None:
     """Register the ``critical-illness``, ``cancer-patients`` and ``disease-society`` cohorts."""
     for cohort in COHORTS:
         register(cohort)
+
+
+@hookimpl
+def register_incidence(register: Callable[[str, Callable[..., object]], None]) -> None:
+    """Each society's prior incidence: its pool file's own table, or the critical-illness default
+    (see :mod:`mutualaid_disease_cohorts.incidence`)."""
+    for cohort in COHORTS:
+        register(cohort.key, incidence_table)

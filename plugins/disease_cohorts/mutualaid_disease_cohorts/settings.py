@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mutualaid import BenefitModel, EventKind
 
-from .catalog import CANCER_EVENT_KINDS, CRITICAL_ILLNESSES, DISEASE_EVENT_KINDS
+from .catalog import CANCER_EVENT_KINDS, CRITICAL_ILLNESS_EVENT_KINDS, CRITICAL_ILLNESSES, DISEASE_EVENT_KINDS
 from .icd10 import CodeList, parse_code_list
+from .incidence import IncidenceSetting
 
 __all__ = [
     "CASE_KEYS",
@@ -336,6 +337,14 @@ class SocietySettings(BaseModel):
         description='What a claim refused in each of the six refund cases does: "refund", "deny" or "off"; and '
         "late_report_months.",
     )
+    incidence: tuple[IncidenceSetting, ...] = Field(
+        (),
+        max_length=20,
+        description="Prior incidence by event kind and age band, with its source: tables {event, bands = "
+        "[{min_age, max_age, rate}], costs, benefit_share, source}; the core blends it with the pool's own "
+        "claims to quote the expected cost of joining. None: a critical-illness society uses the CI1 "
+        "(2006-2010) table, a patients' society has no quote until it writes one.",
+    )
     waiting_period_illness_ends_membership: bool = Field(
         True,
         description="Whether an illness diagnosed in the waiting period ends the membership when its claim is "
@@ -356,6 +365,17 @@ class SocietySettings(BaseModel):
         if repeated:
             raise ValueError(f"question keys must be unique; repeated: {', '.join(repeated)}")
         return value
+
+    @model_validator(mode="after")
+    def _incidence_events(self) -> SocietySettings:
+        kinds = getattr(type(self), "EVENT_KINDS", CRITICAL_ILLNESS_EVENT_KINDS)
+        known = [k.key for k in kinds]
+        unknown = [item.event for item in self.incidence if item.event not in known]
+        if unknown:
+            raise ValueError(
+                f"incidence: unknown event kind {', '.join(map(repr, unknown))}; the kinds are {', '.join(known)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ages(self) -> SocietySettings:

@@ -26,6 +26,7 @@ from .catalog import (
     LICENCE_CLASSES,
 )
 from .demo import register_commands
+from .incidence import incidence_table
 from .models import TruckerAttributes, TruckerClaimDetails
 from .rules import TruckersRules
 from .settings import TruckersSettings
@@ -46,8 +47,10 @@ __all__ = [
     "TruckersRules",
     "TruckersSettings",
     "__version__",
+    "incidence_table",
     "register_cohorts",
     "register_commands",
+    "register_incidence",
 ]
 
 #: Notice templates overriding the core's (``<locale>/<kind>.txt.j2``).
@@ -76,3 +79,9 @@ COHORT = Cohort(
 def register_cohorts(register: Callable[[Cohort], None]) -> None:
     """Register the ``truckers`` cohort."""
     register(COHORT)
+
+
+@hookimpl
+def register_incidence(register: Callable[[str, Callable[[TruckersSettings], object]], None]) -> None:
+    """The ``truckers`` cohort's prior incidence (see :mod:`mutualaid_truckers.incidence`)."""
+    register(COHORT.key, incidence_table)

@@ -9,6 +9,7 @@ Everything uses the public API, as an operator's own script would.
 from __future__ import annotations
 
 import csv
+import os
 import random
 import shutil
 from collections import Counter
@@ -19,6 +20,9 @@ from pathlib import Path
 import click
 
 from mutualaid import MutualAid, Plugins, ValidationError, format_minor, hookimpl, make_resident_id
+
+#: Where mutualaid finds the key members' ID numbers are encrypted under (documented in docs/privacy.md).
+KEY_FILE_ENV = "MUTUALAID_KEY_FILE"
 
 __all__ = ["demo_command", "register_commands", "run_demo"]
 
@@ -117,11 +121,19 @@ def run_demo(
     directory.mkdir(parents=True)
     (directory / MARKER).write_text("made by 'mutualaid demo'; the next demo run replaces this directory\n")
     database = directory / "demo.db"
+    # The demo's synthetic ID numbers are encrypted under a key of its own, kept beside its database,
+    # so that trying the demo leaves no key in the operator's home directory.
+    key_file = os.environ.get(KEY_FILE_ENV)
+    os.environ[KEY_FILE_ENV] = str(directory / "mutualaid.key")
     app = MutualAid(f"sqlite:///{database}", plugins=plugins)
     try:
         return _run(app, directory, count, seed, echo)
     finally:
         app.close()
+        if key_file is None:
+            os.environ.pop(KEY_FILE_ENV, None)
+        else:
+            os.environ[KEY_FILE_ENV] = key_file
 
 
 def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[[str], None]) -> bool:
@@ -205,10 +217,15 @@ def _run(app: MutualAid, directory: Path, count: int, seed: int, echo: Callable[
     except Exception as exc:  # the refusal is the point: show it
         echo(f"   running {PERIOD} again is refused: {exc}")
 
-    notices = directory / "notices"
+    # Each rendering owns its directory (it replaces the whole set at once): one directory per kind.
+    notices = directory / "notices" / "statements"
+    welcomes = directory / "notices" / "welcome"
     rendered = app.render_statements(key, PERIOD, notices)
-    welcome = app.render_welcome(key, notices, members=[members[2].id])
-    echo(f"5. rendered {rendered.count:,} statements (zh-CN) and {welcome.count} welcome notice into {notices}/")
+    welcome = app.render_welcome(key, welcomes, members=[members[2].id])
+    echo(
+        f"5. rendered {rendered.count:,} statements (zh-CN) into {notices}/ and {welcome.count} welcome notice "
+        f"into {welcomes}/"
+    )
     sample = sorted(notices.glob(f"statement-{PERIOD}-*.txt"))[0]
     echo(f"   {sample.name}:")
     for line in sample.read_text(encoding="utf-8").splitlines():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mutualaid import IneligibleError, StateError
+from mutualaid.privacy import mask_id_number
 from mutualaid.testing import resident_id
 
 D = Decimal
@@ -70,7 +71,10 @@ def test_a_cancer_patients_society_through_two_periods(app, invoke, pool_file, t
     zhou = app.join(pool, **person("1992-01-01", 8, "周七"), joined_on="2026-03-01", attributes=patient_attrs())
     with pytest.raises(IneligibleError) as twice:
         app.join(pool, **wu_id, joined_on="2026-03-01", attributes=patient_attrs())
-    assert twice.value.lines[1] == f"this person already holds live membership #{wu.id} in pool 'cancer-friends'"
+    assert twice.value.lines[1] == (
+        f"this person (ID {mask_id_number(wu_id['id_number'])}) already holds live membership #{wu.id} in pool "
+        "'cancer-friends'"
+    )
 
     # -- claims of period 2026-03 ------------------------------------------------------------------
     c1 = app.file_claim(

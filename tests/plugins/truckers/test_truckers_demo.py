@@ -32,7 +32,7 @@ def test_the_demo_runs_a_pool_end_to_end_and_reconciles(tmp_path):
     # one statement per member charged: everyone who joined but the driver who died
     sharing = int(re.search(r"among the ([\d,]+) members covered", text).group(1).replace(",", ""))
     assert sharing == joined - 1
-    assert len(list((out / "notices").glob("statement-2026-11-*.txt"))) == sharing
+    assert len(list((out / "notices" / "statements").glob("statement-2026-11-*.txt"))) == sharing
     assert (out / "demo.db").is_file() and (out / "pool.toml").is_file() and (out / "drivers.rejects.csv").is_file()
 
 
