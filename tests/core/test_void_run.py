@@ -463,6 +463,33 @@ def test_the_statements_of_a_period_shared_again_are_new_notices_in_the_send_log
     assert first.attempt == 0 and again.attempt == 1
 
 
+def test_the_public_notice_of_a_period_shared_again_is_a_new_notice_in_the_send_log(app):
+    """Its cases may differ from the voided run's: the send log must not take it for the one sent."""
+    _pool(app)
+    born = date(1970, 1, 1) + timedelta(days=next(_keys))
+    members = [
+        app.join(
+            POOL,
+            id_number=resident_id(born, n),
+            name=f"P{n}",
+            birth_date=born,
+            joined_on="2027-01-01",
+            attributes={},
+            email=f"p{n}@example.org",
+        ).id
+        for n in range(2)
+    ]
+    _need(app, POOL, members[0], "30.00")
+    first = app.share(POOL, "2027-12")
+    before = app.send_notices(POOL, "public-notice", period="2027-12", dry_run=True)
+    assert {p.reference for p in before.planned} == {"2027-12"}  # a period shared once: the period
+    app.void_run(POOL, "2027-12", reason="redo")
+    again = app.share(POOL, "2027-12")
+    after = app.send_notices(POOL, "public-notice", period="2027-12", dry_run=True)
+    assert [(p.member_id, p.reference) for p in after.planned] == [(m, f"2027-12/run-{again.run_id}") for m in members]
+    assert again.run_id != first.run_id
+
+
 def test_the_run_voided_notice_is_sent_once_per_voided_run(app):
     _pool(app)
     born = date(1970, 1, 1) + timedelta(days=next(_keys))

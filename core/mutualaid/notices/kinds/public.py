@@ -21,13 +21,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from ...db.models import Claim, Member, SharingRun
 from ...db.runs import live_run
 from ...money import format_minor
 from ...pools import PoolRecord
+from ...sharing.lookup import run_reference
 from ...vocabulary import LIVE_STATUSES, ClaimStatus, Governance, NoticeKind
 from ..context import member_columns
 from ..spec import NoticeRequest, NoticeSpec
@@ -63,11 +64,12 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
     period = request.period
     if period is None:  # pragma: no cover - the service asks for a period first
         raise ValueError("a public notice needs a period")
-    run_id = session.scalar(
-        select(SharingRun.id).where(
+    run = session.scalar(
+        select(SharingRun).where(
             SharingRun.pool_id == pool.id, SharingRun.period == period.key, live_run(SharingRun.id)
         )
     )
+    run_id = run.id if run is not None else None
     governance = pool.config.claims.governance
     if governance == Governance.PUBLIC:
         claims, total = _in_notice(session, pool, locale)
@@ -96,6 +98,9 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
             "contact": pool.config.operator or pool.config.name,
         },
         "shared": run_id is not None,
+        # What the send log knows this notice by: the period, or after a void and a new run, the
+        # period and that run -- so the notice of the new run's cases is sent too.
+        "reference": run_reference(run) if run is not None else period.key,
         "fee": rules["fee"],
         "ledger": ledger_head(session, pool),
     }
@@ -103,7 +108,11 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
 
 def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batch: dict[str, Any]) -> Select[Any]:
     """Every live member (or those asked for): the notice is the same for all."""
-    query = select(*member_columns()).where(Member.pool_id == pool.id).order_by(Member.id)
+    query = (
+        select(*member_columns(), literal(batch["reference"]).label("notice_reference"))
+        .where(Member.pool_id == pool.id)
+        .order_by(Member.id)
+    )
     if request.members:
         return query.where(Member.id.in_(list(request.members)))
     return query.where(Member.status.in_(LIVE_STATUSES))
@@ -120,7 +129,7 @@ PUBLIC_NOTICE = NoticeSpec(
     batch=_batch,
     recipients=_recipients,
     member=lambda row, batch: {},
-    reference=lambda row, request: request.period.key if request.period else "",
+    reference=lambda row, request: str(row.notice_reference),
     public=True,
     needs_period=True,
     description="the period's cases, for everyone: claimants masked, how to object and until when",
