@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from ..contacts import CONTACT_CHECKS, CONTACT_FIELDS
 from ..csvfiles import open_csv
-from ..db.models import Member
+from ..db.models import Member, MemberStatusChange
+from ..db.statistics import refresh_statistics
 from ..errors import ImportRowsError, ValidationError
 from ..fields import parse_date
 from ..keys import IdentityKeys
@@ -156,6 +157,7 @@ def import_members(
     checked.good = []
     columns = (*lifecycle.INSERT_COLUMNS, *checked.contacts)
     _write(session, plugins, pool, path, applicants, rows, numbers, keys, lines, progress, columns)
+    refresh_statistics(session, Member, MemberStatusChange)
     result.imported = len(rows)
     result.rejected = len(checked.bad)
     return result

@@ -3,20 +3,23 @@ by its period, the retry window, and look-ups of many members at once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ..db.models import LedgerEntry, SharingRun
+from ..db.bulk import chunks, ids_in
+from ..db.models import LedgerEntry, Member, SharingRun
 from ..db.runs import live_run
 from ..errors import StateError, ValidationError
 from ..periods import parse_period
 from ..pools import PoolRecord
 from ..vocabulary import EntryKind, PaymentModel
 
-__all__ = ["PostpaidRun", "find_run", "require_model", "settled_runs", "window_end"]
+__all__ = ["PostpaidRun", "find_run", "pool_members", "require_model", "settled_runs", "window_end"]
 
 
 def require_model(pool: PoolRecord, model: PaymentModel, action: str) -> None:
@@ -77,3 +80,21 @@ def find_run(session: Session, pool: PoolRecord, text: str) -> tuple[PostpaidRun
     settled = session.scalar(settled_runs(pool.id).where(LedgerEntry.run_id == row.id).limit(1)) is not None
     end = window_end(row.deduction_date, config.payments.retry_days)
     return PostpaidRun(row.id, period.key, row.deduction_date, end, settled), None
+
+
+def pool_members(
+    session: Session, pool_id: int, member_ids: Iterable[int], *columns: InstrumentedAttribute[Any]
+) -> dict[int, tuple[Any, ...]]:
+    """``columns`` of each of ``member_ids`` that is a member of the pool, looked up in batches by
+    the primary key alone. The pool is checked here, not in the query: ``pool_id = ? AND id IN
+    (...)`` lets SQLite pick the sharing index (it starts with ``pool_id`` and holds every column
+    such a look-up reads) and walk the whole pool for a few thousand numbers whenever the tables
+    have no statistics; by the primary key the cost follows the numbers asked for, not the pool."""
+    found: dict[int, tuple[Any, ...]] = {}
+    for chunk in chunks(sorted(set(member_ids))):
+        for member_id, member_pool, *values in session.execute(
+            select(Member.id, Member.pool_id, *columns).where(ids_in(Member.id, chunk))
+        ):
+            if member_pool == pool_id:
+                found[member_id] = tuple(values)
+    return found

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_records
 from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Charge, Member, Payment, PaymentBatch
+from ..db.statistics import refresh_statistics
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import parse_date
 from ..ledger.digests import DIGEST_KIND, payment_rows_digest
@@ -36,7 +37,7 @@ from ..periods import parse_period
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberStatus, PaymentModel, PaymentResult, PaymentState
-from .common import PostpaidRun, find_run, require_model
+from .common import PostpaidRun, find_run, pool_members, require_model
 from .records import PaymentImport, PaymentStatus
 
 __all__ = ["PAYMENT_COLUMNS", "import_payments", "list_payments"]
@@ -96,7 +97,9 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
         raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
     charges = _check_against_records(session, pool, rows, problems)
     problems.raise_for(count, "payments")
-    return _record(session, pool, path, digest, rows, charges)
+    imported = _record(session, pool, path, digest, rows, charges)
+    refresh_statistics(session, Payment)
+    return imported
 
 
 def _batch_of(session: Session, pool: PoolRecord, digest: str) -> tuple[int, str, datetime] | None:
@@ -199,12 +202,11 @@ class _Known:
 def _known(session: Session, pool: PoolRecord, rows: list[_PaymentRow]) -> _Known:
     """Members, charges and earlier payments, looked up in batches of member numbers, not row by row."""
     run_ids = sorted({r.run.id for r in rows})
-    known = _Known({}, {}, {}, {})
-    for chunk in chunks(sorted({r.member_id for r in rows})):
-        for member_id, status, ended_on in session.execute(
-            select(Member.id, Member.status, Member.ended_on).where(Member.pool_id == pool.id, ids_in(Member.id, chunk))
-        ):
-            known.members[member_id] = (status, ended_on)
+    members = pool_members(session, pool.id, (r.member_id for r in rows), Member.status, Member.ended_on)
+    known = _Known({number: (status, ended_on) for number, (status, ended_on) in members.items()}, {}, {}, {})
+    # Charges and payments by their (run, member) keys: the primary key of charges and the
+    # (run_id, member_id) index of payments, whatever the statistics say.
+    for chunk in chunks(sorted(members)):
         for run_id, member_id, amount in session.execute(
             select(Charge.run_id, Charge.member_id, Charge.amount_minor).where(
                 ids_in(Charge.run_id, run_ids), ids_in(Charge.member_id, chunk)

@@ -43,7 +43,7 @@ from ..money import MAX_MINOR, format_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberChange, MemberStatus, PaymentModel
-from .common import require_model
+from .common import pool_members, require_model
 from .records import TopUpImport, TopUpRecord
 
 __all__ = ["TOP_UP_COLUMNS", "import_top_ups", "top_up"]
@@ -242,14 +242,10 @@ def _problems(session: Session, pool: PoolRecord, items: list[_TopUp]) -> list[t
     """``(line, message)`` for every top-up whose member is not live in the pool, whose day is
     impossible, or whose reference was already recorded (in the pool, or earlier in the same file)."""
     today = pool_today(pool.definition)
-    members: dict[int, tuple[str, date, date | None]] = {}
-    for chunk in chunks(sorted({r.member_id for r in items})):
-        for member_id, status, joined_on, ended_on in session.execute(
-            select(Member.id, Member.status, Member.joined_on, Member.ended_on).where(
-                Member.pool_id == pool.id, ids_in(Member.id, chunk)
-            )
-        ):
-            members[member_id] = (status, joined_on, ended_on)
+    members = cast(
+        dict[int, tuple[str, date, date | None]],
+        pool_members(session, pool.id, (r.member_id for r in items), Member.status, Member.joined_on, Member.ended_on),
+    )
     known_refs: dict[str, tuple[int, int, date]] = {}
     references = sorted({r.reference for r in items if r.reference})
     for start in range(0, len(references), 1000):

@@ -26,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..claims import machine
-from ..db.models import Claim, SharingRun
+from ..db.models import Charge, Claim, SharingRun
 from ..db.runs import live_run, voided_run
+from ..db.statistics import refresh_statistics
 from ..errors import AlreadySharedError, StateError
 from ..ledger.books import account_balances
 from ..money import apportion
@@ -168,6 +169,7 @@ def run_sharing(
     machine.share(session, list(zip(claim_ids, funded_by_claim, strict=True)), run_id=run.id, period=period.key)
     session.flush()
     post_run(session, pool, run, funding, plan, claim_ids, funded_by_claim)
+    refresh_statistics(session, Charge)
     return result_of(run, pool)
 
 

@@ -1,0 +1,184 @@
+"""Benchmark ``mutualaid payment import`` into a big pool against the floor of writing its rows.
+
+Builds a postpaid truckers pool of N members with one set-based statement (no Python loop),
+approves an accidental death and shares one period through the public API, so that every member
+has a charge. It then writes a payment-results file of M rows (members spread over the whole pool,
+one in ten ``failed``, the others ``paid`` with their amount) and times the real command,
+``mutualaid payment import``, run as a process of its own (its start-up, about half a second, is
+in the figure). In the same run it times the floor: a bare ``executemany`` of the same M rows into
+a scratch table shaped like ``payments`` (same columns, primary key and indexes). It prints the
+seconds, the rows per second and the ratio, and checks the import's figures and that the ledger
+verifies. It never asserts a time.
+
+    python benchmarks/payment_import.py --members 1000000 --payments 100000
+    python benchmarks/payment_import.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+For PostgreSQL a scratch database is created on the server of the URL and dropped afterwards.
+Needs the truckers plugin installed (``make test`` or ``make demo`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from mutualaid import MutualAid
+from mutualaid.db import scratch_database
+from mutualaid.ledger import verify_ledger
+
+ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
+PERIOD = "2027-01"
+
+
+def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
+    dialect = app.engine.dialect.name
+    if dialect == "sqlite":
+        source = (
+            f"WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {members}) SELECT n FROM seq"
+        )
+    else:
+        source = f"SELECT n FROM generate_series(1, {members}) AS n"
+    started = time.perf_counter()
+    with app.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO members (pool_id, id_cipher, id_hash, id_masked, identity_seal, name, birth_date, "
+                "joined_on, waiting_until, status, ended_on, attributes_json) "
+                f"SELECT {pool_id}, 'P' || n, 'P' || n, '***', '-', 'M' || n, '1980-01-01', '2026-10-01', "
+                f"'2026-12-30', 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
+            )
+        )
+        if dialect == "postgresql":
+            conn.execute(text("ANALYZE members"))
+    return time.perf_counter() - started
+
+
+def _payment_rows(app: MutualAid, run_id: int, payments: int) -> list[tuple[int, str, int]]:
+    """(member, result, amount) of M charged members spread evenly over the pool."""
+    with app.engine.connect() as conn:
+        charged = conn.execute(text(f"SELECT count(*) FROM charges WHERE run_id = {run_id}")).scalar_one()
+        step = max(charged // payments, 1)
+        found = conn.execute(
+            text(f"SELECT member_id, amount_minor FROM charges WHERE run_id = {run_id} ORDER BY member_id")
+        ).all()
+    picked = found[::step][:payments]
+    if len(picked) < payments:
+        raise SystemExit(f"only {len(picked):,} members were charged; use more --members or fewer --payments")
+    return [(member, "failed" if i % 10 == 9 else "paid", amount) for i, (member, amount) in enumerate(picked)]
+
+
+def _write_file(path: Path, rows: list[tuple[int, str, int]], day: str) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("member_id,period,result,date,amount\n")
+        for member, result, amount in rows:
+            out.write(f"{member},{PERIOD},{result},{day},{amount // 100}.{amount % 100:02d}\n")
+
+
+def _import(url: str, path: Path) -> tuple[float, dict]:
+    command = Path(sys.executable).with_name("mutualaid")
+    env = {**os.environ, "MUTUALAID_DATABASE_URL": url}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(command), "payment", "import", "bench", str(path), "--json"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"mutualaid payment import failed:\n{done.stdout}{done.stderr}")
+    return elapsed, json.loads(done.stdout)
+
+
+def _floor(app: MutualAid, run_id: int, rows: list[tuple[int, str, int]], day: str) -> float:
+    """A bare executemany of the same rows into a table shaped like payments."""
+    id_type = "INTEGER PRIMARY KEY" if app.engine.dialect.name == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS floor_payments"))
+        conn.execute(
+            text(
+                f"CREATE TABLE floor_payments (id {id_type}, batch_id BIGINT NOT NULL, run_id BIGINT NOT NULL, "
+                "member_id BIGINT NOT NULL, result VARCHAR(16) NOT NULL, attempted_on DATE NOT NULL, "
+                "amount_minor BIGINT NOT NULL)"
+            )
+        )
+        conn.execute(text("CREATE INDEX ix_floor_batch ON floor_payments (batch_id)"))
+        conn.execute(text("CREATE INDEX ix_floor_run_member ON floor_payments (run_id, member_id)"))
+    marker = "?" if app.engine.dialect.name == "sqlite" else "%s"
+    sql = (
+        "INSERT INTO floor_payments (batch_id, run_id, member_id, result, attempted_on, amount_minor) "
+        f"VALUES ({', '.join([marker] * 6)})"
+    )
+    values = [(1, run_id, member, result, day, amount) for member, result, amount in rows]
+    started = time.perf_counter()
+    with app.engine.begin() as conn:
+        for start in range(0, len(values), 5000):
+            conn.exec_driver_sql(sql, values[start : start + 5000])
+    elapsed = time.perf_counter() - started
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE floor_payments"))
+    return elapsed
+
+
+def run(url: str, members: int, payments: int, workdir: Path) -> None:
+    app = MutualAid(url)
+    try:
+        record = app.create_pool(
+            {"key": "bench", "name": "Benchmark", "cohort": "truckers", "payments": {"model": "postpaid"}}
+        )
+        load = _load_members(app, record.id, members)
+        print(f"loaded {members:,} members set-based in {load:.2f} s ({members / load:,.0f} rows/s)")
+        claim = app.file_claim(
+            "bench", 1, event_kind="accidental_death", event_date="2026-12-20", filed_on="2026-12-21"
+        )  # fmt: skip
+        app.approve_claim(claim.id)
+        started = time.perf_counter()
+        shared = app.share("bench", PERIOD)
+        print(f"shared {PERIOD}: {shared.members:,} charges in {time.perf_counter() - started:.2f} s")
+        day = shared.deduction_date.isoformat()
+        rows = _payment_rows(app, shared.run_id, payments)
+        path = workdir / "payments.csv"
+        _write_file(path, rows, day)
+        imported, figures = _import(url, path)
+        paid = sum(1 for _, result, _ in rows if result == "paid")
+        if (figures["rows"], figures["paid_count"]) != (len(rows), paid):
+            raise SystemExit(f"the import's figures are wrong: {figures}")
+        with app.transaction() as session:
+            if not verify_ledger(session, record.id).ok:
+                raise SystemExit("the ledger does not verify")
+        floor = _floor(app, shared.run_id, rows, day)
+        print(f"mutualaid payment import of {len(rows):,} rows: {imported:.2f} s ({len(rows) / imported:,.0f} rows/s)")
+        print(f"floor, bare executemany of the same rows: {floor:.2f} s ({len(rows) / floor:,.0f} rows/s)")
+        print(f"ratio: {imported / floor:.2f}x")
+    finally:
+        app.close()
+
+
+def main() -> None:
+    # The pool's today, after the period's retry window; the command's process inherits it.
+    os.environ.setdefault("MUTUALAID_TODAY", "2027-01-31")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000, help="members in the pool (default 1,000,000)")
+    parser.add_argument("--payments", type=int, default=100_000, help="rows of the payments file (default 100,000)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.database_url:
+            print(f"SQLite, {args.members:,} members, {args.payments:,} payment rows")
+            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.payments, Path(tmp))
+            return
+        with scratch_database(args.database_url, prefix="mutualaid_bench") as url:
+            print(f"PostgreSQL, {args.members:,} members, {args.payments:,} payment rows (scratch database "
+                  f"{make_url(url).database})")  # fmt: skip
+            run(url, args.members, args.payments, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
