@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,34 @@ class MemberVerbs(Application):
 
         with self.reading() as session:
             return list(members.list_members(session, self.plugins, pool, status=status, limit=limit, reveal=reveal))
+
+    def iter_members(
+        self,
+        pool: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+        reveal: bool = False,
+    ) -> Iterator[MemberRecord]:
+        """:meth:`members` as it is read, for pools of any size: the members after member number
+        ``after`` (if given) in joining order, read in batches in one read transaction that stays
+        open until the iterator is exhausted or closed. The memory held does not grow with the pool.
+        Nothing is read, and no mistake raised, until the first member is asked for."""
+        from .. import members
+
+        with self.reading() as session:
+            yield from members.list_members(
+                session, self.plugins, pool, status=status, limit=limit, after=after, reveal=reveal
+            )
+
+    def member_number_bound(self, pool: str) -> int:
+        """The pool's highest member number (0 when it has none): how wide a listing's member
+        column must be to hold every member number of the pool."""
+        from .. import members
+
+        with self.reading() as session:
+            return members.member_number_bound(session, self.plugins, pool)
 
     def member(self, pool: str, member: int | str, *, reveal: bool = False) -> MemberRecord:
         """A member by member number or ID number (the live membership first; finding one by ID

@@ -7,7 +7,9 @@ of a command; the command line reaches the pools through it and nothing else.
 
 from __future__ import annotations
 
+import itertools
 import json
+import textwrap
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +28,14 @@ from ..vocabulary import Layout, values
 __all__ = [
     "State",
     "dump",
+    "dump_stream",
     "fmt_default",
     "fmt_value",
     "json_option",
     "layout_option",
     "pairs",
     "pass_state",
+    "stream_table",
     "table",
     "templates_option",
     "text_width",
@@ -101,6 +105,27 @@ def dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def dump_stream(items: Iterable[Any]) -> int:
+    """Print ``items`` as :func:`dump` prints a list of them, each as it is read (none held);
+    returns how many. Nothing is printed before the first item is read, so a mistake found then
+    leaves no half-written array."""
+    iterator = iter(items)
+    first = next(iterator, _NOTHING)
+    if first is _NOTHING:
+        click.echo("[]")
+        return 0
+    count = 0
+    for item in itertools.chain((first,), iterator):
+        text = textwrap.indent(json.dumps(item, ensure_ascii=False, indent=2, default=str), "  ")
+        click.echo(("[\n" if count == 0 else ",\n") + text, nl=False)
+        count += 1
+    click.echo("\n]")
+    return count
+
+
+_NOTHING = object()
+
+
 def text_width(text: str) -> int:
     """The columns ``text`` takes in a terminal: wide (CJK) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -114,6 +139,55 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
         click.echo("  ".join(c + " " * (w - text_width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
+
+
+#: Rows :func:`stream_table` reads before it fixes the column widths.
+STREAM_SAMPLE = 1000
+#: Lines :func:`stream_table` writes at once.
+_STREAM_CHUNK = 1000
+
+
+def stream_table(
+    rows: Iterable[Sequence[Any]],
+    header: Sequence[str],
+    *,
+    least: Sequence[int] = (),
+    most: Sequence[int | None] = (),
+    sample: int | None = None,
+) -> int:
+    """Print ``rows`` as :func:`table` does, without holding them all: the column widths are fixed
+    from the first ``sample`` rows (default :data:`STREAM_SAMPLE`), each at least ``least[i]``
+    and, unless the header is wider, at most ``most[i]``; the later rows are printed as they are
+    read. A cell wider than its column is printed whole (the rest of that line shifts right).
+    Returns the number of rows. When every row is in the sample and no bound binds, the output is
+    exactly :func:`table`'s; nothing is printed before the sample has been read.
+    """
+    iterator = iter(rows)
+    head = [str(h) for h in header]
+    first = [[str(c) for c in row] for row in itertools.islice(iterator, STREAM_SAMPLE if sample is None else sample)]
+    widths = []
+    for i, title in enumerate(head):
+        widest = max((text_width(row[i]) for row in first), default=0)
+        cap = most[i] if i < len(most) else None
+        if cap is not None:
+            widest = min(widest, cap)
+        widths.append(max(text_width(title), least[i] if i < len(least) else 0, widest))
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - text_width(c)) for c, w in zip(cells, widths, strict=False)).rstrip()
+
+    lines = [line(head), "  ".join("-" * w for w in widths)] + [line(row) for row in first]
+    count = len(first)
+    del first
+    for row in iterator:
+        lines.append(line([str(c) for c in row]))
+        count += 1
+        if len(lines) >= _STREAM_CHUNK:
+            click.echo("\n".join(lines))
+            lines.clear()
+    if lines:
+        click.echo("\n".join(lines))
+    return count
 
 
 def pairs(items: Iterable[str], option: str) -> dict[str, str]:

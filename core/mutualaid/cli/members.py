@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import MutualAidError, ValidationError
-from .common import State, dump, fmt_value, json_option, pairs, pass_state, table
+from .common import State, dump, dump_stream, fmt_value, json_option, pairs, pass_state, stream_table, table
 
 __all__ = ["member_group"]
 
@@ -205,24 +205,44 @@ class _ImportBars:
         self.bar = None
 
 
+#: The widest the name column of 'member list' grows (terminal columns); a longer name is printed whole.
+LIST_NAME_WIDTH = 24
+
+
 @member_group.command("list")
 @click.argument("pool")
 @click.option("--status", help="Only members with this status (active, frozen, lapsed, exited, deceased).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many members.")
+@click.option(
+    "--after",
+    metavar="MEMBER",
+    type=click.IntRange(min=0),
+    help="Only members after this member number (for paging with --limit: the last one shown).",
+)
 @_show_id_numbers
 @json_option
 @pass_state
-def member_list(state: State, pool: str, status: str | None, limit: int | None, reveal: bool, as_json: bool) -> None:
-    """List a pool's members (ID numbers masked unless --show-id-numbers)."""
+def member_list(
+    state: State, pool: str, status: str | None, limit: int | None, after: int | None, reveal: bool, as_json: bool
+) -> None:
+    """List a pool's members in joining order (ID numbers masked unless --show-id-numbers).
+
+    The members are printed as they are read, so a pool of millions lists in constant memory; the
+    table's column widths are set by the pool's highest member number and the first rows (a name
+    wider than 24 columns is printed whole), and --json prints one JSON array as it is read. Page
+    with --limit N --after M, where M is the last member number of the previous page.
+    """
     app = state.app
     today = app.today(pool)
-    members = app.members(pool, status=status, limit=limit, reveal=reveal)
+    members = app.iter_members(pool, status=status, limit=limit, after=after, reveal=reveal)
     if as_json:
-        dump([m.as_dict(today) for m in members])
+        dump_stream(m.as_dict(today) for m in members)
         return
-    table(
-        [(m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members],
+    stream_table(
+        ((m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members),
         ("member", "name", "id number", "born", "joined", "waiting until", "state"),
+        least=(len(str(app.member_number_bound(pool))),),
+        most=(None, LIST_NAME_WIDTH),
     )
 
 

@@ -25,6 +25,7 @@ from .service import (
     list_members,
     locked_member,
     member_history,
+    member_number_bound,
     update_member,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "list_members",
     "locked_member",
     "member_history",
+    "member_number_bound",
     "member_state",
     "normalize_id_number",
     "update_member",

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,10 +49,16 @@ __all__ = [
     "list_members",
     "locked_member",
     "member_history",
+    "member_number_bound",
     "update_member",
 ]
 
 #: Claim statuses whose benefit was granted (approved, or approved and already shared).
+#: Members read per query by :func:`list_members` (keyset pagination by member number).
+LIST_BATCH = 2000
+#: The largest member number the database can hold (a signed 64-bit integer).
+_LARGEST_NUMBER = 2**63 - 1
+
 _PAID_CLAIMS = (ClaimStatus.APPROVED, ClaimStatus.SHARED)
 _WHAT = {MemberStatus.EXITED: "exit", MemberStatus.DECEASED: "death"}
 
@@ -158,10 +164,17 @@ def list_members(
     *,
     status: str | None = None,
     limit: int | None = None,
+    after: int | None = None,
     reveal: bool = False,
 ) -> Iterator[MemberRecord]:
-    """Members of a pool in joining order, streamed in batches; ``status`` keeps one stored status.
-    ID numbers are masked, or decrypted with ``reveal`` (which needs the operator's key).
+    """Members of a pool in joining order (member number), streamed; ``status`` keeps one stored
+    status, ``after`` starts after that member number (for paging: the last one of the previous
+    page). ID numbers are masked, or decrypted with ``reveal`` (which needs the operator's key).
+
+    The rows are read by member number in batches of :data:`LIST_BATCH` (one query each, in the
+    caller's transaction, so one snapshot), and each batch is let go before the next is read: the
+    memory held does not grow with the pool. Nothing is checked or read until the first member is
+    asked for.
 
     :raises ValidationError: for a status that is not one of :class:`~mutualaid.vocabulary.MemberStatus`.
     """
@@ -178,11 +191,28 @@ def list_members(
                 [f"--status: {status!r} is not a member status; use one of {', '.join(values(MemberStatus))}{hint}"]
             )
         query = query.where(Member.status == status)
-    if limit is not None:
-        query = query.limit(limit)
     keys = database_keys(session, purpose="show members' ID numbers") if reveal else None
-    for row in session.scalars(query.execution_options(yield_per=2000)):
-        yield record_of(row, pool.key, keys)
+    if after is not None and after >= _LARGEST_NUMBER:
+        return  # no member number is larger (and the database cannot compare with a wider one)
+    last, left = after, limit
+    while left is None or left > 0:
+        size = LIST_BATCH if left is None else min(LIST_BATCH, left)
+        page = query if last is None else query.where(Member.id > last)
+        rows = session.scalars(page.limit(size)).all()
+        for row in rows:
+            yield record_of(row, pool.key, keys)
+        if len(rows) < size:
+            return
+        last = rows[-1].id
+        left = None if left is None else left - len(rows)
+        del rows
+
+
+def member_number_bound(session: Session, plugins: Plugins, pool_key: str) -> int:
+    """The highest member number of the pool (0 when it has none): no listing of it needs a wider
+    member column. Read from the primary key's index, not by reading the members."""
+    pool = get_pool(session, plugins, pool_key)
+    return session.scalar(select(func.max(Member.id)).where(Member.pool_id == pool.id)) or 0
 
 
 def member_history(session: Session, pool: PoolRecord, member: int | str) -> tuple[MemberRecord, list[HistoryEntry]]:
