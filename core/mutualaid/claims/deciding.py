@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
@@ -19,7 +20,7 @@ from ..money import format_minor, from_minor, to_minor
 from ..pools import PoolRecord
 from ..vocabulary import ClaimStatus, PaymentModel, PaymentResult
 
-__all__ = ["PAID_STATUSES", "contributions", "decide"]
+__all__ = ["PAID_STATUSES", "contributions", "decide", "earlier_memberships"]
 
 #: Claim statuses whose benefit was granted (approved, or approved and already shared).
 PAID_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.SHARED)
@@ -34,6 +35,18 @@ def _core_denials(member: Member, claim: Claim) -> list[str]:
     return reasons
 
 
+def earlier_memberships(member: Member) -> Select[int, date, date | None, str]:
+    """The person's other memberships of the pool (found by their ID number's hash).
+
+    Only equalities, no order: the planner then searches ``ix_members_pool_id_id_hash`` for the
+    person's few rows. A range on ``joined_on`` or an ``ORDER BY joined_on`` would let SQLite walk
+    the sharing index (``pool_id, joined_on, ...``) over every member of the pool instead, so the
+    caller keeps the earlier ones and orders them."""
+    return select(Member.id, Member.joined_on, Member.ended_on, Member.status).where(
+        Member.pool_id == member.pool_id, Member.id_hash == member.id_hash, Member.id != member.id
+    )
+
+
 def _member_facts(session: Session, member: Member, row: Claim, pool: PoolRecord) -> MemberFacts:
     """The member as the rules see them: on the attributes recorded when the claim was filed (a
     later update cannot change the outcome of an earlier event), frozen spans, earlier memberships."""
@@ -44,11 +57,9 @@ def _member_facts(session: Session, member: Member, row: Claim, pool: PoolRecord
         attributes = cohort.member_model.model_construct(**recorded)
     earlier = tuple(
         EarlierMembership(m.id, m.joined_on, m.ended_on, m.status)
-        for m in session.scalars(
-            select(Member)
-            .where(Member.pool_id == member.pool_id, Member.id_hash == member.id_hash, Member.id != member.id)
-            .where(Member.joined_on <= member.joined_on)
-            .order_by(Member.joined_on, Member.id)
+        for m in sorted(
+            (m for m in session.execute(earlier_memberships(member)) if m.joined_on <= member.joined_on),
+            key=lambda m: (m.joined_on, m.id),
         )
     )
     return MemberFacts(
