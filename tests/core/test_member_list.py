@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -241,3 +242,70 @@ def test_stream_table_keeps_a_wide_cell_whole(capsys, monkeypatch):
     )  # fmt: skip
     assert stream_table([], ("member", "name"), least=(9,)) == 0
     assert capsys.readouterr().out == "member     name\n---------  ----\n"
+
+
+# -- the table's rows: only the columns printed, the same values as the records -------------------
+
+
+def record_rows(app: Any, on: date, **filters: Any) -> list[tuple[Any, ...]]:
+    """What the table printed for each member from the full records (the state as its value)."""
+    return [
+        (m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(on).value)
+        for m in app.iter_members(POOL, **filters)
+    ]
+
+
+@pytest.mark.parametrize("on", [date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)])
+def test_the_table_rows_are_the_records_values_on_any_day(app, crowd, monkeypatch, on):
+    monkeypatch.setattr(members_service, "LIST_BATCH", 7)
+    waiting_until = app.member(POOL, crowd[0]).waiting_until
+    assert waiting_until == date(2026, 12, 30)  # the days asked are before, on and after its end
+    rows = list(app.iter_member_rows(POOL, on))
+    assert rows == record_rows(app, on)
+    states = [row[6] for row in rows]
+    assert states[10] == "exited" and states[20] == "deceased"
+    live = "waiting" if on <= waiting_until else "active"
+    assert states.count(live) == MEMBERS - 2 and all(type(state) is str for state in states)
+    assert list(app.iter_member_rows(POOL, on, status="active", limit=30, after=crowd[5])) == record_rows(
+        app, on, status="active", limit=30, after=crowd[5]
+    )
+    assert list(app.iter_member_rows(POOL, on, status="exited")) == record_rows(app, on, status="exited")
+
+
+def test_the_table_rows_reveal_as_the_records_do(app, crowd, monkeypatch):
+    monkeypatch.setattr(members_service, "LIST_BATCH", 7)
+    with app.engine.begin() as conn:  # an ID number changed in the database: it does not decrypt
+        conn.execute(Member.__table__.update().where(Member.id == crowd[3]).values(id_cipher="v1:tampered"))
+    on = app.today(POOL)
+    rows = list(app.iter_member_rows(POOL, on, reveal=True))
+    assert rows == record_rows(app, on, reveal=True)
+    assert rows[0][2] == resident_id(date(1980, 1, 1), 1)  # revealed in full
+    assert rows[3][2] == app.member(POOL, crowd[3]).id_number and "*" in rows[3][2]  # stays masked
+    assert [row[2] for row in app.iter_member_rows(POOL, on)] == [m.id_number for m in app.members(POOL)]
+
+
+def test_the_table_reads_only_the_printed_columns_a_batch_at_a_time(app, crowd, monkeypatch):
+    monkeypatch.setattr(members_service, "LIST_BATCH", 7)
+    queries = member_queries(app)
+    seen = next(queries)
+    rows = app.iter_member_rows(POOL, app.today(POOL))
+    assert seen == []  # nothing is read before the first row is asked for
+    assert [row[0] for row in rows] == crowd
+    assert len(seen) == math.ceil(MEMBERS / 7)
+    assert all("LIMIT" in statement and 7 in limits(parameters) for statement, parameters in seen)
+    assert not any("attributes_json" in s or "email" in s or "id_cipher" in s for s, _ in seen)
+    queries.close()
+
+
+@pytest.mark.parametrize("text", ["", "abc 123", "司机12", "Ｆｕｌｌ", "é", "e\u0301", "🙂x", "한글", "\u3000", "ｶﾀ"])
+def test_text_width_counts_wide_characters_twice(text):
+    expected = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    assert common.text_width(text) == expected
+    assert common.text_width(text) == expected  # and again, from the widths kept
+
+
+def test_text_width_keeps_a_bounded_number_of_characters(monkeypatch):
+    monkeypatch.setattr(common, "_WIDTHS_KEPT", 0)
+    monkeypatch.setattr(common, "_CHAR_WIDTHS", common._CharWidths())
+    assert common.text_width("互助ab") == 6
+    assert len(common._CHAR_WIDTHS) == 0

@@ -128,7 +128,26 @@ _NOTHING = object()
 
 def text_width(text: str) -> int:
     """The columns ``text`` takes in a terminal: wide (CJK) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    if text.isascii():
+        return len(text)
+    return sum(map(_CHAR_WIDTHS.__getitem__, text))
+
+
+class _CharWidths(dict[str, int]):
+    """Each character's terminal width (2 for wide and fullwidth ones), looked up once and kept
+    (up to :data:`_WIDTHS_KEPT` characters), so a listing of a million names does not ask
+    :mod:`unicodedata` for every character of every name."""
+
+    def __missing__(self, ch: str) -> int:
+        width = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if len(self) < _WIDTHS_KEPT:
+            self[ch] = width
+        return width
+
+
+#: Characters whose width :data:`_CHAR_WIDTHS` keeps (a name's script has a few thousand at most).
+_WIDTHS_KEPT = 65536
+_CHAR_WIDTHS = _CharWidths()
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
@@ -174,13 +193,13 @@ def stream_table(
         widths.append(max(text_width(title), least[i] if i < len(least) else 0, widest))
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - text_width(c)) for c, w in zip(cells, widths, strict=False)).rstrip()
+        return "  ".join([c + " " * (w - text_width(c)) for c, w in zip(cells, widths, strict=False)]).rstrip()
 
     lines = [line(head), "  ".join("-" * w for w in widths)] + [line(row) for row in first]
     count = len(first)
     del first
     for row in iterator:
-        lines.append(line([str(c) for c in row]))
+        lines.append(line(list(map(str, row))))
         count += 1
         if len(lines) >= _STREAM_CHUNK:
             click.echo("\n".join(lines))

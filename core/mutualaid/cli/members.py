@@ -234,12 +234,12 @@ def member_list(
     """
     app = state.app
     today = app.today(pool)
-    members = app.iter_members(pool, status=status, limit=limit, after=after, reveal=reveal)
     if as_json:
+        members = app.iter_members(pool, status=status, limit=limit, after=after, reveal=reveal)
         dump_stream(m.as_dict(today) for m in members)
         return
     stream_table(
-        ((m.id, m.name, m.id_number, m.birth_date, m.joined_on, m.waiting_until, m.state_on(today)) for m in members),
+        app.iter_member_rows(pool, today, status=status, limit=limit, after=after, reveal=reveal),
         ("member", "name", "id number", "born", "joined", "waiting until", "state"),
         least=(len(str(app.member_number_bound(pool))),),
         most=(None, LIST_NAME_WIDTH),
