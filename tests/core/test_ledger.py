@@ -239,13 +239,13 @@ def test_two_shared_periods_make_a_chain_that_verifies(app, invoke, truckers_poo
     assert app.ledger_balances(POOL) == BALANCES
     assert sum(BALANCES.values()) == 0
 
-    clean = invoke("ledger", "verify", POOL)
+    clean = invoke("ledger", "verify", "--full", POOL)
     assert clean.exit_code == 0, clean.output
     assert clean.output == (
         f"ledger of pool 'js-truckers': 4 entries, chain intact, every run's charges match\n  head {report.head}\n"
         f"  {IDENTITIES}\n"
     )
-    as_json = invoke("ledger", "verify", POOL, "--json")
+    as_json = invoke("ledger", "verify", "--full", POOL, "--json")
     assert as_json.exit_code == 0
     assert json.loads(as_json.output) == {
         "ok": True,
@@ -253,6 +253,9 @@ def test_two_shared_periods_make_a_chain_that_verifies(app, invoke, truckers_poo
         "head": report.head,
         "head_seq": 4,
         "anchors": 0,
+        "full": True,
+        "first_seq": 1,
+        "since": None,
         "problems": [],
         "notes": [IDENTITIES],
     }
@@ -286,7 +289,7 @@ def test_an_entry_posted_with_the_old_checksum_still_verifies_by_it(
         f"UPDATE charges SET amount_minor = amount_minor - 1 WHERE run_id = {dec} AND member_id = 3",
         f"UPDATE charges SET amount_minor = amount_minor + 1 WHERE run_id = {dec} AND member_id = 4",
     )
-    assert [str(p) for p in app.verify_ledger(POOL).problems] == [
+    assert [str(p) for p in app.verify_ledger(POOL, full=True).problems] == [
         "entry 4: "
         + RUN_ALTERED.format(run=dec, period="2026-12", rows=5)
         + f"{DEC_CHARGED}, the database now has 5 rows totalling {DEC_CHARGED} with a different checksum"
@@ -486,11 +489,11 @@ def test_an_edited_database_is_caught_by_verify(
     _sql(app, *(s.format(nov=nov, dec=dec) for s in statements))
     expected = [p.format(nov=nov, dec=dec) for p in problems]
 
-    report = app.verify_ledger(POOL)
+    report = app.verify_ledger(POOL, full=True)
     assert not report.ok
     assert [str(p) for p in report.problems] == expected
 
-    result = invoke("ledger", "verify", POOL)
+    result = invoke("ledger", "verify", "--full", POOL)
     assert result.exit_code == 1
     entries = report.entries
     assert result.output == (
@@ -498,7 +501,7 @@ def test_an_edited_database_is_caught_by_verify(
         + "".join(f"  {p}\n" for p in expected)
         + f"  {IDENTITIES}\n"
     )
-    as_json = invoke("ledger", "verify", POOL, "--json")
+    as_json = invoke("ledger", "verify", "--full", POOL, "--json")
     assert as_json.exit_code == 1
     assert json.loads(as_json.output)["problems"] == expected
 

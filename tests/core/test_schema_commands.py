@@ -357,7 +357,7 @@ READERS = [
     ["member", "show", POOL, "2"],
     ["claim", "list", POOL],
     ["share", "show", POOL, "--period", "2026-11"],
-    ["ledger", "verify", POOL],
+    # not ``ledger verify``: it checks read-only, then records where it got to (test_verify_incremental.py)
     ["ledger", "balance", POOL],
     ["ledger", "entries", POOL],
     ["db", "current"],

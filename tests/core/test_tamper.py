@@ -143,7 +143,7 @@ def _build(app: MutualAid, tmp: Path) -> Scenario:
     )
     app.import_top_ups(PREPAID, top_ups)  # entry 2
     for pool in (POOL, PREPAID):
-        report = app.verify_ledger(pool)
+        report = app.verify_ledger(pool, full=True)
         assert report.ok, report.problems
     return Scenario(
         url="",
@@ -231,7 +231,7 @@ def _sql(app: MutualAid, *statements: str) -> None:
 
 
 def _problems(app: MutualAid, pool: str = POOL, **anchors: Any) -> list[str]:
-    report = app.verify_ledger(pool, **anchors)
+    report = app.verify_ledger(pool, full=True, **anchors)
     assert not report.ok
     return [str(p) for p in report.problems]
 
@@ -736,7 +736,7 @@ def _head_back(app: MutualAid, seq: int) -> None:
 def test_the_last_entry_deleted_with_the_head_moved_back(world, scenario, invoke_on):
     """On its own the shortened chain verifies; the public notice's head (entry 6) shows it."""
     _head_back(world, 5)
-    assert world.verify_ledger(POOL).ok
+    assert world.verify_ledger(POOL, full=True).ok
     seq, head = scenario.notice_head
     assert seq == 6
     anchor = f"{seq}:{head}"
@@ -745,7 +745,7 @@ def test_the_last_entry_deleted_with_the_head_moved_back(world, scenario, invoke
         "were deleted"
     )
     assert _problems(world, anchors=[anchor]) == [problem]
-    result = invoke_on(world, "ledger", "verify", POOL, "--anchor", anchor)
+    result = invoke_on(world, "ledger", "verify", "--full", POOL, "--anchor", anchor)
     assert (result.exit_code, result.output) == (
         1,
         f"ledger of pool '{POOL}': 1 problem in 5 entries:\n  {problem}\n  {IDENTITIES}\n",
@@ -804,7 +804,7 @@ def test_an_overcharge_with_the_chain_recomputed(world, scenario, invoke_on, tmp
         )
 
     _rewrite_chain(world, 4, overcharge)
-    assert world.verify_ledger(POOL).ok  # the rewritten chain holds together
+    assert world.verify_ledger(POOL, full=True).ok  # the rewritten chain holds together
     seq, head = scenario.statement_head
     assert seq == 5
     anchor = f"{seq}:{head}"
@@ -817,7 +817,7 @@ def test_an_overcharge_with_the_chain_recomputed(world, scenario, invoke_on, tmp
     anchors.write_text(
         f"# heads from statements and notices\n\n3:{'0' * 64}  # a made-up one\n{anchor}\n", encoding="utf-8"
     )
-    result = invoke_on(world, "ledger", "verify", POOL, "--anchors", str(anchors))
+    result = invoke_on(world, "ledger", "verify", "--full", POOL, "--anchors", str(anchors))
     assert result.exit_code == 1
     assert result.output.splitlines()[1:] == [
         f"  published head of entry 3 ({'0' * 12}…) is not in the chain: the ledger was rewritten after it was published",
@@ -831,7 +831,7 @@ def test_published_heads_in_an_untouched_chain(world, scenario, invoke_on, tmp_p
         f"{scenario.statement_head[0]}:{scenario.statement_head[1]}",
         f"{scenario.notice_head[0]}:{scenario.notice_head[1]}",
     ]
-    report = world.verify_ledger(POOL, anchors=anchors)
+    report = world.verify_ledger(POOL, anchors=anchors, full=True)
     assert (report.ok, report.anchors, report.head_seq) == (True, 2, 6)
     head = world.ledger_head(POOL)
     assert (head.seq, head.anchor) == (6, anchors[1])
@@ -842,7 +842,7 @@ def test_published_heads_in_an_untouched_chain(world, scenario, invoke_on, tmp_p
         "hash": scenario.notice_head[1],
         "anchor": anchors[1],
     }
-    result = invoke_on(world, "ledger", "verify", POOL, "--anchor", anchors[0], "--anchor", anchors[1])
+    result = invoke_on(world, "ledger", "verify", "--full", POOL, "--anchor", anchors[0], "--anchor", anchors[1])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
         f"ledger of pool '{POOL}': 6 entries, chain intact, every run's charges match, 2 published heads in the chain"
@@ -869,14 +869,14 @@ def test_published_heads_in_an_untouched_chain(world, scenario, invoke_on, tmp_p
 )
 def test_a_bad_anchor_is_one_line(world, invoke_on, args, message, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    result = invoke_on(world, "ledger", "verify", POOL, *args)
+    result = invoke_on(world, "ledger", "verify", "--full", POOL, *args)
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
 
 
 def test_a_bad_line_in_an_anchors_file_names_its_line(world, invoke_on, tmp_path):
     heads = tmp_path / "heads.txt"
     heads.write_text("# published\n5:nothex\n", encoding="utf-8")
-    result = invoke_on(world, "ledger", "verify", POOL, "--anchors", str(heads))
+    result = invoke_on(world, "ledger", "verify", "--full", POOL, "--anchors", str(heads))
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {heads}:2: '5:nothex' is not a published head; write it as N:HASH, the entry's number and its "

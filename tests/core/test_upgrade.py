@@ -93,6 +93,8 @@ NEW_TABLES |= {"identity_keys", "member_identity_corrections"}
 # Revision 0006 (corrections): amendments, voided runs and reversed top-ups; every run its period's
 # first (attempt 0, checked below).
 NEW_TABLES |= {"claim_amendments", "sharing_run_voids", "top_up_reversals"}
+# Revision 0009 (ledger verifications): where verifications got to, empty on an upgraded database.
+NEW_TABLES |= {"ledger_verifications"}
 ENCRYPTED = {"members": ("id_number", "id_cipher")}
 # Revision 0008 (ledger digests): each run's charges' SHA-256 digest, computed by the upgrade.
 COMPUTED_COLUMNS = {"sharing_runs": {"charge_digest", "attempt"}}

@@ -22,13 +22,24 @@ class LedgerVerbs(Application):
     """The books: verifying the chain, balances against the records, the operator's entries."""
 
     def verify_ledger(
-        self, pool: str, *, anchors: Iterable[str] = (), anchors_files: Iterable[str | Path] = ()
+        self,
+        pool: str,
+        *,
+        anchors: Iterable[str] = (),
+        anchors_files: Iterable[str | Path] = (),
+        full: bool = False,
     ) -> VerifyReport:
         """Recheck a pool's hash chain from the first entry, the records every entry rests on (a run's
         charges and claims, a payment batch's rows and totals, a top-up's rows) against the digests
         and figures it recorded, and the heads published earlier: ``anchors`` (``N:HASH``, as
         :meth:`ledger_head` and every statement give them) and files of them (one a line, ``#``
         comments allowed).
+
+        Only what was added since the last successful verification is checked (its entry must still
+        have the hash it had), unless ``full`` or the pool was never verified: then everything is.
+        The check reads in one read-only transaction; a check that finds nothing wrong is then
+        recorded (the entry and hash it reached) in a short write transaction of its own.
+        The records of entries before that verification, edited since, are only seen by ``full``.
 
         :raises ValidationError: listing every anchor that is not ``N:HASH`` and every file that
             cannot be read (before the database is read).
@@ -39,8 +50,17 @@ class LedgerVerbs(Application):
         published = ledger.read_anchors(anchors, anchors_files)
         with self.reading() as session:
             pool_id = pools.get_pool(session, self.plugins, pool).id
+            last = None if full else ledger.last_checkpoint(session, pool_id)
+            since = last if last is not None and last.seq > 0 else None
+            checked = ledger.verify_ledger(session, pool_id, anchors=published, since=since)
             # members' identities against their seals too (a member changed in the database is named)
-            return with_identities(session, pool_id, ledger.verify_ledger(session, pool_id, anchors=published))
+            report = with_identities(session, pool_id, checked)
+        if report.ok:
+            with self.transaction() as session:
+                ledger.record_checkpoint(
+                    session, pool_id, seq=report.head_seq, hash=report.head, full=report.full, entries=report.entries
+                )
+        return report
 
     def ledger_head(self, pool: str) -> LedgerHead:
         """The head of a pool's chain to publish (its last entry's number and hash; ``anchor`` is

@@ -34,6 +34,11 @@ def ledger_group() -> None:
     metavar="FILE",
     help="A file of published heads, one N:HASH a line ('#' comments allowed).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Check the whole chain and every run's records, not only what was added since the last verification.",
+)
 @json_option
 @pass_state
 @click.pass_context
@@ -43,11 +48,24 @@ def ledger_verify(
     pool: str,
     anchors: tuple[str, ...],
     anchors_files: tuple[str, ...],
+    full: bool,
     as_json: bool,
 ) -> None:
-    """Recheck the hash chain from the first entry, the records every entry rests on (charges,
-    claims, payments, top-ups) and the heads published earlier (exit 1 on any problem)."""
-    report = state.app.verify_ledger(pool, anchors=anchors, anchors_files=anchors_files)
+    """Recheck the hash chain, the records its entries rest on (charges, claims, payments,
+    top-ups) and the heads published earlier (exit 1 on any problem). Only what was added since the
+    last successful verification is checked (its entry must still have the same hash); --full
+    checks everything from the first entry, and so do a pool's first verification and a failed one's
+    next (records of entries before the last verification, edited since, are only found by --full)."""
+    report = state.app.verify_ledger(pool, anchors=anchors, anchors_files=anchors_files, full=full)
+    since = report.since
+    scope = ""  # a full check says nothing more (as before there was an incremental one)
+    if since is not None:
+        added = (
+            f"checked entries {report.first_seq}..{report.head_seq}"
+            if report.head_seq >= report.first_seq
+            else "no entries added"
+        )
+        scope = f"{added} since the verification of {since.day} (use --full to check all)"
     if as_json:
         dump(
             {
@@ -56,6 +74,9 @@ def ledger_verify(
                 "head": report.head,
                 "head_seq": report.head_seq,
                 "anchors": report.anchors,
+                "full": report.full,
+                "first_seq": report.first_seq,
+                "since": since.verified_at.isoformat() if since is not None else None,
                 "problems": [str(p) for p in report.problems],
                 "notes": list(report.notes),
             }
@@ -63,10 +84,12 @@ def ledger_verify(
     elif report.ok:
         click.echo(
             f"ledger of pool {pool!r}: {report.entries:,} entr{'y' if report.entries == 1 else 'ies'}, chain intact, "
-            "every run's charges match"
+            + ("every run's charges match" if report.full else "the new runs' charges match")
             + (f", {plural(report.anchors, 'published head')} in the chain" if report.anchors else "")
         )
         click.echo(f"  head {report.head}")
+        if scope:
+            click.echo(f"  {scope}")
     else:
         click.echo(
             f"ledger of pool {pool!r}: {plural(len(report.problems), 'problem')} in "
@@ -74,6 +97,8 @@ def ledger_verify(
         )
         for problem in report.problems:
             click.echo(f"  {problem}")
+        if scope:
+            click.echo(f"  {scope}")
     if not as_json:
         for note in report.notes:  # members' identities checked, or why not
             click.echo(f"  {note}")

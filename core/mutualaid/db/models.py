@@ -13,6 +13,7 @@ from typing import Annotated
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -63,6 +64,7 @@ __all__ = [
     "JuryQualification",
     "LedgerEntry",
     "LedgerLine",
+    "LedgerVerification",
     "IdentityKey",
     "Member",
     "MemberIdentityCorrection",
@@ -500,6 +502,23 @@ class LedgerLine(Base):
     amount_minor: Mapped[Minor]
 
     __table_args__ = (CheckConstraint(check_values("account", Account), name="account"),)
+
+
+class LedgerVerification(Base):
+    """A verification of a pool's chain that found nothing wrong: the entry it reached and that
+    entry's hash, when, and whether it checked everything (``full``) or only what was added since
+    the verification before it. ``ledger verify`` starts its next incremental check here; only
+    mutualaid.ledger.checkpoints writes these rows (migration 0009)."""
+
+    __tablename__ = "ledger_verifications"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    full: Mapped[bool] = mapped_column(Boolean)
+    entries: Mapped[int] = mapped_column(BigInteger)
 
 
 class NoticeDelivery(Base):

@@ -15,7 +15,8 @@ heads published outside the database (every statement and public notice carries 
 so that a chain recomputed from scratch after an edit is caught too.
 
 ``posting`` (the only writer of entries and lines), ``chain`` (the hash), ``digests`` (of the
-records), ``entries`` (reading them), ``verify`` (the chain), ``facts`` (the records against the
+records), ``entries`` (reading them), ``verify`` (the chain), ``checkpoints`` (where it was last
+verified, for an incremental check), ``facts`` (the records against the
 entries), ``anchors`` (published heads) and ``books`` (balances against the records).
 
 Accounts (:class:`~mutualaid.vocabulary.Account`, debit-positive):
@@ -38,6 +39,7 @@ from __future__ import annotations
 from .anchors import Anchor, LedgerHead, ledger_head, parse_anchor, read_anchors
 from .books import BooksCheck, BooksReport, account_balances, reconcile_books
 from .chain import GENESIS, entry_hash
+from .checkpoints import Checkpoint, last_checkpoint, record_checkpoint
 from .digests import CHECKSUM_MOD, DIGEST_KIND, ChargeFigures, charge_figures
 from .entries import EntryRecord, list_entries
 from .posting import Line, lines_from_amounts, post_adjustment, post_entry, reverse_entry
@@ -51,6 +53,7 @@ __all__ = [
     "BooksCheck",
     "BooksReport",
     "ChargeFigures",
+    "Checkpoint",
     "EntryRecord",
     "LedgerHead",
     "LedgerProblem",
@@ -59,6 +62,7 @@ __all__ = [
     "account_balances",
     "charge_figures",
     "entry_hash",
+    "last_checkpoint",
     "ledger_head",
     "lines_from_amounts",
     "list_entries",
@@ -66,6 +70,7 @@ __all__ = [
     "post_adjustment",
     "post_entry",
     "read_anchors",
+    "record_checkpoint",
     "reconcile_books",
     "reverse_entry",
     "verify_ledger",

@@ -45,6 +45,12 @@ class Recorded:
     voided: set[int] = field(default_factory=set)  # runs a ``void`` entry reversed
     batches: dict[int, dict[str, Any]] = field(default_factory=dict)  # payment batch id -> facts
     top_ups: dict[int, dict[str, Any]] = field(default_factory=dict)  # entry id -> facts
+    #: An incremental check's entries at or before its checkpoint, not rechecked: the runs, payment
+    #: batches (id -> entry number) and top-up entries (ids) they posted, so their records are
+    #: neither rehashed nor reported as having no entry.
+    settled_runs: dict[int, int] = field(default_factory=dict)
+    settled_batches: dict[int, int] = field(default_factory=dict)
+    settled_top_ups: set[int] = field(default_factory=set)
 
 
 class _Check:
@@ -67,8 +73,11 @@ class _Check:
                 select(SharingRun).where(SharingRun.pool_id == self.pool.id).order_by(SharingRun.id)
             )
         }
+        settled = self.recorded.settled_runs
         for run_id, run in stored.items():
             facts = self.recorded.runs.get(run_id)
+            if facts is None and run_id in settled:
+                continue
             if facts is None:
                 self.add(None, f"sharing run #{run_id} (period {run.period}) has no ledger entry")
                 continue
@@ -82,6 +91,8 @@ class _Check:
                     f"records sharing run #{run_id} (period {facts.get('period')}) but the database has no such "
                     "run: it was deleted",
                 )
+        for run_id in sorted(set(settled) - set(stored) - set(self.recorded.runs)):
+            self.add(settled[run_id], f"records sharing run #{run_id} but the database has no such run: it was deleted")
 
     def charges(self, run: SharingRun, facts: dict[str, Any]) -> None:
         figures = charge_figures(self.session, run.id)
@@ -217,7 +228,10 @@ class _Check:
                     f"the payments of {name} were altered: as many rows with the same totals, but their SHA-256 digest "
                     "differs: a payment's member, run, day or amounts between payments changed",
                 )
-        for batch_id in sorted(set(stored) - set(self.recorded.batches)):
+        settled = self.recorded.settled_batches
+        for batch_id in sorted(set(settled) - set(stored) - set(self.recorded.batches)):
+            self.add(settled[batch_id], f"payment batch #{batch_id} is missing from the database: it was deleted")
+        for batch_id in sorted(set(stored) - set(self.recorded.batches) - set(settled)):
             self.add(
                 None,
                 f"payment batch #{batch_id} ({PurePath(stored[batch_id].source).name}) has no ledger entry: its entry "
@@ -258,7 +272,7 @@ class _Check:
                     "the top-ups of this entry were altered: as many totalling as much, but their SHA-256 digest "
                     "differs: a top-up's member, day, reference or amounts between top-ups changed",
                 )
-        posted = list(self.recorded.top_ups) or [0]
+        posted = [*self.recorded.top_ups, *self.recorded.settled_top_ups] or [0]
         stray = int(
             self.session.scalar(
                 select(func.count()).where(

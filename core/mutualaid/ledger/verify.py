@@ -25,6 +25,7 @@ from ..errors import NotFoundError
 from ..vocabulary import EntryKind
 from .anchors import Anchor
 from .chain import GENESIS, entry_hash
+from .checkpoints import Checkpoint
 from .digests import CHECKSUM_MOD
 from .facts import Recorded, check_records
 from .posting import entry_lines
@@ -57,6 +58,14 @@ class VerifyReport:
     anchors: int = 0
     #: What else was (or could not be) checked, in words: members' identities (see api/members.py).
     notes: tuple[str, ...] = ()
+    #: The verification an incremental check started from (None: the whole chain was checked), and
+    #: the first entry it walked.
+    since: Checkpoint | None = None
+    first_seq: int = 1
+
+    @property
+    def full(self) -> bool:
+        return self.since is None
 
     @property
     def ok(self) -> bool:
@@ -163,7 +172,60 @@ class _Walk:
                 )
 
 
-def verify_ledger(session: Session, pool_id: int, *, anchors: Sequence[Anchor] = (), batch: int = 2000) -> VerifyReport:
+def _resume(session: Session, walk: _Walk, pool_id: int, since: Checkpoint, anchors: Sequence[Anchor]) -> bool:
+    """Start ``walk`` after the checkpoint: its entry must still be there with the hash it had when
+    it was verified, and its own contents must still match that hash. Published heads at or before
+    the checkpoint are held against the entries' stored and recomputed hashes; the records of the
+    entries up to the checkpoint are noted as settled (not rechecked). False (with the problem
+    added) if the checkpoint does not hold: then nothing after it is walked."""
+    wanted = {since.seq} | {a.seq for a in anchors if 0 < a.seq <= since.seq}
+    at = {
+        e.seq: e
+        for e in session.scalars(select(LedgerEntry).where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq.in_(wanted)))
+    }
+    lines = entry_lines(session, [e.id for e in at.values()])
+    for seq, entry in at.items():
+        walk.hashes[seq] = (entry.hash, entry_hash(entry, lines[entry.id], entry.prev_hash))
+    verified = f"the verification of {since.day} reached entry {since.seq} with hash {since.hash[:12]}…"
+    if since.seq not in at:
+        walk.problems.append(LedgerProblem(None, f"{verified}, which is no longer in the chain: entries were deleted"))
+        return False
+    stored, recomputed = walk.hashes[since.seq]
+    if stored != since.hash:
+        walk.problems.append(
+            LedgerProblem(
+                since.seq,
+                f"{verified}, its hash is now {stored[:12]}…: the ledger up to it was rewritten (use --full to find where)",
+            )
+        )
+        return False
+    if recomputed != stored:
+        walk.problems.append(LedgerProblem(since.seq, "was edited: its contents no longer match its hash"))
+        return False
+    settled = session.execute(
+        select(LedgerEntry.id, LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.run_id, LedgerEntry.batch_id).where(
+            LedgerEntry.pool_id == pool_id, LedgerEntry.seq <= since.seq
+        )
+    ).all()
+    for entry_id, seq, kind, run_id, batch_id in settled:
+        if kind == EntryKind.SHARING and run_id is not None:
+            walk.recorded.settled_runs[int(run_id)] = int(seq)
+        elif kind == EntryKind.PAYMENTS and batch_id is not None:
+            walk.recorded.settled_batches[int(batch_id)] = int(seq)
+        elif kind == EntryKind.TOP_UP:
+            walk.recorded.settled_top_ups.add(int(entry_id))
+    walk.prev, walk.expected_seq, walk.last_seq = since.hash, since.seq + 1, since.seq
+    return True
+
+
+def verify_ledger(
+    session: Session,
+    pool_id: int,
+    *,
+    anchors: Sequence[Anchor] = (),
+    batch: int = 2000,
+    since: Checkpoint | None = None,
+) -> VerifyReport:
     """Recompute a pool's hash chain, recheck the records its entries rest on, and hold it against
     the heads published earlier.
 
@@ -174,11 +236,26 @@ def verify_ledger(session: Session, pool_id: int, *, anchors: Sequence[Anchor] =
     claims were; a run with no entry, or an entry whose run is gone; a payment batch whose rows or
     totals, or a top-up entry whose rows, were altered, and rows belonging to no entry; a published
     head (``anchors``) no longer in the chain -- a chain recomputed from scratch after an edit.
+
+    ``since`` (the last successful verification, :mod:`.checkpoints`) checks only what was added
+    after it: the checkpoint's entry must still have its hash, then the entries after it and the
+    records of the runs, batches and top-ups they posted are checked. Records of earlier entries
+    edited later are only found by a full check (no ``since``).
     """
     pool = session.get(Pool, pool_id)
     if pool is None:
         raise NotFoundError(f"pool #{pool_id} does not exist")
     walk = _Walk(anchored={a.seq for a in anchors})
+    if since is not None and not _resume(session, walk, pool_id, since, anchors):
+        return VerifyReport(
+            entries=0,
+            head=since.hash,
+            problems=tuple(walk.problems),
+            head_seq=since.seq,
+            anchors=len(anchors),
+            since=since,
+            first_seq=since.seq + 1,
+        )
     while True:
         entries = session.scalars(
             select(LedgerEntry)
@@ -201,4 +278,6 @@ def verify_ledger(session: Session, pool_id: int, *, anchors: Sequence[Anchor] =
         problems=tuple(walk.problems),
         head_seq=walk.last_seq,
         anchors=len(anchors),
+        since=since,
+        first_seq=since.seq + 1 if since is not None else 1,
     )
