@@ -185,7 +185,10 @@ class RunCharges:
                 new_plan = self._make_plan(count_sharers(self.session, self.cond, self.weight, self.bands))
                 settled = self._required(new_plan) == required
                 plan = new_plan
-                if settled:
+                # Nobody's balance covers the share: the period has no sharers (with a flat fee
+                # and no aid, a share of nothing would otherwise let everyone back in, and the
+                # count would swing between all and none).
+                if settled or plan.members == 0:
                     break
             else:  # pragma: no cover - the share rises with every round and is bounded by the need
                 raise StateError("prepaid balances did not settle; nothing was charged")
