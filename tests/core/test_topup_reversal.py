@@ -9,46 +9,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from support import weighted_plugins
+from weighted_pool import *  # noqa: F403 (its fixtures: app, run_cli, test_plugins, today)
 
 from mutualaid import MutualAid
-from mutualaid.cli import State, cli
 from mutualaid.db.models import Balance, LedgerEntry, LedgerLine, Member, MemberStatusChange, Pool, TopUp, TopUpReversal
 from mutualaid.ledger import account_balances, reconcile_books, verify_ledger
 from mutualaid.members import frozen_spans
 from mutualaid.testing import resident_id
 
 POOL = "prepaid"
-TODAY = "2027-12-10"
 
 _people = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def test_plugins():
-    return weighted_plugins()
-
-
-@pytest.fixture(autouse=True)
-def _today(monkeypatch):
-    monkeypatch.setenv("MUTUALAID_TODAY", TODAY)
-
-
-@pytest.fixture
-def app(db_url, test_plugins):
-    application = MutualAid(db_url, plugins=test_plugins)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def run_cli(runner, db_url, test_plugins):
-    def run(*args: str) -> Any:
-        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=test_plugins))
-
-    return run
 
 
 def _pool(app: MutualAid, key: str = POOL, model: str = "prepaid") -> list[int]:

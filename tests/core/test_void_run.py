@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from support import weighted_plugins
+from weighted_pool import *  # noqa: F403 (its fixtures: app, run_cli, test_plugins, today)
 
 from mutualaid import MutualAid, NotFoundError, StateError, ValidationError
-from mutualaid.cli import State, cli
 from mutualaid.db.models import (
     Balance,
     Charge,
@@ -39,32 +38,6 @@ from mutualaid.members import frozen_spans
 from mutualaid.testing import resident_id
 
 POOL = "weighted"
-TODAY = "2027-12-10"  # period 2027-12: members counted on 12-07, deducted on 12-14
-
-
-@pytest.fixture(scope="module")
-def test_plugins():
-    return weighted_plugins()
-
-
-@pytest.fixture(autouse=True)
-def _today(monkeypatch):
-    monkeypatch.setenv("MUTUALAID_TODAY", TODAY)
-
-
-@pytest.fixture
-def app(db_url, test_plugins):
-    application = MutualAid(db_url, plugins=test_plugins)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def run_cli(runner, db_url, test_plugins):
-    def run(*args: str) -> Any:
-        return runner.invoke(cli, ["--database-url", db_url, *args], obj=State(plugins=test_plugins))
-
-    return run
 
 
 _keys = itertools.count(1)
