@@ -35,31 +35,10 @@ from mutualaid import MutualAid
 from mutualaid.db import scratch_database
 from mutualaid.ledger import verify_ledger
 
-ATTRS = '{"licence_class":"A2","licence_number":"L","licence_expires":"2031-01-01","driving_proof":"x"}'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sharing_run import _load_members  # noqa: E402  (the set-based loader, shared)
+
 PERIOD = "2027-01"
-
-
-def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
-    dialect = app.engine.dialect.name
-    if dialect == "sqlite":
-        source = (
-            f"WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {members}) SELECT n FROM seq"
-        )
-    else:
-        source = f"SELECT n FROM generate_series(1, {members}) AS n"
-    started = time.perf_counter()
-    with app.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO members (pool_id, id_cipher, id_hash, id_masked, identity_seal, name, birth_date, "
-                "joined_on, waiting_until, status, ended_on, attributes_json) "
-                f"SELECT {pool_id}, 'P' || n, 'P' || n, '***', '-', 'M' || n, '1980-01-01', '2026-10-01', "
-                f"'2026-12-30', 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
-            )
-        )
-        if dialect == "postgresql":
-            conn.execute(text("ANALYZE members"))
-    return time.perf_counter() - started
 
 
 def _payment_rows(app: MutualAid, run_id: int, payments: int) -> list[tuple[int, str, int]]:
