@@ -11,8 +11,8 @@ Kind ``sha256-v1`` (:data:`DIGEST_KIND`, recorded in each entry's facts), byte f
 * a run's charges: ``b"mutualaid:charges:v1\\n"``, the run's number, then for each charge in
   member-number order its member number and amount in minor units -- every integer an 8-byte
   big-endian signed one. The run column is the header's: a charge moved to another run leaves
-  this run's rows (and enters the other's). Streamed from the database in batches through the
-  driver's own cursor (a server-side cursor on PostgreSQL), never all rows in memory.
+  this run's rows (and enters the other's). Read from the database a slice at a time, never all
+  rows in memory.
 * a run's claims: ``b"mutualaid:claims:v1\\n"``, then one line of compact JSON per claim, in claim
   order: number, pool, member, event kind, event date, status, benefit, cap, funded amount, refund,
   the funding run, the claim's details and the member's attributes it was decided on.
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -66,8 +66,6 @@ CHECKSUM_MOD = 997
 
 #: Rows fetched from the database at a time while hashing.
 BATCH = 65_536
-
-_BIG_ENDIAN = sys.byteorder == "big"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,19 +102,108 @@ def _raw_rows(session: Session, sql: str, params: Sequence[Any]) -> Iterator[lis
 
 
 def charge_figures(session: Session, run_id: int) -> ChargeFigures:
-    """Rows, total and SHA-256 digest of a run's charges, in one streamed pass over them."""
+    """Rows, total and SHA-256 digest of a run's charges, in one pass over them.
+
+    On SQLite no charge becomes a Python object (reading a million rows one tuple at a time cost
+    as much as writing them): SQLite lists a slice of :data:`CHARGE_SLICE` member numbers and
+    amounts as text, which numpy parses. PostgreSQL streams them through a server-side cursor in
+    batches of :data:`BATCH` (its aggregates, ``string_agg`` of ``int8send`` or ``array_agg``, and a
+    binary ``COPY``, were all slower here). Either way the bytes hashed are exactly those of the
+    format above, and memory holds one slice at most."""
     digest = hashlib.sha256(b"mutualaid:charges:v1\n" + int(run_id).to_bytes(8, "big", signed=True))
+    if session.connection().dialect.name == "postgresql":
+        rows, total = _stream_charges(session, digest, int(run_id))
+    else:
+        rows, total = _slice_charges(session, digest, int(run_id))
+    return ChargeFigures(rows, total, digest.hexdigest())
+
+
+#: Charges read per query or parsed at a time by :func:`charge_figures` (16 bytes each hashed).
+CHARGE_SLICE = 1 << 20
+#: count, last member, member numbers and amounts as comma-separated text, and how many values are
+#: not integers, of the next slice of a run's charges after a member number (in member order: the
+#: sub-query's, which SQLite aggregates as it reads; checked all the same).
+_SQLITE_SLICE = (
+    "SELECT count(*), max(member_id), group_concat(member_id), group_concat(amount_minor), "
+    "sum(typeof(member_id) != 'integer' OR typeof(amount_minor) != 'integer') FROM ("
+    "SELECT member_id, amount_minor FROM charges WHERE run_id = ? AND member_id > ? ORDER BY member_id LIMIT ?)"
+)
+
+
+def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
+    connection = session.connection()
+    rows = total = 0
+    last: int | None = None
+    while True:
+        found = connection.exec_driver_sql(_SQLITE_SLICE, (run_id, _floor(last), CHARGE_SLICE)).first()
+        count = int(found[0]) if found is not None else 0
+        if not count:
+            return rows, total
+        end = int(found[1])
+        members = np.fromstring(found[2], dtype=np.int64, sep=",") if not found[4] else None
+        amounts = np.fromstring(found[3], dtype=np.int64, sep=",") if not found[4] else None
+        if members is None or amounts is None or len(members) != count or len(amounts) != count or not _rising(members):
+            # A value that is not an integer (only an edit by hand makes one): row by row.
+            total += _hash_rows(session, digest, run_id, last, end)
+        else:
+            total += _hash_packed(digest, members, amounts)
+        rows += count
+        last = end
+
+
+def _stream_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
     rows = total = 0
     for batch in _raw_rows(
-        session, "SELECT member_id, amount_minor FROM charges WHERE run_id = ? ORDER BY member_id", (int(run_id),)
+        session, "SELECT member_id, amount_minor FROM charges WHERE run_id = ? ORDER BY member_id", (run_id,)
     ):
-        packed = array("q", chain.from_iterable(batch))
+        pairs = np.frombuffer(array("q", chain.from_iterable(batch)), dtype=np.int64)
+        total += _hash_packed(digest, pairs[0::2], pairs[1::2])
         rows += len(batch)
-        total += sum(packed[1::2])
-        if not _BIG_ENDIAN:
-            packed.byteswap()
-        digest.update(packed.tobytes())
-    return ChargeFigures(rows, total, digest.hexdigest())
+    return rows, total
+
+
+def _rising(members: Any) -> bool:
+    return len(members) < 2 or bool(np.all(members[1:] > members[:-1]))
+
+
+def _hash_packed(digest: Any, members: Any, amounts: Any) -> int:
+    """Hash charges given as two integer arrays, and return their total, exact (numpy's int64 sum
+    only where it cannot overflow: always, unless amounts were edited to absurd values)."""
+    packed = np.empty(2 * len(members), dtype=">i8")
+    packed[0::2] = members
+    packed[1::2] = amounts
+    digest.update(packed.tobytes())
+    if not len(amounts):
+        return 0
+    largest = max(abs(int(amounts.min())), abs(int(amounts.max())))
+    if largest * len(amounts) < 1 << 63:
+        return int(amounts.sum(dtype=np.int64))
+    return sum(int(amount) for amount in amounts.tolist())
+
+
+def _floor(last: int | None) -> int:
+    """The member number a slice starts after (any number, negative ones too, the first time)."""
+    return -(1 << 63) if last is None else last
+
+
+def _hash_rows(session: Session, digest: Any, run_id: int, after: int | None, end: int) -> int:
+    """Hash the charges of the run after member ``after`` up to member ``end`` row by row, and
+    return their total. A value that is not an integer (only an edit by hand makes one) is hashed
+    as its text after a zero byte, which no charge's bytes can equal: the digest then differs."""
+    total = 0
+    for batch in _raw_rows(
+        session,
+        "SELECT member_id, amount_minor FROM charges WHERE run_id = ? AND member_id > ? AND member_id <= ? "
+        "ORDER BY member_id",
+        (int(run_id), _floor(after), end),
+    ):
+        for member_id, amount in batch:
+            if type(member_id) is int and type(amount) is int:
+                digest.update(member_id.to_bytes(8, "big", signed=True) + amount.to_bytes(8, "big", signed=True))
+                total += amount
+            else:
+                digest.update(b"\0" + repr((member_id, amount)).encode())
+    return total
 
 
 def legacy_checksum(session: Session, run_id: int) -> int:
