@@ -71,7 +71,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0009"
+    assert current_revision(empty_engine) == head_revision() == "0010"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -105,7 +105,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0009"
+    assert current_revision(empty_engine) == "0010"
     assert _differences(empty_engine) == []
 
 
@@ -145,7 +145,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0009"
+    assert current_revision(empty_engine) == "0010"
     assert _differences(empty_engine) == []
 
 
@@ -154,7 +154,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0009"
+    assert current_revision(empty_engine) == "0010"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):
@@ -185,6 +185,62 @@ def test_0002_backfills_runs_shared_before_it(empty_engine):
             )
         ).one()
     assert tuple(row) == (1000, 3, 360, 360 * (10 + 11 + 1000 % 997), "rate", "postpaid")
+
+
+def _charges(engine: Engine) -> tuple[list[tuple[int, int, int]], str | None]:
+    """Every charge, and on SQLite the table's DDL."""
+    with engine.connect() as conn:
+        rows = [
+            tuple(r) for r in conn.execute(text("SELECT run_id, member_id, amount_minor FROM charges ORDER BY 1, 2"))
+        ]
+        ddl = None
+        if engine.dialect.name == "sqlite":
+            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'charges'")).scalar_one()
+    return rows, ddl
+
+
+def test_0010_keeps_every_charge_and_clusters_them_by_key_on_sqlite(empty_engine, plugins, truckers_pool, make_driver):
+    # A pool shared at the head; down to 0009 and up again: the same charges each way, a ledger
+    # that still verifies; on SQLite the charges live in their key's B-tree alone at 0010.
+    upgrade(empty_engine)
+    url = empty_engine.url.render_as_string(hide_password=False)
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        app.create_pool(truckers_pool())
+        for n in range(1, 6):
+            app.join("js-truckers", **make_driver(n))
+        claim = app.file_claim("js-truckers", 1, event_kind="accidental_death", event_date="2026-10-20",
+                               filed_on="2026-10-25")  # fmt: skip
+        app.approve_claim(claim.id)
+        app.share("js-truckers", "2026-11")
+    finally:
+        app.close()
+    shared, clustered = _charges(empty_engine)
+    assert len(shared) == 4
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0009")
+    assert current_revision(empty_engine) == "0009"
+    rows, ddl = _charges(empty_engine)
+    assert rows == shared
+    if empty_engine.dialect.name == "sqlite":
+        assert clustered is not None and clustered.endswith("WITHOUT ROWID")
+        assert ddl is not None and "WITHOUT ROWID" not in ddl
+    assert upgrade(empty_engine) is True
+    rows, ddl = _charges(empty_engine)
+    assert (rows, ddl) == (shared, clustered)
+    if empty_engine.dialect.name == "sqlite":
+        with empty_engine.connect() as conn:  # no index beside the table: the table is the key's B-tree
+            indexes = conn.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'charges' AND type = 'index'")
+            )
+            assert indexes.scalar() == 0
+    assert _differences(empty_engine) == []
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        report = app.verify_ledger("js-truckers", full=True)
+        assert report.ok, report.problems
+    finally:
+        app.close()
 
 
 def test_a_scratch_database_needs_postgresql(tmp_path):

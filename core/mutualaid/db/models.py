@@ -354,6 +354,8 @@ class SharingRunVoid(Base):
 
 class Charge(Base):
     __tablename__ = "charges"
+    # On SQLite the rows live in their key's B-tree (no rowid table beside it): migration 0010.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -519,6 +521,10 @@ class LedgerVerification(Base):
     verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     full: Mapped[bool] = mapped_column(Boolean)
     entries: Mapped[int] = mapped_column(BigInteger)
+    # The largest member number and identity correction of the pool when its identities were
+    # checked (NULL: they were not; the next verification checks them all): migration 0010.
+    members_through: Mapped[int | None] = mapped_column(BigInteger)
+    corrections_through: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class NoticeDelivery(Base):
