@@ -45,6 +45,7 @@ class LedgerVerbs(Application):
             cannot be read (before the database is read).
         """
         from .. import ledger, pools
+        from ..members import IdentityMarks
         from .members import with_identities
 
         published = ledger.read_anchors(anchors, anchors_files)
@@ -53,12 +54,24 @@ class LedgerVerbs(Application):
             last = None if full else ledger.last_checkpoint(session, pool_id)
             since = last if last is not None and last.seq > 0 else None
             checked = ledger.verify_ledger(session, pool_id, anchors=published, since=since)
-            # members' identities against their seals too (a member changed in the database is named)
-            report = with_identities(session, pool_id, checked)
+            # members' identities against their seals too (a member changed in the database is
+            # named): those added or corrected since the last verification, when it recorded how far
+            # it checked them and this one is not full; else every member's
+            marks = None
+            if last is not None and last.members_through is not None and last.corrections_through is not None:
+                marks = IdentityMarks(last.members_through, last.corrections_through)
+            report, reached = with_identities(session, pool_id, checked, since=marks)
         if report.ok:
             with self.transaction() as session:
                 ledger.record_checkpoint(
-                    session, pool_id, seq=report.head_seq, hash=report.head, full=report.full, entries=report.entries
+                    session,
+                    pool_id,
+                    seq=report.head_seq,
+                    hash=report.head,
+                    full=report.full,
+                    entries=report.entries,
+                    members_through=reached.members if reached is not None else None,
+                    corrections_through=reached.corrections if reached is not None else None,
                 )
         return report
 

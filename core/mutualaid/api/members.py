@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..members import (
         HistoryEntry,
         IdentityCorrection,
+        IdentityMarks,
         IdentityReport,
         ImportProgress,
         ImportResult,
@@ -262,25 +263,37 @@ class MemberVerbs(Application):
             return members.end_membership(session, self.plugins, pool, member, status=MemberStatus.DECEASED, on=on)
 
 
-def with_identities(session: Session, pool_id: int, report: VerifyReport) -> VerifyReport:
+def with_identities(
+    session: Session, pool_id: int, report: VerifyReport, *, since: IdentityMarks | None = None
+) -> tuple[VerifyReport, IdentityMarks | None]:
     """``ledger verify``'s report with the pool's members' identities checked against their seals:
     each member changed in the database a problem, and a note of how many were checked -- or, without
-    the operator's key, that they were not (which is not a problem of the books)."""
+    the operator's key, that they were not (which is not a problem of the books). With ``since``,
+    only the members added or corrected after those marks. Also returns how far the identities were
+    checked (``None``: they were not)."""
     from dataclasses import replace
 
     from .. import members
     from ..ledger import LedgerProblem
 
-    identities = members.check_identities(session, pool_id)
+    identities = members.check_identities(session, pool_id, since=since)
     if not identities.checked:
         note = f"members' identities were not checked: {identities.skipped}"
     else:
         good = identities.members - len([p for p in identities.problems if p.startswith("member #")])
         note = f"{good:,} of {identities.members:,} members' identities match their seals"
-    return replace(
-        report,
-        problems=report.problems + tuple(LedgerProblem(None, problem) for problem in identities.problems),
-        notes=(*report.notes, note),
+        if since is not None:
+            note = (
+                f"{good:,} of the {identities.members:,} members added or corrected since the last verification "
+                "match their seals (--full checks every member's)"
+            )
+    return (
+        replace(
+            report,
+            problems=report.problems + tuple(LedgerProblem(None, problem) for problem in identities.problems),
+            notes=(*report.notes, note),
+        ),
+        identities.marks,
     )
 
 

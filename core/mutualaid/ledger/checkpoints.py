@@ -30,6 +30,10 @@ class Checkpoint:
     hash: str
     verified_at: datetime
     full: bool
+    #: The pool's largest member and identity correction numbers when the members' identities were
+    #: checked with it (``None``: they were not; the next verification checks them all).
+    members_through: int | None = None
+    corrections_through: int | None = None
 
     @property
     def day(self) -> str:
@@ -47,12 +51,41 @@ def last_checkpoint(session: Session, pool_id: int) -> Checkpoint | None:
     if row is None:
         return None
     at = row.verified_at if row.verified_at.tzinfo is not None else row.verified_at.replace(tzinfo=UTC)
-    return Checkpoint(int(row.seq), row.hash, at.astimezone(UTC), bool(row.full))
+    return Checkpoint(
+        int(row.seq),
+        row.hash,
+        at.astimezone(UTC),
+        bool(row.full),
+        None if row.members_through is None else int(row.members_through),
+        None if row.corrections_through is None else int(row.corrections_through),
+    )
 
 
-def record_checkpoint(session: Session, pool_id: int, *, seq: int, hash: str, full: bool, entries: int) -> Checkpoint:
-    """Record a verification that found nothing wrong (only ``ledger verify`` calls this)."""
+def record_checkpoint(
+    session: Session,
+    pool_id: int,
+    *,
+    seq: int,
+    hash: str,
+    full: bool,
+    entries: int,
+    members_through: int | None = None,
+    corrections_through: int | None = None,
+) -> Checkpoint:
+    """Record a verification that found nothing wrong (only ``ledger verify`` calls this), with how
+    far it checked the members' identities, when it did."""
     at = datetime.now(UTC)
-    session.add(LedgerVerification(pool_id=pool_id, seq=seq, hash=hash, verified_at=at, full=full, entries=entries))
+    session.add(
+        LedgerVerification(
+            pool_id=pool_id,
+            seq=seq,
+            hash=hash,
+            verified_at=at,
+            full=full,
+            entries=entries,
+            members_through=members_through,
+            corrections_through=corrections_through,
+        )
+    )
     session.flush()
-    return Checkpoint(seq, hash, at, full)
+    return Checkpoint(seq, hash, at, full, members_through, corrections_through)

@@ -136,10 +136,9 @@ def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int
     last: int | None = None
     while True:
         found = connection.exec_driver_sql(_SQLITE_SLICE, (run_id, _floor(last), CHARGE_SLICE)).first()
-        count = int(found[0]) if found is not None else 0
-        if not count:
+        if found is None or not found[0]:
             return rows, total
-        end = int(found[1])
+        count, end = int(found[0]), int(found[1])
         members = np.fromstring(found[2], dtype=np.int64, sep=",") if not found[4] else None
         amounts = np.fromstring(found[3], dtype=np.int64, sep=",") if not found[4] else None
         if members is None or amounts is None or len(members) != count or len(amounts) != count or not _rising(members):

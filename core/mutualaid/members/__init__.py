@@ -15,7 +15,7 @@ from .corrections import correct_member
 from .eligibility import CORE_COLUMNS, check_applicant, normalize_id_number
 from .history import frozen_spans, history, identity_corrections
 from .importing import ImportProgress, ImportResult, import_members
-from .integrity import IdentityReport, check_identities, verify_identities
+from .integrity import IdentityMarks, IdentityReport, check_identities, verify_identities
 from .records import HistoryEntry, IdentityCorrection, MemberRecord, MemberUpdate, member_state
 from .sealing import database_keys
 from .service import (
@@ -34,6 +34,7 @@ __all__ = [
     "CORE_COLUMNS",
     "HistoryEntry",
     "IdentityCorrection",
+    "IdentityMarks",
     "IdentityReport",
     "ImportProgress",
     "ImportResult",
