@@ -1,9 +1,18 @@
 """A pool's books against its records: each account's balance, and the proof that the books
 balance account by account with the charges, payments, balances, claims and runs they summarise,
-with no account past zero on the side it must never cross (cash below 0, say: :mod:`.limits`)."""
+with no account past zero on the side it must never cross (cash below 0, say: :mod:`.limits`).
+
+The charges and payments are the records that grow with the pool (a run charges every member), so
+the runs and payment batches that the last successful ``ledger verify`` reached are counted by the
+totals their entries recorded, which that verification proved equal to their rows; only those
+posted since are summed row by row. ``ledger balance`` then reads a bounded number of rows on a pool
+of millions, as long as the ledger is verified after each run; a row edited behind the ledger's
+back after a verification is found by ``ledger verify --full``, as for the incremental verification.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +27,14 @@ from ..db.models import (
     LedgerEntry,
     LedgerLine,
     Payment,
+    PaymentBatch,
     SharingRun,
     TopUp,
     TopUpReversal,
 )
 from ..db.runs import live_run
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, PaymentModel, PaymentResult
+from .checkpoints import last_checkpoint
 from .limits import overdrawn, why
 
 __all__ = ["BooksCheck", "BooksReport", "account_balances", "reconcile_books"]
@@ -90,6 +101,70 @@ def _sum(column: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class _Verified:
+    """What the entries at or before the pool's last successful verification recorded: the charged
+    total of each run and the paid total of each payment batch (minor units), proved then to equal
+    their rows. ``checked`` is False when there is no such verification, or when its entry no
+    longer has the hash it had (the chain was rewritten since): every row is then summed."""
+
+    checked: bool
+    charged: dict[int, int]
+    paid: dict[int, int]
+
+
+def _verified(session: Session, pool_id: int) -> _Verified:
+    checkpoint = last_checkpoint(session, pool_id)
+    if checkpoint is None or checkpoint.seq <= 0:
+        return _Verified(False, {}, {})
+    reached = session.scalar(
+        select(LedgerEntry.hash).where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq == checkpoint.seq)
+    )
+    if reached != checkpoint.hash:
+        return _Verified(False, {}, {})
+    charged: dict[int, int] = {}
+    paid: dict[int, int] = {}
+    for kind, run_id, batch_id, facts_json in session.execute(
+        select(LedgerEntry.kind, LedgerEntry.run_id, LedgerEntry.batch_id, LedgerEntry.facts_json).where(
+            LedgerEntry.pool_id == pool_id,
+            LedgerEntry.seq <= checkpoint.seq,
+            LedgerEntry.kind.in_((EntryKind.SHARING, EntryKind.PAYMENTS)),
+        )
+    ):
+        facts = json.loads(facts_json)
+        if kind == EntryKind.SHARING and run_id is not None and isinstance(facts.get("charged"), int):
+            charged[int(run_id)] = facts["charged"]
+        elif kind == EntryKind.PAYMENTS and batch_id is not None and isinstance(facts.get("paid"), int):
+            paid[int(batch_id)] = facts["paid"]
+    return _Verified(True, charged, paid)
+
+
+def _charged_postpaid(session: Session, runs: Select[Any], verified: _Verified) -> int:
+    """The live postpaid runs' charges: recorded totals for verified runs, the rows of the others."""
+    if not verified.checked:
+        return _total(session, _sum(Charge.amount_minor).where(Charge.run_id.in_(runs)))
+    ids = [int(run_id) for run_id in session.scalars(runs)]
+    known = sum(verified.charged[run_id] for run_id in ids if run_id in verified.charged)
+    # One equality a run (usually the one run shared since): SQLite then searches the primary key
+    # by it, where an IN list may have it scan every run's charges.
+    rest = [run_id for run_id in ids if run_id not in verified.charged]
+    return known + sum(_total(session, _sum(Charge.amount_minor).where(Charge.run_id == run_id)) for run_id in rest)
+
+
+def _paid(session: Session, pool_id: int, runs: Select[Any], verified: _Verified) -> int:
+    """Payments received against the live postpaid runs: recorded totals for verified batches, the
+    rows of the others (found by their batch, so that a verified batch's rows are not read)."""
+    received = _sum(Payment.amount_minor).where(Payment.run_id.in_(runs), Payment.result == PaymentResult.PAID)
+    if not verified.checked:
+        return _total(session, received)
+    batches = [int(b) for b in session.scalars(select(PaymentBatch.id).where(PaymentBatch.pool_id == pool_id))]
+    known = sum(verified.paid[b] for b in batches if b in verified.paid)
+    rest = [b for b in batches if b not in verified.paid]
+    if not rest:
+        return known
+    return known + _total(session, received.where(Payment.batch_id.in_(rest)))
+
+
+@dataclass(frozen=True, slots=True)
 class _Records:
     """What the pool's own records say the accounts should hold (minor units)."""
 
@@ -126,12 +201,10 @@ def _records(session: Session, pool_id: int) -> _Records:
         )
     ):
         adjusted[account] = int(total)
+    verified = _verified(session, pool_id)
     return _Records(
-        charged_postpaid=_total(session, _sum(Charge.amount_minor).where(Charge.run_id.in_(postpaid_runs))),
-        paid=_total(
-            session,
-            _sum(Payment.amount_minor).where(Payment.run_id.in_(postpaid_runs), Payment.result == PaymentResult.PAID),
-        ),
+        charged_postpaid=_charged_postpaid(session, postpaid_runs, verified),
+        paid=_paid(session, pool_id, postpaid_runs, verified),
         written_off=_total(
             session,
             _sum(LedgerLine.amount_minor)
