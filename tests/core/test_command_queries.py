@@ -159,3 +159,46 @@ def test_a_chain_rewritten_since_the_verification_makes_every_row_summed(novembe
     books, read = _reading(app, lambda: app.reconcile_books(POOL))
     assert _mismatches(books) == {"members_due": 1}
     assert read
+
+
+def _member_statements(app: MutualAid, action: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """The statements ``action`` ran that read ``members``."""
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "FROM MEMBERS" in " ".join(statement.upper().split()):
+            seen.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        action()
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    return seen
+
+
+def test_members_of_a_status_other_than_active_are_listed_from_their_partial_index(november, tmp_path):
+    # #8's collection failed: December's run lapses it; #1 died. The other six stay active.
+    app = november
+    _december(app, tmp_path)
+    listed: dict[str, list[int]] = {}
+
+    def listing(status: str) -> Callable[[], None]:
+        return lambda: listed.__setitem__(status, [m.id for m in app.members(POOL, status=status)])
+
+    lapsed = _member_statements(app, listing("lapsed"))
+    active = _member_statements(app, listing("active"))
+    assert listed == {"lapsed": [8], "active": [3, 4, 5, 6, 7]}
+    assert [m.id for m in app.iter_members(POOL, status="lapsed", after=8)] == []
+    if app.engine.dialect.name != "sqlite":
+        return
+    with app.engine.connect() as conn:
+
+        def plan(statements: list[tuple[str, Any]]) -> str:
+            (statement, parameters) = [s for s in statements if "ORDER BY" in s[0].upper()][0]
+            return " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+
+        assert "USING INDEX ix_members_not_active (pool_id=? AND status=?" in plan(lapsed), plan(lapsed)
+        # Active members are most of a pool: listed in member-number order from the table itself
+        # (its rowid), never through an index of the pool.
+        assert "INDEX" not in plan(active), plan(active)

@@ -6,6 +6,9 @@
   charges in member order (its digest, ``ledger verify``) reads that B-tree alone. The rows are
   copied into the new table; nothing else changes. PostgreSQL is not touched (its heap and
   primary-key index stay).
+* ``ix_members_not_active``: the members whose status is not ``active`` (frozen, lapsed, exited,
+  deceased) by pool, status and number -- a partial index, so joining and importing active members
+  never write to it. ``member list --status frozen`` on a pool of 10M read every member without it.
 * ``ledger_verifications`` records how far the members' identities were checked: the largest
   member number and identity correction of the pool at that verification (``members_through``,
   ``corrections_through``). An incremental ``ledger verify`` then checks only the members added
@@ -44,6 +47,13 @@ def _rebuild_charges(without_rowid: bool) -> None:
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_members_not_active",
+        "members",
+        ["pool_id", "status", "id"],
+        sqlite_where=sa.text("status != 'active'"),
+        postgresql_where=sa.text("status != 'active'"),
+    )
     with op.batch_alter_table("ledger_verifications") as batch:
         batch.add_column(sa.Column("members_through", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("corrections_through", sa.BigInteger(), nullable=True))
@@ -57,3 +67,4 @@ def downgrade() -> None:
     with op.batch_alter_table("ledger_verifications") as batch:
         batch.drop_column("corrections_through")
         batch.drop_column("members_through")
+    op.drop_index("ix_members_not_active", table_name="members")
