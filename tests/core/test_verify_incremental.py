@@ -201,3 +201,27 @@ def test_a_deleted_new_run_and_its_entry_are_caught(app, truckers_pool, make_dri
     assert not report.full
     assert len(report.problems) == 1
     assert f"the charges of run #{december} (period 2026-12) were altered" in str(report.problems[0])
+
+
+def test_payments_in_no_batch_are_looked_for_after_the_checkpoints_batches(app, truckers_pool, make_driver, tmp_path):
+    # Drivers #2-#8 share 2026-11 and pay it in one batch; the pool is verified.
+    run = _first_period(app, truckers_pool, make_driver)
+    csv = tmp_path / "november.csv"
+    csv.write_text("member_id,period,result,date\n" + "".join(f"{m},2026-11,paid,2026-11-14\n" for m in range(2, 9)))
+    app.import_payments(POOL, csv)
+    assert app.verify_ledger(POOL).ok
+    with Session(app.engine) as session:
+        (batch,) = session.execute(text("SELECT id FROM payment_batches")).scalars().all()
+    insert = "INSERT INTO payments (batch_id, run_id, member_id, result, attempted_on, amount_minor) VALUES "
+    # In no batch, numbered before the checkpoint's batch: only a full check looks there.
+    _sql(app, insert + f"({batch - 1}, {run}, 3, 'paid', '2026-11-20', 1)")
+    assert app.verify_ledger(POOL).ok
+    stray = "1 payment of this pool's runs is in no payment batch: inserted behind the ledger's back"
+    assert [str(p) for p in app.verify_ledger(POOL, full=True).problems] == [stray]
+    # In no batch, numbered after it: the incremental check finds it too.
+    _sql(
+        app,
+        f"DELETE FROM payments WHERE batch_id = {batch - 1}",
+        insert + f"({batch + 5}, {run}, 3, 'paid', '2026-11-20', 1)",
+    )
+    assert [str(p) for p in app.verify_ledger(POOL).problems] == [stray]

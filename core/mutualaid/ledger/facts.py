@@ -238,12 +238,13 @@ class _Check:
                 "was deleted or the batch inserted",
             )
         runs = select(SharingRun.id).where(SharingRun.pool_id == self.pool.id)
-        stray = int(
-            self.session.scalar(
-                select(func.count()).where(Payment.run_id.in_(runs), Payment.batch_id.not_in(list(stored) or [0]))
-            )
-            or 0
-        )
+        strays = select(func.count()).where(Payment.run_id.in_(runs), Payment.batch_id.not_in(list(stored) or [0]))
+        if settled:
+            # An incremental check looks for payments in no batch among the batch numbers after the
+            # checkpoint's (a range of the batch index), not among every payment of the pool's
+            # life; a full check looks at them all.
+            strays = strays.where(Payment.batch_id > max(settled))
+        stray = int(self.session.scalar(strays) or 0)
         if stray:
             self.add(
                 None,
