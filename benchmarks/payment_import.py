@@ -7,10 +7,13 @@ one in ten ``failed``, the others ``paid`` with their amount) and times the real
 ``mutualaid payment import``, run as a process of its own (its start-up, about half a second, is
 in the figure). In the same run it times the floor: a bare ``executemany`` of the same M rows into
 a scratch table shaped like ``payments`` (same columns, primary key and indexes). It prints the
-seconds, the rows per second and the ratio, and checks the import's figures and that the ledger
-verifies. It never asserts a time.
+seconds, the rows per second, the ratio and the command's peak memory (its maximum resident set),
+and checks the import's figures and that the ledger verifies. With ``--list`` it also times
+``mutualaid payment list`` of the period: its first page (``--limit 50``) and the whole listing
+(printed to ``/dev/null``), each with its peak memory. It never asserts a time.
 
     python benchmarks/payment_import.py --members 1000000 --payments 100000
+    python benchmarks/payment_import.py --members 10000000 --payments 1000000 --list
     python benchmarks/payment_import.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 For PostgreSQL a scratch database is created on the server of the URL and dropped afterwards.
@@ -20,6 +23,7 @@ Needs the truckers plugin installed (``make test`` or ``make demo`` installs it)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -62,18 +66,57 @@ def _write_file(path: Path, rows: list[tuple[int, str, int]], day: str) -> None:
             out.write(f"{member},{PERIOD},{result},{day},{amount // 100}.{amount % 100:02d}\n")
 
 
-def _import(url: str, path: Path) -> tuple[float, dict]:
-    command = Path(sys.executable).with_name("mutualaid")
+#: Runs the command line in a process of its own and, as it exits, writes its peak resident set
+#: (``VmHWM``, the high-water mark of its own memory since it started) to the file named first.
+#: Not ``ru_maxrss``: the kernel carries that over from the benchmark's process that forked it.
+_MEASURED = """
+import atexit, sys
+from mutualaid.cli import main
+out = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status, open(out, "w") as report:
+        report.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(peak)
+sys.argv[0] = "mutualaid"
+sys.exit(main())
+"""
+
+
+def _command(url: str, *args: str, out: Path) -> tuple[float, float]:
+    """Run ``mutualaid ARGS`` as a process of its own, its output to ``out``: (seconds, peak MB)."""
     env = {**os.environ, "MUTUALAID_DATABASE_URL": url}
+    peak = out.with_suffix(".peak")
+    with out.open("w") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED, str(peak), *args], env=env, stdout=stdout, stderr=stderr, check=False
+        )
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            stderr.seek(0)
+            raise SystemExit(f"mutualaid {' '.join(args)} failed:\n{stderr.read()}")
+    return elapsed, int(peak.read_text()) / 1024  # kB
+
+
+def _import(url: str, path: Path) -> tuple[float, float, dict]:
+    out = path.with_suffix(".json")
+    elapsed, peak = _command(url, "payment", "import", "bench", str(path), "--json", out=out)
+    return elapsed, peak, json.loads(out.read_text())
+
+
+def _listing(app: MutualAid, url: str, workdir: Path) -> None:
+    """Time ``payment list``: its first page and the whole period as commands, and the first page
+    in this process (the command's start-up, about half a second, left out)."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(command), "payment", "import", "bench", str(path), "--json"],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"mutualaid payment import failed:\n{done.stdout}{done.stderr}")
-    return elapsed, json.loads(done.stdout)
+    first = list(itertools.islice(app.iter_payments("bench", PERIOD), 50))
+    print(f"payment list, first page in process ({len(first)} shares): {time.perf_counter() - started:.3f} s")
+    page = workdir / "first.txt"
+    elapsed, peak = _command(url, "payment", "list", "bench", "--period", PERIOD, "--limit", "50", out=page)
+    lines = len(page.read_text().splitlines()) - 2
+    print(f"payment list, first page ({lines} shares): {elapsed:.2f} s, peak {peak:,.0f} MB")
+    elapsed, peak = _command(url, "payment", "list", "bench", "--period", PERIOD, out=workdir / "all.txt")
+    lines = len((workdir / "all.txt").read_text().splitlines()) - 2
+    print(f"payment list, whole period ({lines:,} shares): {elapsed:.2f} s, peak {peak:,.0f} MB")
 
 
 def _floor(app: MutualAid, run_id: int, rows: list[tuple[int, str, int]], day: str) -> float:
@@ -106,7 +149,7 @@ def _floor(app: MutualAid, run_id: int, rows: list[tuple[int, str, int]], day: s
     return elapsed
 
 
-def run(url: str, members: int, payments: int, workdir: Path) -> None:
+def run(url: str, members: int, payments: int, workdir: Path, *, listing: bool = False) -> None:
     app = MutualAid(url)
     try:
         record = app.create_pool(
@@ -125,7 +168,7 @@ def run(url: str, members: int, payments: int, workdir: Path) -> None:
         rows = _payment_rows(app, shared.run_id, payments)
         path = workdir / "payments.csv"
         _write_file(path, rows, day)
-        imported, figures = _import(url, path)
+        imported, peak, figures = _import(url, path)
         paid = sum(1 for _, result, _ in rows if result == "paid")
         if (figures["rows"], figures["paid_count"]) != (len(rows), paid):
             raise SystemExit(f"the import's figures are wrong: {figures}")
@@ -133,9 +176,15 @@ def run(url: str, members: int, payments: int, workdir: Path) -> None:
             if not verify_ledger(session, record.id).ok:
                 raise SystemExit("the ledger does not verify")
         floor = _floor(app, shared.run_id, rows, day)
-        print(f"mutualaid payment import of {len(rows):,} rows: {imported:.2f} s ({len(rows) / imported:,.0f} rows/s)")
+        print(
+            f"mutualaid payment import of {len(rows):,} rows: {imported:.2f} s ({len(rows) / imported:,.0f} rows/s), "
+            f"peak {peak:,.0f} MB"
+        )
         print(f"floor, bare executemany of the same rows: {floor:.2f} s ({len(rows) / floor:,.0f} rows/s)")
         print(f"ratio: {imported / floor:.2f}x")
+        del rows
+        if listing:
+            _listing(app, url, workdir)
     finally:
         app.close()
 
@@ -147,16 +196,17 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000, help="members in the pool (default 1,000,000)")
     parser.add_argument("--payments", type=int, default=100_000, help="rows of the payments file (default 100,000)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    parser.add_argument("--list", action="store_true", help="also time 'payment list' of the period")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.database_url:
             print(f"SQLite, {args.members:,} members, {args.payments:,} payment rows")
-            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.payments, Path(tmp))
+            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.payments, Path(tmp), listing=args.list)
             return
         with scratch_database(args.database_url, prefix="mutualaid_bench") as url:
             print(f"PostgreSQL, {args.members:,} members, {args.payments:,} payment rows (scratch database "
                   f"{make_url(url).database})")  # fmt: skip
-            run(url, args.members, args.payments, Path(tmp))
+            run(url, args.members, args.payments, Path(tmp), listing=args.list)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -68,6 +69,20 @@ class PaymentVerbs(Application):
 
         with self.reading() as session:
             return list(payments.list_payments(session, self.plugins, pool, period, unpaid=unpaid, limit=limit))
+
+    def iter_payments(
+        self, pool: str, period: str, *, unpaid: bool = False, limit: int | None = None, after: int | None = None
+    ) -> Iterator[PaymentStatus]:
+        """:meth:`payments` as it is read, for pools of any size: the shares after member number
+        ``after`` (if given) in member order, read a page at a time in one read transaction that
+        stays open until the iterator is exhausted or closed. Nothing is read, and no mistake
+        raised, until the first share is asked for."""
+        from .. import payments
+
+        with self.reading() as session:
+            yield from payments.list_payments(
+                session, self.plugins, pool, period, unpaid=unpaid, limit=limit, after=after
+            )
 
     def top_up(
         self,

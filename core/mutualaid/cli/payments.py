@@ -12,7 +12,7 @@ import click
 from ..money import format_minor
 from ..vocabulary import Bearer
 from ..wording import plural
-from .common import State, dump, json_option, pass_state, table
+from .common import State, dump, dump_stream, json_option, pass_state, stream_table
 
 __all__ = ["payment_group", "settlement_line"]
 
@@ -93,16 +93,25 @@ def payment_settle(state: State, pool: str, on: str | None, as_json: bool) -> No
 @click.option("--period", required=True, help="Period key: 2026-11 (monthly) or 2026-11a / 2026-11b (semi-monthly).")
 @click.option("--unpaid", is_flag=True, help="Only the shares not paid (still due, or written off).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many shares.")
+@click.option("--after", type=click.IntRange(min=0), metavar="MEMBER", help="Start after this member number.")
 @json_option
 @pass_state
-def payment_list(state: State, pool: str, period: str, unpaid: bool, limit: int | None, as_json: bool) -> None:
-    """List a period's shares and what became of each: paid, unpaid (still due), or written off (collection failed)."""
-    shares = state.app.payments(pool, period, unpaid=unpaid, limit=limit)
+def payment_list(
+    state: State, pool: str, period: str, unpaid: bool, limit: int | None, after: int | None, as_json: bool
+) -> None:
+    """List a period's shares and what became of each: paid, unpaid (still due), or written off (collection failed).
+
+    The shares are printed as they are read, so a period of millions lists in constant memory; the
+    table's column widths are set by the first thousand rows (a wider cell further on is printed
+    whole), and --json prints one JSON array as it is read. Page with --limit N --after M, where M is the
+    last member number of the previous page.
+    """
+    shares = state.app.iter_payments(pool, period, unpaid=unpaid, limit=limit, after=after)
     if as_json:
-        dump([s.as_dict() for s in shares])
+        dump_stream(s.as_dict() for s in shares)
         return
-    table(
-        [
+    stream_table(
+        (
             (
                 s.member_id,
                 s.name,
@@ -113,6 +122,6 @@ def payment_list(state: State, pool: str, period: str, unpaid: bool, limit: int 
                 s.member_status,
             )
             for s in shares
-        ],
+        ),
         ("member", "name", "share", "state", "paid on", "failed attempts", "member status"),
     )

@@ -4,63 +4,57 @@ Members keep a balance (Dr ``cash``, Cr ``member_balances``) that each sharing r
 shares from (:mod:`mutualaid.payments.balances`). A top-up that brings a frozen member's balance to
 ``[payments] low_balance`` unfreezes them from the top-up's day
 (:func:`mutualaid.members.lifecycle.unfreeze`). A single top-up and every row of a file are
-checked by the same code, :func:`_problems`.
+checked by the same code, :func:`~mutualaid.payments.top_up_checks.top_up_problems`; a file is
+read, checked and written a chunk at a time (:mod:`mutualaid.payments.staging`), so the memory
+an import holds does not grow with the file.
 
 Services take a session and never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ..csvfiles import (
-    RowProblems,
-    check_file,
-    file_digest,
-    parse_amount,
-    parse_member_number,
-    read_records,
-    text_problem,
-)
-from ..db.bulk import BULK_BATCH, bulk_insert, chunks, ids_in
-from ..db.models import Balance, Member, MemberStatusChange, TopUp, TopUpReversal
+from ..csvfiles import RowProblems, check_file, file_digest, read_records, text_problem
+from ..db.bulk import bulk_insert, chunks, ids_in
+from ..db.models import Balance, Member, TopUp
 from ..errors import StateError, ValidationError
 from ..fields import parse_date
 from ..ledger.digests import DIGEST_KIND, top_up_rows_digest
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
 from ..members.service import get_member
-from ..money import MAX_MINOR, format_minor, to_minor
+from ..money import format_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
-from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberChange, MemberStatus, PaymentModel
-from .common import pool_members, require_model
+from ..vocabulary import LIVE_STATUSES, Account, EntryKind, PaymentModel
+from . import staging
+from .common import require_model
 from .records import TopUpImport, TopUpRecord
+from .staging import RepeatedNumbers, StreamedProblems, stage, staged, staged_chunks
+from .top_up_checks import (
+    Earlier,
+    TopUpItem,
+    add_to_balances,
+    frozen_balances,
+    top_up_problems,
+    top_up_row,
+    unfreezing,
+)
 
 __all__ = ["TOP_UP_COLUMNS", "import_top_ups", "top_up"]
 
 #: Columns of a top-ups file.
 TOP_UP_COLUMNS = ("member_id", "amount", "date", "reference")
-
-
-@dataclass(slots=True)
-class _TopUp:
-    """A top-up to record: from the API (``line`` 0) or from a row of a file."""
-
-    line: int
-    member_id: int
-    amount: int
-    day: date
-    reference: str
 
 
 def top_up(
@@ -98,7 +92,7 @@ def top_up(
     item = _given(record.id, amount, on, reference.strip(), currency, summary)
     minor, day, reference = item.amount, item.day, item.reference
     lock_pool(session, pool)
-    found = _problems(session, pool, [item])
+    found = top_up_problems(session, pool, [item])
     if found:
         raise ValidationError([message for _, message in found], summary=summary)
     entry_id, unfrozen = _apply(
@@ -127,7 +121,7 @@ def top_up(
     )
 
 
-def _given(member_id: int, amount: object, on: date | str, reference: str, currency: str, summary: str) -> _TopUp:
+def _given(member_id: int, amount: object, on: date | str, reference: str, currency: str, summary: str) -> TopUpItem:
     """A single top-up as given to the API, checked on its own.
 
     :raises ValidationError: listing every problem with the amount, the day or the reference.
@@ -151,7 +145,7 @@ def _given(member_id: int, amount: object, on: date | str, reference: str, curre
         problems.append(f"reference: {reference_problem}")
     if problems or minor is None or day is None:
         raise ValidationError(problems, summary=summary)
-    return _TopUp(0, member_id, minor, day, reference)
+    return TopUpItem(0, member_id, minor, day, reference)
 
 
 def import_top_ups(session: Session, plugins: Plugins, pool_key: str, path: str | Path) -> TopUpImport:
@@ -164,6 +158,9 @@ def import_top_ups(session: Session, plugins: Plugins, pool_key: str, path: str 
     low_balance`` (from the day of the top-up that brought it there) and posts one ledger entry
     of kind ``top-up`` for the file (Dr ``cash``, Cr ``member_balances``).
 
+    The rows are staged in a temporary table of the transaction as they are read, then checked
+    and written a chunk at a time: the memory held does not grow with the file.
+
     :raises StateError: if the pool is postpaid.
     :raises ImportRowsError: listing every bad row; nothing is written.
     """
@@ -173,166 +170,239 @@ def import_top_ups(session: Session, plugins: Plugins, pool_key: str, path: str 
     check_file(path, "top-ups")
     lock_pool(session, pool)
     currency = pool.currency
-    problems = RowProblems(path)
-    items: list[_TopUp] = []
-    count = 0
-    for line, cells in read_records(path, TOP_UP_COLUMNS, (), problems):
-        count += 1
-        item, row_problems = _row(line, cells, currency)
-        for problem in row_problems:
-            problems.add(line, problem)
-        if item is not None:
-            items.append(item)
-    if count == 0 and not problems:
-        raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
-    for line, message in _problems(session, pool, items):
-        problems.add(line, message)
-    problems.raise_for(count, "top-ups")
-    total = sum(r.amount for r in items)
-    entry_id, unfrozen = _apply(
-        session,
-        plugins,
-        pool,
-        items,
-        memo=f"top-ups imported from {path.name}: {len(items):,} totalling {format_minor(total, currency)} {currency}",
-        facts={"source": path.name, "digest": file_digest(path), "rows": len(items), "total": total},
-        member_lines=False,
-    )
+    problems = StreamedProblems(path)
+    with staged(session, "mutualaid_top_up_rows", *_staged_columns()) as table:
+        count, repeated = _read(session, path, currency, problems, table)
+        if count == 0 and not problems:
+            raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
+        figures = _check_staged(session, pool, table, repeated, problems)
+        problems.raise_for(count, "top-ups")
+        entry_id, unfrozen = _apply_staged(
+            session,
+            plugins,
+            pool,
+            table,
+            figures,
+            memo=(
+                f"top-ups imported from {path.name}: {figures.rows:,} totalling "
+                f"{format_minor(figures.total, currency)} {currency}"
+            ),
+            facts={"source": path.name, "digest": file_digest(path)},
+        )
     return TopUpImport(
         pool_key=pool.key,
         source=str(path),
         currency=currency,
-        rows=len(items),
-        members=len({r.member_id for r in items}),
-        total_minor=total,
+        rows=figures.rows,
+        members=figures.members,
+        total_minor=figures.total,
         unfrozen=unfrozen,
         entry_id=entry_id,
     )
 
 
-def _row(line: int, cells: Mapping[str, str], currency: str) -> tuple[_TopUp | None, list[str]]:
-    """A row of a top-ups file read on its own, or its problems."""
-    problems: list[str] = []
-    member_id = parse_member_number(cells.get("member_id", ""))
-    if member_id is None:
-        problems.append(f"member_id: {cells.get('member_id', '')!r} is not a member number")
-    amount, amount_problem = parse_amount(cells.get("amount", ""), currency)
-    if amount_problem:
-        problems.append(f"amount: {amount_problem}")
-    day: date | None = None
-    try:
-        day = parse_date(cells.get("date", ""), "date")
-    except ValueError:
-        problems.append(f"date: must be a date written YYYY-MM-DD ({cells.get('date', '')!r} given)")
-    reference = cells.get("reference", "")
-    if not reference:
-        problems.append(
-            "reference: is required (the payment's own reference, so that the same top-up is never recorded twice)"
-        )
-    else:
-        reference_problem = text_problem(reference, limit=200)
-        if reference_problem:
-            problems.append(f"reference: {reference_problem}")
-    if problems:
-        return None, problems
-    return _TopUp(line, cast(int, member_id), cast(int, amount), cast(date, day), reference), []
-
-
-def _problems(session: Session, pool: PoolRecord, items: list[_TopUp]) -> list[tuple[int, str]]:
-    """``(line, message)`` for every top-up whose member is not live in the pool, whose day is
-    impossible, or whose reference was already recorded (in the pool, or earlier in the same file)."""
-    today = pool_today(pool.definition)
-    members = cast(
-        dict[int, tuple[str, date, date | None]],
-        pool_members(session, pool.id, (r.member_id for r in items), Member.status, Member.joined_on, Member.ended_on),
+def _staged_columns() -> tuple[Column[Any], ...]:
+    """The staged rows of a top-ups file: each row that passed the checks of its own cells."""
+    return (
+        Column("line", Integer, primary_key=True),  # SQLite's rowid: the rows in file order
+        Column("member_id", BigInteger, nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("day", Date, nullable=False),
+        Column("reference", String(200), nullable=False),
     )
-    known_refs: dict[str, tuple[int, int, date]] = {}
-    references = sorted({r.reference for r in items if r.reference})
+
+
+def _read(
+    session: Session, path: Path, currency: str, problems: RowProblems, table: Table
+) -> tuple[int, RepeatedNumbers]:
+    """Each row read on its own, those that pass staged in ``table`` a chunk at a time. Returns the
+    rows read and the member numbers named more than once."""
+    repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
+    chunk: list[tuple[int, int, int, date, str]] = []
+    count = 0
+    for line, cells in read_records(path, TOP_UP_COLUMNS, (), problems):
+        count += 1
+        item, row_problems = top_up_row(line, cells, currency)
+        for problem in row_problems:
+            problems.add(line, problem)
+        if item is not None:
+            repeated.add(item.member_id)
+            chunk.append((line, item.member_id, item.amount, item.day, item.reference))
+            if len(chunk) >= staging.CHUNK_ROWS:
+                stage(session, table, chunk)
+                chunk.clear()
+    stage(session, table, chunk)
+    return count, repeated
+
+
+@dataclass(slots=True)
+class _Figures:
+    """What the staged top-ups come to, added up as they are checked."""
+
+    rows: int = 0
+    total: int = 0
+    last_day: date | None = None
+    members: int = 0
+    earlier: Earlier = field(default_factory=Earlier)
+
+
+def _check_staged(
+    session: Session, pool: PoolRecord, table: Table, repeated: RepeatedNumbers, problems: RowProblems
+) -> _Figures:
+    """Check the staged top-ups a chunk at a time in line order, each chunk with what the earlier
+    lines bring: the top-ups of its members on earlier lines, the first line of its references."""
+    connection = session.connection()
+    Index(f"ix_{table.name}_reference", table.c.reference, table.c.line).create(connection)
+    Index(f"ix_{table.name}_member", table.c.member_id, table.c.line).create(connection)
+    figures = _Figures()
+    for rows in staged_chunks(session, table, staging.CHUNK_ROWS):
+        items = [TopUpItem(line, member_id, amount, day, reference) for line, member_id, amount, day, reference in rows]
+        del rows
+        earlier = figures.earlier
+        earlier.added = _added_before(session, table, items, repeated)
+        earlier.first_lines = _first_lines(session, table, items)
+        for line, message in top_up_problems(session, pool, items, earlier):
+            problems.add(line, message)
+        figures.rows += len(items)
+        last = max(r.day for r in items)
+        figures.last_day = last if figures.last_day is None else max(figures.last_day, last)
+    figures.total = figures.earlier.file_total
+    figures.members = int(session.scalar(select(func.count(table.c.member_id.distinct()))) or 0)
+    return figures
+
+
+def _added_before(session: Session, table: Table, items: list[TopUpItem], repeated: RepeatedNumbers) -> dict[int, int]:
+    """What the lines before a chunk add to each of its members named more than once in the file."""
+    again = sorted({r.member_id for r in items if r.member_id in repeated})
+    added: dict[int, int] = {}
+    for chunk in chunks(again):
+        for member_id, amount in session.execute(
+            select(table.c.member_id, func.sum(table.c.amount))
+            .where(ids_in(table.c.member_id, chunk), table.c.line < items[0].line)
+            .group_by(table.c.member_id)
+        ):
+            added[member_id] = int(amount)
+    return added
+
+
+def _first_lines(session: Session, table: Table, items: list[TopUpItem]) -> dict[str, int]:
+    """The first line of each reference of a chunk in the whole file (its own lines included)."""
+    references = sorted({r.reference for r in items})
+    first: dict[str, int] = {}
     for start in range(0, len(references), 1000):
-        for ref, top_up_id, member_id, received in session.execute(
-            select(TopUp.reference, TopUp.id, TopUp.member_id, TopUp.received_on).where(
-                TopUp.pool_id == pool.id,
-                TopUp.reference.in_(references[start : start + 1000]),
-                TopUp.id.not_in(select(TopUpReversal.top_up_id)),  # a reversed top-up's reference is free again
-            )
+        for reference, line in session.execute(
+            select(table.c.reference, func.min(table.c.line))
+            .where(table.c.reference.in_(references[start : start + 1000]))
+            .group_by(table.c.reference)
         ):
-            known_refs.setdefault(ref, (top_up_id, member_id, received))
-    balances: dict[int, int] = {}
-    for chunk in chunks(sorted(members)):
-        for member_id, held in session.execute(
-            select(Balance.member_id, Balance.balance_minor).where(ids_in(Balance.member_id, chunk))
+            first[reference] = int(line)
+    return first
+
+
+def _apply_staged(
+    session: Session,
+    plugins: Plugins,
+    pool: PoolRecord,
+    table: Table,
+    figures: _Figures,
+    *,
+    memo: str,
+    facts: dict[str, Any],
+) -> tuple[int, int]:
+    """Write the checked top-ups of a file: the ledger entry, the rows (one ``INSERT ... SELECT``
+    in line order), the balances and the unfreezing, a chunk of members at a time. Returns the
+    entry's id and how many members were unfrozen."""
+    facts = {
+        **facts,
+        "rows": figures.rows,
+        "total": figures.total,
+        "digest_kind": DIGEST_KIND,
+        # the rows' SHA-256 digest (member, amount, day, reference), rechecked by ledger verify
+        "rows_digest": _staged_digest(session, table),
+    }
+    entry = post_entry(
+        session,
+        pool.id,
+        kind=EntryKind.TOP_UP,
+        posted_on=figures.last_day or pool_today(pool.definition),
+        memo=memo,
+        lines=[Line(Account.CASH, figures.total), Line(Account.MEMBER_BALANCES, -figures.total)],
+        facts=facts,
+    )
+    connection = session.connection()
+    columns = ["pool_id", "member_id", "amount_minor", "received_on", "reference", "entry_id"]
+    connection.execute(
+        insert(TopUp).from_select(
+            columns,
+            select(
+                literal(pool.id), table.c.member_id, table.c.amount, table.c.day, table.c.reference, literal(entry.id)
+            ).order_by(table.c.line),
+        )
+    )
+    unfreeze: list[tuple[int, date]] = []
+    last: int | None = None
+    while True:
+        query = select(table.c.member_id, func.sum(table.c.amount)).group_by(table.c.member_id)
+        if last is not None:
+            query = query.where(table.c.member_id > last)
+        sums = [
+            (int(m), int(a)) for m, a in session.execute(query.order_by(table.c.member_id).limit(staging.CHUNK_ROWS))
+        ]
+        if not sums:
+            break
+        member_ids = [m for m, _ in sums]
+        frozen = frozen_balances(session, member_ids)
+        add_to_balances(connection, pool.id, sums)
+        if frozen:
+            unfreeze.extend(unfreezing(session, pool, frozen, _top_ups_of(session, table, sorted(frozen))))
+        last = member_ids[-1]
+    lifecycle.unfreeze(session, plugins, pool, unfreeze, cause="topped up")
+    return entry.id, len(unfreeze)
+
+
+def _top_ups_of(session: Session, table: Table, member_ids: list[int]) -> dict[int, list[TopUpItem]]:
+    """The staged top-ups of each of ``member_ids``, in line order."""
+    found: dict[int, list[TopUpItem]] = {}
+    for chunk in chunks(member_ids):
+        for line, member_id, amount, day, reference in session.execute(
+            select(table).where(ids_in(table.c.member_id, chunk)).order_by(table.c.line)
         ):
-            balances[member_id] = int(held)
-    found: list[tuple[int, str]] = []
-    seen_refs: dict[str, int] = {}
-    file_total = 0
-    for r in items:
-        # Each top-up may be within bounds and the balance it builds, or the file's entry, not.
-        balances[r.member_id] = balances.get(r.member_id, 0) + r.amount
-        file_total += r.amount
-        if balances[r.member_id] > MAX_MINOR:
-            found.append(
-                (
-                    r.line,
-                    f"amount: member #{r.member_id}'s balance would be "
-                    f"{format_minor(balances[r.member_id], pool.currency)} {pool.currency}, beyond the largest "
-                    f"amount recorded ({format_minor(MAX_MINOR, pool.currency)})",
-                )
-            )
-        elif file_total > MAX_MINOR:
-            found.append(
-                (
-                    r.line,
-                    f"amount: the top-ups up to this line total {format_minor(file_total, pool.currency)} "
-                    f"{pool.currency}, beyond the largest amount recorded ({format_minor(MAX_MINOR, pool.currency)}); "
-                    "split the file",
-                )
-            )
-        member = members.get(r.member_id)
-        if member is None:
-            found.append((r.line, f"member_id: pool {pool.key!r} has no member #{r.member_id}"))
-        elif member[0] not in LIVE_STATUSES:
-            ended = f" since {member[2].isoformat()}" if member[2] else ""
-            found.append(
-                (
-                    r.line,
-                    f"member_id: member #{r.member_id} is {member[0]}{ended}; only a live (active or frozen) member "
-                    "can top up",
-                )
-            )
-        elif r.day < member[1]:
-            found.append(
-                (r.line, f"date: {r.day.isoformat()} is before member #{r.member_id} joined on {member[1].isoformat()}")
-            )
-        if r.day > today:
-            found.append(
-                (
-                    r.line,
-                    f"date: {r.day.isoformat()} is in the future (today is {today.isoformat()} in the pool's time zone)",
-                )
-            )
-        if r.reference:
-            known = known_refs.get(r.reference)
-            if known is not None:
-                found.append(
-                    (
-                        r.line,
-                        f"reference: {r.reference!r} was already recorded (top-up #{known[0]} of member #{known[1]} "
-                        f"on {known[2].isoformat()}); a top-up is recorded once",
-                    )
-                )
-            elif r.reference in seen_refs:
-                found.append((r.line, f"reference: {r.reference!r} is already on line {seen_refs[r.reference]}"))
-            else:
-                seen_refs[r.reference] = r.line
+            found.setdefault(member_id, []).append(TopUpItem(line, member_id, amount, day, reference))
     return found
+
+
+def _staged_digest(session: Session, table: Table) -> str:
+    """The digest :func:`~mutualaid.ledger.digests.top_up_rows_digest` gives the staged rows, hashed
+    as the database hands them over in its order (member, day, amount), only the rows equal on
+    those three sorted by their references' bytes in memory, as
+    :func:`~mutualaid.ledger.digests.top_ups_digest` does for the rows stored."""
+    digest = hashlib.sha256(b"mutualaid:top-ups:v1\n")
+    query = select(table.c.member_id, table.c.amount, table.c.day, table.c.reference).order_by(
+        table.c.member_id, table.c.day, table.c.amount
+    )
+    tied: list[tuple[int, int, str, bytes]] = []
+
+    def flush() -> None:
+        for member_id, amount, day, reference in sorted(tied, key=lambda row: row[3]):
+            line = [member_id, amount, day, reference.decode("utf-8")]
+            digest.update(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+        tied.clear()
+
+    for part in session.execute(query.execution_options(yield_per=staging.CHUNK_ROWS)).partitions():
+        for member_id, amount, day, reference in part:
+            row = (int(member_id), int(amount), day.isoformat(), str(reference).encode("utf-8"))
+            if tied and tied[0][:3] != row[:3]:
+                flush()
+            tied.append(row)
+    flush()
+    return digest.hexdigest()
 
 
 def _apply(
     session: Session,
     plugins: Plugins,
     pool: PoolRecord,
-    items: list[_TopUp],
+    items: list[TopUpItem],
     *,
     memo: str,
     facts: dict[str, Any],
@@ -364,72 +434,11 @@ def _apply(
         ("pool_id", "member_id", "amount_minor", "received_on", "reference", "entry_id"),
         [(pool.id, r.member_id, r.amount, r.day, r.reference, entry.id) for r in items],
     )
-    by_member: dict[int, list[_TopUp]] = {}
+    by_member: dict[int, list[TopUpItem]] = {}
     for r in items:
         by_member.setdefault(r.member_id, []).append(r)
-    frozen = _frozen_balances(session, sorted(by_member))
-    _add_to_balances(connection, pool.id, [(mid, sum(r.amount for r in by_member[mid])) for mid in sorted(by_member)])
-    unfrozen = _unfreezing(session, pool, frozen, by_member)
+    frozen = frozen_balances(session, sorted(by_member))
+    add_to_balances(connection, pool.id, [(mid, sum(r.amount for r in by_member[mid])) for mid in sorted(by_member)])
+    unfrozen = unfreezing(session, pool, frozen, by_member)
     lifecycle.unfreeze(session, plugins, pool, unfrozen, cause="topped up")
     return entry.id, len(unfrozen)
-
-
-def _frozen_balances(session: Session, member_ids: list[int]) -> dict[int, int]:
-    """The balance before the top-ups of each frozen member among ``member_ids``."""
-    frozen: dict[int, int] = {}
-    for chunk in chunks(member_ids):
-        for mid, held in session.execute(
-            select(Member.id, func.coalesce(Balance.balance_minor, 0))
-            .select_from(Member)
-            .outerjoin(Balance, Balance.member_id == Member.id)
-            .where(ids_in(Member.id, chunk), Member.status == MemberStatus.FROZEN)
-        ):
-            frozen[mid] = int(held)
-    return frozen
-
-
-def _unfreezing(
-    session: Session, pool: PoolRecord, frozen: dict[int, int], by_member: dict[int, list[_TopUp]]
-) -> list[tuple[int, date]]:
-    """The frozen members whose balance reaches ``low_balance``, each with the day of the top-up
-    that brought it there (not before the day they were frozen)."""
-    threshold = to_minor(pool.config.payments.low_balance, pool.currency)
-    frozen_since: dict[int, date] = {}
-    for chunk in chunks(sorted(frozen)):
-        for mid, since in session.execute(
-            select(MemberStatusChange.member_id, func.max(MemberStatusChange.since))
-            .where(ids_in(MemberStatusChange.member_id, chunk), MemberStatusChange.change == MemberChange.FROZEN)
-            .group_by(MemberStatusChange.member_id)
-        ):
-            frozen_since[mid] = since
-    unfreeze: list[tuple[int, date]] = []
-    for mid, held in frozen.items():
-        running = held
-        for r in sorted(by_member[mid], key=lambda item: (item.day, item.line)):
-            running += r.amount
-            if running >= threshold:
-                frozen_on = frozen_since.get(mid)
-                unfreeze.append((mid, max(r.day, frozen_on) if frozen_on is not None else r.day))
-                break
-    return unfreeze
-
-
-def _add_to_balances(connection: Connection, pool_id: int, amounts: list[tuple[int, int]]) -> None:
-    """Add to members' balances, creating the rows that do not exist yet (one upsert per batch)."""
-    table = cast(Table, Balance.__table__)
-    dialect = connection.dialect.name
-    builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
-        raise StateError(f"top-ups need SQLite or PostgreSQL, not {dialect}")
-    stmt = builder(table).values(
-        member_id=bindparam("m_id"), pool_id=bindparam("p_id"), balance_minor=bindparam("amount")
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.member_id],
-        set_={"balance_minor": table.c.balance_minor + stmt.excluded.balance_minor},
-    )
-    for start in range(0, len(amounts), BULK_BATCH):
-        connection.execute(
-            stmt,
-            [{"m_id": mid, "p_id": pool_id, "amount": amount} for mid, amount in amounts[start : start + BULK_BATCH]],
-        )

@@ -1,0 +1,175 @@
+"""The checks of postpaid payment results against the pool's records and each other: does the
+share exist, may it take this result (a late payment, a lapsed member), is it paid twice or does a
+failure follow its payment. Used by :func:`mutualaid.payments.postpaid.import_payments` a chunk of
+rows at a time, with the first rows of each share in the whole file looked up in the staged rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from ..db.bulk import chunks, ids_in
+from ..db.models import Charge, Member, Payment
+from ..money import format_minor
+from ..pools import PoolRecord
+from ..vocabulary import LIVE_STATUSES, MemberStatus, PaymentResult
+from .common import PostpaidRun, pool_members
+from .staging import RepeatedNumbers
+
+__all__ = ["Known", "PaymentRow", "known_shares", "repeat_problems", "share_problem"]
+
+
+@dataclass(slots=True)
+class PaymentRow:
+    """A row of a payments file that passed the checks of its own cells, with its run."""
+
+    line: int
+    member_id: int
+    run: PostpaidRun
+    paid: bool
+    day: date
+    amount: int | None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.run.id, self.member_id)
+
+
+@dataclass(slots=True)
+class Known:
+    """What the database holds about the shares of a chunk of rows (looked up in batches), and
+    the first paid and first failed row of each of those shares in the whole file (line, day)."""
+
+    members: dict[int, tuple[str, date | None]]
+    charges: dict[tuple[int, int], int]
+    paid: dict[tuple[int, int], tuple[date, int]]  # the first paid result of each share: (day, batch)
+    failed: dict[tuple[int, int], tuple[date, int]]  # the first failed one
+    paid_in_file: dict[tuple[int, int], tuple[int, date]] = field(default_factory=dict)
+    failed_in_file: dict[tuple[int, int], tuple[int, date]] = field(default_factory=dict)
+
+
+def known_shares(
+    session: Session, pool: PoolRecord, rows: list[PaymentRow], table: Table, repeated: RepeatedNumbers
+) -> Known:
+    """Members, charges and earlier payments of a chunk's rows, looked up in batches of member
+    numbers, not row by row; and the first rows of their shares in the file, from the staged rows
+    for a member the file names more than once, else from the row itself."""
+    run_ids = sorted({r.run.id for r in rows})
+    members = pool_members(session, pool.id, (r.member_id for r in rows), Member.status, Member.ended_on)
+    known = Known({number: (status, ended_on) for number, (status, ended_on) in members.items()}, {}, {}, {})
+    # Charges and payments by their (run, member) keys: the primary key of charges and the
+    # (run_id, member_id) index of payments, whatever the statistics say.
+    for chunk in chunks(sorted(members)):
+        for run_id, member_id, amount in session.execute(
+            select(Charge.run_id, Charge.member_id, Charge.amount_minor).where(
+                ids_in(Charge.run_id, run_ids), ids_in(Charge.member_id, chunk)
+            )
+        ):
+            known.charges[(run_id, member_id)] = int(amount)
+        for run_id, member_id, result, day, batch_id in session.execute(
+            select(
+                Payment.run_id,
+                Payment.member_id,
+                Payment.result,
+                func.min(Payment.attempted_on),
+                func.min(Payment.batch_id),
+            )
+            .where(ids_in(Payment.run_id, run_ids), ids_in(Payment.member_id, chunk))
+            .group_by(Payment.run_id, Payment.member_id, Payment.result)
+        ):
+            (known.paid if result == PaymentResult.PAID else known.failed)[(run_id, member_id)] = (day, batch_id)
+    again = sorted({r.member_id for r in rows if r.member_id in repeated and r.member_id in members})
+    for chunk in chunks(again):
+        first = (
+            select(table.c.run_id, table.c.member_id, table.c.paid, func.min(table.c.line).label("line"))
+            .where(ids_in(table.c.member_id, chunk))
+            .group_by(table.c.run_id, table.c.member_id, table.c.paid)
+            .subquery()
+        )
+        for run_id, member_id, paid, line, day in session.execute(
+            select(first.c.run_id, first.c.member_id, first.c.paid, first.c.line, table.c.day).join(
+                table, table.c.line == first.c.line
+            )
+        ):
+            (known.paid_in_file if paid else known.failed_in_file)[(run_id, member_id)] = (line, day)
+    for r in rows:
+        if r.member_id not in repeated:
+            (known.paid_in_file if r.paid else known.failed_in_file)[r.key] = (r.line, r.day)
+    return known
+
+
+def share_problem(pool: PoolRecord, r: PaymentRow, known: Known) -> str | None:
+    """Whether this row's share exists and can take this result (a late payment, a lapsed member)."""
+    member = known.members.get(r.member_id)
+    if member is None:
+        return f"member_id: pool {pool.key!r} has no member #{r.member_id}"
+    if r.key not in known.charges:
+        return f"period: member #{r.member_id} was not charged in period {r.run.period}"
+    status, ended_on = member
+    # Paid after the window closed, or reported once the period was settled: only a share that
+    # stayed due (no failed result, so not written off) of a member still live may be paid. A
+    # share already paid is left to the checks of repeats.
+    first_paid = known.paid_in_file.get(r.key)
+    paid_before = r.key in known.paid or (first_paid is not None and first_paid[0] != r.line)
+    late = r.paid and not paid_before and (r.run.settled or r.day > r.run.window_end)
+    failed_on = (
+        known.failed[r.key][0]
+        if r.key in known.failed
+        else (known.failed_in_file[r.key][1] if r.key in known.failed_in_file else None)
+    )
+    if late and failed_on is not None:
+        fate = "was written off" if r.run.settled else "is written off when the period is settled"
+        return (
+            f"result: collecting member #{r.member_id}'s share of period {r.run.period} failed on "
+            f"{failed_on.isoformat()} and it was not paid by the end of its retry window on "
+            f"{r.run.window_end.isoformat()}; the share {fate} and cannot be paid late"
+        )
+    if status == MemberStatus.LAPSED and ended_on is not None and (late or r.day > ended_on):
+        return (
+            f"member_id: member #{r.member_id} lapsed on {ended_on.isoformat()} for an unpaid share; "
+            "a lapsed member cannot pay late"
+        )
+    if late and status not in LIVE_STATUSES:
+        ended = f" on {ended_on.isoformat()}" if ended_on is not None else ""
+        return (
+            f"member_id: member #{r.member_id}'s membership ended ({status}{ended}); after the retry window of "
+            f"period {r.run.period} closed on {r.run.window_end.isoformat()} only a live member's share still "
+            "due can be paid"
+        )
+    return None
+
+
+def repeat_problems(pool: PoolRecord, r: PaymentRow, known: Known) -> Iterator[str]:
+    """The amount against the share, and a share paid twice or failing after it was paid (for a row
+    whose share exists: see :func:`share_problem`)."""
+    charge = known.charges[r.key]
+    currency = pool.currency
+    if r.amount is not None and r.amount != charge:
+        yield (
+            f"amount: {format_minor(r.amount, currency)} is not the share charged to member #{r.member_id} "
+            f"for period {r.run.period} ({format_minor(charge, currency)} {currency})"
+        )
+    before = known.paid.get(r.key)
+    first_in_file = known.paid_in_file.get(r.key)
+    if r.paid:
+        if before is not None:
+            yield (
+                f"result: member #{r.member_id} already paid the share of period {r.run.period} on "
+                f"{before[0].isoformat()} (payment batch #{before[1]})"
+            )
+        elif first_in_file is not None and first_in_file[0] != r.line:
+            yield (
+                f"result: member #{r.member_id}'s share of period {r.run.period} is already paid on line "
+                f"{first_in_file[0]}"
+            )
+        return
+    paid_on = before[0] if before is not None else (first_in_file[1] if first_in_file else None)
+    if paid_on is not None and r.day > paid_on:
+        yield (
+            f"result: a failed attempt on {r.day.isoformat()} comes after member #{r.member_id}'s share of "
+            f"period {r.run.period} was paid on {paid_on.isoformat()}"
+        )
