@@ -124,6 +124,23 @@ def _floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
     return elapsed
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _size(app: MutualAid) -> int:
+    """The database's size on disk, in bytes."""
+    with app.engine.connect() as conn:
+        if app.engine.dialect.name == "sqlite":
+            return int(
+                conn.execute(
+                    text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                ).scalar()
+                or 0
+            )
+        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
+
+
 def run(url: str, members: int, repeat: int) -> None:
     app = MutualAid(url)
     try:
@@ -131,7 +148,10 @@ def run(url: str, members: int, repeat: int) -> None:
             {"key": "bench", "name": "Benchmark", "cohort": "truckers", "sharing": {"rounding": "exact"}}
         )
         load = _load_members(app, record.id, members)
-        print(f"loaded {members:,} members set-based in {load:.2f} s ({members / load:,.0f} rows/s)")
+        print(
+            f"loaded {members:,} members set-based in {load:.2f} s ({members / load:,.0f} rows/s); "
+            f"peak memory so far {_peak_mb():.0f} MB"
+        )
         runs, floors = [], []
         for attempt in range(repeat):
             year = 2027 + attempt  # a fresh period each time; the claim is filed before its notice day
@@ -157,7 +177,8 @@ def run(url: str, members: int, repeat: int) -> None:
         print(f"sharing run (median of {repeat}): {share:.2f} s")
         print(f"floor, bare INSERT ... SELECT of the same rows: {floor:.2f} s")
         print(f"ratio: {share / floor:.2f}x")
-        print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(f"peak memory of this process: {_peak_mb():.0f} MB (the loading's index builds included)")
+        print(f"database size: {_size(app) / 1e9:.2f} GB")
     finally:
         app.close()
 
