@@ -37,10 +37,10 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Charge, Claim, Payment, TopUp
+from ..db.models import Charge, Claim, TopUp
 
 __all__ = [
     "CHECKSUM_MOD",
@@ -273,25 +273,51 @@ def payment_rows_digest(batch_id: int, rows: Iterable[Sequence[Any]]) -> str:
 
 
 def payments_digest(session: Session, batch_id: int) -> tuple[int, int, int, int, str]:
-    """(rows, paid count, paid total, failed count, digest) of a batch's payments as stored."""
+    """(rows, paid count, paid total, failed count, digest) of a batch's payments as stored.
+
+    Streamed through the driver's cursor (:func:`_raw_rows`); each row's JSON line is written by
+    hand when its values are what an import stores (integers, ``paid`` or ``failed``, a day as plain
+    text), which is the very text :func:`json.dumps` gives them, and by :func:`json.dumps` otherwise
+    (a value edited by hand)."""
     digest = hashlib.sha256(b"mutualaid:payments:v1\n" + int(batch_id).to_bytes(8, "big", signed=True))
     rows = paid_count = paid = failed = 0
-    code = case((Payment.result == "failed", 0), else_=1)
-    query = (
-        select(Payment.run_id, Payment.member_id, Payment.result, Payment.attempted_on, Payment.amount_minor)
-        .where(Payment.batch_id == batch_id)
-        .order_by(Payment.run_id, Payment.member_id, Payment.attempted_on, code, Payment.amount_minor)
-    )
-    for part in session.execute(query.execution_options(yield_per=BATCH)).partitions():
-        for run_id, member_id, result, day, amount in part:
+    days: dict[Any, str | None] = {}
+    for batch in _raw_rows(
+        session,
+        "SELECT run_id, member_id, result, attempted_on, amount_minor FROM payments WHERE batch_id = ? "
+        "ORDER BY run_id, member_id, attempted_on, CASE WHEN result = 'failed' THEN 0 ELSE 1 END, amount_minor",
+        (int(batch_id),),
+    ):
+        lines = []
+        for run_id, member_id, result, day, amount in batch:
             rows += 1
             if result == "paid":
                 paid_count += 1
                 paid += int(amount)
             else:
                 failed += 1
-            digest.update(_line((int(run_id), int(member_id), str(result), _day(day), int(amount))))
+            text = days.get(day, "") if day is not None else None
+            if text == "":
+                text = days[day] = _plain(_day(day))
+            if (
+                text is not None
+                and type(run_id) is int
+                and type(member_id) is int
+                and type(amount) is int
+                and (result in ("paid", "failed"))
+            ):
+                lines.append(f'[{run_id},{member_id},"{result}","{text}",{amount}]\n')
+            else:
+                lines.append(_line((int(run_id), int(member_id), str(result), _day(day), int(amount))).decode("utf-8"))
+        digest.update("".join(lines).encode("utf-8"))
     return rows, paid_count, paid, failed, digest.hexdigest()
+
+
+def _plain(text: str | None) -> str | None:
+    """``text`` when JSON writes it between quotes as it is (printable ASCII, no quote or backslash)."""
+    if text is None or not (text.isascii() and text.isprintable()) or '"' in text or "\\" in text:
+        return None
+    return text
 
 
 def _top_up_key(row: Sequence[Any]) -> tuple[Any, ...]:
