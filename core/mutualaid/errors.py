@@ -92,7 +92,30 @@ class IneligibleError(ValidationError):
 
 
 class ImportRowsError(ValidationError):
-    """Raised when rows of a member import are invalid; problems read ``FILE:LINE: field: reason``."""
+    """Raised when rows of a member import are invalid; problems read ``FILE:LINE: field: reason``.
+
+    :param total: how many problems there are when :attr:`problems` holds only the first ones (an
+        import of millions of rows keeps a bounded number); :attr:`lines` counts the others.
+    """
+
+    def __init__(
+        self,
+        problems: Sequence[str],
+        *,
+        summary: str | None = None,
+        shown: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        super().__init__(problems, summary=summary, shown=shown)
+        self.total = max(total or 0, len(self.problems))
+
+    @property
+    def lines(self) -> list[str]:
+        if self.total == len(self.problems):
+            return super().lines
+        head = [self.summary] if self.summary else []
+        listed = self.problems if self.shown is None else self.problems[: self.shown]
+        return [*head, *listed, f"... and {self.total - len(listed)} more"]
 
 
 class StateError(MutualAidError):

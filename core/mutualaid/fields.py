@@ -16,7 +16,16 @@ from pydantic import BaseModel
 
 from .config import format_validation_error
 
-__all__ = ["MAX_RECORD_NUMBER", "describe_model", "is_record_number", "parse_date", "parse_pairs", "validate_fields"]
+__all__ = [
+    "MAX_RECORD_NUMBER",
+    "FieldValidator",
+    "describe_model",
+    "field_validator",
+    "is_record_number",
+    "parse_date",
+    "parse_pairs",
+    "validate_fields",
+]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -71,18 +80,57 @@ def _sequence_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, info in model.model_fields.items() if _is_sequence_field(info.annotation))
 
 
-def _prepare(model: type[BaseModel], raw: Mapping[str, Any]) -> dict[str, Any]:
-    sequences = _sequence_fields(model)
-    data: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, str):
-            if value == "":
-                continue  # an empty cell means "not given": the model's default applies
-            if key in sequences:
-                data[key] = [part.strip() for part in value.split(",") if part.strip()]
-                continue
-        data[key] = value
-    return data
+class FieldValidator:
+    """:func:`validate_fields` for one model, with what it asks of the model worked out once: an
+    import validates a million rows against the same model, and looking up its list and date fields,
+    its validator and its known names for every row costs as much as the validation itself."""
+
+    __slots__ = ("model", "_sequences", "_dates", "_validate", "_known")
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        self._sequences = _sequence_fields(model)
+        self._dates = tuple(_date_fields(model))
+        self._validate = model.__pydantic_validator__.validate_python
+        self._known = ", ".join(model.model_fields) or "none"
+
+    def __call__(
+        self, raw: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    ) -> tuple[BaseModel | None, list[str]]:
+        sequences = self._sequences
+        data: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, str):
+                if value == "":
+                    continue  # an empty cell means "not given": the model's default applies
+                if key in sequences:
+                    data[key] = [part.strip() for part in value.split(",") if part.strip()]
+                    continue
+            data[key] = value
+        # pydantic reads "1699920000" as a Unix time and "20361231" as a date-time: as text, a date
+        # field takes only YYYY-MM-DD, like every other date mutualaid reads.
+        bad_dates: dict[str, str] = {}
+        for name in self._dates:
+            value = data.get(name)
+            if isinstance(value, str) and not _ISO_DATE.fullmatch(value.strip()):
+                bad_dates[name] = f"{name}: must be a date written YYYY-MM-DD ({value!r} given)"
+                del data[name]
+        try:
+            instance = self._validate(data, context=dict(context) if context is not None else None)
+        except pydantic.ValidationError as exc:
+            problems = format_validation_error(exc, unknown_key_hints={(): f"the known names are {self._known}"})
+            # A date removed above is not also "required".
+            problems = [p for p in problems if p.split(":", 1)[0] not in bad_dates]
+            return None, problems + list(bad_dates.values())
+        if bad_dates:
+            return None, list(bad_dates.values())
+        return instance, []
+
+
+@functools.lru_cache(maxsize=256)
+def field_validator(model: type[BaseModel]) -> FieldValidator:
+    """The :class:`FieldValidator` of ``model`` (one per model)."""
+    return FieldValidator(model)
 
 
 def validate_fields(
@@ -94,26 +142,7 @@ def validate_fields(
     name is reported with the names ``model`` knows. ``context`` reaches the model's validators as
     pydantic's validation context (a claim's details are validated with ``{"event_kind": KIND}``).
     """
-    data = _prepare(model, raw)
-    # pydantic reads "1699920000" as a Unix time and "20361231" as a date-time: as text, a date
-    # field takes only YYYY-MM-DD, like every other date mutualaid reads.
-    bad_dates: dict[str, str] = {}
-    for name in _date_fields(model):
-        value = data.get(name)
-        if isinstance(value, str) and not _ISO_DATE.fullmatch(value.strip()):
-            bad_dates[name] = f"{name}: must be a date written YYYY-MM-DD ({value!r} given)"
-            del data[name]
-    try:
-        instance = model.model_validate(data, context=dict(context) if context is not None else None)
-    except pydantic.ValidationError as exc:
-        known = ", ".join(model.model_fields) or "none"
-        problems = format_validation_error(exc, unknown_key_hints={(): f"the known names are {known}"})
-        # A date removed above is not also "required".
-        problems = [p for p in problems if p.split(":", 1)[0] not in bad_dates]
-        return None, problems + list(bad_dates.values())
-    if bad_dates:
-        return None, list(bad_dates.values())
-    return instance, []
+    return field_validator(model)(raw, context)
 
 
 def parse_date(text: str | date, what: str) -> date:

@@ -489,7 +489,7 @@ def import_file(tmp_path, plugins, truckers_pool, make_driver):
 @pytest.mark.parametrize(
     ("terminal", "json_flag", "stderr"),
     [
-        pytest.param(True, [], "checking rows  \nwriting members\n", id="terminal"),
+        pytest.param(True, [], "importing rows\n", id="terminal"),
         pytest.param(False, [], "", id="not-a-terminal"),
         pytest.param(True, ["--json"], "", id="json-on-a-terminal"),
     ],
@@ -517,8 +517,7 @@ def test_no_progress_bar_is_left_open_by_a_refused_import(runner, plugins, impor
     path.write_text(path.read_text(encoding="utf-8") + "bad-row\n", encoding="utf-8")
     result = _invoke(runner, plugins, "member", "import", POOL, str(path), "--joined-on", "2026-10-01", db_url=url)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"checking rows  \nError: {path}: 1 of 4 rows are invalid; nothing was imported")
-    assert "writing members" not in result.stderr
+    assert result.stderr.startswith(f"importing rows\nError: {path}: 1 of 4 rows are invalid; nothing was imported")
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
@@ -566,5 +565,5 @@ def test_import_progress_bars_on_a_real_terminal(import_file):
     assert result.returncode == 0
     assert result.stdout.decode() == "imported 3 members into pool 'js-truckers'\n"
     drawn = b"".join(shown).decode()
-    assert "checking rows" in drawn and "writing members" in drawn
-    assert drawn.count("100%") >= 2, drawn
+    assert "importing rows" in drawn
+    assert drawn.count("100%") >= 1, drawn

@@ -122,8 +122,8 @@ def member_import(
 ) -> None:
     """Import members from a CSV file: columns id_number, name, birth_date, [joined_on], the
     cohort's attributes and, optionally, the contact fields email, phone, locale and city (checked
-    as 'member join' checks them; an empty cell is not given). All or nothing unless --skip-invalid. On a terminal, progress bars on
-    stderr show the rows being checked, then written."""
+    as 'member join' checks them; an empty cell is not given). All or nothing unless --skip-invalid. On a terminal, a progress bar on
+    stderr shows the rows being checked and written."""
     bars = _ImportBars(_count_lines(file)) if not as_json and _stderr_is_terminal() else None
     try:
         result = state.app.import_members(
@@ -172,10 +172,10 @@ def _count_lines(path: Path) -> int:
 
 
 class _ImportBars:
-    """The progress of 'member import' on stderr: a bar per stage, "checking" the file's lines, then
-    "writing" the valid rows (see ``mutualaid.members.ImportProgress``)."""
+    """The progress of 'member import' on stderr: a bar of the file's lines as its rows are checked
+    and written (see ``mutualaid.members.ImportProgress``), one per stage were there several."""
 
-    LABELS = {"checking": "checking rows  ", "writing": "writing members"}
+    LABELS = {"importing": "importing rows"}
 
     def __init__(self, lines: int) -> None:
         self.lines = lines

@@ -1,29 +1,34 @@
 """Importing members from a CSV file, all or nothing (or the valid rows, with a rejects file).
 
-Every row is checked as a single join is (:mod:`mutualaid.members.eligibility`, and the optional
-contact columns ``email``, ``phone``, ``locale``, ``city`` by :mod:`mutualaid.contacts`) before
-anything is written; the valid rows are then written in batches by
-:func:`mutualaid.members.lifecycle.admit_many`.
+The file is streamed a chunk of rows at a time, so an import of ten million rows holds one chunk,
+not the file: each chunk's rows are checked as a single join is
+(:mod:`mutualaid.members.import_checks`), the valid ones checked against the pool (a person who
+already holds a live membership, is recorded as deceased, or was on an earlier line of the file)
+and written (:func:`mutualaid.members.lifecycle.admit_many`), inside a savepoint of the caller's
+transaction. A bad row refuses the whole import: the rest of the file is still checked, to report
+every problem, then nothing written is kept -- nothing was visible before the commit anyway.
+On a large file the rows are checked by a worker process while this one writes.
 Services take a session and never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-import csv
+import bisect
 import gc
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..contacts import CONTACT_CHECKS, CONTACT_FIELDS
-from ..csvfiles import open_csv
+from ..contacts import CONTACT_FIELDS
+from ..csvfiles import CsvFile, open_csv
 from ..db.models import Member, MemberStatusChange
 from ..db.statistics import refresh_statistics
 from ..errors import ImportRowsError, ValidationError
@@ -33,55 +38,44 @@ from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, pool_today
 from ..vocabulary import MemberStatus
 from . import lifecycle
-from .eligibility import (
-    CORE,
-    CORE_COLUMNS,
-    JoinWindow,
-    check_applicant,
-    deceased_reason,
-    join_window,
-    live_members,
-)
+from .eligibility import CORE, CORE_COLUMNS, deceased_reason, join_window, live_members
+from .import_checks import CheckedChunk, RowChecker
+from .import_chunks import WORKERS_ENV, checked_chunks, worker_count
+from .rejects import RejectsFile
 from .sealing import database_keys
 
-__all__ = ["ImportProgress", "ImportResult", "import_members"]
+__all__ = ["WORKERS_ENV", "ImportProgress", "ImportResult", "import_members"]
 
-#: How :func:`import_members` reports progress: ``progress(stage, done, total)``. First
-#: ``("checking", line, None)`` while the rows are validated, where ``line`` is the physical line of
-#: the file reached (the file is streamed, so its length is not known; the header is line 1), then
-#: ``("writing", rows_written, rows_to_write)`` while the valid rows are written.
+#: How :func:`import_members` reports progress: ``progress("importing", line, None)`` after each
+#: chunk of rows is checked and written, where ``line`` is the physical line of the file reached
+#: (the file is streamed, so its length is not known; the header is line 1).
 ImportProgress = Callable[[str, int, int | None], None]
 
-_BATCH = 5000
-#: Where a row of :func:`~mutualaid.members.lifecycle.new_member_row` holds the keyed hash of the ID number.
+#: Rows checked, then written, at a time: what an import holds in memory whatever the file's size.
+CHUNK_ROWS = 10_000
+#: At most this many problems are kept (in the error, or :attr:`ImportResult.problems`); the error
+#: counts every one, and the rejects file has every row.
+KEPT_PROBLEMS = 10_000
+#: At most this many bad rows are shown in an error's lines.
+SHOWN_PROBLEMS = 50
+#: Where a row of :class:`~mutualaid.members.import_checks.CheckedChunk` holds the keyed hash.
 _HASH = lifecycle.INSERT_COLUMNS.index("id_hash")
 _ANALYZE_AFTER = 10_000
-#: At most this many bad rows are shown in an error's lines (the error holds them all).
-SHOWN_PROBLEMS = 50
+#: The most valid rows an import bound to fail remembers instead of writing (see ``_Import.take``).
+_UNWRITTEN = 200_000
+#: The most page cache (KiB) an import gives SQLite (see :func:`_index_cache`).
+_CACHE_KIB = 65_536
 
 
 @dataclass(slots=True)
 class ImportResult:
-    """What a CSV import did."""
+    """What a CSV import did; ``problems`` holds at most :data:`KEPT_PROBLEMS` of the rejected
+    rows' problems (the rejects file has them all)."""
 
     imported: int = 0
     rejected: int = 0
     rejects_path: Path | None = None
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Checked:
-    """The rows of a file once checked: ``good`` as (line, cells, applicant, row, ID number),
-    ``bad`` as (line, cells, reason); ``seen`` maps each valid person's ID number to their line.
-    Each row holds the cells of :data:`~mutualaid.members.lifecycle.INSERT_COLUMNS` (the ID number
-    encrypted, hashed and masked), then those of ``contacts``: the contact columns the file has."""
-
-    header: list[str]
-    contacts: tuple[str, ...] = ()
-    good: list[tuple[int, list[str], Any, tuple[Any, ...], str]] = field(default_factory=list)
-    bad: list[tuple[int, list[str], str]] = field(default_factory=list)
-    seen: dict[str, int] = field(default_factory=dict)
 
 
 def import_members(
@@ -98,15 +92,16 @@ def import_members(
     """Import members from a CSV file, all or nothing.
 
     Every row is validated (core fields, cohort attributes, eligibility, one live membership per
-    person, not recorded as deceased) before anything is written. With problems and
-    ``skip_invalid`` false, an :class:`ImportRowsError` lists each bad row as ``FILE:LINE: reason``
-    (``LINE`` is the physical line the row starts on; the header is line 1) and nothing is written.
-    With ``skip_invalid``, the bad rows go to ``rejects_path`` (default ``FILE.rejects.csv``) with
-    a ``line`` and a ``reason`` column, then the good rows are written.
+    person, not recorded as deceased). With problems and ``skip_invalid`` false, an
+    :class:`ImportRowsError` lists each bad row as ``FILE:LINE: reason`` (``LINE`` is the physical
+    line the row starts on; the header is line 1) and nothing is written. With ``skip_invalid``,
+    the bad rows go to ``rejects_path`` (default ``FILE.rejects.csv``) with a ``line`` and a
+    ``reason`` column, and the good rows are written.
 
-    Rows are written with one ``executemany`` of tuples per batch of 5,000 (``COPY`` on PostgreSQL).
-    ``progress`` is called as described at :data:`ImportProgress`, every 1,000 rows checked and
-    every batch written.
+    A person already in the pool (or recorded as deceased) is refused as such on every line they
+    are on; a person on an earlier line of the file, as being on that line. Rows are written a
+    chunk of :data:`CHUNK_ROWS` at a time, with one ``executemany`` of tuples (``COPY`` on
+    PostgreSQL); ``progress`` is called as described at :data:`ImportProgress`.
     """
     pool = get_pool(session, plugins, pool_key)
     path = Path(path)
@@ -120,55 +115,273 @@ def import_members(
     except ValueError as exc:
         raise ValidationError([str(exc)]) from None
 
-    # The applicants are kept for the member_joined hook only when a plugin implements it: holding
-    # 100,000 of them (with their pydantic attributes) costs memory and makes the garbage collector
-    # slow the whole import down by a third.
+    # The applicants are kept for the member_joined hook only when a plugin implements it; then the
+    # rows are checked here, as applicants (pydantic objects of the cohort's models) are not sent
+    # between processes.
     observed = lifecycle.has_observers(plugins, "member_joined")
     keys = database_keys(session, create=True, purpose="import members")
-    with _no_cyclic_gc():
-        checked = _check_rows(
+    window = join_window(session, pool)
+    own = set(pool.cohort.member_model.model_fields)
+    columns = set(CORE) | own
+    # A header with an unknown column is told every column it may have, the contact ones too.
+    optional = (columns | set(CONTACT_FIELDS)) - set(CORE_COLUMNS)
+    listing = ", ".join(sorted(columns | set(CONTACT_FIELDS)))
+    with open_csv(path, CORE_COLUMNS, optional, listing=listing) as source, _no_cyclic_gc():
+        checker = RowChecker(
             plugins,
             pool,
             path,
-            default_joined,
-            progress,
+            source.header,
             keys,
+            default_joined_on=default_joined,
+            window=window,
             keep_applicants=observed,
-            window=join_window(session, pool),
         )
-    if not checked.good and not checked.bad:
-        raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
-    _refuse_known_people(session, pool, checked)
-    result = ImportResult(problems=[f"{path}:{line}: {reason}" for line, _, reason in checked.bad])
-    if checked.bad and not skip_invalid:
-        raise ImportRowsError(
-            result.problems,
-            summary=f"{path}: {len(checked.bad)} of {len(checked.bad) + len(checked.good)} rows are invalid; nothing "
-            "was imported (fix them, or use --skip-invalid to import the valid rows):",
-            shown=SHOWN_PROBLEMS,
+        rejects = RejectsFile(target, source.header) if skip_invalid else None
+        run = _Import(session, plugins, pool, path, keys, checker, rejects, observed)
+        run.deceased = _deceased(session, pool)
+        workers = 0 if observed else worker_count(path)
+        try:
+            run.stream(source, workers, progress)
+        finally:
+            if rejects is not None and not run.done:
+                rejects.discard()
+    if rejects is not None and run.rejected:
+        rejects.finish()
+        result_rejects: Path | None = target
+    else:
+        result_rejects = None
+        if rejects is not None:
+            rejects.discard()
+    return ImportResult(imported=run.written, rejected=run.rejected, rejects_path=result_rejects, problems=run.problems)
+
+
+class _Import:
+    """One import under way: the chunks checked against the pool and written, the problems found,
+    and the lines of the rows written (to name the line of a person met again further on)."""
+
+    def __init__(
+        self,
+        session: Session,
+        plugins: Plugins,
+        pool: PoolRecord,
+        path: Path,
+        keys: IdentityKeys,
+        checker: RowChecker,
+        rejects: RejectsFile | None,
+        observed: bool,
+    ) -> None:
+        self.session, self.plugins, self.pool, self.path, self.keys = session, plugins, pool, path, keys
+        self.checker = checker
+        self.rejects = rejects
+        self.observed = observed
+        self.columns = (*lifecycle.INSERT_COLUMNS, *checker.contacts)
+        self.deceased: dict[str, str] = {}
+        self.problems: list[str] = []
+        self.rejected = 0
+        self.written = 0
+        #: Rows that passed every check (written, or remembered once the import is bound to fail).
+        self.passed = 0
+        self.done = False
+        #: The line of each row written, in the order of their member numbers, and the runs of
+        #: consecutive numbers they have, as (first number, index in ``lines``, count).
+        self.lines = array("I")
+        self.runs: list[tuple[int, int, int]] = []
+        self._run_starts: list[int] = []
+        #: The keyed hashes of the chunk being written, by line (to name who joined meanwhile).
+        self.writing: dict[str, int] = {}
+        #: The keyed hashes of valid rows not written because the import is bound to fail, by line.
+        self.unwritten: dict[str, int] = {}
+
+    def stream(self, source: CsvFile, workers: int, progress: ImportProgress | None) -> None:
+        """Check and write every chunk of the file in a savepoint; raise if anything is refused."""
+        session, path = self.session, self.path
+        connection = session.connection()
+        dbapi_integrity_error = connection.dialect.loaded_dbapi.IntegrityError  # raised by COPY
+        try:
+            with (
+                checked_chunks(source, self.checker, workers, CHUNK_ROWS) as chunks,
+                session.begin_nested(),
+                _index_cache(session, path.stat().st_size // 64),
+            ):
+                for chunk, records in chunks:
+                    self.take(chunk, records)
+                    gc.collect(0)  # the reference cycles a chunk's statements leave (see _no_cyclic_gc)
+                    if progress:
+                        progress("importing", chunk.lines, None)
+                if not self.passed and not self.rejected:
+                    raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
+                if self.rejected and self.rejects is None:
+                    raise ImportRowsError(
+                        self.problems,
+                        summary=f"{path}: {self.rejected} of {self.rejected + self.passed} rows are invalid; "
+                        "nothing was imported (fix them, or use --skip-invalid to import the valid rows):",
+                        shown=SHOWN_PROBLEMS,
+                        total=self.rejected,
+                    )
+        except (IntegrityError, dbapi_integrity_error):
+            # Another join or import gave some of these people a live membership after they were
+            # checked (uq_members_live_person refused them): name them, as a check would have.
+            lines = self.writing
+            taken = sorted((lines[h], member_id) for h, member_id in live_members(session, self.pool, list(lines)))
+            if not taken:
+                raise
+            raise ImportRowsError(
+                [
+                    f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
+                    for line, member_id in taken
+                ],
+                summary=f"{path}: {len(taken)} of these people joined pool {self.pool.key!r} while the file was "
+                "being checked; nothing was imported:",
+            ) from None
+        if self.written >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
+            # Fresh statistics for the next lookups: without them PostgreSQL estimates an IN list of
+            # 500 ID numbers to match every member and filters the whole pool for each batch (a
+            # second import of 100,000 rows right after the first took minutes instead of seconds).
+            connection.exec_driver_sql("ANALYZE members")
+        refresh_statistics(session, Member, MemberStatusChange)
+        self.done = True
+
+    def take(self, chunk: CheckedChunk, records: Callable[[], Iterable[tuple[int, list[str]]]]) -> None:
+        """Refuse the chunk's people already in the pool or earlier in the file, write the others,
+        and record the chunk's bad rows. ``records`` reads the chunk's rows again (the cells of a
+        row refused here go to the rejects file)."""
+        if chunk.unreadable is not None:
+            problems, summary = chunk.unreadable
+            raise ImportRowsError(problems, summary=summary)
+        refused = self._refuse_known(chunk)
+        bad = chunk.bad
+        if refused:
+            cells = {line: row for line, row in records() if line in refused} if self.rejects is not None else {}
+            bad = sorted(
+                [*bad, *((line, cells.get(line, []), why) for line, why in refused.items())], key=itemgetter(0)
+            )
+        failing = bool(self.rejected or bad) and self.rejects is None
+        self._note_bad(bad)
+        if not chunk.good:
+            return
+        rows, tails, lines, applicants = [], [], [], []
+        for index, (line, row, tail) in enumerate(chunk.good):
+            if line in refused:
+                continue
+            rows.append(row)
+            tails.append(tail)
+            lines.append(line)
+            if chunk.applicants is not None:
+                applicants.append(chunk.applicants[index])
+        if not rows:
+            return
+        self.passed += len(rows)
+        if failing and len(self.unwritten) + len(rows) <= _UNWRITTEN:
+            # Bound to fail: the rows are only remembered, so that a person met again further on is
+            # named by line (and PostgreSQL's sequence gives no numbers to members never kept).
+            self.unwritten.update((row[_HASH], line) for row, line in zip(rows, lines, strict=True))
+            return
+        # Past that, they are written even so: one is found among them, and named by line, whatever
+        # the file's size. The observers are told only of members kept.
+        self.writing = {row[_HASH]: line for row, line in zip(rows, lines, strict=True)}
+        ids = lifecycle.admit_many(
+            self.session,
+            self.plugins,
+            self.pool,
+            rows,
+            self.keys,
+            tails,
+            applicants=applicants if self.observed and not failing else None,
+            columns=self.columns,
         )
-    if checked.bad:
-        _write_rejects(target, checked.header, checked.bad)
-        result.rejects_path = target
-    applicants = [applicant for _, _, applicant, _, _ in checked.good if applicant is not None]
-    rows = [row for _, _, _, row, _ in checked.good]
-    numbers = [number for _, _, _, _, number in checked.good]
-    lines = {row[_HASH]: line for line, _, _, row, _ in checked.good}
-    checked.good = []
-    columns = (*lifecycle.INSERT_COLUMNS, *checked.contacts)
-    _write(session, plugins, pool, path, applicants, rows, numbers, keys, lines, progress, columns)
-    refresh_statistics(session, Member, MemberStatusChange)
-    result.imported = len(rows)
-    result.rejected = len(checked.bad)
-    return result
+        self.writing = {}
+        self._remember(ids, lines)
+        self.written += len(ids)
+
+    def _refuse_known(self, chunk: CheckedChunk) -> dict[int, str]:
+        """The chunk's valid rows refused, by line: people who hold a live membership in the pool
+        or are recorded as deceased there (on every line they are on), then people on an earlier
+        line of the file (found among the rows written, or earlier in the chunk)."""
+        known: dict[str, str] = {}
+        hashes = [row[_HASH] for _, row, _ in chunk.good]
+        deceased = self.deceased
+        if deceased:
+            for id_hash in hashes:
+                reason = deceased.get(id_hash)
+                if reason is not None:
+                    known[id_hash] = reason
+        for id_hash, member_id in live_members(self.session, self.pool, hashes):
+            line = self._line_of(member_id)
+            if line is None:
+                known[id_hash] = f"id_number: this person already holds live membership #{member_id}"
+            else:
+                known[id_hash] = f"id_number: the same person is already on line {line}"
+        unwritten = self.unwritten
+        if unwritten:
+            for id_hash in hashes:
+                earlier = unwritten.get(id_hash)
+                if earlier is not None:
+                    known[id_hash] = f"id_number: the same person is already on line {earlier}"
+        refused: dict[int, str] = {}
+        first: dict[str, int] = {}
+        for line, row, _ in chunk.good:
+            id_hash = row[_HASH]
+            reason = known.get(id_hash)
+            if reason is None:
+                earlier = first.get(id_hash)
+                if earlier is None:
+                    first[id_hash] = line
+                    continue
+                reason = f"id_number: the same person is already on line {earlier}"
+            refused[line] = reason
+        return refused
+
+    def _note_bad(self, bad: list[tuple[int, list[str], str]]) -> None:
+        path, kept = self.path, self.problems
+        for line, cells, reason in bad:
+            if len(kept) < KEPT_PROBLEMS:
+                kept.append(f"{path}:{line}: {reason}")
+            if self.rejects is not None:
+                self.rejects.write(line, cells, reason)
+        self.rejected += len(bad)
+
+    def _remember(self, ids: list[int], lines: list[int]) -> None:
+        """Record the lines of the members numbered ``ids`` (written in that order)."""
+        base = len(self.lines)
+        self.lines.extend(lines)
+        start = 0
+        for end in range(1, len(ids) + 1):
+            if end == len(ids) or ids[end] != ids[end - 1] + 1:
+                at = bisect.bisect(self._run_starts, ids[start])
+                self._run_starts.insert(at, ids[start])
+                self.runs.insert(at, (ids[start], base + start, end - start))
+                start = end
+
+    def _line_of(self, member_id: int) -> int | None:
+        """The line of the file member ``member_id`` was written from, if this import wrote it."""
+        at = bisect.bisect(self._run_starts, member_id) - 1
+        if at < 0:
+            return None
+        first, index, count = self.runs[at]
+        if member_id - first >= count:
+            return None
+        return self.lines[index + member_id - first]
+
+
+def _deceased(session: Session, pool: PoolRecord) -> dict[str, str]:
+    """Why each person recorded as deceased in the pool may not join again, by keyed hash."""
+    return {
+        id_hash: f"id_number: {deceased_reason(member_id, ended_on)}"
+        for id_hash, member_id, ended_on in session.execute(
+            select(Member.id_hash, Member.id, Member.ended_on)
+            .where(Member.pool_id == pool.id, Member.status == MemberStatus.DECEASED)
+            .order_by(Member.id)
+        )
+    }
 
 
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
-    """Keep the cyclic garbage collector off while the rows are checked: every row checked is kept
-    until the rows are written, and the collector would walk all of them again and again (a
-    quarter of the import's time at 100,000 rows). The rows hold no reference cycles; reference
-    counting frees what they drop, and the collector is back on afterwards."""
+    """Keep the cyclic garbage collector off while the rows are imported: a chunk's rows hold no
+    reference cycles, reference counting frees them, and the collector walking the objects of
+    every chunk slows the import down by a quarter; it is back on afterwards. What the database's
+    statements leave in cycles is collected after each chunk, among the youngest objects only."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -178,184 +391,20 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _check_rows(
-    plugins: Plugins,
-    pool: PoolRecord,
-    path: Path,
-    default_joined: date,
-    progress: ImportProgress | None,
-    keys: IdentityKeys,
-    *,
-    keep_applicants: bool,
-    window: JoinWindow | None = None,
-) -> _Checked:
-    """Check every row of the file on its own and against the rows before it (one person once);
-    the valid applicants are kept only with ``keep_applicants``. The contact columns (those of
-    :data:`~mutualaid.contacts.CONTACT_FIELDS` the file has) are checked apart from the cohort's
-    attributes, and their values added to the row only when the file has them. Each valid row's ID
-    number is encrypted, hashed and masked with ``keys`` as it is checked."""
-    own = set(pool.cohort.member_model.model_fields)
-    columns = set(CORE) | own
-    # A header with an unknown column is told every column it may have, the contact ones too.
-    optional = (columns | set(CONTACT_FIELDS)) - set(CORE_COLUMNS)
-    checks = plugins.collector("eligibility_problems")
-    with open_csv(path, CORE_COLUMNS, optional, listing=", ".join(sorted(columns | set(CONTACT_FIELDS)))) as source:
-        contacts = tuple(name for name in CONTACT_FIELDS if name in source.header and name not in own)
-        checked = _Checked(source.header, contacts)
-        contact_checks = [(name, CONTACT_CHECKS[name]) for name in contacts]
-        contact_values: tuple[str | None, ...] = ()
-        for line, cells in source.rows():
-            too_many = source.too_many_cells(cells)
-            if too_many:
-                checked.bad.append((line, cells, too_many))
-                continue
-            raw = dict(zip(source.header, cells, strict=False))  # a short row: the missing cells are empty
-            contact_problems: list[str] = []
-            if contact_checks:
-                found = []
-                for name, check in contact_checks:
-                    value, problem = check(raw.pop(name, ""))
-                    found.append(value)
-                    if problem is not None:
-                        contact_problems.append(problem)
-                contact_values = tuple(found)
-            applicant, problems = check_applicant(
-                plugins, pool, raw, default_joined_on=default_joined, checks=checks, window=window
-            )
-            if contact_problems:
-                problems = [*problems, *contact_problems]
-                applicant = None
-            if applicant is not None:
-                first = checked.seen.get(applicant.id_number)
-                if first is not None:
-                    problems = [f"id_number: the same person is already on line {first}"]
-                    applicant = None
-                else:
-                    checked.seen[applicant.id_number] = line
-            if applicant is None:
-                checked.bad.append((line, cells, "; ".join(problems)))
-            else:
-                row = lifecycle.new_member_row(pool, applicant, keys)
-                if contacts:
-                    row = (*row, *contact_values)
-                checked.good.append((line, cells, applicant if keep_applicants else None, row, applicant.id_number))
-            if progress and (len(checked.good) + len(checked.bad)) % 1000 == 0:
-                progress("checking", line, None)
-        if progress:
-            progress("checking", source.line, None)
-    return checked
-
-
-def _refuse_known_people(session: Session, pool: PoolRecord, checked: _Checked) -> None:
-    """Move to ``bad`` the rows of people already members, or recorded as deceased, in the pool:
-    one query per batch of keyed hashes of ID numbers, not one per row."""
-    hashes = {item[3][_HASH] for item in checked.good}
-    known: dict[str, str] = {}
-    for id_hash, member_id, ended_on in session.execute(
-        select(Member.id_hash, Member.id, Member.ended_on).where(
-            Member.pool_id == pool.id, Member.status == MemberStatus.DECEASED
-        )
-    ):
-        if id_hash in hashes:
-            known[id_hash] = f"id_number: {deceased_reason(member_id, ended_on)}"
-    for id_hash, member_id in live_members(session, pool, list(hashes)):
-        known[id_hash] = f"id_number: this person already holds live membership #{member_id}"
-    if known:
-        still_good = []
-        for item in checked.good:
-            reason = known.get(item[3][_HASH])
-            if reason is None:
-                still_good.append(item)
-            else:
-                checked.bad.append((item[0], item[1], reason))
-        checked.good = still_good
-    checked.bad.sort(key=lambda item: item[0])
-
-
-def _write(
-    session: Session,
-    plugins: Plugins,
-    pool: PoolRecord,
-    path: Path,
-    applicants: list[Any],
-    rows: list[tuple[Any, ...]],
-    numbers: list[str],
-    keys: IdentityKeys,
-    lines: dict[str, int],
-    progress: ImportProgress | None,
-    columns: tuple[str, ...] = lifecycle.INSERT_COLUMNS,
-) -> None:
-    """Write the valid rows (cells of ``columns``, ID numbers ``numbers``) in a savepoint; a person
-    who joined meanwhile is named by line (``lines``: keyed hash to line), as a check would."""
-    if progress and rows:
-        progress("writing", 0, len(rows))
-    dbapi_integrity_error = session.connection().dialect.loaded_dbapi.IntegrityError  # raised by COPY
-    try:
-        with session.begin_nested(), _index_cache(session, len(rows)):
-            lifecycle.admit_many(
-                session,
-                plugins,
-                pool,
-                applicants,
-                rows,
-                keys,
-                numbers,
-                batch=_BATCH,
-                progress=(lambda done: progress("writing", done, len(rows))) if progress else None,
-                columns=columns,
-            )
-    except (IntegrityError, dbapi_integrity_error):
-        # Another join or import gave some of these people a live membership after they were
-        # checked (uq_members_live_person refused them): name them, as a check would have.
-        taken = sorted((lines[h], member_id) for h, member_id in live_members(session, pool, list(lines)))
-        if not taken:
-            raise
-        raise ImportRowsError(
-            [
-                f"{path}:{line}: id_number: this person already holds live membership #{member_id}"
-                for line, member_id in taken
-            ],
-            summary=f"{path}: {len(taken)} of these people joined pool {pool.key!r} while the file was being "
-            "checked; nothing was imported:",
-        ) from None
-    connection = session.connection()
-    if len(rows) >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
-        # Fresh statistics for the next lookups: without them PostgreSQL estimates an IN list of
-        # 500 ID numbers to match every member and filters the whole pool for each batch (a
-        # second import of 100,000 rows right after the first took minutes instead of seconds).
-        connection.exec_driver_sql("ANALYZE members")
-
-
 @contextmanager
 def _index_cache(session: Session, rows: int) -> Iterator[None]:
     """On SQLite, a page cache that holds the members' indexes of the keyed hashes while the rows are
     written: the hashes are random, so each row lands on any page of the two indexes, and with
     SQLite's default 2 MB cache a large import would read and write them back and forth (six times
-    slower at 100,000 rows). About a quarter of a kilobyte per row, at most 256 MB; as it was after."""
+    slower at 100,000 rows). About a quarter of a kilobyte per row (``rows``: the file's size over
+    64 bytes, more rows than it has), at most :data:`_CACHE_KIB`; as it was after."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite" or rows < _BATCH:
+    if connection.dialect.name != "sqlite" or rows < CHUNK_ROWS:
         yield
         return
     before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{min(2000 + rows // 4, 262_144)}")
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{min(2000 + rows // 4, _CACHE_KIB)}")
     try:
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
-
-
-def _write_rejects(target: Path, header: list[str], bad: list[tuple[int, list[str], str]]) -> None:
-    """The rejected rows with their line and reason; each row padded or cut to the header's width
-    (the reason of a row with too many cells quotes the extra ones)."""
-    width = len(header)
-    try:
-        with target.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", *header, "reason"])
-            for line, cells, reason in bad:
-                row = (cells + [""] * width)[:width]
-                writer.writerow([line, *row, reason])
-    except OSError as exc:
-        raise ValidationError(
-            [f"{target}: cannot write the rejects file ({exc.strerror or exc}); nothing was imported"]
-        ) from None

@@ -28,7 +28,7 @@ Services take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from ..cohort import Applicant, waiting_until
 from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Member, MemberIdentityCorrection, MemberStatusChange
-from ..keys import IdentityKeys
+from ..keys import IdentityKeys, seal_encoding
 from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
@@ -55,6 +55,7 @@ __all__ = [
     "has_observers",
     "is_live",
     "lapse_where",
+    "member_seal_tail",
     "new_member_row",
     "unfreeze",
 ]
@@ -204,71 +205,84 @@ def admit(
     return row
 
 
+def member_seal_tail(name: str, id_number: str, birth_date: str, joined_on: str) -> str:
+    """What :func:`~mutualaid.members.sealing.member_seal` signs after the member number, encoded
+    (:func:`~mutualaid.keys.seal_encoding`; the days as ISO text): known once a row is checked,
+    before the member has a number. :func:`admit_many` seals the row with it."""
+    return seal_encoding((name, id_number, birth_date, joined_on))
+
+
 def admit_many(
     session: Session,
     plugins: Plugins,
     pool: PoolRecord,
-    applicants: Sequence[Applicant],
     rows: Sequence[tuple[Any, ...]],
     keys: IdentityKeys,
-    numbers: Sequence[str],
+    seal_tails: Sequence[str],
     *,
-    batch: int = 5000,
-    progress: Callable[[int], None] | None = None,
+    applicants: Sequence[Applicant] | None = None,
     columns: Sequence[str] = INSERT_COLUMNS,
-) -> None:
-    """Insert many new members at once (rows from :func:`new_member_row`, in the order of
-    ``applicants``), write their history set-based and fire ``member_joined`` for each when a
-    plugin observes it. ``columns`` name the rows' cells: :data:`INSERT_COLUMNS`, then any other
-    columns of the members table the rows fill after them (the contact fields of an import).
-    ``numbers`` are the rows' ID numbers (normalised), for their identity seals: the member
-    numbers are allocated first (:func:`allocate_ids`), then each row is written with its number
-    and its seal.
+) -> list[int]:
+    """Insert new members at once, write their history set-based and, given their ``applicants``,
+    fire ``member_joined`` for each in member-number order when a plugin observes it; returns the
+    members' numbers, in the order of ``rows``.
 
-    Rows are written with one ``executemany`` per ``batch`` (``COPY`` on PostgreSQL) on the
-    session's connection; ``progress(rows_written)`` is called after each batch. A person who
-    already holds a live membership makes the partial unique index refuse the write
-    (``IntegrityError``, from the driver when it came through ``COPY``).
+    ``rows`` are the cells of ``columns`` (:data:`INSERT_COLUMNS`, then any other columns of the
+    members table, the contact fields of an import), their days as ISO text; ``seal_tails`` are
+    their :func:`member_seal_tail`. The member numbers are allocated first (:func:`allocate_ids`),
+    then each row is written with its number and its seal: one ``executemany`` (``COPY`` on
+    PostgreSQL) on the session's connection. A person who already holds a live membership makes
+    the partial unique index refuse the write (``IntegrityError``, from the driver when it came
+    through ``COPY``).
     """
-    connection = session.connection()
-    before = int(session.scalar(select(func.coalesce(func.max(Member.id), 0))) or 0)
-    ids = allocate_ids(session, len(rows))
-    written = ("id", *columns, "identity_seal")
-    pool_id = pool.id
-    for start in range(0, len(rows), batch):
-        sealed = [
-            (
-                member_id,
-                *row,
-                member_seal(keys, pool_id, member_id, row[_AT_NAME], number, row[_AT_BORN], row[_AT_JOINED]),
-            )
-            for member_id, row, number in zip(
-                ids[start : start + batch], rows[start : start + batch], numbers[start : start + batch], strict=True
-            )
-        ]
-        bulk_insert(connection, _members(), written, sealed)
-        if progress:
-            progress(min(start + batch, len(rows)))
     if not rows:
+        return []
+    connection = session.connection()
+    ids = allocate_ids(session, len(rows))
+    seal = keys.seal_encoded
+    head = seal_encoding(("member", pool.id))
+    sealed = [
+        (member_id, *row, seal(f"{head}{len(number := str(member_id))}:{number}{tail}"))
+        for member_id, row, tail in zip(ids, rows, seal_tails, strict=True)
+    ]
+    _insert_written(connection, ("id", *columns, "identity_seal"), sealed)
+    del sealed
+    _write_joining_history(session, pool, min(ids) - 1, max(ids))
+    if applicants is not None and has_observers(plugins, "member_joined"):
+        for member_id, applicant in sorted(zip(ids, applicants, strict=True), key=lambda pair: pair[0]):
+            plugins.hook.member_joined(pool=pool.config, member_id=member_id, applicant=applicant)
+    return ids
+
+
+#: The members' columns that hold days, which :func:`admit_many` is given as ISO text.
+_DAY_COLUMNS = frozenset({"birth_date", "joined_on", "waiting_until", "ended_on"})
+
+
+def _insert_written(connection: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows whose days are ISO text: as they are on SQLite (which stores a day as that text)
+    and through ``COPY`` on PostgreSQL (which reads it); other drivers get the days as dates."""
+    dialect = connection.dialect
+    if dialect.name == "sqlite":
+        quote = dialect.identifier_preparer.quote
+        markers = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO members ({', '.join(quote(c) for c in columns)}) VALUES ({markers})"
+        connection.exec_driver_sql(sql, rows)
         return
-    history_before = _last_history_id(session)
-    _write_joining_history(session, pool, before)
-    if has_observers(plugins, "member_joined"):
-        by_hash = {keys.lookup(applicant.id_number): applicant for applicant in applicants}
-        joined = select(MemberStatusChange.member_id).where(
-            MemberStatusChange.id > history_before, MemberStatusChange.change == MemberChange.JOINED.value
-        )
-        found = session.execute(select(Member.id, Member.id_hash).where(Member.id.in_(joined)).order_by(Member.id))
-        for member_id, id_hash in found.all():
-            applicant = by_hash.get(id_hash)
-            if applicant is not None:
-                plugins.hook.member_joined(pool=pool.config, member_id=int(member_id), applicant=applicant)
+    if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
+        days = [i for i, name in enumerate(columns) if name in _DAY_COLUMNS]
+        rows = [
+            tuple(
+                date.fromisoformat(value) if i in days and value is not None else value for i, value in enumerate(row)
+            )
+            for row in rows
+        ]
+    bulk_insert(connection, _members(), columns, rows)
 
 
-def _write_joining_history(session: Session, pool: PoolRecord, members_before: int) -> None:
-    """The joining rows of the pool's members numbered above ``members_before`` that have none yet
-    (a join that committed meanwhile brought its own), and the end of their waiting period: one
-    ``INSERT ... SELECT`` over the new members and the two changes."""
+def _write_joining_history(session: Session, pool: PoolRecord, members_before: int, last: int) -> None:
+    """The joining rows of the pool's members numbered above ``members_before`` up to ``last``
+    that have none yet (a join that committed meanwhile brought its own), and the end of their
+    waiting period: one ``INSERT ... SELECT`` over the new members and the two changes."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         covered_from: Any = func.date(Member.waiting_until, "+1 day")
@@ -295,6 +309,7 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
             .where(
                 Member.pool_id == pool.id,
                 Member.id > members_before,
+                Member.id <= last,
                 ~exists().where(
                     MemberStatusChange.member_id == Member.id,
                     MemberStatusChange.change == MemberChange.JOINED.value,

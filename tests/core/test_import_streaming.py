@@ -1,0 +1,286 @@
+"""``member import`` streams the file a chunk of rows at a time: the same rows, problems and lines
+whatever the chunks, whether the rows are checked here or by worker processes.
+
+Every test makes chunks of a few rows (``CHUNK_ROWS``) so that a file of a few hundred rows
+crosses many of them; the workers are forced on or off with ``MUTUALAID_IMPORT_WORKERS``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import mutualaid_truckers
+from mutualaid import ImportRowsError, MutualAid, load_plugins
+from mutualaid.db.models import Member, MemberStatusChange
+from mutualaid.hookspecs import hookimpl
+from mutualaid.keys import load_key
+from mutualaid.members import importing
+from mutualaid.members.sealing import member_seal
+from mutualaid.testing import resident_id
+
+POOL = "js-truckers"
+BORN = date(1980, 1, 1)
+JOINED = date(2026, 10, 1)
+HEADER = "id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof"
+BAD_CLASS = "licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"
+
+
+def rid(n: int) -> str:
+    return resident_id(BORN, n)
+
+
+def row(n: int, **changes: str) -> str:
+    cells = {
+        "id_number": rid(n),
+        "name": f"司机{n}",
+        "birth_date": "1980-01-01",
+        "licence_class": "B2",
+        "licence_number": f"LIC{n:06d}",
+        "licence_expires": "2031-06-30",
+        "driving_proof": f"ETC-{n:06d}",
+    }
+    cells.update(changes)
+    return ",".join(cells.values())
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 7)
+
+
+@pytest.fixture(params=["0", "2"], ids=["here", "workers"])
+def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(importing.WORKERS_ENV, request.param)
+    return str(request.param)
+
+
+@pytest.fixture
+def pool(app: MutualAid, truckers_pool: Any) -> str:
+    app.create_pool(truckers_pool())
+    return POOL
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Any:
+    def make(*lines: str, name: str = "members.csv") -> Path:
+        path = tmp_path / name
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        return path
+
+    return make
+
+
+def table(app: MutualAid) -> list[tuple[Any, ...]]:
+    """Every member row and history row, to prove a refused import wrote nothing."""
+    with app.transaction() as s:
+        members = [tuple(r) for r in s.execute(select(Member.__table__).order_by(Member.id))]
+        history = [tuple(r) for r in s.execute(select(MemberStatusChange.__table__).order_by(MemberStatusChange.id))]
+    return members + history
+
+
+def imported(app: MutualAid) -> list[tuple[int, str, str]]:
+    with app.transaction() as s:
+        return [tuple(r) for r in s.execute(select(Member.id, Member.name, Member.status).order_by(Member.id))]  # type: ignore[misc]
+
+
+def test_a_person_met_again_in_a_later_chunk_is_named_with_the_first_line(app, pool, write, workers):
+    lines = [HEADER, *(row(n) for n in range(1, 31))]
+    lines.insert(12, row(9, name="同一块"))  # line 13, in the chunk of line 10
+    lines.insert(25, row(3, name="又一个"))  # line 26, chunks after line 4
+    path = write(*lines, row(3, name="第三次"))  # line 34
+    before = table(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on=JOINED)
+    assert caught.value.problems == [
+        f"{path}:13: id_number: the same person is already on line 10",
+        f"{path}:26: id_number: the same person is already on line 4",
+        f"{path}:34: id_number: the same person is already on line 4",
+    ]
+    assert caught.value.summary == (
+        f"{path}: 3 of 33 rows are invalid; nothing was imported (fix them, or use --skip-invalid to import the "
+        "valid rows):"
+    )
+    assert table(app) == before
+
+
+def test_people_in_the_pool_or_deceased_are_refused_on_every_line(app, pool, write, workers):
+    app.import_members(POOL, write(HEADER, row(900), row(901), name="first.csv"), joined_on=JOINED)
+    claim = app.file_claim(POOL, 2, event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25")
+    app.approve_claim(claim.id)
+    lines = [HEADER, *(row(n) for n in range(1, 21))]
+    lines[10] = row(900)  # line 11: live member #1
+    lines[18] = row(901)  # line 19: died
+    path = write(*lines, row(900, name="再来"))  # line 22: #1 again
+    before = table(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on="2026-11-01")
+    assert caught.value.problems == [
+        f"{path}:11: id_number: this person already holds live membership #1",
+        f"{path}:19: id_number: this person is recorded as deceased (member #2, died on 2026-10-20)",
+        f"{path}:22: id_number: this person already holds live membership #1",
+    ]
+    assert table(app) == before
+
+
+def test_a_bad_row_in_the_last_chunk_writes_nothing(app, pool, write, workers):
+    app.import_members(POOL, write(HEADER, row(999), name="first.csv"), joined_on=JOINED)
+    before = table(app)
+    path = write(HEADER, *(row(n) for n in range(1, 300)), row(300, licence_class="C1"))
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on=JOINED)
+    assert caught.value.lines == [
+        f"{path}: 1 of 300 rows are invalid; nothing was imported (fix them, or use --skip-invalid to import the "
+        "valid rows):",
+        f"{path}:301: {BAD_CLASS}",
+    ]
+    assert table(app) == before
+    assert not path.with_suffix(".rejects.csv").exists()
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_skip_invalid_with_bad_rows_in_many_chunks(app, pool, write, workers):
+    lines = [HEADER]
+    bad: list[tuple[int, str]] = []
+    for n in range(1, 101):
+        if n % 9 == 0:
+            lines.append(row(n, licence_class="C1"))
+            bad.append((len(lines), BAD_CLASS))
+        elif n % 13 == 0:
+            lines.append(row(1))  # the person of line 2
+            bad.append((len(lines), "id_number: the same person is already on line 2"))
+        else:
+            lines.append(row(n))
+    path = write(*lines)
+    result = app.import_members(POOL, path, joined_on=JOINED, skip_invalid=True)
+    assert (result.imported, result.rejected) == (100 - len(bad), len(bad))
+    assert result.problems == [f"{path}:{line}: {reason}" for line, reason in bad]
+    rejects = path.with_suffix(".rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == f"line,{HEADER},reason"
+    assert [int(r.split(",", 1)[0]) for r in rejects[1:]] == [line for line, _ in bad]
+    assert rejects[1] == f'10,{row(9, licence_class="C1")},"{BAD_CLASS}"'
+    assert rejects[2] == f"14,{row(1)},id_number: the same person is already on line 2"
+    assert [name for _, name, _ in imported(app)] == [f"司机{n}" for n in range(1, 101) if n % 9 and n % 13]
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_serial_and_parallel_checks_give_the_same_import(app, pool, write, monkeypatch, tmp_path):
+    lines = [HEADER]
+    for n in range(1, 120):
+        if n % 11 == 0:
+            lines.append(row(n, birth_date="1980-02-30"))
+        elif n % 17 == 0:
+            lines.append(row(n, name='"张\n三"'))  # a quoted cell over two lines
+        elif n % 23 == 0:
+            lines.append(row(n - 5))
+        else:
+            lines.append(row(n))
+    path = write(*lines)
+    outcomes = []
+    for given in ("0", "1", "2"):
+        monkeypatch.setenv(importing.WORKERS_ENV, given)
+        with pytest.raises(ImportRowsError) as caught:
+            app.import_members(POOL, path, joined_on=JOINED)
+        rejects = tmp_path / f"rejects-{given}.csv"
+        result = app.import_members(POOL, path, joined_on=JOINED, skip_invalid=True, rejects_path=rejects)
+        with app.transaction() as s:
+            written = [
+                (r.name, r.birth_date, r.attributes_json, r.waiting_until)
+                for r in s.execute(select(Member).where(Member.status == "active").order_by(Member.id)).scalars()
+            ]
+            s.execute(MemberStatusChange.__table__.delete())
+            s.execute(Member.__table__.delete())
+        outcomes.append((caught.value.lines, result.imported, result.problems, rejects.read_bytes(), written))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    # 119 rows: 10 bad birth dates, 7 names with a line break, 4 people met again (the fifth,
+    # person 110, was refused on their own line for the birth date, so is new on line 116)
+    assert outcomes[0][1] == 98
+    assert len(outcomes[0][0]) == 1 + 21
+
+
+def test_the_observers_are_told_in_member_order_chunk_by_chunk(db_url, truckers_pool, write, workers):
+    seen: list[tuple[int, str]] = []
+
+    class Observer:
+        @hookimpl
+        def member_joined(self, pool: Any, member_id: int, applicant: Any) -> None:
+            seen.append((member_id, applicant.name))
+
+    plugins = load_plugins(
+        entry_points=False, extra=[("truckers", mutualaid_truckers), ("observer", Observer())], strict=True
+    )
+    app = MutualAid(db_url, plugins=plugins)
+    try:
+        app.create_pool(truckers_pool())
+        app.import_members(POOL, write(HEADER, *(row(n) for n in range(1, 24))), joined_on=JOINED)
+    finally:
+        app.close()
+    assert seen == [(n, f"司机{n}") for n in range(1, 24)]
+
+
+def test_a_problem_count_above_the_kept_bound_is_told_truly(app, pool, write, workers, monkeypatch):
+    monkeypatch.setattr(importing, "KEPT_PROBLEMS", 20)
+    path = write(HEADER, *(row(n, licence_class="C1") for n in range(1, 61)), row(61))
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on=JOINED)
+    error = caught.value
+    assert len(error.problems) == 20
+    assert error.total == 60
+    assert error.lines[0] == (
+        f"{path}: 60 of 61 rows are invalid; nothing was imported (fix them, or use --skip-invalid to import "
+        "the valid rows):"
+    )
+    assert error.lines[1:] == [f"{path}:{n}: {BAD_CLASS}" for n in range(2, 22)] + ["... and 40 more"]
+    result = app.import_members(POOL, path, joined_on=JOINED, skip_invalid=True)
+    assert (result.imported, result.rejected, len(result.problems)) == (1, 60, 20)
+    assert len(path.with_suffix(".rejects.csv").read_text(encoding="utf-8").splitlines()) == 61
+
+
+def test_each_member_is_sealed_with_its_number(app, pool, write, workers):
+    app.import_members(POOL, write(HEADER, *(row(n) for n in range(1, 16))), joined_on=JOINED)
+    keys = load_key()
+    assert keys is not None
+    with app.transaction() as s:
+        rows = s.execute(select(Member).order_by(Member.id)).scalars().all()
+        for member in rows:
+            number = keys.decrypt(member.pool_id, member.id_cipher)
+            assert number == rid(member.id)
+            assert member.identity_seal == member_seal(
+                keys, member.pool_id, member.id, member.name, number, member.birth_date, member.joined_on
+            )
+    assert len(rows) == 15
+
+
+def test_a_row_that_is_not_csv_in_a_later_chunk_stops_the_import(app, pool, write, workers):
+    path = write(HEADER, *(row(n) for n in range(1, 20)), f'{rid(20)},"司机"20,1980-01-01,B2,L,2031-06-30,E', row(21))
+    before = table(app)
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on=JOINED)
+    assert caught.value.lines == [
+        f"{path}: cannot read the file; nothing was imported:",
+        f"{path}:21: the row is not valid CSV (',' expected after '\"'); a cell holding a comma, quote or line "
+        "break must be in double quotes, with its own quotes doubled",
+    ]
+    assert table(app) == before
+
+
+@pytest.mark.parametrize("remembered", [1000, 5], ids=["remembered", "written-past-the-bound"])
+def test_an_import_bound_to_fail_still_names_the_first_line(app, pool, write, workers, monkeypatch, remembered):
+    """Once a row is bad, the valid rows are remembered instead of written, up to a bound; past it
+    they are written (and rolled back) so that memory stays bounded: the same problems either way."""
+    monkeypatch.setattr(importing, "_UNWRITTEN", remembered)
+    before = table(app)
+    path = write(HEADER, row(1, licence_class="C1"), *(row(n) for n in range(2, 40)), row(5), row(33))
+    with pytest.raises(ImportRowsError) as caught:
+        app.import_members(POOL, path, joined_on=JOINED)
+    assert caught.value.problems == [
+        f"{path}:2: {BAD_CLASS}",
+        f"{path}:41: id_number: the same person is already on line 6",
+        f"{path}:42: id_number: the same person is already on line 34",
+    ]
+    assert caught.value.summary is not None and caught.value.summary.startswith(f"{path}: 3 of 41 rows are invalid")
+    assert table(app) == before
