@@ -1,7 +1,7 @@
 """Benchmark one sharing run against the floor of writing the same charge rows.
 
 Builds a truckers pool of N members with one set-based statement (no Python loop), approves an
-accidental death, runs one period with exact apportionment through the public API, and then, in
+accidental death per million members (so a member's share is about 0.32 CNY at any N), runs one period with exact apportionment through the public API, and then, in
 the same run, times a bare ``INSERT ... SELECT`` that writes the same rows (the members covered on
 the notice day, selected by the same condition, with a constant amount) into a scratch table shaped
 like ``charges`` (same primary key, no other index, ``WITHOUT ROWID`` on SQLite). It prints the times, the ratio and the
@@ -153,13 +153,18 @@ def run(url: str, members: int, repeat: int) -> None:
             f"peak memory so far {_peak_mb():.0f} MB"
         )
         runs, floors = [], []
+        # One death a million members: every member's share is then about 0.32 CNY whatever N (the
+        # floor writes a constant 32 fen). With one death among 100M, the share would be a third of
+        # a fen, and only the third of the members given an extra fen would be charged at all.
+        deaths = max(1, round(members / 1_000_000))
         for attempt in range(repeat):
-            year = 2027 + attempt  # a fresh period each time; the claim is filed before its notice day
-            claim = app.file_claim(
-                "bench", attempt + 1, event_kind="accidental_death",
-                event_date=f"{year - 1}-12-20", filed_on=f"{year - 1}-12-21",
-            )  # fmt: skip
-            app.approve_claim(claim.id)
+            year = 2027 + attempt  # a fresh period each time; the claims are filed before its notice day
+            for n in range(attempt * deaths + 1, (attempt + 1) * deaths + 1):
+                claim = app.file_claim(
+                    "bench", n, event_kind="accidental_death",
+                    event_date=f"{year - 1}-12-20", filed_on=f"{year - 1}-12-21",
+                )  # fmt: skip
+                app.approve_claim(claim.id)
             started = time.perf_counter()
             result = app.share("bench", f"{year}-01")
             runs.append(time.perf_counter() - started)
@@ -170,7 +175,8 @@ def run(url: str, members: int, repeat: int) -> None:
                     raise SystemExit("the ledger does not verify")
             floors.append(_floor(app, record.id, result.notice_date.isoformat()))
             print(
-                f"  run {attempt + 1}: {result.members:,} charges in {runs[-1]:.2f} s; "
+                f"  run {attempt + 1}: {result.members:,} members sharing {deaths} deaths, "
+                f"{result.share_minor / 100:.2f} CNY each (+0.01 for {result.extra_count:,}), in {runs[-1]:.2f} s; "
                 f"bare INSERT ... SELECT {floors[-1]:.2f} s"
             )
         share, floor = statistics.median(runs), statistics.median(floors)
