@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from driver_csv import *  # noqa: F403 (its fixtures: pool, write)
+from driver_csv import BORN, HEADER, JOINED, POOL, rid, row
 from sqlalchemy import func, select
 from support import plain_id_number
 
@@ -22,33 +24,10 @@ from mutualaid.db.models import Charge, Claim, Member, Pool, SharingRun
 from mutualaid.members import import_members
 from mutualaid.testing import resident_id
 
-POOL = "js-truckers"
-BORN = date(1980, 1, 1)
-JOINED = date(2026, 10, 1)
-HEADER = "id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof"
 KNOWN = (
     "birth_date, city, driving_proof, email, id_number, joined_on, licence_class, licence_expires, licence_number, "
     "locale, name, phone"
 )
-
-
-def rid(n: int) -> str:
-    return resident_id(BORN, n)
-
-
-def row(n: int, **changes: str) -> str:
-    """One CSV line (without its line break) for an eligible driver ``n``."""
-    cells = {
-        "id_number": rid(n),
-        "name": f"司机{n}",
-        "birth_date": "1980-01-01",
-        "licence_class": "B2",
-        "licence_number": f"LIC{n:06d}",
-        "licence_expires": "2031-06-30",
-        "driving_proof": f"ETC-{n:06d}",
-    }
-    cells.update(changes)
-    return ",".join(cells.values())
 
 
 def snapshot(app: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -76,24 +55,6 @@ def members(app: Any) -> list[tuple[Any, ...]]:
                 ).order_by(Member.id)
             )
         ]
-
-
-@pytest.fixture
-def pool(app, truckers_pool) -> str:
-    app.create_pool(truckers_pool())
-    return POOL
-
-
-@pytest.fixture
-def write(tmp_path):
-    """Write a CSV file from lines (each ends with a line break) and return its path."""
-
-    def make(*lines: str, name: str = "members.csv", encoding: str = "utf-8") -> Path:
-        path = tmp_path / name
-        path.write_bytes("".join(f"{line}\n" for line in lines).encode(encoding))
-        return path
-
-    return make
 
 
 def attributes(n: int) -> str:

@@ -7,11 +7,11 @@ crosses many of them; the workers are forced on or off with ``MUTUALAID_IMPORT_W
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from driver_csv import *  # noqa: F403 (its fixtures: pool, write)
+from driver_csv import HEADER, JOINED, POOL, rid, row
 from sqlalchemy import select
 
 import mutualaid_truckers
@@ -21,31 +21,8 @@ from mutualaid.hookspecs import hookimpl
 from mutualaid.keys import load_key
 from mutualaid.members import importing
 from mutualaid.members.sealing import member_seal
-from mutualaid.testing import resident_id
 
-POOL = "js-truckers"
-BORN = date(1980, 1, 1)
-JOINED = date(2026, 10, 1)
-HEADER = "id_number,name,birth_date,licence_class,licence_number,licence_expires,driving_proof"
 BAD_CLASS = "licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"
-
-
-def rid(n: int) -> str:
-    return resident_id(BORN, n)
-
-
-def row(n: int, **changes: str) -> str:
-    cells = {
-        "id_number": rid(n),
-        "name": f"司机{n}",
-        "birth_date": "1980-01-01",
-        "licence_class": "B2",
-        "licence_number": f"LIC{n:06d}",
-        "licence_expires": "2031-06-30",
-        "driving_proof": f"ETC-{n:06d}",
-    }
-    cells.update(changes)
-    return ",".join(cells.values())
 
 
 @pytest.fixture(autouse=True)
@@ -57,22 +34,6 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(importing.WORKERS_ENV, request.param)
     return str(request.param)
-
-
-@pytest.fixture
-def pool(app: MutualAid, truckers_pool: Any) -> str:
-    app.create_pool(truckers_pool())
-    return POOL
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Any:
-    def make(*lines: str, name: str = "members.csv") -> Path:
-        path = tmp_path / name
-        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-        return path
-
-    return make
 
 
 def table(app: MutualAid) -> list[tuple[Any, ...]]:
