@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_locks import in_a_thread, until_done_or_waiting
 from sqlalchemy import text
 
 from mutualaid.db import make_engine
@@ -226,3 +227,30 @@ def test_a_lock_timeout_that_is_not_a_number_is_one_line(runner, plugins, db_url
         "Error: MUTUALAID_LOCK_TIMEOUT='soon' is not a number of seconds between 0 and 86400; "
         "unset it for the default (30 s)\n"
     )
+
+
+# -- lock order on PostgreSQL: what waits for a pool's lock, and what does not ---------------------
+
+
+def test_a_join_does_not_wait_for_the_pools_lock(pool, db_url, make_driver):
+    """A sharing run locks the pool's row, then the members table. A join inserts a member (taking
+    its lock on the members table), whose foreign key is checked against the pool's row: with the
+    pool locked FOR UPDATE that check waited for the run, which then waited for the join's lock on
+    the members table, and PostgreSQL broke the deadlock by failing one of them. The pool is locked
+    FOR NO KEY UPDATE, which the check does not wait for: the join goes through."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row locks matter on PostgreSQL; SQLite lets one transaction write at a time")
+    app = pool
+    from mutualaid.pools import get_pool, lock_pool
+
+    with app.transaction() as session:
+        lock_pool(session, get_pool(session, app.plugins, POOL))
+        thread, outcome = in_a_thread(lambda: app.join(POOL, **make_driver(50)))
+        waiting = until_done_or_waiting(thread, db_url)
+        assert waiting is None, "the join waits for the pool's lock"
+        thread.join(60)
+        assert "error" not in outcome, outcome
+        # What the run does next: lock the members table, which the join no longer holds.
+        session.execute(text("LOCK TABLE members IN SHARE ROW EXCLUSIVE MODE"))
+    assert outcome["result"].id == 11
+    app.close()

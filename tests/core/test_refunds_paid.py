@@ -170,3 +170,32 @@ def test_a_prepaid_refund_is_every_charge(app, tmp_path, refunds):
         ("refunds_payable", -10_800_000, three, late),
     ]
     assert app.reconcile_books(POOL).ok
+
+
+def test_a_refunding_denial_waits_for_the_pool_before_it_changes_the_member(app, tmp_path, db_url):
+    """The denial ends the membership and then posts the refund, which needs the pool's lock. A
+    sharing run holds that lock while it waits for the members table: the denial takes the pool's
+    lock before it changes the member, so it never holds the members table while waiting for the run
+    (which would wait for it: a deadlock PostgreSQL breaks by failing one of them)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row locks matter on PostgreSQL; SQLite lets one transaction write at a time")
+    from pg_locks import held_locks, in_a_thread, until_done_or_waiting
+    from sqlalchemy import text
+
+    from mutualaid.pools import get_pool, lock_pool
+
+    _, _, three, _ = _postpaid_two_periods(app, tmp_path)
+    late = _claim(app, three, "2026-04-10", "2026-05-30", "stroke_sequelae")  # refused, refunded
+    app.close()
+    with app.transaction() as session:
+        lock_pool(session, get_pool(session, app.plugins, POOL))  # as a sharing run does first
+        thread, outcome = in_a_thread(lambda: app.reject_claim(late, "diagnosed in the waiting period"))
+        waiting = until_done_or_waiting(thread, db_url)
+        assert waiting is not None, ("the denial did not wait for the pool's lock", outcome)
+        assert "RowExclusiveLock" not in held_locks(db_url, waiting, "members")  # it changed no member yet
+        session.execute(text("LOCK TABLE members IN SHARE ROW EXCLUSIVE MODE"))  # what a run takes next
+    thread.join(60)
+    assert "error" not in outcome, outcome
+    assert app.member(POOL, three).status == "exited"
+    (claim,) = app.claims(POOL, status="rejected")
+    assert claim.refund == Decimal("81000.00")

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from ..cohort import BenefitDecision
 from ..csvfiles import text_problem
 from ..db.bulk import bulk_insert, chunks, ids_in
+from ..db.engine import ROW_LOCK
 from ..db.models import Claim, ClaimObjection, Juror, Jury, JuryQualification, Member, Pool
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import is_record_number, parse_date
@@ -139,7 +140,9 @@ def pays(threshold: JuryThreshold | str, pay: int, cast: int) -> bool:
 
 
 def _claim(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:
-    row = session.get(Claim, claim_id, with_for_update=lock or None) if is_record_number(claim_id) else None
+    row = (
+        session.get(Claim, claim_id, with_for_update=ROW_LOCK if lock else None) if is_record_number(claim_id) else None
+    )
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
     key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))
@@ -148,7 +151,7 @@ def _claim(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = Fa
 
 def _latest(session: Session, claim_id: int, *, lock: bool = False) -> Jury | None:
     query = select(Jury).where(Jury.claim_id == claim_id).order_by(Jury.id.desc()).limit(1)
-    return session.scalar(query.with_for_update() if lock else query)
+    return session.scalar(query.with_for_update(key_share=True) if lock else query)
 
 
 def _jury(session: Session, plugins: Plugins, claim_id: int, doing: str) -> tuple[Claim, PoolRecord, Jury]:

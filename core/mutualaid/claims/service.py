@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision
+from ..db.engine import ROW_LOCK
 from ..db.models import Claim, ClaimAmendment, ClaimStatusChange, Member, Pool
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import is_record_number, parse_date, validate_fields
@@ -38,7 +39,7 @@ from ..members.records import MemberRecord
 from ..members.service import get_member
 from ..money import from_minor, to_minor
 from ..plugins import Plugins
-from ..pools import PoolRecord, get_pool, pool_today
+from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import Account, Bearer, ClaimStatus, EntryKind, Governance, MemberStatus, values
 from . import machine
 from .deciding import contributions, decide
@@ -190,10 +191,12 @@ def _duplicate(
 
 
 def _load(session: Session, plugins: Plugins, claim_id: int, *, lock: bool = False) -> tuple[Claim, PoolRecord]:
-    # ``lock``: the claim's row is locked (FOR UPDATE on PostgreSQL) until the transaction ends, so
+    # ``lock``: the claim's row is locked (FOR NO KEY UPDATE on PostgreSQL) until the transaction ends, so
     # that two operators deciding the same claim at once cannot both decide it.
     # A number no row can have (beyond 64 bits) is not looked up: the driver would overflow on it.
-    row = session.get(Claim, claim_id, with_for_update=lock or None) if is_record_number(claim_id) else None
+    row = (
+        session.get(Claim, claim_id, with_for_update=ROW_LOCK if lock else None) if is_record_number(claim_id) else None
+    )
     if row is None:
         raise NotFoundError(f"no claim #{claim_id}; 'mutualaid claim list POOL' shows the claims")
     key = session.scalar(select(Pool.key).where(Pool.id == row.pool_id))
@@ -271,7 +274,7 @@ def _decided(
             )
         sources = (ClaimStatus.FILED,)
     machine.require(row, target, sources)
-    session.get(Member, row.member_id, with_for_update=True)
+    session.get(Member, row.member_id, with_for_update=ROW_LOCK)
     return row, pool, decide(session, row, pool)
 
 
@@ -381,6 +384,10 @@ def reject_claim(
         sources=sources or (ClaimStatus.FILED,),
     )
     denied = not decision.payable
+    if denied and decision.refund_contributions:
+        # The pool before the member: the refund is posted after the membership ends, and a sharing
+        # run holds the pool while it waits for the members table (see lock_pool).
+        lock_pool(session, pool)
     ended = (
         denied
         and decision.ends_membership

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import DatabaseError
 
 __all__ = [
+    "ROW_LOCK",
     "busy",
     "busy_error",
     "busy_is_an_error",
@@ -55,6 +56,12 @@ __all__ = [
 READ_ONLY = "mutualaid_read_only"
 #: How long a writer waits for another's lock by default, in seconds.
 LOCK_TIMEOUT = 30
+#: How a transaction locks a row it will change (``with_for_update=ROW_LOCK``): ``FOR NO KEY
+#: UPDATE`` on PostgreSQL, which holds off other writers of the row but not an insert elsewhere that
+#: refers to it (a foreign key's check takes ``FOR KEY SHARE``). With ``FOR UPDATE``, a join waited
+#: for a sharing run's lock on the pool row while holding its own on the members table, which the
+#: run then waited for: a deadlock. No row locked this way is deleted or has its key changed.
+ROW_LOCK: dict[str, bool] = {"key_share": True}
 #: PostgreSQL's codes for a lock not obtained in time, a serialisation failure, a deadlock.
 _PG_BUSY = {"55P03", "40001", "40P01"}
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..db.engine import ROW_LOCK
 from ..db.models import LedgerEntry, LedgerLine, Pool
 from ..errors import NotFoundError, StateError, ValidationError
 from ..fields import is_record_number
@@ -75,7 +76,7 @@ def post_entry(
     total = sum(ln.amount for ln in kept)
     if total != 0:
         raise ValueError(f"ledger entry {kind!r} does not balance: its lines sum to {total} minor units")
-    pool = session.get(Pool, pool_id, with_for_update=True)
+    pool = session.get(Pool, pool_id, with_for_update=ROW_LOCK)
     if pool is None:
         raise NotFoundError(f"pool #{pool_id} does not exist")
     seq = int(pool.ledger_seq or 0) + 1
@@ -206,7 +207,7 @@ def _keep_signs(session: Session, pool_id: int, lines: Sequence[Line]) -> None:
 
     :raises ValidationError: one line per such account (its balance, the result, the rule).
     """
-    pool = session.get(Pool, pool_id, with_for_update=True)
+    pool = session.get(Pool, pool_id, with_for_update=ROW_LOCK)
     if pool is None:
         raise NotFoundError(f"pool #{pool_id} does not exist")
     problems = sign_problems(

@@ -288,11 +288,14 @@ def member_history(session: Session, pool: PoolRecord, member: int | str) -> tup
 
 
 def locked_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
-    """The member's row, locked (FOR UPDATE on PostgreSQL) until the transaction ends and re-read,
+    """The member's row, locked (FOR NO KEY UPDATE on PostgreSQL) until the transaction ends and re-read,
     so that two operators changing one member at once are served one after the other."""
     member_id = _find_member(session, pool, member).id
     return session.execute(
-        select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
+        select(Member)
+        .where(Member.id == member_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..config import PoolDefinition, validate_pool
+from ..db.engine import ROW_LOCK
 from ..db.models import Member, Pool
 from ..errors import ConfigError, NotFoundError
 from ..plugins import Plugins
@@ -119,9 +120,14 @@ def get_pool(session: Session, plugins: Plugins, key: str) -> PoolRecord:
 
 
 def lock_pool(session: Session, pool: PoolRecord) -> None:
-    """Lock the pool's row until the transaction ends (FOR UPDATE on PostgreSQL; SQLite has one
-    writer): sharing runs, settlements, payment and top-up imports of one pool go one at a time."""
-    session.get(Pool, pool.id, with_for_update=True)
+    """Lock the pool's row until the transaction ends (FOR NO KEY UPDATE on PostgreSQL, see
+    :data:`~mutualaid.db.engine.ROW_LOCK`; SQLite has one writer): sharing runs, settlements,
+    payment and top-up imports of one pool go one at a time.
+
+    A transaction that will post to the pool's ledger and also change its members locks the pool
+    first: a sharing run holds this lock while it waits for the members table, so a transaction
+    that changed a member before asking for this lock would wait for the run, and the run for it."""
+    session.get(Pool, pool.id, with_for_update=ROW_LOCK)
 
 
 def list_pools(session: Session) -> list[dict[str, Any]]:

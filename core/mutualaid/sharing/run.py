@@ -120,7 +120,7 @@ def run_sharing(
             Claim.event_date <= period.notice_date,
         )
         .order_by(Claim.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     claim_ids = [claim_id for claim_id, _ in funded]
     benefits = [int(benefit or 0) for _, benefit in funded]
