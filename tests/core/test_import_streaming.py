@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from driver_csv import *  # noqa: F403 (its fixtures: pool, write)
 from driver_csv import HEADER, JOINED, POOL, rid, row
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 import mutualaid_truckers
@@ -142,11 +144,11 @@ def test_serial_and_parallel_checks_give_the_same_import(app, pool, write, monke
             lines.append(row(n))
     path = write(*lines)
     outcomes = []
-    for given in ("0", "1", "2"):
-        monkeypatch.setenv(importing.WORKERS_ENV, given)
+    for workers_set in ("0", "1", "2"):
+        monkeypatch.setenv(importing.WORKERS_ENV, workers_set)
         with pytest.raises(ImportRowsError) as caught:
             app.import_members(POOL, path, joined_on=JOINED)
-        rejects = tmp_path / f"rejects-{given}.csv"
+        rejects = tmp_path / f"rejects-{workers_set}.csv"
         result = app.import_members(POOL, path, joined_on=JOINED, skip_invalid=True, rejects_path=rejects)
         with app.transaction() as s:
             written = [
@@ -245,3 +247,46 @@ def test_an_import_bound_to_fail_still_names_the_first_line(app, pool, write, wo
     ]
     assert caught.value.summary is not None and caught.value.summary.startswith(f"{path}: 3 of 41 rows are invalid")
     assert table(app) == before
+
+
+# -- the lines of the rows written -----------------------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3), st.integers(1, 3)),  # steps of the member number and of the line
+        min_size=1,
+        max_size=300,
+    ),
+    st.integers(1, 50),  # rows per chunk
+)
+def test_the_written_lines_name_every_members_line(steps, per_chunk):
+    written: dict[int, int] = {}
+    member_id, line = 0, 1
+    for id_step, line_step in steps:
+        member_id, line = member_id + id_step, line + line_step
+        written[member_id] = line
+    lines = importing.WrittenLines()
+    pairs = list(written.items())
+    for at in range(0, len(pairs), per_chunk):
+        chunk = pairs[at : at + per_chunk]
+        lines.add([m for m, _ in chunk], [n for _, n in chunk])
+    for member_id in range(0, max(written) + 3):
+        assert lines.line_of(member_id) == written.get(member_id)
+    # A run per stretch where both go up by one: as many as the steps that are not (1, 1), plus one.
+    assert len(lines.starts) == 1 + sum(1 for step in steps[1:] if step != (1, 1))
+
+
+def test_a_clean_file_is_one_run_of_lines_however_long():
+    lines = importing.WrittenLines()
+    for first in range(1, 1_000_001, 10_000):  # a million rows, written 10,000 at a time
+        lines.add(range(first + 100, first + 10_100), range(first + 1, first + 10_001))  # line 1 is the header
+    assert (list(lines.starts), list(lines.first_lines), list(lines.counts)) == ([101], [2], [1_000_000])
+    assert lines.line_of(101) == 2 and lines.line_of(1_000_100) == 1_000_001 and lines.line_of(1_000_101) is None
+
+
+def test_numbers_handed_out_of_order_are_still_found():
+    lines = importing.WrittenLines()
+    lines.add([10, 11, 12], [2, 3, 4])
+    lines.add([5, 6], [5, 6])  # another chunk given lower numbers (PostgreSQL sequences may)
+    assert [lines.line_of(n) for n in (5, 6, 7, 10, 12, 13)] == [5, 6, None, 2, 4, None]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import gc
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -156,6 +156,45 @@ def import_members(
     return ImportResult(imported=run.written, rejected=run.rejected, rejects_path=result_rejects, problems=run.problems)
 
 
+class WrittenLines:
+    """The line of the file each member an import wrote came from, by member number, in memory that
+    does not grow with a clean file: kept as runs of rows whose member numbers and lines both go up
+    by one, (first number, first line, count) in three arrays. A file whose rows are all valid, on
+    one line each, is one run per stretch of consecutive numbers; each refused or blank line, or row
+    over several lines, starts another (24 bytes)."""
+
+    def __init__(self) -> None:
+        self.starts = array("q")
+        self.first_lines = array("q")
+        self.counts = array("q")
+
+    def add(self, ids: Sequence[int], lines: Sequence[int]) -> None:
+        """Record that members ``ids`` were written from ``lines`` (pairwise, numbers ascending)."""
+        starts, first_lines, counts = self.starts, self.first_lines, self.counts
+        for member_id, line in zip(ids, lines, strict=True):
+            if starts:
+                count = counts[-1]
+                if member_id == starts[-1] + count and line == first_lines[-1] + count:
+                    counts[-1] = count + 1
+                    continue
+                if member_id < starts[-1]:  # numbers handed out of order: keep the runs sorted
+                    at = bisect.bisect(starts, member_id)
+                    starts.insert(at, member_id)
+                    first_lines.insert(at, line)
+                    counts.insert(at, 1)
+                    continue
+            starts.append(member_id)
+            first_lines.append(line)
+            counts.append(1)
+
+    def line_of(self, member_id: int) -> int | None:
+        """The line member ``member_id`` was written from, if this import wrote it."""
+        at = bisect.bisect(self.starts, member_id) - 1
+        if at < 0 or member_id - self.starts[at] >= self.counts[at]:
+            return None
+        return self.first_lines[at] + member_id - self.starts[at]
+
+
 class _Import:
     """One import under way: the chunks checked against the pool and written, the problems found,
     and the lines of the rows written (to name the line of a person met again further on)."""
@@ -183,11 +222,8 @@ class _Import:
         #: Rows that passed every check (written, or remembered once the import is bound to fail).
         self.passed = 0
         self.done = False
-        #: The line of each row written, in the order of their member numbers, and the runs of
-        #: consecutive numbers they have, as (first number, index in ``lines``, count).
-        self.lines = array("I")
-        self.runs: list[tuple[int, int, int]] = []
-        self._run_starts: list[int] = []
+        #: The line of each row written, by member number.
+        self.lines = WrittenLines()
         #: The keyed hashes of the chunk being written, by line (to name who joined meanwhile).
         self.writing: dict[str, int] = {}
         #: The keyed hashes of valid rows not written because the import is bound to fail, by line.
@@ -291,7 +327,7 @@ class _Import:
             columns=self.columns,
         )
         self.writing = {}
-        self._remember(ids, lines)
+        self.lines.add(ids, lines)
         self.written += len(ids)
 
     def _refuse_known(self, chunk: CheckedChunk) -> dict[int, str]:
@@ -307,7 +343,7 @@ class _Import:
                 if reason is not None:
                     known[id_hash] = reason
         for id_hash, member_id in live_members(self.session, self.pool, hashes):
-            line = self._line_of(member_id)
+            line = self.lines.line_of(member_id)
             if line is None:
                 known[id_hash] = f"id_number: this person already holds live membership #{member_id}"
             else:
@@ -341,27 +377,6 @@ class _Import:
                 self.rejects.write(line, cells, reason)
         self.rejected += len(bad)
 
-    def _remember(self, ids: list[int], lines: list[int]) -> None:
-        """Record the lines of the members numbered ``ids`` (written in that order)."""
-        base = len(self.lines)
-        self.lines.extend(lines)
-        start = 0
-        for end in range(1, len(ids) + 1):
-            if end == len(ids) or ids[end] != ids[end - 1] + 1:
-                at = bisect.bisect(self._run_starts, ids[start])
-                self._run_starts.insert(at, ids[start])
-                self.runs.insert(at, (ids[start], base + start, end - start))
-                start = end
-
-    def _line_of(self, member_id: int) -> int | None:
-        """The line of the file member ``member_id`` was written from, if this import wrote it."""
-        at = bisect.bisect(self._run_starts, member_id) - 1
-        if at < 0:
-            return None
-        first, index, count = self.runs[at]
-        if member_id - first >= count:
-            return None
-        return self.lines[index + member_id - first]
 
 
 def _deceased(session: Session, pool: PoolRecord) -> dict[str, str]:
