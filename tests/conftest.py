@@ -24,6 +24,7 @@ from mutualaid import MutualAid, load_plugins
 from mutualaid.cli import State, cli
 from mutualaid.db import make_engine, scratch_database, upgrade
 from mutualaid.db.models import Base
+from mutualaid.db.partitions import attached_partitions
 from mutualaid.plugins import Plugins
 from mutualaid.testing import resident_id
 
@@ -103,6 +104,8 @@ def _empty_postgres(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        for name in attached_partitions(conn):  # the runs' charges, whose numbers start again at 1
+            conn.execute(text(f"DROP TABLE {name}"))
     engine.dispose()
 
 

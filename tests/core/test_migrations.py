@@ -17,6 +17,7 @@ from mutualaid import DatabaseError
 from mutualaid.db import current_revision, head_revision, scratch_database, upgrade
 from mutualaid.db.engine import database_name
 from mutualaid.db.models import Base
+from mutualaid.db.partitions import PARTITION_PREFIX, attached_partitions, not_a_partition
 
 PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
 TABLES = {
@@ -51,7 +52,9 @@ TABLES = {
 
 def _differences(engine: Engine) -> list:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True, "include_name": not_a_partition}
+        )
         return compare_metadata(context, Base.metadata)
 
 
@@ -71,7 +74,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0010"
+    assert current_revision(empty_engine) == head_revision() == "0011"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -105,7 +108,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0010"
+    assert current_revision(empty_engine) == "0011"
     assert _differences(empty_engine) == []
 
 
@@ -145,7 +148,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0010"
+    assert current_revision(empty_engine) == "0011"
     assert _differences(empty_engine) == []
 
 
@@ -154,7 +157,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0010"
+    assert current_revision(empty_engine) == "0011"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):
@@ -247,3 +250,64 @@ def test_a_scratch_database_needs_postgresql(tmp_path):
     with pytest.raises(ValueError, match=r"a scratch database needs a PostgreSQL URL, not 'sqlite:///"):
         with scratch_database(f"sqlite:///{tmp_path / 'x.db'}"):
             pass
+
+
+def _share(app: mutualaid.MutualAid, member: int, died: str, period: str) -> None:
+    claim = app.file_claim("js-truckers", member, event_kind="accidental_death", event_date=died, filed_on=died)
+    app.approve_claim(claim.id)
+    app.share("js-truckers", period)
+
+
+def _partitions(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return attached_partitions(conn)
+
+
+def test_0011_gives_each_runs_charges_a_partition_on_postgresql(empty_engine, plugins, truckers_pool, make_driver):
+    # Two runs at the head; down to 0010 (one ordinary table on PostgreSQL) and up again (a partition
+    # per run, the same rows); a run after the upgrade writes a partition of its own. SQLite is the
+    # same table throughout.
+    upgrade(empty_engine)
+    url = empty_engine.url.render_as_string(hide_password=False)
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        app.create_pool(truckers_pool())
+        for n in range(1, 8):
+            app.join("js-truckers", **make_driver(n))
+        _share(app, 1, "2026-10-20", "2026-11")
+        _share(app, 2, "2026-11-20", "2026-12")
+    finally:
+        app.close()
+    postgresql = empty_engine.dialect.name == "postgresql"
+    shared, ddl = _charges(empty_engine)
+    assert [r[0] for r in shared] == [1] * 6 + [2] * 5
+    assert _partitions(empty_engine) == (["charges_run_1", "charges_run_2"] if postgresql else [])
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0010")
+        kind = (
+            conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'charges'")).scalar()
+            if postgresql
+            else None
+        )
+    assert kind in (None, "r")  # an ordinary table again
+    assert _partitions(empty_engine) == []
+    assert _charges(empty_engine) == (shared, ddl)
+    if postgresql:
+        with empty_engine.connect() as conn:  # no table of a run's charges is left behind
+            left = conn.execute(text(f"SELECT count(*) FROM pg_class WHERE relname LIKE '{PARTITION_PREFIX}%'"))
+            assert left.scalar() == 0
+    assert upgrade(empty_engine) is True
+    assert _charges(empty_engine) == (shared, ddl)
+    assert _partitions(empty_engine) == (["charges_run_1", "charges_run_2"] if postgresql else [])
+    assert _differences(empty_engine) == []
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        report = app.verify_ledger("js-truckers", full=True)
+        assert report.ok, report.problems
+        _share(app, 3, "2026-12-20", "2027-01")
+        assert app.reconcile("js-truckers", "2027-01").ok
+    finally:
+        app.close()
+    rows, _ = _charges(empty_engine)
+    assert rows[: len(shared)] == shared and [r[0] for r in rows[len(shared) :]] == [3] * 4
+    assert _partitions(empty_engine) == (["charges_run_1", "charges_run_2", "charges_run_3"] if postgresql else [])

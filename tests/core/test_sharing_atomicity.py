@@ -1,7 +1,8 @@
 """A sharing run is atomic, idempotent and safe to start twice at once: tested for real.
 
 - A run that fails half-way (after its charges are written) leaves nothing behind: no run, no
-  charges, no ledger entry, no frozen member, the claims still waiting.
+  charges (on PostgreSQL, no table of them), no ledger entry, no frozen member, the claims still
+  waiting.
 - Two processes sharing the same period at the same moment on PostgreSQL end with exactly one run
   applied; the other is refused with the clear message, and charges nothing.
 """
@@ -20,6 +21,7 @@ from support import drop_ledger_guards
 import mutualaid.payments
 import mutualaid.sharing.run
 from mutualaid.db.models import Balance, Charge, Claim, LedgerEntry, Member, MemberStatusChange, Pool, SharingRun
+from mutualaid.db.partitions import PARTITION_PREFIX, partition_name
 from mutualaid.ledger import verify_ledger
 
 POOL = "js-truckers"
@@ -44,7 +46,15 @@ def _state(app) -> dict[str, object]:
             "statuses": sorted(s.scalars(select(Member.status))),
             "history": s.scalar(select(func.count()).select_from(MemberStatusChange)),
             "balances": sorted(s.scalars(select(Balance.balance_minor))),
+            "tables of charges": _charge_tables(s),
         }
+
+
+def _charge_tables(session) -> list[str]:
+    """The tables of runs' charges on PostgreSQL (attached as partitions or not)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    return sorted(session.scalars(text(f"SELECT relname FROM pg_class WHERE relname LIKE '{PARTITION_PREFIX}%'")))
 
 
 @pytest.mark.parametrize("payments", ["postpaid", "prepaid"])
@@ -71,6 +81,8 @@ def test_a_run_that_fails_half_way_leaves_nothing_behind(app, truckers_pool, mak
     monkeypatch.undo()
     result = app.share(POOL, "2026-11")  # and the period can then be shared normally
     assert result.members == (4 if payments == "postpaid" else 3)
+    with app.transaction() as s:
+        assert _charge_tables(s) == ([partition_name(result.run_id)] if app.engine.dialect.name == "postgresql" else [])
 
 
 _RACER = textwrap.dedent(

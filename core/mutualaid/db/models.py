@@ -370,8 +370,9 @@ class SharingRunVoid(Base):
 
 class Charge(Base):
     __tablename__ = "charges"
-    # On SQLite the rows live in their key's B-tree (no rowid table beside it): migration 0010.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # On SQLite the rows live in their key's B-tree (no rowid table beside it): migration 0010. On
+    # PostgreSQL each run's charges are a partition of their own (mutualaid.db.partitions): 0011.
+    __table_args__ = {"sqlite_with_rowid": False, "postgresql_partition_by": "LIST (run_id)"}
 
     run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

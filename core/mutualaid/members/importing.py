@@ -378,7 +378,6 @@ class _Import:
         self.rejected += len(bad)
 
 
-
 def _deceased(session: Session, pool: PoolRecord) -> dict[str, str]:
     """Why each person recorded as deceased in the pool may not join again, by keyed hash."""
     return {

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..db.models import Charge, Member, SharingRun
+from ..db.partitions import insert_run_charges
 from ..db.runs import live_run
 from ..errors import StateError, ValidationError
 from ..ledger.digests import charge_figures
@@ -241,7 +242,7 @@ class RunCharges:
         source = select(literal(run_id), Member.id, amount.label("amount")).select_from(members).where(self.cond)
         if min(plan.shares) == 0 or self.caps.per_year is not None or self.caps.uniform == 0:
             source = source.where(amount > 0)  # nobody is charged 0
-        session.execute(insert(Charge).from_select(["run_id", "member_id", "amount_minor"], source))
+        insert_run_charges(session.connection(), run_id, source)
         figures = charge_figures(session, run_id)
         rows, total = figures.rows, figures.total
         largest = plan.largest_charge if rows else 0
