@@ -138,6 +138,49 @@ def test_over_whole_rotations_every_member_pays_the_same(engine_app):
     assert set(totals.values()) == {7}
 
 
+def test_a_remainder_above_half_the_members_rotates_the_same_way(engine_app):
+    # 12 fen over 7: base 1, 5 extra (found walking back from the rotation's start, the nearer end);
+    # then a member who had the last extra fen leaves, and 10 fen over the 6 left give 4 extra.
+    _pool(engine_app, rounding="exact")
+    ids = [_join(engine_app, n, joined=f"2026-01-{n + 1:02d}") for n in range(7)]
+    extra_members = []
+    for month in ("2026-11", "2026-12", "2027-01"):
+        year, mon = month.split("-")
+        _need(engine_app, ids[0], "0.12", day=f"{year}-{mon}-01")
+        charges = _charges(engine_app, engine_app.share(POOL, month).run_id)
+        assert sum(charges.values()) == 12 and set(charges.values()) == {1, 2}
+        extra_members.append([m for m in ids if charges[m] == 2])
+    assert extra_members == [ids[0:5], [*ids[0:3], *ids[5:7]], [ids[0], *ids[3:7]]]
+    engine_app.exit_member(POOL, ids[0], on="2027-01-20")  # the last one given an extra fen
+    _need(engine_app, ids[1], "0.10", day="2027-02-01")
+    charges = _charges(engine_app, engine_app.share(POOL, "2027-02").run_id)
+    assert [m for m in ids[1:] if charges[m] == 2] == [ids[1], ids[2], ids[3], ids[4]]
+    _books_ok(engine_app)
+
+
+def test_both_ends_of_the_walk_give_the_same_extra_members(engine_app):
+    """The last member given an extra minor unit, found walking forward from the rotation's start
+    or backward (the nearer end), for every start and every remainder: the same member, the same
+    window."""
+    from mutualaid.sharing.sharers import extra_condition
+
+    _pool(engine_app, rounding="exact")
+    ids = [_join(engine_app, n, joined=f"2026-01-{n % 3 + 1:02d}") for n in range(9)]  # joining days repeat
+    with engine_app.transaction() as s:
+        pool_id = engine_app.pool(POOL).id
+        walk = (Member.pool_id == pool_id) & (Member.id != ids[4])  # a member outside the walk too
+        keys = [(j, m) for m, j in s.execute(select(Member.id, Member.joined_on).where(Member.pool_id == pool_id))]
+        sharers = len(ids) - 1
+        for start in [None, *sorted(keys)]:
+            for extra in range(1, sharers):
+                forward, last = extra_condition(s, walk, extra, start)
+                nearer, same_last = extra_condition(s, walk, extra, start, sharers)
+                window = set(s.scalars(select(Member.id).where(walk, forward)))
+                assert same_last == last, (start, extra)
+                assert set(s.scalars(select(Member.id).where(walk, nearer))) == window, (start, extra)
+                assert len(window) == extra
+
+
 # -- weights ------------------------------------------------------------------------------------
 
 

@@ -214,7 +214,7 @@ class RunCharges:
         base = by_weight(self.weight, dict(zip(plan.weights, plan.shares, strict=True)))
         if not plan.extra:
             return base, base, 0, 0
-        extra_cond, extra_to = extra_condition(self.session, self.walk, plan.extra, self.start)
+        extra_cond, extra_to = extra_condition(self.session, self.walk, plan.extra, self.start, plan.members)
         extra_from = self.start[1] if self.start else 0
         amount = base + case((extra_cond, literal(1)), else_=literal(0))
         return amount, amount, extra_from, extra_to

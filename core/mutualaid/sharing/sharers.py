@@ -113,14 +113,20 @@ def count_sharers(session: Session, cond: ColumnElement[bool], weight: Any, band
 
 def nth(session: Session, cond: ColumnElement[bool], n: int, start: tuple[date, int] | None) -> tuple[date, int] | None:
     """The (joining day, member number) of the ``n``-th sharing member after ``start``, if any."""
+    return _nth(session, and_(cond, beyond(start)), n, descending=False)
+
+
+def _nth(session: Session, cond: ColumnElement[bool], n: int, *, descending: bool) -> tuple[date, int] | None:
+    """The ``n``-th member of ``cond`` in rotation order, or counting from the end."""
+    order = (Member.joined_on.desc(), Member.id.desc()) if descending else (Member.joined_on, Member.id)
     found = session.execute(
-        select(Member.joined_on, Member.id)
-        .where(cond, beyond(start))
-        .order_by(Member.joined_on, Member.id)
-        .offset(n - 1)
-        .limit(1)
+        select(Member.joined_on, Member.id).where(cond).order_by(*order).offset(n - 1).limit(1)
     ).first()
     return (found[0], int(found[1])) if found is not None else None
+
+
+def _counted(session: Session, cond: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(Member).where(cond)) or 0)
 
 
 def rotation_start(session: Session, pool: PoolRecord) -> tuple[date, int] | None:
@@ -139,23 +145,53 @@ def rotation_start(session: Session, pool: PoolRecord) -> tuple[date, int] | Non
 
 
 def extra_condition(
-    session: Session, walk: ColumnElement[bool], extra: int, start: tuple[date, int] | None
+    session: Session,
+    walk: ColumnElement[bool],
+    extra: int,
+    start: tuple[date, int] | None,
+    sharers: int | None = None,
 ) -> tuple[ColumnElement[bool], int]:
     """Who pays the extra minor units: the ``extra`` members after the previous run's last one, in
     rotation order, wrapping round to the first.
 
     ``walk`` is the sharing condition written for walking the index (see ``Sharers.walk``). Returns the
-    condition and the number of the last member given one (the next run starts after it). Walks
-    ``extra`` entries of the sharing index, plus the rest of the order when it wraps.
+    condition and the number of the last member given one (the next run starts after it).
+
+    The last one is the ``extra``-th member from ``start`` going forward, which is also the
+    ``sharers - extra + 1``-th going backward (``sharers``: how many members ``walk`` holds, as the
+    run counted them). The index is walked from whichever end is nearer: at most half the members,
+    instead of up to all of them. Without ``sharers`` it walks forward.
     """
+    if sharers is not None and 0 < extra < sharers and sharers - extra + 1 < extra:
+        return _extra_backward(session, walk, sharers - extra + 1, start)
     last = nth(session, walk, extra, start)
     if last is not None:
         return and_(beyond(start), ~beyond(last)), last[1]
-    after_start = int(session.scalar(select(func.count()).select_from(Member).where(walk, beyond(start))) or 0)
-    wrapped = nth(session, walk, extra - after_start, None)
+    wrapped = nth(session, walk, extra - _counted(session, and_(walk, beyond(start))), None)
     if wrapped is None:  # pragma: no cover - counted under the same lock
         raise StateError("the pool's members changed during the run; nothing was charged, run it again")
     return or_(beyond(start), ~beyond(wrapped)), wrapped[1]
+
+
+def _extra_backward(
+    session: Session, walk: ColumnElement[bool], back: int, start: tuple[date, int] | None
+) -> tuple[ColumnElement[bool], int]:
+    """:func:`extra_condition`'s last member found ``back`` members backward from ``start``: among
+    the members up to ``start`` (then the window wraps round), else among those after it, counted
+    from the end of the order."""
+    if start is None:  # the order from its first member: the window is its beginning
+        last = _nth(session, walk, back, descending=True)
+        if last is None:  # pragma: no cover - counted under the same lock
+            raise StateError("the pool's members changed during the run; nothing was charged, run it again")
+        return ~beyond(last), last[1]
+    upto = and_(walk, ~beyond(start))
+    wrapped = _nth(session, upto, back, descending=True)
+    if wrapped is not None:
+        return or_(beyond(start), ~beyond(wrapped)), wrapped[1]
+    last = _nth(session, and_(walk, beyond(start)), back - _counted(session, upto), descending=True)
+    if last is None:  # pragma: no cover - counted under the same lock
+        raise StateError("the pool's members changed during the run; nothing was charged, run it again")
+    return and_(beyond(start), ~beyond(last)), last[1]
 
 
 def planned_charge(session: Session, pool: PoolRecord, run: SharingRun) -> Any:
