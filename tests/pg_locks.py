@@ -13,10 +13,11 @@ from sqlalchemy import text
 
 from mutualaid.db import make_engine
 
-__all__ = ["held_locks", "in_a_thread", "until_done_or_waiting"]
+__all__ = ["held_locks", "in_a_thread", "rows", "until_done_or_waiting"]
 
 
-def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` returns, read through an engine of its own (outside any test's transaction)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -45,7 +46,7 @@ def until_done_or_waiting(thread: threading.Thread, url: str, timeout: float = 6
     a lock; the waiting session's process id (``None`` when the thread ended without waiting)."""
     deadline = time.monotonic() + timeout
     while thread.is_alive() and time.monotonic() < deadline:
-        waiting = _rows(
+        waiting = rows(
             url,
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
             "AND wait_event_type = 'Lock'",
@@ -61,7 +62,7 @@ def held_locks(url: str, pid: int, table: str) -> set[str]:
     """The modes of the locks session ``pid`` holds on ``table``."""
     return {
         mode
-        for (mode,) in _rows(
+        for (mode,) in rows(
             url, f"SELECT mode FROM pg_locks WHERE pid = {pid} AND relation = '{table}'::regclass AND granted"
         )
     }

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_locks import in_a_thread, until_done_or_waiting
+from pg_locks import in_a_thread, rows, until_done_or_waiting
 from sqlalchemy import text
 
 from mutualaid.db import make_engine
@@ -95,15 +95,6 @@ def pool(app, truckers_pool, make_driver):
     return app
 
 
-def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
 def test_two_runs_of_one_period_at_once_share_it_once(pool, db_url, tmp_path):
     app = pool
     for member, died, period in DEATHS:
@@ -118,11 +109,11 @@ def test_two_runs_of_one_period_at_once_share_it_once(pool, db_url, tmp_path):
         assert lost.stdout == ""
         assert lost.stderr.startswith(f"Error: period {period} of pool '{POOL}' was already shared (run #")
         assert "nothing was charged again" in lost.stderr
-        (run_id, members), *others = _rows(
+        (run_id, members), *others = rows(
             db_url, f"SELECT id, members_count FROM sharing_runs WHERE period = '{period}'"
         )
         assert others == []
-        assert _rows(db_url, f"SELECT count(*) FROM charges WHERE run_id = {run_id}") == [(members,)]
+        assert rows(db_url, f"SELECT count(*) FROM charges WHERE run_id = {run_id}") == [(members,)]
         assert members == 10 - member  # the dead (this claim's member and those before) are not charged
         assert app.reconcile(POOL, period).ok
         report = app.verify_ledger(POOL)
@@ -145,10 +136,10 @@ def test_a_join_during_a_run_waits_its_turn(pool, db_url, tmp_path, make_driver)
         joined = json.loads(join.stdout)
         # Joined today, after the period's notice day: not among the members the run charged.
         assert date.fromisoformat(joined["joined_on"]) > app.sharing_run(POOL, period).notice_date
-        (run_id,) = _rows(db_url, f"SELECT id FROM sharing_runs WHERE period = '{period}'")[0]
-        assert _rows(
-            db_url, f"SELECT count(*) FROM charges WHERE run_id = {run_id} AND member_id = {joined['id']}"
-        ) == [(0,)]
+        (run_id,) = rows(db_url, f"SELECT id FROM sharing_runs WHERE period = '{period}'")[0]
+        assert rows(db_url, f"SELECT count(*) FROM charges WHERE run_id = {run_id} AND member_id = {joined['id']}") == [
+            (0,)
+        ]
         history = [entry.change.value for entry in app.member_history(POOL, joined["id"])[1]]
         assert history[0] == "joined"
         assert app.reconcile(POOL, period).ok
@@ -173,8 +164,8 @@ def test_eight_joins_at_once_all_join(pool, db_url, tmp_path, make_driver):
             assert record.name == member["name"]
             assert [entry.change.value for entry in history][:1] == ["joined"]
     assert len(app.members(POOL)) == 10 + 8
-    assert _rows(db_url, "SELECT count(*) FROM members") == [(18,)]
-    assert _rows(db_url, "SELECT count(*) FROM member_status_changes WHERE change = 'joined'") == [(18,)]
+    assert rows(db_url, "SELECT count(*) FROM members") == [(18,)]
+    assert rows(db_url, "SELECT count(*) FROM member_status_changes WHERE change = 'joined'") == [(18,)]
     app.close()
 
 

@@ -190,6 +190,12 @@ def test_0002_backfills_runs_shared_before_it(empty_engine):
     assert tuple(row) == (1000, 3, 360, 360 * (10 + 11 + 1000 % 997), "rate", "postpaid")
 
 
+def _share(app: mutualaid.MutualAid, member: int, died: str, period: str) -> None:
+    claim = app.file_claim("js-truckers", member, event_kind="accidental_death", event_date=died, filed_on=died)
+    app.approve_claim(claim.id)
+    app.share("js-truckers", period)
+
+
 def _charges(engine: Engine) -> tuple[list[tuple[int, int, int]], str | None]:
     """Every charge, and on SQLite the table's DDL."""
     with engine.connect() as conn:
@@ -212,10 +218,7 @@ def test_0010_keeps_every_charge_and_clusters_them_by_key_on_sqlite(empty_engine
         app.create_pool(truckers_pool())
         for n in range(1, 6):
             app.join("js-truckers", **make_driver(n))
-        claim = app.file_claim("js-truckers", 1, event_kind="accidental_death", event_date="2026-10-20",
-                               filed_on="2026-10-25")  # fmt: skip
-        app.approve_claim(claim.id)
-        app.share("js-truckers", "2026-11")
+        _share(app, 1, "2026-10-20", "2026-11")
     finally:
         app.close()
     shared, clustered = _charges(empty_engine)
@@ -250,12 +253,6 @@ def test_a_scratch_database_needs_postgresql(tmp_path):
     with pytest.raises(ValueError, match=r"a scratch database needs a PostgreSQL URL, not 'sqlite:///"):
         with scratch_database(f"sqlite:///{tmp_path / 'x.db'}"):
             pass
-
-
-def _share(app: mutualaid.MutualAid, member: int, died: str, period: str) -> None:
-    claim = app.file_claim("js-truckers", member, event_kind="accidental_death", event_date=died, filed_on=died)
-    app.approve_claim(claim.id)
-    app.share("js-truckers", period)
 
 
 def _partitions(engine: Engine) -> list[str]:
