@@ -4,6 +4,7 @@ SQLite and PostgreSQL; upgrades are idempotent, reversible, and refuse a schema 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -196,6 +197,27 @@ def _share(app: mutualaid.MutualAid, member: int, died: str, period: str) -> Non
     app.share("js-truckers", period)
 
 
+#: The deaths shared one period after another: (member, day of death, period).
+_DEATHS = [(1, "2026-10-20", "2026-11"), (2, "2026-11-20", "2026-12"), (3, "2026-12-20", "2027-01")]
+
+
+def _shared_at_head(engine: Engine, plugins: Any, pool: Any, drivers: list[dict[str, Any]], periods: int) -> str:
+    """Upgrade to the head, make the truckers pool with ``drivers``, share the first ``periods`` of
+    :data:`_DEATHS`; the database's URL."""
+    upgrade(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        app.create_pool(pool)
+        for driver in drivers:
+            app.join("js-truckers", **driver)
+        for member, died, period in _DEATHS[:periods]:
+            _share(app, member, died, period)
+    finally:
+        app.close()
+    return url
+
+
 def _charges(engine: Engine) -> tuple[list[tuple[int, int, int]], str | None]:
     """Every charge, and on SQLite the table's DDL."""
     with engine.connect() as conn:
@@ -211,16 +233,7 @@ def _charges(engine: Engine) -> tuple[list[tuple[int, int, int]], str | None]:
 def test_0010_keeps_every_charge_and_clusters_them_by_key_on_sqlite(empty_engine, plugins, truckers_pool, make_driver):
     # A pool shared at the head; down to 0009 and up again: the same charges each way, a ledger
     # that still verifies; on SQLite the charges live in their key's B-tree alone at 0010.
-    upgrade(empty_engine)
-    url = empty_engine.url.render_as_string(hide_password=False)
-    app = mutualaid.MutualAid(url, plugins=plugins)
-    try:
-        app.create_pool(truckers_pool())
-        for n in range(1, 6):
-            app.join("js-truckers", **make_driver(n))
-        _share(app, 1, "2026-10-20", "2026-11")
-    finally:
-        app.close()
+    url = _shared_at_head(empty_engine, plugins, truckers_pool(), [make_driver(n) for n in range(1, 6)], 1)
     shared, clustered = _charges(empty_engine)
     assert len(shared) == 4
     with empty_engine.begin() as conn:
@@ -264,17 +277,7 @@ def test_0011_gives_each_runs_charges_a_partition_on_postgresql(empty_engine, pl
     # Two runs at the head; down to 0010 (one ordinary table on PostgreSQL) and up again (a partition
     # per run, the same rows); a run after the upgrade writes a partition of its own. SQLite is the
     # same table throughout.
-    upgrade(empty_engine)
-    url = empty_engine.url.render_as_string(hide_password=False)
-    app = mutualaid.MutualAid(url, plugins=plugins)
-    try:
-        app.create_pool(truckers_pool())
-        for n in range(1, 8):
-            app.join("js-truckers", **make_driver(n))
-        _share(app, 1, "2026-10-20", "2026-11")
-        _share(app, 2, "2026-11-20", "2026-12")
-    finally:
-        app.close()
+    url = _shared_at_head(empty_engine, plugins, truckers_pool(), [make_driver(n) for n in range(1, 8)], 2)
     postgresql = empty_engine.dialect.name == "postgresql"
     shared, ddl = _charges(empty_engine)
     assert [r[0] for r in shared] == [1] * 6 + [2] * 5
@@ -301,7 +304,7 @@ def test_0011_gives_each_runs_charges_a_partition_on_postgresql(empty_engine, pl
     try:
         report = app.verify_ledger("js-truckers", full=True)
         assert report.ok, report.problems
-        _share(app, 3, "2026-12-20", "2027-01")
+        _share(app, *_DEATHS[2])
         assert app.reconcile("js-truckers", "2027-01").ok
     finally:
         app.close()
