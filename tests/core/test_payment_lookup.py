@@ -123,34 +123,78 @@ def test_pool_members_returns_only_the_pools_members_with_their_columns(app, tru
     }
 
 
-def test_the_lookups_use_the_keys_not_the_sharing_index(app, truckers_pool, make_driver, tmp_path):
-    """On SQLite without statistics, ``pool_id = ? AND id IN (...)`` walks the pool's sharing index;
-    every look-up of members, charges and payments must search by its key instead."""
-    _, _, ours, _ = _two_runs(app, truckers_pool, make_driver)
+def _lookups(app: MutualAid, path: Path) -> list[tuple[str, str]]:
+    """Each query of members, charges or payments an import of ``path`` runs, with its plan on
+    SQLite (read as it runs: some join the import's staged rows, a table gone once it is done)."""
     with app.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("DROP TABLE IF EXISTS sqlite_stat1")  # no statistics, as in a new database
-    statements: list[str] = []
+    found: list[tuple[str, str]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
         upper = statement.lstrip().upper()
-        if upper.startswith("SELECT") and any(f"FROM {t}" in upper for t in ("MEMBERS", "CHARGES", "PAYMENTS")):
-            statements.append(statement)
+        if not (upper.startswith("SELECT") and any(f"FROM {t}" in upper or f"JOIN {t}" in upper for t in TABLES)):
+            return
+        plan = ""
+        if conn.dialect.name == "sqlite":
+            rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            plan = " | ".join(row[3] for row in rows)
+        found.append((statement, plan))
 
     event.listen(app.engine, "before_cursor_execute", keep)
     try:
-        app.import_payments(POOL, _csv(tmp_path, f"{ours[2]},2026-11,paid,2026-11-14"))
+        app.import_payments(POOL, path)
     finally:
         event.remove(app.engine, "before_cursor_execute", keep)
-    lookups = [s for s in statements if " IN (" in s]
-    assert len(lookups) == 3  # members, charges, payments
+    return found
+
+
+TABLES = ("MEMBERS", "CHARGES", "PAYMENTS")
+
+
+def _by_keys(plan: str) -> None:
+    """No walk of the pool's sharing index, no scan of members, charges or payments."""
+    assert "ix_members_sharing" not in plan, plan
+    for table in ("members", "charges", "payments"):
+        assert f"SCAN {table}" not in plan, plan
+
+
+def test_a_plainly_right_row_is_checked_by_one_query_by_keys(app, truckers_pool, make_driver, tmp_path):
+    """On SQLite without statistics, ``pool_id = ? AND id IN (...)`` walks the pool's sharing index;
+    the query finding the rows to check one by one must search members, charges and payments by
+    their keys, and a row plainly right needs no other look-up."""
+    _, _, ours, _ = _two_runs(app, truckers_pool, make_driver)
+    lookups = _lookups(app, _csv(tmp_path, f"{ours[2]},2026-11,paid,2026-11-14"))
+    keyed = [(statement, plan) for statement, plan in lookups if " IN (" in statement]
+    # the rows not plainly right (none here), then the figures; no look-up of a member's rows
+    assert len(keyed) == 2, [statement for statement, _ in keyed]
+    assert all("mutualaid_payment_rows" in statement for statement, _ in keyed)
     if app.engine.dialect.name != "sqlite":
         return
-    with app.engine.connect() as conn:
-        plans = [" ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s)) for s in lookups]
-    for plan in plans:
-        assert "ix_members_sharing" not in plan and "SCAN" not in plan, plan
-        assert any(key in plan for key in ("PRIMARY KEY", "autoindex_charges", "ix_payments_run_id_member_id")), plan
+    unusual, figures = (plan for _, plan in keyed)
+    _by_keys(unusual)
+    _by_keys(figures)
+    assert "SEARCH members USING INTEGER PRIMARY KEY" in unusual, unusual
+    assert "SEARCH charges USING PRIMARY KEY" in unusual, unusual
+    assert "SEARCH payments USING INDEX ix_payments_run_id_member_id" in unusual, unusual
+
+
+def test_rows_checked_one_by_one_are_looked_up_by_keys(app, truckers_pool, make_driver, tmp_path):
+    """A member named twice sends both rows to the checks one by one: their members, charges and
+    payments are each found by their keys."""
+    _, _, ours, _ = _two_runs(app, truckers_pool, make_driver)
+    path = _csv(tmp_path, f"{ours[3]},2026-12,failed,2026-12-14", f"{ours[3]},2026-12,paid,2026-12-15")
+    lookups = _lookups(app, path)
+    keyed = [(statement, plan) for statement, plan in lookups if " IN (" in statement]
+    # the rows to check, then their members, charges and payments, then the figures
+    assert len(keyed) == 5, [statement for statement, _ in keyed]
+    with app.transaction() as s:
+        assert s.execute(select(Payment.result).order_by(Payment.id)).scalars().all() == ["failed", "paid"]
+    if app.engine.dialect.name != "sqlite":
+        return
+    for _, plan in keyed:
+        _by_keys(plan)
+    assert any("SEARCH members USING INTEGER PRIMARY KEY" in plan for _, plan in keyed)
 
 
 def test_imports_and_runs_leave_statistics_on_sqlite(app, truckers_pool, make_driver, tmp_path):

@@ -14,6 +14,7 @@ nothing is written. Services take a session and never commit: the caller owns th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +24,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
+    Exists,
     Index,
     Integer,
     Table,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
 )
@@ -39,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_records
+from ..db.bulk import ids_in
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..db.statistics import refresh_statistics
 from ..errors import StateError, ValidationError
@@ -48,13 +53,13 @@ from ..ledger.posting import Line, post_entry
 from ..money import format_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
-from ..vocabulary import Account, EntryKind, PaymentModel, PaymentResult
+from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberStatus, PaymentModel, PaymentResult
 from . import staging
 from .common import PostpaidRun, find_run, require_model
 from .listing import list_payments
 from .records import PaymentImport
 from .share_checks import PaymentRow, known_shares, repeat_problems, share_problem
-from .staging import RepeatedNumbers, StreamedProblems, stage, staged, staged_chunks
+from .staging import RepeatedNumbers, StreamedProblems, stage, staged
 
 __all__ = ["PAYMENT_COLUMNS", "import_payments", "list_payments"]
 
@@ -117,6 +122,7 @@ def _staged_columns() -> tuple[Column[Any], ...]:
         Column("paid", Boolean, nullable=False),
         Column("day", Date, nullable=False),
         Column("amount", BigInteger),
+        Column("late", Boolean, nullable=False),
     )
 
 
@@ -146,40 +152,54 @@ def _read(
 ) -> tuple[int, dict[int, PostpaidRun], RepeatedNumbers]:
     """Each row checked on its own (its member number, period, result, day and amount), those that
     pass staged in ``table`` a chunk at a time. Returns the rows read, the runs they name by number
-    and the member numbers named more than once."""
+    and the member numbers named more than once.
+
+    A file of a million results names a few periods, days and amounts: everything of a row but its
+    member number is checked once per distinct (period, result, day, amount), not once per row."""
     today = pool_today(pool.definition)
     found: dict[str, tuple[PostpaidRun | None, str | None]] = {}
     runs: dict[int, PostpaidRun] = {}
     repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
     values = _CellValues(pool.currency)
+    checked: dict[tuple[str, str, str, str], _Rest] = {}
     chunk: list[_Staged] = []
     count = 0
     for line, cells in read_records(path, PAYMENT_COLUMNS, PAYMENT_OPTIONAL, problems):
         count += 1
-        period_text = cells.get("period", "")
-        run = found.get(period_text)
-        if run is None:
-            if len(found) >= _PERIODS_KEPT:
-                found.clear()
-            run = found[period_text] = find_run(session, pool, period_text)
-        row, row_problems = _row(pool, line, cells, *run, today, values)
-        for problem in row_problems:
+        key = (cells.get("period", ""), cells.get("result", ""), cells.get("date", ""), cells.get("amount", ""))
+        rest = checked.get(key)
+        if rest is None:
+            run = found.get(key[0])
+            if run is None:
+                if len(found) >= _PERIODS_KEPT:
+                    found.clear()
+                run = found[key[0]] = find_run(session, pool, key[0])
+            if len(checked) >= _VALUES_KEPT:
+                checked.clear()
+            rest = checked[key] = _rest_of_row(pool, *key, *run, today, values)
+        member_id = parse_member_number(cells.get("member_id", ""))
+        if member_id is None:
+            problems.add(line, f"member_id: {cells.get('member_id', '')!r} is not a member number")
+        for problem in rest.problems:
             problems.add(line, problem)
-        if row is not None:
-            runs[row[1]] = cast(PostpaidRun, run[0])
-            repeated.add(row[2])
-            chunk.append(row)
-            if len(chunk) >= staging.CHUNK_ROWS:
-                stage(session, table, chunk)
-                chunk.clear()
+        if member_id is None or rest.problems:
+            continue
+        run_found = cast(PostpaidRun, rest.run)
+        runs[run_found.id] = run_found
+        repeated.add(member_id)
+        chunk.append((line, run_found.id, member_id, rest.paid, cast(date, rest.day), rest.amount, rest.late))
+        if len(chunk) >= staging.CHUNK_ROWS:
+            stage(session, table, chunk)
+            chunk.clear()
     stage(session, table, chunk)
     return count, runs, repeated
 
 
-#: A row as staged: line, run, member, paid (else failed), day and the amount given (if any).
-_Staged = tuple[int, int, int, bool, date, int | None]
+#: A row as staged: line, run, member, paid (else failed), day, the amount given (if any), and
+#: whether it is a late payment (a payment after the retry window, or of a settled period).
+_Staged = tuple[int, int, int, bool, date, int | None, bool]
 
-#: Distinct days and amounts :class:`_CellValues` keeps parsed at once.
+#: Distinct days, amounts and (period, result, day, amount) :class:`_CellValues` and :func:`_read` keep at once.
 _VALUES_KEPT = 4096
 
 
@@ -217,20 +237,32 @@ class _CellValues:
         return found
 
 
-def _row(
+@dataclass(frozen=True, slots=True)
+class _Rest:
+    """A row's period, result, day and amount, checked: the run, what the row records, and the
+    problems with them (in the order a row's problems are reported, after its member number's)."""
+
+    run: PostpaidRun | None
+    paid: bool
+    day: date | None
+    amount: int | None
+    late: bool
+    problems: tuple[str, ...]
+
+
+def _rest_of_row(
     pool: PoolRecord,
-    line: int,
-    cells: dict[str, str],
+    period_text: str,
+    result_text: str,
+    day_text: str,
+    amount_text: str,
     run: PostpaidRun | None,
     run_problem: str | None,
     today: date,
     values: _CellValues,
-) -> tuple[_Staged | None, list[str]]:
+) -> _Rest:
     problems: list[str] = []
-    member_id = parse_member_number(cells.get("member_id", ""))
-    if member_id is None:
-        problems.append(f"member_id: {cells.get('member_id', '')!r} is not a member number")
-    result = cells.get("result", "").lower()
+    result = result_text.lower()
     if run_problem:
         problems.append(run_problem)
     elif run is not None and run.settled and result == PaymentResult.FAILED:
@@ -241,10 +273,10 @@ def _row(
         )
         run = None
     if result not in (PaymentResult.PAID, PaymentResult.FAILED):
-        problems.append(f"result: must be paid or failed ({cells.get('result', '')!r} given)")
-    day = values.day(cells.get("date", ""))
+        problems.append(f"result: must be paid or failed ({result_text!r} given)")
+    day = values.day(day_text)
     if day is None:
-        problems.append(f"date: must be a date written YYYY-MM-DD ({cells.get('date', '')!r} given)")
+        problems.append(f"date: must be a date written YYYY-MM-DD ({day_text!r} given)")
     else:
         if day > today:
             problems.append(
@@ -262,25 +294,18 @@ def _row(
                 "a share whose collection failed and was not paid by then is written off and the member lapses"
             )
     amount: int | None = None
-    if cells.get("amount"):
-        amount, amount_problem = values.amount(cells["amount"])
+    if amount_text:
+        amount, amount_problem = values.amount(amount_text)
         if amount_problem:
             problems.append(f"amount: {amount_problem}")
-    if problems:
-        return None, problems
-    return (
-        line,
-        cast(PostpaidRun, run).id,
-        cast(int, member_id),
-        result == PaymentResult.PAID,
-        cast(date, day),
-        amount,
-    ), []
+    paid = result == PaymentResult.PAID
+    late = paid and run is not None and day is not None and (run.settled or day > run.window_end)
+    return _Rest(run, paid, day, amount, late, tuple(problems))
 
 
 @dataclass(slots=True)
 class _Figures:
-    """What the rows of a file come to, added up chunk by chunk as they are checked."""
+    """What the rows of a file come to: the batch's figures and each period's."""
 
     rows: int = 0
     paid_count: int = 0
@@ -292,19 +317,6 @@ class _Figures:
     def failed_count(self) -> int:
         return self.rows - self.paid_count
 
-    def add(self, r: PaymentRow, charge: int) -> None:
-        self.rows += 1
-        figures = self.periods.setdefault(r.run.period, {"paid_count": 0, "paid": 0, "failed_count": 0})
-        if r.paid:
-            self.paid_count += 1
-            self.paid += charge
-            figures["paid_count"] += 1
-            figures["paid"] += charge
-        else:
-            figures["failed_count"] += 1
-        if self.last_day is None or r.day > self.last_day:
-            self.last_day = r.day
-
 
 def _check_staged(
     session: Session,
@@ -315,30 +327,130 @@ def _check_staged(
     problems: RowProblems,
 ) -> _Figures:
     """Check the staged rows against the database (members, charges, earlier payments) and each
-    other, a chunk at a time in line order. Returns what the rows come to (the batch's figures)."""
-    if repeated.any:  # the first rows of a share in the file are looked up by member number
+    other. Returns what the rows come to (the batch's figures), once no row has a problem.
+
+    Most rows of a file are plainly right -- a member of the pool, charged for the period, the
+    amount given (if any) the one charged, the share not paid before, its member on no other row
+    of the file, not after the member lapsed, and if paid late (after the retry window, or in a
+    settled period) then for a share that never failed, by a live member -- and one query finds
+    the others, a chunk at a time in line order. Only those are checked one by one, with everything
+    the database and the file hold about their shares."""
+    connection = session.connection()
+    if repeated.any:  # the rows of a member named again are looked up by member number
         Index(f"ix_{table.name}_member", table.c.member_id, table.c.run_id, table.c.paid, table.c.line).create(
-            session.connection()
+            connection
         )
-    figures = _Figures()
-    for staged_rows in staged_chunks(session, table, staging.CHUNK_ROWS):
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {table.name}")  # autovacuum never sees a temporary table
+    run_ids = sorted(runs)
+    for staged_rows in _unusual_chunks(session, pool, table, run_ids, repeated.any, staging.CHUNK_ROWS):
         rows = [
             PaymentRow(line, member_id, runs[run_id], bool(paid), day, amount)
-            for line, run_id, member_id, paid, day, amount in staged_rows
+            for line, run_id, member_id, paid, day, amount, _ in staged_rows
         ]
-        del staged_rows
         known = known_shares(session, pool, rows, table, repeated)
         for r in rows:
             problem = share_problem(pool, r, known)
             if problem:
                 problems.add(r.line, problem)
                 continue
-            found = False
             for message in repeat_problems(pool, r, known):
                 problems.add(r.line, message)
-                found = True
-            if not found:
-                figures.add(r, known.charges[r.key])
+    if problems or not run_ids:
+        return _Figures()
+    return _add_up(session, table, runs)
+
+
+def _charge_of(table: Table, run_ids: list[int]) -> ColumnElement[bool]:
+    """A staged row's charge, among the runs the file names (on PostgreSQL, only their partitions)."""
+    return and_(ids_in(Charge.run_id, run_ids), Charge.run_id == table.c.run_id, Charge.member_id == table.c.member_id)
+
+
+def _unusual_chunks(
+    session: Session, pool: PoolRecord, table: Table, run_ids: list[int], repeated: bool, size: int
+) -> Iterator[list[Any]]:
+    """The staged rows that are not plainly right (see :func:`_check_staged`) in line order,
+    ``size`` at a time: one query a chunk, from the line after the last one read. Members and
+    charges are found by their keys; the rows of other pools' members are among those returned."""
+    rows = table.c
+
+    def before(result: PaymentResult) -> Exists:
+        return (
+            select(Payment.id)
+            .where(Payment.run_id == rows.run_id, Payment.member_id == rows.member_id, Payment.result == result.value)
+            .exists()
+        )
+
+    unusual = [
+        Member.id.is_(None),
+        Member.pool_id != pool.id,
+        Charge.amount_minor.is_(None),
+        # a late payment is refused for a share that failed, or a member no longer live
+        and_(
+            rows.late,
+            or_(before(PaymentResult.FAILED), Member.status.not_in([status.value for status in LIVE_STATUSES])),
+        ),
+        and_(rows.amount.is_not(None), rows.amount != Charge.amount_minor),
+        and_(Member.status == MemberStatus.LAPSED.value, Member.ended_on.is_not(None), rows.day > Member.ended_on),
+        before(PaymentResult.PAID),
+    ]
+    if repeated:
+        again = table.alias("again")
+        unusual.append(
+            select(again.c.line).where(again.c.member_id == rows.member_id, again.c.line != rows.line).exists()
+        )
+    query = (
+        select(table)
+        .select_from(table.outerjoin(Member, Member.id == rows.member_id).outerjoin(Charge, _charge_of(table, run_ids)))
+        .where(or_(*unusual))
+        .order_by(rows.line)
+        .limit(size)
+    )
+    last = 0
+    while True:
+        found = session.execute(query.where(rows.line > last)).all()
+        if not found:
+            return
+        yield list(found)
+        if len(found) < size:
+            return
+        last = found[-1][0]
+
+
+def _add_up(session: Session, table: Table, runs: dict[int, PostpaidRun]) -> _Figures:
+    """The figures of the staged rows, every one of them checked: rows, paid and failed by period
+    (the periods in the order the file first names them), the sum of the shares paid, the last day."""
+    rows = table.c
+    groups = session.execute(
+        select(
+            rows.run_id,
+            rows.paid,
+            func.count(),
+            func.sum(Charge.amount_minor),
+            func.max(rows.day),
+            func.min(rows.line),
+        )
+        .select_from(table.join(Charge, _charge_of(table, sorted(runs))))
+        .group_by(rows.run_id, rows.paid)
+    ).all()
+    figures = _Figures()
+    first_line: dict[int, int] = {}
+    for run_id, _, _, _, _, line in groups:
+        first_line[run_id] = min(line, first_line.get(run_id, line))
+    for run_id in sorted(first_line, key=first_line.__getitem__):
+        figures.periods[runs[run_id].period] = {"paid_count": 0, "paid": 0, "failed_count": 0}
+    for run_id, paid, count, total, last_day, _ in groups:
+        period = figures.periods[runs[run_id].period]
+        figures.rows += count
+        if paid:
+            figures.paid_count += count
+            figures.paid += int(total)
+            period["paid_count"] += count
+            period["paid"] += int(total)
+        else:
+            period["failed_count"] += count
+        if figures.last_day is None or last_day > figures.last_day:
+            figures.last_day = last_day
     return figures
 
 
