@@ -7,7 +7,7 @@ already holds a live membership, is recorded as deceased, or was on an earlier l
 and written (:func:`mutualaid.members.lifecycle.admit_many`), inside a savepoint of the caller's
 transaction. A bad row refuses the whole import: the rest of the file is still checked, to report
 every problem, then nothing written is kept -- nothing was visible before the commit anyway.
-On a large file the rows are checked by a worker process while this one writes.
+On a large file the rows are checked by worker processes while this one writes.
 Services take a session and never commit: the caller owns the transaction.
 """
 
