@@ -14,7 +14,7 @@ from driver_csv import *  # noqa: F403 (its fixtures: pool, write)
 from driver_csv import HEADER, JOINED, POOL, rid, row
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, load_plugins
@@ -290,3 +290,31 @@ def test_numbers_handed_out_of_order_are_still_found():
     lines.add([10, 11, 12], [2, 3, 4])
     lines.add([5, 6], [5, 6])  # another chunk given lower numbers (PostgreSQL sequences may)
     assert [lines.line_of(n) for n in (5, 6, 7, 10, 12, 13)] == [5, 6, None, 2, 4, None]
+
+
+def test_each_chunks_joining_history_is_found_by_member_numbers_not_by_pool(app, pool, write):
+    """The joining history of a chunk's members is written by selecting them by their range of
+    numbers: on SQLite, a plan by the pool's index walks every member of the pool for each chunk,
+    so that an import's time grew with the square of its rows."""
+    plans: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MEMBER_STATUS_CHANGES") and " SELECT " in statement:
+            plan = ""
+            if conn.dialect.name == "sqlite":
+                rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+                plan = " | ".join(detail for *_, detail in rows)
+            plans.append(plan)
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        app.import_members(POOL, write(HEADER, *(row(n) for n in range(20))), joined_on=JOINED)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    assert len(plans) == 3  # 20 rows in chunks of 7
+    for plan in plans if app.engine.dialect.name == "sqlite" else []:
+        assert "SEARCH members USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+        assert "ix_members_sharing" not in plan, plan
+    with app.transaction() as s:
+        history = s.execute(select(MemberStatusChange.member_id, MemberStatusChange.change)).all()
+    assert sorted(history) == sorted((n, change) for n in range(1, 21) for change in ("joined", "covered"))

@@ -307,7 +307,9 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
             .select_from(Member)
             .join(changes, or_(joining, Member.waiting_until > Member.joined_on))
             .where(
-                Member.pool_id == pool.id,
+                # by the range of the primary key: matched as ``pool_id + 0``, the pool's index is
+                # not used (SQLite walked the whole pool's sharing index for each chunk of an import)
+                (Member.pool_id + 0) == pool.id,
                 Member.id > members_before,
                 Member.id <= last,
                 ~exists().where(
