@@ -11,9 +11,12 @@ table, inserted with one ``executemany`` of tuples through the raw DBAPI connect
 table of the same shape (columns, primary key, partial unique index, index, foreign key) and
 committed. It prints rows/s, seconds and the ratio to the floor, the validation-only rate (every
 row checked and its identity sealed as the import does, in chunks, by the same worker processes,
-nothing written) and the import's peak resident memory: the import runs in a child process of
-its own, so that writing the CSV and reading the rows back for the floor do not count. Nothing is
-asserted: these machines are noisy, compare ratios.
+nothing written) and the import's peak memory: the resident memory of the importing process and
+of its largest worker, and the largest proportional memory (PSS, sampled every half second) of
+the importing process and its workers together, which counts the pages a forked worker shares
+with it once. The import runs in a child process of its own, so that writing the CSV and reading
+the rows back for the floor do not count. Nothing is asserted: these machines are noisy, compare
+ratios.
 
 For PostgreSQL a scratch database is created on the given server and dropped afterwards; for
 SQLite a new file is used (an existing file is refused) and deleted unless ``--keep``.
@@ -24,10 +27,12 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,24 +168,73 @@ def _import_in_child(url: str, csv_path: str, pool_key: str, out: Any) -> None:
         app.close()
 
 
-def time_import(url: str, csv_path: Path, pool_key: str) -> tuple[float, float, float]:
-    """Seconds of the import, and the peak resident memory (MB) of the importing process and of
-    its largest worker: the import runs in a fresh process (spawned: nothing of this one's
-    memory in it), whose workers are its own children."""
+def _proportional_mb(pid: int) -> float:
+    """A process's proportional set size (MB): its own pages, and its share of the pages it shares
+    (a forked worker shares most of its pages with the importing process); 0 once it has ended."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as listing:
+                found += [int(child) for child in listing.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+class _PeakProportional:
+    """Samples, every half second while the import runs, the proportional memory of the importing
+    process and its workers together, and keeps the largest sum (Linux; 0 elsewhere)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            pids = [self.pid, *_children(self.pid)]
+            self.peak = max(self.peak, sum(_proportional_mb(pid) for pid in pids))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def time_import(url: str, csv_path: Path, pool_key: str) -> tuple[float, float, float, float]:
+    """Seconds of the import, the peak resident memory (MB) of the importing process and of its
+    largest worker, and the largest proportional memory (MB) of the importing process and its
+    workers together: the import runs in a fresh process (spawned: nothing of this one's memory
+    in it), whose workers are its own children."""
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("spawn").Process(
         target=_import_in_child, args=(url, str(csv_path), pool_key, send)
     )
     child.start()
+    sampler = _PeakProportional(child.pid or 0)
     send.close()
     try:
         outcome = receive.recv()
     except EOFError:
         outcome = ("failed", f"exit code {child.exitcode}", 0.0, 0.0)
+    together = sampler.stop()
     child.join()
     if outcome[0] != "ok":
         raise SystemExit(f"the import failed ({outcome[0]}): {outcome[1]}")
-    return float(outcome[1]), float(outcome[2]), float(outcome[3])
+    return float(outcome[1]), float(outcome[2]), float(outcome[3]), together
 
 
 def validation_rate(app: MutualAid, csv_path: Path, pool_key: str, rows: int) -> float:
@@ -307,15 +361,15 @@ def main(argv: list[str] | None = None) -> None:
             imports: list[float] = []
             floors: list[float] = []
             checks: list[float] = []
-            peaks: list[tuple[float, float]] = []
+            peaks: list[tuple[float, float, float]] = []
             rows: list[tuple[object, ...]] = []
             for run in range(args.repeat):
                 key = f"bench-{run}"
                 record = app.create_pool({"key": key, "name": f"Benchmark {run}", "cohort": "truckers", "settings": {}})
                 checks.append(validation_rate(app, csv_path, key, args.rows))
-                seconds, importer, worker = time_import(url, csv_path, key)
+                seconds, importer, worker, together = time_import(url, csv_path, key)
                 imports.append(seconds)
-                peaks.append((importer, worker))
+                peaks.append((importer, worker, together))
                 if not args.no_floor:
                     if not rows:
                         rows = read_back(engine, record.id)
@@ -342,7 +396,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     importer = max(peak[0] for peak in peaks)
     worker = max(peak[1] for peak in peaks)
+    together = max(peak[2] for peak in peaks)
     print(f"  peak RSS         {importer:8.0f} MB importing process, {worker:.0f} MB its largest worker")
+    print(f"  peak PSS         {together:8.0f} MB importing process and its workers together (sampled every 0.5 s)")
 
 
 if __name__ == "__main__":
