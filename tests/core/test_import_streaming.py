@@ -318,3 +318,26 @@ def test_each_chunks_joining_history_is_found_by_member_numbers_not_by_pool(app,
     with app.transaction() as s:
         history = s.execute(select(MemberStatusChange.member_id, MemberStatusChange.change)).all()
     assert sorted(history) == sorted((n, change) for n in range(1, 21) for change in ("joined", "covered"))
+
+
+def test_postgresql_statistics_are_gathered_as_the_rows_written_double(app, pool, write, monkeypatch):
+    """Inside the import's transaction, PostgreSQL's statistics of the members table are gathered
+    again each time the rows written have doubled (with those of a smaller pool it searched the
+    pool's index by the pool alone for each look-up), and once at the end; SQLite's at the end only
+    (its look-ups are planned well without)."""
+    monkeypatch.setattr(importing, "_ANALYZE_AFTER", 7)
+    analysed: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if statement.strip().upper() == "ANALYZE MEMBERS":
+            analysed.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        result = app.import_members(POOL, write(HEADER, *(row(n) for n in range(60))), joined_on=JOINED)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    assert result.imported == 60
+    # chunks of 7: after 7, 14, 28 and 56 rows written, then at the end (60); SQLite's once, at the end
+    assert len(analysed) == (5 if app.engine.dialect.name == "postgresql" else 1)
+    assert len(imported(app)) == 60

@@ -60,6 +60,8 @@ KEPT_PROBLEMS = 10_000
 SHOWN_PROBLEMS = 50
 #: Where a row of :class:`~mutualaid.members.import_checks.CheckedChunk` holds the keyed hash.
 _HASH = lifecycle.INSERT_COLUMNS.index("id_hash")
+#: On PostgreSQL the members table is analysed again, inside the import's transaction (which
+#: counts its own rows), once this many rows are written, then each time their number doubles.
 _ANALYZE_AFTER = 10_000
 #: The most valid rows an import bound to fail remembers instead of writing (see ``_Import.take``).
 _UNWRITTEN = 200_000
@@ -222,6 +224,8 @@ class _Import:
         #: Rows that passed every check (written, or remembered once the import is bound to fail).
         self.passed = 0
         self.done = False
+        #: The rows written when the members table was last analysed (PostgreSQL), see :meth:`_analyze`.
+        self.analyzed = 0
         #: The line of each row written, by member number.
         self.lines = WrittenLines()
         #: The keyed hashes of the chunk being written, by line (to name who joined meanwhile).
@@ -270,7 +274,7 @@ class _Import:
                 summary=f"{path}: {len(taken)} of these people joined pool {self.pool.key!r} while the file was "
                 "being checked; nothing was imported:",
             ) from None
-        if self.written >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
+        if self.written > self.analyzed and self.written >= _ANALYZE_AFTER and connection.dialect.name == "postgresql":
             # Fresh statistics for the next lookups: without them PostgreSQL estimates an IN list of
             # 500 ID numbers to match every member and filters the whole pool for each batch (a
             # second import of 100,000 rows right after the first took minutes instead of seconds).
@@ -329,6 +333,21 @@ class _Import:
         self.writing = {}
         self.lines.add(ids, lines)
         self.written += len(ids)
+        self._analyze()
+
+    def _analyze(self) -> None:
+        """On PostgreSQL, the members table's statistics again once the rows written have doubled
+        since they were last gathered: planned with the statistics of a smaller pool (of an empty
+        one, for a new pool), each chunk's look-up of 500 people at a time searched the pool's index
+        by the pool alone and filtered every member of it, so that the import's time grew with the
+        square of its rows (1M rows did not finish in ten minutes). ``ANALYZE`` inside the
+        transaction counts its own rows, and about ``log2(rows / 10,000)`` of them cost little."""
+        if self.written < max(_ANALYZE_AFTER, 2 * self.analyzed):
+            return
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE members")
+            self.analyzed = self.written
 
     def _refuse_known(self, chunk: CheckedChunk) -> dict[int, str]:
         """The chunk's valid rows refused, by line: people who hold a live membership in the pool

@@ -315,6 +315,10 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
                 ~exists().where(
                     MemberStatusChange.member_id == Member.id,
                     MemberStatusChange.change == MemberChange.JOINED.value,
+                    # the same range, said again for the history: PostgreSQL, with the statistics of
+                    # a smaller table, hashed the whole history's joining rows for each chunk
+                    MemberStatusChange.member_id > members_before,
+                    MemberStatusChange.member_id <= last,
                 ),
             ),
         )
