@@ -340,8 +340,8 @@ class _Import:
         since they were last gathered: planned with the statistics of a smaller pool (of an empty
         one, for a new pool), each chunk's look-up of 500 people at a time searched the pool's index
         by the pool alone and filtered every member of it, so that the import's time grew with the
-        square of its rows (1M rows did not finish in ten minutes). ``ANALYZE`` inside the
-        transaction counts its own rows, and about ``log2(rows / 10,000)`` of them cost little."""
+        square of its rows. ``ANALYZE`` inside the transaction counts its own rows, and about
+        ``log2(rows / 10,000)`` of them cost little."""
         if self.written < max(_ANALYZE_AFTER, 2 * self.analyzed):
             return
         connection = self.session.connection()

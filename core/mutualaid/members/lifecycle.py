@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..cohort import Applicant, waiting_until
@@ -79,7 +79,9 @@ INSERT_COLUMNS = (
 )
 _HISTORY_COLUMNS = ["member_id", "change", "status", "since", "cause"]
 #: Where a row of :func:`new_member_row` holds what the identity seal covers.
-_AT_NAME, _AT_BORN, _AT_JOINED = (INSERT_COLUMNS.index(c) for c in ("name", "birth_date", "joined_on"))
+_AT_NAME, _AT_BORN, _AT_JOINED, _AT_WAITING = (
+    INSERT_COLUMNS.index(c) for c in ("name", "birth_date", "joined_on", "waiting_until")
+)
 _ENDINGS = {MemberStatus.EXITED: MemberChange.EXITED, MemberStatus.DECEASED: MemberChange.DIED}
 #: Why the rows of joining say what they say.
 _JOINED = "joined"
@@ -223,7 +225,7 @@ def admit_many(
     applicants: Sequence[Applicant] | None = None,
     columns: Sequence[str] = INSERT_COLUMNS,
 ) -> list[int]:
-    """Insert new members at once, write their history set-based and, given their ``applicants``,
+    """Insert new members at once, write their history in one bulk write and, given their ``applicants``,
     fire ``member_joined`` for each in member-number order when a plugin observes it; returns the
     members' numbers, in the order of ``rows``.
 
@@ -245,27 +247,27 @@ def admit_many(
         (member_id, *row, seal(f"{head}{len(number := str(member_id))}:{number}{tail}"))
         for member_id, row, tail in zip(ids, rows, seal_tails, strict=True)
     ]
-    _insert_written(connection, ("id", *columns, "identity_seal"), sealed)
+    _insert_written(connection, _members(), ("id", *columns, "identity_seal"), sealed)
     del sealed
-    _write_joining_history(session, pool, min(ids) - 1, max(ids))
+    _write_joining_history(session, pool, ids, rows)
     if applicants is not None and has_observers(plugins, "member_joined"):
         for member_id, applicant in sorted(zip(ids, applicants, strict=True), key=lambda pair: pair[0]):
             plugins.hook.member_joined(pool=pool.config, member_id=member_id, applicant=applicant)
     return ids
 
 
-#: The members' columns that hold days, which :func:`admit_many` is given as ISO text.
-_DAY_COLUMNS = frozenset({"birth_date", "joined_on", "waiting_until", "ended_on"})
+#: The columns that hold days, which :func:`admit_many` writes as ISO text (members, then history).
+_DAY_COLUMNS = frozenset({"birth_date", "joined_on", "waiting_until", "ended_on", "since"})
 
 
-def _insert_written(connection: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+def _insert_written(connection: Any, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     """Insert rows whose days are ISO text: as they are on SQLite (which stores a day as that text)
     and through ``COPY`` on PostgreSQL (which reads it); other drivers get the days as dates."""
     dialect = connection.dialect
     if dialect.name == "sqlite":
         quote = dialect.identifier_preparer.quote
         markers = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO members ({', '.join(quote(c) for c in columns)}) VALUES ({markers})"
+        sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({markers})"
         connection.exec_driver_sql(sql, rows)
         return
     if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
@@ -276,18 +278,45 @@ def _insert_written(connection: Any, columns: Sequence[str], rows: list[tuple[An
             )
             for row in rows
         ]
-    bulk_insert(connection, _members(), columns, rows)
+    bulk_insert(connection, table, columns, rows)
 
 
-def _write_joining_history(session: Session, pool: PoolRecord, members_before: int, last: int) -> None:
-    """The joining rows of the pool's members numbered above ``members_before`` up to ``last``
-    that have none yet (a join that committed meanwhile brought its own), and the end of their
-    waiting period: one ``INSERT ... SELECT`` over the new members and the two changes."""
+def _write_joining_history(
+    session: Session, pool: PoolRecord, ids: Sequence[int], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """The joining rows of new members ``ids`` and the end of their waiting period (``rows`` are
+    their cells of :data:`INSERT_COLUMNS`, days as ISO text), in one statement.
+
+    On SQLite the numbers are one block above every earlier member's, written under the database's
+    one write lock: the rows are selected back by that range of the primary key, in one ``INSERT
+    ... SELECT`` (matched as ``pool_id + 0``, so that the pool's index is not used: SQLite walked
+    the whole pool's sharing index for each chunk of an import). On PostgreSQL the numbers come
+    from the sequence, and another join may take one in between; statistics never know the newest
+    numbers either, so a query over their range was planned as if it held one member (and looped
+    over the history for each): the history is written from ``rows`` instead, with ``COPY``."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        covered_from: Any = func.date(Member.waiting_until, "+1 day")
-    else:
-        covered_from = Member.waiting_until + literal(1)
+        _joining_history_of_block(connection, pool, min(ids), max(ids))
+        return
+    active = MemberStatus.ACTIVE.value
+    joined, covered = MemberChange.JOINED.value, MemberChange.COVERED.value
+    covered_from: dict[tuple[str, str], str | None] = {}
+    history: list[tuple[Any, ...]] = []
+    for member_id, row in zip(ids, rows, strict=True):
+        on, waiting = row[_AT_JOINED], row[_AT_WAITING]
+        history.append((member_id, joined, active, on, _JOINED))
+        try:
+            day = covered_from[on, waiting]
+        except KeyError:
+            last = date.fromisoformat(waiting)
+            day = covered_from[on, waiting] = (last + _DAY).isoformat() if last > date.fromisoformat(on) else None
+        if day is not None:
+            history.append((member_id, covered, active, day, _COVERED))
+    _insert_written(connection, _history(), _HISTORY_COLUMNS, history)
+
+
+def _joining_history_of_block(connection: Any, pool: PoolRecord, first: int, last: int) -> None:
+    """SQLite: the joining history of the pool's members ``first`` to ``last``, just written."""
     changes = (
         select(literal(MemberChange.JOINED.value).label("change"), literal(_JOINED).label("cause"))
         .union_all(select(literal(MemberChange.COVERED.value), literal(_COVERED)))
@@ -301,26 +330,12 @@ def _write_joining_history(session: Session, pool: PoolRecord, members_before: i
                 Member.id,
                 changes.c.change,
                 literal(MemberStatus.ACTIVE.value),
-                case((joining, Member.joined_on), else_=covered_from),
+                case((joining, Member.joined_on), else_=func.date(Member.waiting_until, "+1 day")),
                 changes.c.cause,
             )
             .select_from(Member)
             .join(changes, or_(joining, Member.waiting_until > Member.joined_on))
-            .where(
-                # by the range of the primary key: matched as ``pool_id + 0``, the pool's index is
-                # not used (SQLite walked the whole pool's sharing index for each chunk of an import)
-                (Member.pool_id + 0) == pool.id,
-                Member.id > members_before,
-                Member.id <= last,
-                ~exists().where(
-                    MemberStatusChange.member_id == Member.id,
-                    MemberStatusChange.change == MemberChange.JOINED.value,
-                    # the same range, said again for the history: PostgreSQL, with the statistics of
-                    # a smaller table, hashed the whole history's joining rows for each chunk
-                    MemberStatusChange.member_id > members_before,
-                    MemberStatusChange.member_id <= last,
-                ),
-            ),
+            .where((Member.pool_id + 0) == pool.id, Member.id >= first, Member.id <= last),
         )
     )
 
