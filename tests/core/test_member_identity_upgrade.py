@@ -135,7 +135,7 @@ def test_an_old_database_is_upgraded_with_its_id_numbers_encrypted(empty_engine,
     app = MutualAid(empty_engine.url.render_as_string(hide_password=False), plugins=plugins)
     try:
         with empty_engine.connect() as conn:
-            pools = dict(conn.execute(text("SELECT id, key FROM pools")).tuples().all())
+            pools = {pool_id: key for pool_id, key in conn.execute(text("SELECT id, key FROM pools"))}
         for member in fixture + extra[::300]:  # found by ID number, the live membership first
             found = app.member(pools[member["pool_id"]], member["id_number"])
             assert found.id == member["id"] or found.status in ("active", "frozen")
