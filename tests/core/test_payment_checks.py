@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from mutualaid import ImportRowsError, MutualAid
 from mutualaid.db.models import Payment
-from mutualaid.payments import postpaid, staging
+from mutualaid.payments import share_checks, staging
 from mutualaid.payments.postpaid import import_payments
 
 POOL = "js-truckers"
@@ -47,7 +47,7 @@ def _attempt(app: MutualAid, path: Path) -> object:
     raise AssertionError("unreachable")
 
 
-def _every_row_one_by_one(session, pool, table, run_ids, repeated, size):
+def _every_row_one_by_one(session, table, run_ids, repeated, size):
     """The reference: every staged row is checked one by one."""
     return staging.staged_chunks(session, table, size)
 
@@ -131,7 +131,7 @@ def test_the_rows_checked_one_by_one_are_enough(app, settled_pool, tmp_path, mon
 
     quick = _attempt(app, path)
     with monkeypatch.context() as patched:
-        patched.setattr(postpaid, "_unusual_chunks", _every_row_one_by_one)
+        patched.setattr(share_checks, "_unusual_chunks", _every_row_one_by_one)
         reference = _attempt(app, path)
     assert quick == reference
 

@@ -285,15 +285,10 @@ def _write_joining_history(
     session: Session, pool: PoolRecord, ids: Sequence[int], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """The joining rows of new members ``ids`` and the end of their waiting period (``rows`` are
-    their cells of :data:`INSERT_COLUMNS`, days as ISO text), in one statement.
-
-    On SQLite the numbers are one block above every earlier member's, written under the database's
-    one write lock: the rows are selected back by that range of the primary key, in one ``INSERT
-    ... SELECT`` (matched as ``pool_id + 0``, so that the pool's index is not used: SQLite walked
-    the whole pool's sharing index for each chunk of an import). On PostgreSQL the numbers come
-    from the sequence, and another join may take one in between; statistics never know the newest
-    numbers either, so a query over their range was planned as if it held one member (and looped
-    over the history for each): the history is written from ``rows`` instead, with ``COPY``."""
+    their cells of :data:`INSERT_COLUMNS`, days as ISO text), in one statement. SQLite (one writer,
+    the numbers one block) selects the block back by its primary key, as ``pool_id + 0`` so that the
+    pool's index is not walked; PostgreSQL writes them from ``rows`` with ``COPY``: another join may
+    take a number in between, and a query over the newest numbers was planned as if they were one."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         _joining_history_of_block(connection, pool, min(ids), max(ids))

@@ -14,8 +14,7 @@ nothing is written. Services take a session and never commit: the caller owns th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -24,10 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    ColumnElement,
     Date,
-    Exists,
-    Index,
     Integer,
     Table,
     and_,
@@ -35,7 +31,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     true,
 )
@@ -43,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_records
-from ..db.bulk import ids_in
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..db.statistics import refresh_statistics
 from ..errors import StateError, ValidationError
@@ -53,12 +47,12 @@ from ..ledger.posting import Line, post_entry
 from ..money import format_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
-from ..vocabulary import LIVE_STATUSES, Account, EntryKind, MemberStatus, PaymentModel, PaymentResult
+from ..vocabulary import Account, EntryKind, PaymentModel, PaymentResult
 from . import staging
 from .common import PostpaidRun, find_run, require_model
 from .listing import list_payments
 from .records import PaymentImport
-from .share_checks import PaymentRow, known_shares, repeat_problems, share_problem
+from .share_checks import Figures, check_staged
 from .staging import RepeatedNumbers, StreamedProblems, stage, staged
 
 __all__ = ["PAYMENT_COLUMNS", "import_payments", "list_payments"]
@@ -106,7 +100,7 @@ def import_payments(session: Session, plugins: Plugins, pool_key: str, path: str
         count, runs, repeated = _read(session, pool, path, problems, table)
         if count == 0 and not problems:
             raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
-        figures = _check_staged(session, pool, table, runs, repeated, problems)
+        figures = check_staged(session, pool, table, runs, repeated, problems)
         problems.raise_for(count, "payments")
         imported = _record(session, pool, path, digest, table, figures)
     refresh_statistics(session, Payment)
@@ -155,12 +149,12 @@ def _read(
     and the member numbers named more than once.
 
     A file of a million results names a few periods, days and amounts: everything of a row but its
-    member number is checked once per distinct (period, result, day, amount), not once per row."""
+    member number is checked once per distinct (period, result, day, amount), not once per row
+    (parsing an amount exactly costs more than the rest of a row's checks)."""
     today = pool_today(pool.definition)
     found: dict[str, tuple[PostpaidRun | None, str | None]] = {}
     runs: dict[int, PostpaidRun] = {}
     repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
-    values = _CellValues(pool.currency)
     checked: dict[tuple[str, str, str, str], _Rest] = {}
     chunk: list[_Staged] = []
     count = 0
@@ -176,7 +170,7 @@ def _read(
                 run = found[key[0]] = find_run(session, pool, key[0])
             if len(checked) >= _VALUES_KEPT:
                 checked.clear()
-            rest = checked[key] = _rest_of_row(pool, *key, *run, today, values)
+            rest = checked[key] = _rest_of_row(pool, *key, *run, today, pool.currency)
         member_id = parse_member_number(cells.get("member_id", ""))
         if member_id is None:
             problems.add(line, f"member_id: {cells.get('member_id', '')!r} is not a member number")
@@ -199,42 +193,8 @@ def _read(
 #: whether it is a late payment (a payment after the retry window, or of a settled period).
 _Staged = tuple[int, int, int, bool, date, int | None, bool]
 
-#: Distinct days, amounts and (period, result, day, amount) :class:`_CellValues` and :func:`_read` keep at once.
+#: Distinct (period, result, day, amount) :func:`_read` keeps checked at once.
 _VALUES_KEPT = 4096
-
-
-class _CellValues:
-    """The days and amounts of a file, each distinct text parsed once: a file of a million results
-    holds a few days and a few shares, and parsing an amount exactly costs more than the rest of
-    a row's checks."""
-
-    def __init__(self, currency: str) -> None:
-        self.currency = currency
-        self.days: dict[str, date | None] = {}
-        self.amounts: dict[str, tuple[int | None, str | None]] = {}
-
-    def day(self, text: str) -> date | None:
-        """The day written ``text``, or ``None`` if it is not a date written ``YYYY-MM-DD``."""
-        if text in self.days:
-            return self.days[text]
-        try:
-            value: date | None = parse_date(text, "date")
-        except ValueError:
-            value = None
-        if len(self.days) >= _VALUES_KEPT:
-            self.days.clear()
-        self.days[text] = value
-        return value
-
-    def amount(self, text: str) -> tuple[int | None, str | None]:
-        """As :func:`~mutualaid.csvfiles.parse_amount` in the pool's currency."""
-        found = self.amounts.get(text)
-        if found is None:
-            found = parse_amount(text, self.currency)
-            if len(self.amounts) >= _VALUES_KEPT:
-                self.amounts.clear()
-            self.amounts[text] = found
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +219,7 @@ def _rest_of_row(
     run: PostpaidRun | None,
     run_problem: str | None,
     today: date,
-    values: _CellValues,
+    currency: str,
 ) -> _Rest:
     problems: list[str] = []
     result = result_text.lower()
@@ -274,7 +234,10 @@ def _rest_of_row(
         run = None
     if result not in (PaymentResult.PAID, PaymentResult.FAILED):
         problems.append(f"result: must be paid or failed ({result_text!r} given)")
-    day = values.day(day_text)
+    try:
+        day: date | None = parse_date(day_text, "date")
+    except ValueError:
+        day = None
     if day is None:
         problems.append(f"date: must be a date written YYYY-MM-DD ({day_text!r} given)")
     else:
@@ -295,7 +258,7 @@ def _rest_of_row(
             )
     amount: int | None = None
     if amount_text:
-        amount, amount_problem = values.amount(amount_text)
+        amount, amount_problem = parse_amount(amount_text, currency)
         if amount_problem:
             problems.append(f"amount: {amount_problem}")
     paid = result == PaymentResult.PAID
@@ -303,159 +266,8 @@ def _rest_of_row(
     return _Rest(run, paid, day, amount, late, tuple(problems))
 
 
-@dataclass(slots=True)
-class _Figures:
-    """What the rows of a file come to: the batch's figures and each period's."""
-
-    rows: int = 0
-    paid_count: int = 0
-    paid: int = 0
-    last_day: date | None = None
-    periods: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def failed_count(self) -> int:
-        return self.rows - self.paid_count
-
-
-def _check_staged(
-    session: Session,
-    pool: PoolRecord,
-    table: Table,
-    runs: dict[int, PostpaidRun],
-    repeated: RepeatedNumbers,
-    problems: RowProblems,
-) -> _Figures:
-    """Check the staged rows against the database (members, charges, earlier payments) and each
-    other. Returns what the rows come to (the batch's figures), once no row has a problem.
-
-    Most rows of a file are plainly right -- a member of the pool, charged for the period, the
-    amount given (if any) the one charged, the share not paid before, its member on no other row
-    of the file, not after the member lapsed, and if paid late (after the retry window, or in a
-    settled period) then for a share that never failed, by a live member -- and one query finds
-    the others, a chunk at a time in line order. Only those are checked one by one, with everything
-    the database and the file hold about their shares."""
-    connection = session.connection()
-    if repeated.any:  # the rows of a member named again are looked up by member number
-        Index(f"ix_{table.name}_member", table.c.member_id, table.c.run_id, table.c.paid, table.c.line).create(
-            connection
-        )
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"ANALYZE {table.name}")  # autovacuum never sees a temporary table
-    run_ids = sorted(runs)
-    for staged_rows in _unusual_chunks(session, pool, table, run_ids, repeated.any, staging.CHUNK_ROWS):
-        rows = [
-            PaymentRow(line, member_id, runs[run_id], bool(paid), day, amount)
-            for line, run_id, member_id, paid, day, amount, _ in staged_rows
-        ]
-        known = known_shares(session, pool, rows, table, repeated)
-        for r in rows:
-            problem = share_problem(pool, r, known)
-            if problem:
-                problems.add(r.line, problem)
-                continue
-            for message in repeat_problems(pool, r, known):
-                problems.add(r.line, message)
-    if problems or not run_ids:
-        return _Figures()
-    return _add_up(session, table, runs)
-
-
-def _charge_of(table: Table, run_ids: list[int]) -> ColumnElement[bool]:
-    """A staged row's charge, among the runs the file names (on PostgreSQL, only their partitions)."""
-    return and_(ids_in(Charge.run_id, run_ids), Charge.run_id == table.c.run_id, Charge.member_id == table.c.member_id)
-
-
-def _unusual_chunks(
-    session: Session, pool: PoolRecord, table: Table, run_ids: list[int], repeated: bool, size: int
-) -> Iterator[list[Any]]:
-    """The staged rows that are not plainly right (see :func:`_check_staged`) in line order,
-    ``size`` at a time: one query a chunk, from the line after the last one read. Members and
-    charges are found by their keys; the rows of other pools' members are among those returned."""
-    rows = table.c
-
-    def before(result: PaymentResult) -> Exists:
-        return (
-            select(Payment.id)
-            .where(Payment.run_id == rows.run_id, Payment.member_id == rows.member_id, Payment.result == result.value)
-            .exists()
-        )
-
-    unusual = [
-        Member.id.is_(None),
-        Member.pool_id != pool.id,
-        Charge.amount_minor.is_(None),
-        # a late payment is refused for a share that failed, or a member no longer live
-        and_(
-            rows.late,
-            or_(before(PaymentResult.FAILED), Member.status.not_in([status.value for status in LIVE_STATUSES])),
-        ),
-        and_(rows.amount.is_not(None), rows.amount != Charge.amount_minor),
-        and_(Member.status == MemberStatus.LAPSED.value, Member.ended_on.is_not(None), rows.day > Member.ended_on),
-        before(PaymentResult.PAID),
-    ]
-    if repeated:
-        again = table.alias("again")
-        unusual.append(
-            select(again.c.line).where(again.c.member_id == rows.member_id, again.c.line != rows.line).exists()
-        )
-    query = (
-        select(table)
-        .select_from(table.outerjoin(Member, Member.id == rows.member_id).outerjoin(Charge, _charge_of(table, run_ids)))
-        .where(or_(*unusual))
-        .order_by(rows.line)
-        .limit(size)
-    )
-    last = 0
-    while True:
-        found = session.execute(query.where(rows.line > last)).all()
-        if not found:
-            return
-        yield list(found)
-        if len(found) < size:
-            return
-        last = found[-1][0]
-
-
-def _add_up(session: Session, table: Table, runs: dict[int, PostpaidRun]) -> _Figures:
-    """The figures of the staged rows, every one of them checked: rows, paid and failed by period
-    (the periods in the order the file first names them), the sum of the shares paid, the last day."""
-    rows = table.c
-    groups = session.execute(
-        select(
-            rows.run_id,
-            rows.paid,
-            func.count(),
-            func.sum(Charge.amount_minor),
-            func.max(rows.day),
-            func.min(rows.line),
-        )
-        .select_from(table.join(Charge, _charge_of(table, sorted(runs))))
-        .group_by(rows.run_id, rows.paid)
-    ).all()
-    figures = _Figures()
-    first_line: dict[int, int] = {}
-    for run_id, _, _, _, _, line in groups:
-        first_line[run_id] = min(line, first_line.get(run_id, line))
-    for run_id in sorted(first_line, key=first_line.__getitem__):
-        figures.periods[runs[run_id].period] = {"paid_count": 0, "paid": 0, "failed_count": 0}
-    for run_id, paid, count, total, last_day, _ in groups:
-        period = figures.periods[runs[run_id].period]
-        figures.rows += count
-        if paid:
-            figures.paid_count += count
-            figures.paid += int(total)
-            period["paid_count"] += count
-            period["paid"] += int(total)
-        else:
-            period["failed_count"] += count
-        if figures.last_day is None or last_day > figures.last_day:
-            figures.last_day = last_day
-    return figures
-
-
 def _record(
-    session: Session, pool: PoolRecord, path: Path, digest: str, table: Table, figures: _Figures
+    session: Session, pool: PoolRecord, path: Path, digest: str, table: Table, figures: Figures
 ) -> PaymentImport:
     """Write the checked rows: the batch, one payment per staged row (in line order, charged the
     share's amount, by one ``INSERT ... SELECT``), and the batch's ledger entry, whose digest is

@@ -1,26 +1,30 @@
 """The checks of postpaid payment results against the pool's records and each other: does the
 share exist, may it take this result (a late payment, a lapsed member), is it paid twice or does a
-failure follow its payment. Used by :func:`mutualaid.payments.postpaid.import_payments` a chunk of
-rows at a time, with the first rows of each share in the whole file looked up in the staged rows."""
+failure follow its payment. Used by :func:`mutualaid.payments.postpaid.import_payments` on the
+rows it staged (:func:`check_staged`): one query finds those not plainly right, which are checked
+a chunk at a time, with the first rows of each share in the whole file looked up in the staged
+rows; then what the rows come to is added up in SQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import ColumnElement, Exists, Index, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..csvfiles import RowProblems
 from ..db.bulk import chunks, ids_in
 from ..db.models import Charge, Member, Payment
 from ..money import format_minor
 from ..pools import PoolRecord
 from ..vocabulary import LIVE_STATUSES, MemberStatus, PaymentResult
 from .common import PostpaidRun, pool_members
-from .staging import RepeatedNumbers
+from .staging import CHUNK_ROWS, RepeatedNumbers, staged_chunks
 
-__all__ = ["Known", "PaymentRow", "known_shares", "repeat_problems", "share_problem"]
+__all__ = ["Figures", "Known", "PaymentRow", "check_staged", "known_shares", "repeat_problems", "share_problem"]
 
 
 @dataclass(slots=True)
@@ -173,3 +177,142 @@ def repeat_problems(pool: PoolRecord, r: PaymentRow, known: Known) -> Iterator[s
             f"result: a failed attempt on {r.day.isoformat()} comes after member #{r.member_id}'s share of "
             f"period {r.run.period} was paid on {paid_on.isoformat()}"
         )
+
+
+@dataclass(slots=True)
+class Figures:
+    """What the rows of a file come to: the batch's figures and each period's."""
+
+    rows: int = 0
+    paid_count: int = 0
+    paid: int = 0
+    last_day: date | None = None
+    periods: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def failed_count(self) -> int:
+        return self.rows - self.paid_count
+
+
+def check_staged(
+    session: Session,
+    pool: PoolRecord,
+    table: Table,
+    runs: dict[int, PostpaidRun],
+    repeated: RepeatedNumbers,
+    problems: RowProblems,
+) -> Figures:
+    """Check the staged rows against the database (members, charges, earlier payments) and each
+    other. Returns what the rows come to (the batch's figures), once no row has a problem.
+
+    Most rows of a file are plainly right -- a member of the pool, charged for the period, the
+    amount given (if any) the one charged, the share not paid before, its member on no other row
+    of the file, not after the member lapsed, and if paid late (after the retry window, or in a
+    settled period) then for a share that never failed, by a live member -- and one query finds
+    the others, a chunk at a time in line order. Only those are checked one by one, with everything
+    the database and the file hold about their shares."""
+    connection = session.connection()
+    if repeated.any:  # the rows of a member named again are looked up by member number
+        Index(f"ix_{table.name}_member", table.c.member_id, table.c.run_id, table.c.paid, table.c.line).create(
+            connection
+        )
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {table.name}")  # autovacuum never sees a temporary table
+    run_ids = sorted(runs)
+    for staged_rows in _unusual_chunks(session, table, run_ids, repeated.any, CHUNK_ROWS):
+        rows = [
+            PaymentRow(line, member_id, runs[run_id], bool(paid), day, amount)
+            for line, run_id, member_id, paid, day, amount, _ in staged_rows
+        ]
+        known = known_shares(session, pool, rows, table, repeated)
+        for r in rows:
+            problem = share_problem(pool, r, known)
+            if problem:
+                problems.add(r.line, problem)
+                continue
+            for message in repeat_problems(pool, r, known):
+                problems.add(r.line, message)
+    if problems or not run_ids:
+        return Figures()
+    return _add_up(session, table, runs)
+
+
+def _charge_of(table: Table, run_ids: list[int]) -> ColumnElement[bool]:
+    """A staged row's charge, among the runs the file names (on PostgreSQL, only their partitions)."""
+    return and_(ids_in(Charge.run_id, run_ids), Charge.run_id == table.c.run_id, Charge.member_id == table.c.member_id)
+
+
+def _unusual_chunks(
+    session: Session, table: Table, run_ids: list[int], repeated: bool, size: int
+) -> Iterator[list[Any]]:
+    """The staged rows that are not plainly right (see :func:`check_staged`) in line order,
+    ``size`` at a time. Members and charges are found by their keys."""
+    rows = table.c
+
+    def before(result: PaymentResult) -> Exists:
+        return (
+            select(Payment.id)
+            .where(Payment.run_id == rows.run_id, Payment.member_id == rows.member_id, Payment.result == result.value)
+            .exists()
+        )
+
+    unusual = [
+        Member.id.is_(None),
+        Charge.amount_minor.is_(None),  # the member of another pool among them: no charge of this one
+        # a late payment is refused for a share that failed, or a member no longer live
+        and_(
+            rows.late,
+            or_(before(PaymentResult.FAILED), Member.status.not_in([status.value for status in LIVE_STATUSES])),
+        ),
+        and_(rows.amount.is_not(None), rows.amount != Charge.amount_minor),
+        and_(Member.status == MemberStatus.LAPSED.value, Member.ended_on.is_not(None), rows.day > Member.ended_on),
+        before(PaymentResult.PAID),
+    ]
+    if repeated:
+        again = table.alias("again")
+        unusual.append(
+            select(again.c.line).where(again.c.member_id == rows.member_id, again.c.line != rows.line).exists()
+        )
+    query = (
+        select(table)
+        .select_from(table.outerjoin(Member, Member.id == rows.member_id).outerjoin(Charge, _charge_of(table, run_ids)))
+        .where(or_(*unusual))
+    )
+    return staged_chunks(session, table, size, query)
+
+
+def _add_up(session: Session, table: Table, runs: dict[int, PostpaidRun]) -> Figures:
+    """The figures of the staged rows, every one of them checked: rows, paid and failed by period
+    (the periods in the order the file first names them), the sum of the shares paid, the last day."""
+    rows = table.c
+    groups = session.execute(
+        select(
+            rows.run_id,
+            rows.paid,
+            func.count(),
+            func.sum(Charge.amount_minor),
+            func.max(rows.day),
+            func.min(rows.line),
+        )
+        .select_from(table.join(Charge, _charge_of(table, sorted(runs))))
+        .group_by(rows.run_id, rows.paid)
+    ).all()
+    figures = Figures()
+    first_line: dict[int, int] = {}
+    for run_id, _, _, _, _, line in groups:
+        first_line[run_id] = min(line, first_line.get(run_id, line))
+    for run_id in sorted(first_line, key=first_line.__getitem__):
+        figures.periods[runs[run_id].period] = {"paid_count": 0, "paid": 0, "failed_count": 0}
+    for run_id, paid, count, total, last_day, _ in groups:
+        period = figures.periods[runs[run_id].period]
+        figures.rows += count
+        if paid:
+            figures.paid_count += count
+            figures.paid += int(total)
+            period["paid_count"] += count
+            period["paid"] += int(total)
+        else:
+            period["failed_count"] += count
+        if figures.last_day is None or last_day > figures.last_day:
+            figures.last_day = last_day
+    return figures

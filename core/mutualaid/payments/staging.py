@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, select
+from sqlalchemy import Column, MetaData, Select, Table, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -126,13 +126,15 @@ def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]]) -> No
     bulk_insert(session.connection(), table, [c.name for c in table.columns], rows)
 
 
-def staged_chunks(session: Session, table: Table, size: int) -> Iterator[list[Any]]:
+def staged_chunks(session: Session, table: Table, size: int, query: Select[Any] | None = None) -> Iterator[list[Any]]:
     """The staged rows in line order (the table's first column), ``size`` at a time: one query a
-    chunk by the line after the last one read, so no cursor stays open across the checks."""
+    chunk by the line after the last one read, so no cursor stays open across the checks. ``query``
+    (of the table's columns) picks some of them; by default all."""
     line = table.c[0]
+    query = (query if query is not None else select(table)).order_by(line).limit(size)
     last = 0
     while True:
-        rows = session.execute(select(table).where(line > last).order_by(line).limit(size)).all()
+        rows = session.execute(query.where(line > last)).all()
         if not rows:
             return
         yield list(rows)
