@@ -357,3 +357,40 @@ def test_postgresql_statistics_are_gathered_as_the_rows_written_double(app, pool
     # chunks of 7: after 7, 14, 28 and 56 rows written, then at the end (60); SQLite's once, at the end
     assert len(analysed) == (5 if app.engine.dialect.name == "postgresql" else 1)
     assert len(imported(app)) == 60
+
+
+def test_the_pools_people_are_found_among_a_whole_chunk_by_the_live_index(app, pool, write, monkeypatch):
+    """A chunk's people are looked up in the pool all at once (on SQLite one query for the chunk,
+    from the partial unique index of live memberships alone): a live or frozen member anywhere in a
+    chunk of 990 rows (past the 500 of one look-up elsewhere) is refused, one who has exited may join
+    again."""
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 1200)
+    app.import_members(POOL, write(HEADER, *(row(n) for n in range(990, 994)), name="first.csv"), joined_on=JOINED)
+    app.exit_member(POOL, 3, on="2026-10-15")  # #3 (992) has exited
+    with app.transaction() as s:  # #4 (993) frozen: still a live membership
+        s.execute(Member.__table__.update().where(Member.id == 4).values(status="frozen"))
+    lines = [HEADER, *(row(n) for n in range(990))]
+    lines[3], lines[700], lines[899], lines[950] = row(990), row(993), row(992), row(991)
+    plans: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if conn.dialect.name == "sqlite" and " ".join(statement.split()).startswith("SELECT id_hash, id FROM members"):
+            rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            plans.append(" | ".join(detail for *_, detail in rows))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        with pytest.raises(ImportRowsError) as caught:
+            app.import_members(POOL, write(*lines), joined_on="2026-11-01")
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    path = caught.value.problems[0].split(":", 1)[0]
+    assert caught.value.problems == [
+        f"{path}:4: id_number: this person already holds live membership #1",
+        f"{path}:701: id_number: this person already holds live membership #4",
+        f"{path}:951: id_number: this person already holds live membership #2",
+    ]
+    if app.engine.dialect.name == "sqlite":
+        assert len(plans) == 1, plans
+        assert "SEARCH members USING INDEX uq_members_live_person (pool_id=? AND id_hash=?)" in plans[0]
+        assert "ix_members_pool_id_id_hash" not in plans[0]

@@ -6,13 +6,14 @@ Used alike by a single join and by every row of an import.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..cohort import Applicant
@@ -24,7 +25,7 @@ from ..identity import upgrade_resident_id
 from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
 from ..privacy import mask_id_number
-from ..vocabulary import MemberStatus
+from ..vocabulary import LIVE_STATUSES, MemberStatus
 from .lifecycle import is_live
 
 __all__ = [
@@ -210,9 +211,26 @@ def live_member_id(session: Session, pool_id: int, id_hash: str, *, besides: int
     return session.scalar(query.limit(1))
 
 
+#: The live memberships among a JSON array of keyed hashes, on SQLite: from the partial unique
+#: index alone (it holds the pool, the hash and the member number), one probe per hash. The planner
+#: otherwise takes ``ix_members_pool_id_id_hash`` and reads the table for each person found.
+_LIVE_SQLITE = text(
+    "SELECT id_hash, id FROM members INDEXED BY uq_members_live_person "
+    "WHERE pool_id = :pool_id AND id_hash IN (SELECT value FROM json_each(:hashes)) "
+    f"AND status IN ({', '.join(repr(str(status)) for status in LIVE_STATUSES)})"
+)
+
+
 def live_members(session: Session, pool: PoolRecord, hashes: list[str]) -> Iterator[tuple[str, int]]:
     """``(id_hash, member_id)`` of the live memberships in ``pool`` among the keyed hashes of ID
-    numbers ``hashes``, one query per 500."""
+    numbers ``hashes``: on SQLite one query for them all, the hashes given as one JSON array (an
+    import asks for 10,000 at a time); elsewhere one query per 500."""
+    if not hashes:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        rows = session.execute(_LIVE_SQLITE, {"pool_id": pool.id, "hashes": json.dumps(hashes)})
+        yield from ((id_hash, member_id) for id_hash, member_id in rows)
+        return
     for start in range(0, len(hashes), 500):
         chunk = hashes[start : start + 500]
         rows = session.execute(
