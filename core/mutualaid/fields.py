@@ -98,15 +98,19 @@ class FieldValidator:
         self, raw: Mapping[str, Any], context: Mapping[str, Any] | None = None
     ) -> tuple[BaseModel | None, list[str]]:
         sequences = self._sequences
-        data: dict[str, Any] = {}
-        for key, value in raw.items():
-            if isinstance(value, str):
-                if value == "":
-                    continue  # an empty cell means "not given": the model's default applies
-                if key in sequences:
-                    data[key] = [part.strip() for part in value.split(",") if part.strip()]
-                    continue
-            data[key] = value
+        data: dict[str, Any]
+        if not sequences:  # an empty cell means "not given": the model's default applies
+            data = {key: value for key, value in raw.items() if value or not isinstance(value, str)}
+        else:
+            data = {}
+            for key, value in raw.items():
+                if isinstance(value, str):
+                    if value == "":
+                        continue
+                    if key in sequences:
+                        data[key] = [part.strip() for part in value.split(",") if part.strip()]
+                        continue
+                data[key] = value
         # pydantic reads "1699920000" as a Unix time and "20361231" as a date-time: as text, a date
         # field takes only YYYY-MM-DD, like every other date mutualaid reads.
         bad_dates: dict[str, str] = {}
@@ -116,7 +120,7 @@ class FieldValidator:
                 bad_dates[name] = f"{name}: must be a date written YYYY-MM-DD ({value!r} given)"
                 del data[name]
         try:
-            instance = self._validate(data, context=dict(context) if context is not None else None)
+            instance = self._validate(data) if context is None else self._validate(data, context=dict(context))
         except pydantic.ValidationError as exc:
             problems = format_validation_error(exc, unknown_key_hints={(): f"the known names are {self._known}"})
             # A date removed above is not also "required".

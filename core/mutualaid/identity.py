@@ -3,6 +3,7 @@ generator of valid numbers for tests and demos."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from operator import mul
@@ -42,7 +43,7 @@ def _old_form_problems(id_number: str, birth_date: date) -> list[str]:
     """The 15-digit first-generation number (before 1999): region, YYMMDD of a birth in the 1900s,
     sequence; it has no check digit."""
     born = "19" + id_number[6:12]
-    if born != f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}":
+    if born != _compact(birth_date):
         return [
             f"the birth date in the 15-digit ID number (19{id_number[6:8]}-{id_number[8:10]}-{id_number[10:12]}) is "
             f"not the birth date given ({birth_date.isoformat()})"
@@ -75,12 +76,18 @@ def resident_id_problems(id_number: str, birth_date: date) -> list[str]:
             f"ID number {id_number[:6]}…{id_number[-2:]} fails the resident-ID check digit; check it for a typo"
         )
     born = id_number[6:14]
-    if born != f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}":
+    if born != _compact(birth_date):
         problems.append(
             f"the birth date in the ID number ({born[:4]}-{born[4:6]}-{born[6:]}) is not the birth date "
             f"given ({birth_date.isoformat()})"
         )
     return problems
+
+
+@functools.lru_cache(maxsize=65_536)
+def _compact(day: date) -> str:
+    """``day`` as YYYYMMDD, as a resident ID number holds it (read once per day at import speed)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
 def make_resident_id(birth_date: date, sequence: int = 1, region: str = "110105") -> str:

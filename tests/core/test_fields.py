@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
 from mutualaid.fields import parse_pairs, validate_fields
 from mutualaid_truckers import TruckerAttributes, TruckerClaimDetails
@@ -54,3 +55,19 @@ def test_a_key_given_twice_is_refused_not_overwritten():
     with pytest.raises(ValueError) as caught:
         parse_pairs(["cash=1", "aid_payable=3", " cash = 2 "], option="--debit")
     assert str(caught.value) == "--debit cash is given twice ('1' and '2'); give it once"
+
+
+def test_only_an_empty_text_means_not_given():
+    """A model without list fields: an empty text takes the default, any other value is validated,
+    a falsy one too."""
+
+    class Counted(BaseModel):
+        count: int = 7
+        note: str = "none"
+
+    given, problems = validate_fields(Counted, {"count": "", "note": ""})
+    assert (problems, given.count, given.note) == ([], 7, "none")
+    given, problems = validate_fields(Counted, {"count": 0, "note": " "})
+    assert (problems, given.count, given.note) == ([], 0, " ")
+    given, problems = validate_fields(Counted, {"count": "x"})
+    assert given is None and problems and problems[0].startswith("count:")

@@ -1391,6 +1391,19 @@ def test_a_collector_calls_a_hook_as_pluggy_does():
             problems = yield
             return [*problems, ["wrapped"]]
 
+    # the core's check alone: called directly, with what the hook gives
+    alone = load_plugins(entry_points=False)
+    assert len(alone.pm.hook.eligibility_problems.get_hookimpls()) == 1
+    good = resident_id(date(1980, 1, 1), 1)
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")
+    got = {}
+    for number in (good, wrong, "E1234567"):
+        person = SimpleNamespace(id_number=number, birth_date=date(1980, 1, 1))
+        got[number] = alone.collector("eligibility_problems")(pool="P", applicant=person)
+        assert got[number] == alone.hook.eligibility_problems(pool="P", applicant=person)
+    assert got[good] == got["E1234567"] == [[]]
+    assert len(got[wrong]) == 1 and "fails the resident-ID check digit" in got[wrong][0][0]
+
     wrapped = load_plugins(entry_points=False, extra=[("first", First()), ("wrapper", Wrapper())])
     assert wrapped.collector("eligibility_problems")(pool="P", applicant=applicant) == [
         [f"first: {applicant}"],

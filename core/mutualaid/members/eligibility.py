@@ -47,6 +47,8 @@ __all__ = [
 CORE_COLUMNS = ("id_number", "name", "birth_date")
 OPTIONAL_CORE_COLUMNS = ("joined_on",)
 CORE = frozenset(CORE_COLUMNS + OPTIONAL_CORE_COLUMNS)
+#: At most this many texts of days are kept read by an :class:`ApplicantCheck` (a century of days).
+_DAYS_KEPT = 40_000
 
 
 def normalize_id_number(text: object) -> str:
@@ -74,7 +76,16 @@ class ApplicantCheck:
         (default: the hook).
     """
 
-    __slots__ = ("_attributes", "_default_joined", "_eligibility", "_extra", "_pool_config", "_settings", "_window")
+    __slots__ = (
+        "_attributes",
+        "_days",
+        "_default_joined",
+        "_eligibility",
+        "_extra",
+        "_pool_config",
+        "_settings",
+        "_window",
+    )
 
     def __init__(
         self,
@@ -93,6 +104,8 @@ class ApplicantCheck:
         self._extra = checks or plugins.hook.eligibility_problems
         self._default_joined = default_joined_on
         self._window = window
+        #: Days already read, by their text: a million members were born on some 40,000 days.
+        self._days: dict[str, date] = {}
 
     def __call__(self, raw: Mapping[str, Any]) -> tuple[Applicant | None, list[str]]:
         """The applicant of ``raw`` (text values by column), or ``None`` with every problem."""
@@ -117,10 +130,10 @@ class ApplicantCheck:
         if not born_text:
             problems.append("birth_date: is required")
         else:
-            birth = _date_field(born_text, "birth_date", problems)
+            birth = self._day(born_text, "birth_date", problems)
         joined_text = raw.get("joined_on")
         if joined_text:
-            joined = _date_field(joined_text, "joined_on", problems)
+            joined = self._day(joined_text, "joined_on", problems)
         if birth is not None and joined is not None and birth > joined:
             problems.append(f"birth_date: {birth.isoformat()} is after the joining day {joined.isoformat()}")
         if joined is not None and self._window is not None:
@@ -136,6 +149,18 @@ class ApplicantCheck:
             if extra:
                 problems.extend(extra)
         return (None, problems) if problems else (applicant, [])
+
+    def _day(self, value: Any, key: str, problems: list[str]) -> date | None:
+        """The day ``value`` gives (see :func:`_date_field`), a text read once."""
+        text = isinstance(value, str)
+        if text:
+            day = self._days.get(value)
+            if day is not None:
+                return day
+        day = _date_field(value, key, problems)
+        if text and day is not None and len(self._days) < _DAYS_KEPT:
+            self._days[value] = day
+        return day
 
 
 def check_applicant(

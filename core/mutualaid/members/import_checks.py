@@ -115,6 +115,8 @@ class RowChecker:
         self._settings = pool.settings
         self._keys = keys
         self._days: dict[tuple[date, int], tuple[str, str]] = {}
+        #: ``model_dump_json`` of the cohort's attributes, less its wrapping.
+        self._attributes_json = pool.cohort.member_model.__pydantic_serializer__.to_json
 
     def check_text(self, text: str, before: int) -> CheckedChunk:
         """Check the records of ``text``, whole records of the file after its first ``before`` lines."""
@@ -193,7 +195,7 @@ class RowChecker:
             texts[1],
             _ACTIVE,
             None,
-            applicant.attributes.model_dump_json(),
+            self._attributes_json(applicant.attributes).decode(),
         )
         return row, member_seal_tail(applicant.name, number, born, texts[0])
 
