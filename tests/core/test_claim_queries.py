@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from mutualaid import IneligibleError
 from mutualaid.claims.deciding import _member_facts
 from mutualaid.db.models import Claim, Member
 
@@ -78,8 +79,9 @@ def test_claim_commands_search_members_and_charges_by_index(app, pool, make_driv
             plan = " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
             assert "SCAN members" not in plan and "SCAN charges" not in plan, (statement, plan)
             assert "ix_members_sharing" not in plan, (statement, plan)
-            if "members.id_hash = " in statement:
-                assert "ix_members_pool_id_id_hash (pool_id=? AND id_hash=?)" in plan, plan
+            if "members.id_hash = " in statement:  # the person's other memberships: live, then ended
+                assert "USING INDEX uq_members_live_person (pool_id=? AND id_hash=?)" in plan, plan
+                assert "USING INDEX ix_members_ended_person (pool_id=? AND id_hash=?)" in plan, plan
 
 
 def test_earlier_memberships_are_the_persons_earlier_ones_in_joining_order(app, pool, make_driver):
@@ -105,3 +107,49 @@ def test_earlier_memberships_are_the_persons_earlier_ones_in_joining_order(app, 
     ]
     assert [m.member_id for m in middle_facts.earlier_memberships] == [first.id]
     assert facts.member_id == third.id
+
+
+def test_a_person_is_found_by_id_number_in_any_status_from_the_hash_indexes(app, pool, make_driver):
+    # The keyed hash is indexed twice, partially: live people, ended people (migration 0012). Each
+    # query by a person's hash must repeat one index's condition to be searched by it.
+    app.exit_member(POOL, 2, on="2026-10-20")
+    app.join(POOL, **make_driver(2, joined_on=date(2026, 11, 1)))  # #6: the same person again
+    app.exit_member(POOL, 3, on="2026-10-20")
+    claim = app.file_claim(POOL, 4, event_kind="accidental_death", event_date="2026-11-20", filed_on="2026-11-21")
+    app.approve_claim(claim.id)  # #4 has died
+
+    found: dict[int, Any] = {}
+
+    def look_up() -> None:
+        for n in (1, 2, 3, 4):
+            found[n] = app.member(POOL, make_driver(n)["id_number"])
+        with pytest.raises(IneligibleError) as refused:
+            app.join(POOL, **make_driver(4, joined_on=date(2026, 12, 1)))
+        assert "recorded as deceased (member #4, died on 2026-11-20)" in str(refused.value.problems)
+
+    statements = _touching_members_or_charges(app, look_up)
+    # the live membership first, else the latest ended one
+    assert [(n, m.id, m.status) for n, m in sorted(found.items())] == [
+        (1, 1, "active"),
+        (2, 6, "active"),
+        (3, 3, "exited"),
+        (4, 4, "deceased"),
+    ]
+    by_hash = [(s, p) for s, p in statements if "members.id_hash = " in s]
+    assert len(by_hash) >= 6
+    if app.engine.dialect.name != "sqlite":
+        return
+    used = set()
+    with app.engine.connect() as conn:
+        for statement, parameters in by_hash:
+            plan = " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "SCAN members" not in plan and "ix_members_sharing" not in plan, (statement, plan)
+            indexes = {
+                name
+                for name in ("uq_members_live_person", "ix_members_ended_person")
+                if f"USING INDEX {name} (pool_id=? AND id_hash=?)" in plan
+                or f"USING COVERING INDEX {name} (pool_id=? AND id_hash=?)" in plan
+            }
+            assert len(indexes) == 1, (statement, plan)
+            used |= indexes
+    assert used == {"uq_members_live_person", "ix_members_ended_person"}

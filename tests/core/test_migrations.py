@@ -75,7 +75,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0011"
+    assert current_revision(empty_engine) == head_revision() == "0012"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -91,9 +91,9 @@ def test_the_comparison_would_notice_a_difference(empty_engine):
     # Guard against a vacuous comparison: a schema that differs from the models is reported.
     upgrade(empty_engine)
     with empty_engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_members_pool_id_id_hash"))
+        conn.execute(text("DROP INDEX ix_members_ended_person"))
     differences = _differences(empty_engine)
-    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_members_pool_id_id_hash")]
+    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_members_ended_person")]
 
 
 def test_the_live_membership_index_is_partial_and_unique(empty_engine):
@@ -109,7 +109,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0011"
+    assert current_revision(empty_engine) == "0012"
     assert _differences(empty_engine) == []
 
 
@@ -149,7 +149,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0011"
+    assert current_revision(empty_engine) == "0012"
     assert _differences(empty_engine) == []
 
 
@@ -158,7 +158,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0011"
+    assert current_revision(empty_engine) == "0012"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):
@@ -311,3 +311,43 @@ def test_0011_gives_each_runs_charges_a_partition_on_postgresql(empty_engine, pl
     rows, _ = _charges(empty_engine)
     assert rows[: len(shared)] == shared and [r[0] for r in rows[len(shared) :]] == [3] * 4
     assert _partitions(empty_engine) == (["charges_run_1", "charges_run_2", "charges_run_3"] if postgresql else [])
+
+
+def _hash_indexes(engine: Engine) -> dict[str, tuple[list[str], str | None]]:
+    """The members table's indexes of the keyed hash: their columns and partial condition."""
+    found = {}
+    for index in inspect(engine).get_indexes("members"):
+        if "id_hash" in index["column_names"]:
+            where = index.get("dialect_options", {}).get(f"{engine.dialect.name}_where")
+            found[index["name"]] = (index["column_names"], None if where is None else str(where))
+    return found
+
+
+def test_0012_indexes_the_hashes_of_the_live_and_the_ended_apart(empty_engine, plugins, truckers_pool, make_driver):
+    # At the head a member joining writes one index of the hash: the live people's, or (once ended)
+    # the ended people's; down at 0011 every member was in ix_members_pool_id_id_hash as well.
+    drivers = [make_driver(n) for n in range(1, 5)]
+    url = _shared_at_head(empty_engine, plugins, truckers_pool(), drivers, 1)  # member 1 died
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        app.exit_member("js-truckers", 2, on="2026-10-20")
+    finally:
+        app.close()
+    at_head = _hash_indexes(empty_engine)
+    assert sorted(at_head) == ["ix_members_ended_person", "uq_members_live_person"]
+    columns, where = at_head["ix_members_ended_person"]
+    assert columns == ["pool_id", "id_hash"]
+    assert where is not None and "'active'" in where and "'frozen'" in where
+    assert ("NOT IN" if empty_engine.dialect.name == "sqlite" else "<> ALL") in where.upper()
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0011")
+    assert sorted(_hash_indexes(empty_engine)) == ["ix_members_pool_id_id_hash", "uq_members_live_person"]
+    assert upgrade(empty_engine) is True
+    assert _hash_indexes(empty_engine) == at_head
+    assert _differences(empty_engine) == []
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:  # each person is found by ID number in any status, through the rebuilt index
+        found = [app.member("js-truckers", driver["id_number"]) for driver in drivers]
+        assert [(m.id, m.status) for m in found] == [(1, "deceased"), (2, "exited"), (3, "active"), (4, "active")]
+    finally:
+        app.close()

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CompoundSelect, func, select, union_all
 from sqlalchemy.orm import Session
 
 from ..cohort import BenefitDecision, ClaimFacts, EarlierMembership, MemberFacts, PriorBenefit
@@ -16,6 +16,7 @@ from ..db.runs import live_run
 from ..errors import NotFoundError, PluginError
 from ..fields import validate_fields
 from ..members.history import frozen_spans
+from ..members.lifecycle import has_ended, is_live
 from ..money import format_minor, from_minor, to_minor
 from ..pools import PoolRecord
 from ..vocabulary import ClaimStatus, PaymentModel, PaymentResult
@@ -35,16 +36,18 @@ def _core_denials(member: Member, claim: Claim) -> list[str]:
     return reasons
 
 
-def earlier_memberships(member: Member) -> Select[int, date, date | None, str]:
+def earlier_memberships(member: Member) -> CompoundSelect[int, date, date | None, str]:
     """The person's other memberships of the pool (found by their ID number's hash).
 
-    Only equalities, no order: the planner then searches ``ix_members_pool_id_id_hash`` for the
-    person's few rows. A range on ``joined_on`` or an ``ORDER BY joined_on`` would let SQLite walk
-    the sharing index (``pool_id, joined_on, ...``) over every member of the pool instead, so the
-    caller keeps the earlier ones and orders them."""
-    return select(Member.id, Member.joined_on, Member.ended_on, Member.status).where(
-        Member.pool_id == member.pool_id, Member.id_hash == member.id_hash, Member.id != member.id
-    )
+    Two probes of a person's few rows, one in each partial index of the hashes: the live
+    memberships (``uq_members_live_person``) and the ended ones (``ix_members_ended_person``), each
+    condition repeated word for word so the planner can use its index. Only equalities, no order: a
+    range on ``joined_on`` or an ``ORDER BY joined_on`` would let SQLite walk the sharing index
+    (``pool_id, joined_on, ...``) over every member of the pool instead, so the caller keeps the
+    earlier ones and orders them."""
+    person = (Member.pool_id == member.pool_id, Member.id_hash == member.id_hash, Member.id != member.id)
+    columns = (Member.id, Member.joined_on, Member.ended_on, Member.status)
+    return union_all(select(*columns).where(*person, is_live()), select(*columns).where(*person, has_ended()))
 
 
 def _member_facts(session: Session, member: Member, row: Claim, pool: PoolRecord) -> MemberFacts:

@@ -26,7 +26,7 @@ from ..plugins import Plugins
 from ..pools import PoolRecord, pool_today
 from ..privacy import mask_id_number
 from ..vocabulary import LIVE_STATUSES, MemberStatus
-from .lifecycle import is_live
+from .lifecycle import has_ended, is_live
 
 __all__ = [
     "ApplicantCheck",
@@ -237,8 +237,8 @@ def live_member_id(session: Session, pool_id: int, id_hash: str, *, besides: int
 
 
 #: The live memberships among a JSON array of keyed hashes, on SQLite: from the partial unique
-#: index alone (it holds the pool, the hash and the member number), one probe per hash. The planner
-#: otherwise takes ``ix_members_pool_id_id_hash`` and reads the table for each person found.
+#: index alone (it holds the pool, the hash and the member number), one probe per hash, named so
+#: that the planner cannot take another index of the pool and read the table for each person.
 _LIVE_SQLITE = text(
     "SELECT id_hash, id FROM members INDEXED BY uq_members_live_person "
     "WHERE pool_id = :pool_id AND id_hash IN (SELECT value FROM json_each(:hashes)) "
@@ -270,7 +270,7 @@ def deceased_member(
     """The person's membership recorded as deceased in the pool (number, day of death), if any
     (other than member ``besides``), by the keyed hash of their ID number."""
     query = select(Member.id, Member.ended_on).where(
-        Member.pool_id == pool_id, Member.id_hash == id_hash, Member.status == MemberStatus.DECEASED
+        Member.pool_id == pool_id, Member.id_hash == id_hash, has_ended(), Member.status == MemberStatus.DECEASED
     )
     if besides is not None:
         query = query.where(Member.id != besides)

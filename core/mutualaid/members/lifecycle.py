@@ -20,10 +20,8 @@ is no longer a member (``ended_on`` + 1); ``ended_on`` is the last day of the me
 
 Changes to many members at once (an import, a run's freezes, a settlement's lapses) are one
 ``INSERT ... SELECT`` and one ``UPDATE`` whatever their number; their per-member hooks are called
-only when a plugin implements them, with the member numbers read back from the history in
-batches, so a pool of millions pays nothing for observers it does not have.
-
-Services take a session and never commit: the caller owns the transaction.
+only when a plugin implements them (the numbers read back from the history in batches). Services
+take a session and never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -53,6 +51,7 @@ __all__ = [
     "end",
     "freeze_where",
     "has_observers",
+    "has_ended",
     "is_live",
     "lapse_where",
     "member_seal_tail",
@@ -104,6 +103,11 @@ def is_live() -> ColumnElement[bool]:
     ``uq_members_live_person`` and use it, instead of scanning every member of the pool.
     """
     return Member.status.in_(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
+
+
+def has_ended() -> ColumnElement[bool]:
+    """SQL: the membership has ended: the condition of ``ix_members_ended_person``, as :func:`is_live`'s."""
+    return Member.status.not_in(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
 
 
 def has_observers(plugins: Plugins, hook: str) -> bool:

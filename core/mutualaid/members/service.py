@@ -147,11 +147,10 @@ def _find_member(session: Session, pool: PoolRecord, member: int | str) -> Membe
         row = session.scalar(select(Member).where(Member.pool_id == pool.id, Member.id == int(text)))
     if row is None and (not number or stored_check_value(session) is not None):
         keys = database_keys(session, purpose="find a member by ID number")
-        row = session.scalar(
-            select(Member)
-            .where(Member.pool_id == pool.id, Member.id_hash == keys.lookup(normalize_id_number(member)))
-            .order_by(Member.status.in_(LIVE_STATUSES).desc(), Member.id.desc())
-            .limit(1)
+        person = (Member.pool_id == pool.id, Member.id_hash == keys.lookup(normalize_id_number(member)))
+        # The live membership, else the latest ended one: each from its partial index of the hashes.
+        row = session.scalar(select(Member).where(*person, lifecycle.is_live()).limit(1)) or session.scalar(
+            select(Member).where(*person, lifecycle.has_ended()).order_by(Member.id.desc()).limit(1)
         )
     if row is None:
         shown = repr(member) if number else f"with ID number {mask_id_number(normalize_id_number(member))}"

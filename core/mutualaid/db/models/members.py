@@ -81,8 +81,17 @@ Index(
     Member.birth_date,
     Member.waiting_until,
 )
-# Look-ups of a person in a pool in any status (member show by ID number, the deceased check).
-Index("ix_members_pool_id_id_hash", Member.pool_id, Member.id_hash)
+# The people whose membership has ended (lapsed, exited, deceased) by keyed hash: with the live
+# index above it finds a person in any status (member show by ID number, earlier memberships, the
+# deceased check), each query repeating one index's condition word for word. Partial, so that
+# joining and importing members write one index of the random hashes instead of two (migration 0012).
+Index(
+    "ix_members_ended_person",
+    Member.pool_id,
+    Member.id_hash,
+    sqlite_where=Member.status.not_in(LIVE_STATUSES),
+    postgresql_where=Member.status.not_in(LIVE_STATUSES),
+)
 # The members not active (frozen, lapsed, exited, deceased), by status and number: listing them on a
 # pool of millions. Partial, so that joining active members never writes to it (migration 0010); a
 # query uses it only when it repeats the condition word for word (see members.service).
