@@ -28,7 +28,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import ImportRowsError, ValidationError
 from .money import currency_exponent, is_exact, to_decimal, to_minor
@@ -43,6 +43,7 @@ __all__ = [
     "open_csv",
     "parse_amount",
     "parse_member_number",
+    "read_columns",
     "read_records",
     "text_problem",
 ]
@@ -226,15 +227,53 @@ def read_records(
     and skipped.
     """
     with open_csv(path, required, optional) as source:
-        for line, cells in source.rows():
-            if not any(cell.strip() for cell in cells):
-                continue
-            too_many = source.too_many_cells(cells)
-            if too_many:
-                problems.add(line, too_many)
-                problems.unread += 1
-                continue
-            yield line, {name: cell.strip() for name, cell in zip(source.header, cells, strict=False)}
+        header = source.header
+        for line, cells in _records(source, problems):
+            yield line, {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
+
+
+def read_columns(
+    path: Path, required: Sequence[str], optional: Sequence[str], problems: RowProblems
+) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` for each record, as :func:`read_records` reads them, the cells trimmed and
+    in the order of ``required`` then ``optional`` whatever the file's order (an optional column the
+    file does not have, or a short row's missing cell, reads as empty): a file of millions of rows
+    without a mapping per row."""
+    with open_csv(path, required, optional) as source:
+        at = {name: i for i, name in enumerate(source.header)}
+        places = [at.get(name, -1) for name in (*required, *optional)]
+        width = len(source.header)
+        if places == list(range(width)):  # the file's own order: the trimmed cells as they are
+            too_many_cells = source.too_many_cells
+            for line, cells in source.rows():
+                row = [cell.strip() for cell in cells]
+                if not any(row):
+                    continue
+                count = len(row)
+                if count != width:
+                    if count > width:
+                        problems.add(line, cast(str, too_many_cells(cells)))
+                        problems.unread += 1
+                        continue
+                    row += [""] * (width - count)
+                yield line, row
+            return
+        for line, cells in _records(source, problems):
+            count = len(cells)
+            yield line, [cells[i].strip() if 0 <= i < count else "" for i in places]
+
+
+def _records(source: CsvFile, problems: RowProblems) -> Iterator[tuple[int, list[str]]]:
+    """The records of ``source`` that hold something and not too many cells (those are problems)."""
+    too_many_cells, width = source.too_many_cells, len(source.header)
+    for line, cells in source.rows():
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > width:
+            problems.add(line, cast(str, too_many_cells(cells)))
+            problems.unread += 1
+            continue
+        yield line, cells
 
 
 def parse_member_number(text: str) -> int | None:

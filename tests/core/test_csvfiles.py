@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mutualaid.csvfiles import first_undecodable_line, open_csv
+from mutualaid.csvfiles import RowProblems, first_undecodable_line, open_csv, read_columns, read_records
 from mutualaid.errors import ImportRowsError, ValidationError
 
 
@@ -93,3 +93,36 @@ def test_bytes_that_are_not_utf8_are_found_on_their_line_also_while_the_rows_are
                 pass
     path.write_bytes(b"a,b\n1,2\n")
     assert first_undecodable_line(path) is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["a,b,c", "c,a,b", "b,a"],  # the columns' own order, another order, the optional one left out
+)
+def test_columns_read_as_records_are_in_the_asked_order(tmp_path, header):
+    """``read_columns`` gives each record's cells as ``read_records`` gives them, in the order asked
+    (missing ones empty); blank lines skipped, a row of too many cells reported and not given."""
+    names = header.split(",")
+    values = [
+        {"a": " 1 ", "b": "x", "c": "y"},
+        {},  # blank: skipped
+        {"a": "2", "b": " two\nlines "},
+        None,  # a short row, its first cell only: the missing cells are empty
+        {"a": "4", "b": "5", "c": "6"},  # and a cell too many: a problem
+        {"a": "8", "b": "9", "c": "10"},
+    ]
+    text = header + "\n"
+    for n, row in enumerate(values):
+        cells = ["3"] if row is None else [row.get(name, "") for name in names] + (["7"] if n == 4 else [])
+        text += ",".join(f'"{cell}"' if "\n" in cell else cell for cell in cells) + "\n"
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="utf-8")
+    by_name, by_place = RowProblems(path), RowProblems(path)
+    records = list(read_records(path, ("a", "b"), ("c",), by_name))
+    columns = list(read_columns(path, ("a", "b"), ("c",), by_place))
+    expected = [(line, [cells.get("a", ""), cells.get("b", ""), cells.get("c", "")]) for line, cells in records]
+    assert columns == expected
+    assert [line for line, _ in columns] == [2, 4, 6, 8]
+    assert columns[0][1][:2] == ["1", "x"] and columns[1][1][1] == "two\nlines"
+    assert by_place.items == by_name.items and [line for line, _ in by_place.items] == [7]
+    assert by_place.unread == by_name.unread == 1

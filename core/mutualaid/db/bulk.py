@@ -8,18 +8,26 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, insert
 
-__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "ids_in"]
+__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "driver_day", "ids_in"]
 
 
 #: Rows per ``executemany`` of :func:`bulk_insert`.
 BULK_BATCH = 5000
 
 
-def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+def bulk_insert(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    converted: bool = False,
+) -> None:
     """Insert tuples (in the order of ``columns``) with ``COPY`` on PostgreSQL (psycopg), else one
     ``executemany`` of tuples per batch -- about 10x and 3x faster than a Core insert of dicts (see
     PERFORMANCE.md) -- applying the columns' own conversions (SQLite stores dates as ISO text) as
-    SQLAlchemy would. Same connection, same transaction."""
+    SQLAlchemy would, unless the rows are ``converted`` already (their days ISO text on SQLite,
+    :func:`driver_day`). Same connection, same transaction."""
     if not rows:
         return
     dialect = connection.dialect
@@ -39,20 +47,20 @@ def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], ro
             connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in batch])
         return
     processors = [_processor(table.c[name].type, dialect) for name in columns]
-    converting = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+    converting = [] if converted else [(i, proc) for i, proc in enumerate(processors) if proc is not None]
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([marker] * len(columns))})"
     for start in range(0, len(rows), BULK_BATCH):
         batch = list(rows[start : start + BULK_BATCH])
         if converting:
-            converted = []
+            ready = []
             for row in batch:
                 values = list(row)
                 for i, proc in converting:
                     value = values[i]
                     if value is not None:
                         values[i] = proc(value)
-                converted.append(tuple(values))
-            batch = converted
+                ready.append(tuple(values))
+            batch = ready
         connection.exec_driver_sql(sql, batch)
 
 
@@ -73,6 +81,11 @@ def _processor(column_type: Any, dialect: Any) -> Any:
 
 
 _SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
+
+
+def driver_day(connection: Connection, day: date) -> date | str:
+    """``day`` as :func:`bulk_insert` hands it to the driver: ISO text on SQLite, else the date."""
+    return day.isoformat() if connection.dialect.name == "sqlite" else day
 
 
 def chunks(values: Sequence[int], size: int = BULK_BATCH) -> Iterator[list[int]]:

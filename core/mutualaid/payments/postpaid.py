@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_records
+from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_columns
+from ..db.bulk import driver_day
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..db.statistics import refresh_statistics
 from ..errors import StateError, ValidationError
@@ -152,17 +153,19 @@ def _read(
     member number is checked once per distinct (period, result, day, amount), not once per row
     (parsing an amount exactly costs more than the rest of a row's checks)."""
     today = pool_today(pool.definition)
+    connection = session.connection()
     found: dict[str, tuple[PostpaidRun | None, str | None]] = {}
     runs: dict[int, PostpaidRun] = {}
     repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
-    checked: dict[tuple[str, str, str, str], _Rest] = {}
+    checked: dict[tuple[str, str, str, str], tuple[_Rest, PostpaidRun | None, tuple[Any, ...]]] = {}
     chunk: list[_Staged] = []
     count = 0
-    for line, cells in read_records(path, PAYMENT_COLUMNS, PAYMENT_OPTIONAL, problems):
+    add_problem, add_number, stage_row = problems.add, repeated.add, chunk.append
+    for line, cells in read_columns(path, PAYMENT_COLUMNS, PAYMENT_OPTIONAL, problems):
         count += 1
-        key = (cells.get("period", ""), cells.get("result", ""), cells.get("date", ""), cells.get("amount", ""))
-        rest = checked.get(key)
-        if rest is None:
+        key = (cells[1], cells[2], cells[3], cells[4])  # period, result, day, amount
+        known = checked.get(key)
+        if known is None:
             run = found.get(key[0])
             if run is None:
                 if len(found) >= _PERIODS_KEPT:
@@ -170,28 +173,34 @@ def _read(
                 run = found[key[0]] = find_run(session, pool, key[0])
             if len(checked) >= _VALUES_KEPT:
                 checked.clear()
-            rest = checked[key] = _rest_of_row(pool, *key, *run, today, pool.currency)
-        member_id = parse_member_number(cells.get("member_id", ""))
+            rest = _rest_of_row(pool, *key, *run, today, pool.currency)
+            good: PostpaidRun | None = None
+            staged: tuple[Any, ...] = ()
+            if not rest.problems and rest.run is not None and rest.day is not None:
+                # the cells a row of it stages after its line and member, as the driver takes them
+                good, staged = rest.run, (rest.paid, driver_day(connection, rest.day), rest.amount, rest.late)
+            known = checked[key] = (rest, good, staged)
+        rest, good, staged = known
+        member_id = parse_member_number(cells[0])
         if member_id is None:
-            problems.add(line, f"member_id: {cells.get('member_id', '')!r} is not a member number")
+            add_problem(line, f"member_id: {cells[0]!r} is not a member number")
         for problem in rest.problems:
-            problems.add(line, problem)
-        if member_id is None or rest.problems:
+            add_problem(line, problem)
+        if member_id is None or good is None:
             continue
-        run_found = cast(PostpaidRun, rest.run)
-        runs[run_found.id] = run_found
-        repeated.add(member_id)
-        chunk.append((line, run_found.id, member_id, rest.paid, cast(date, rest.day), rest.amount, rest.late))
+        runs[good.id] = good
+        add_number(member_id)
+        stage_row((line, good.id, member_id, *staged))
         if len(chunk) >= staging.CHUNK_ROWS:
-            stage(session, table, chunk)
+            stage(session, table, chunk, converted=True)
             chunk.clear()
-    stage(session, table, chunk)
+    stage(session, table, chunk, converted=True)
     return count, runs, repeated
 
 
-#: A row as staged: line, run, member, paid (else failed), day, the amount given (if any), and
-#: whether it is a late payment (a payment after the retry window, or of a settled period).
-_Staged = tuple[int, int, int, bool, date, int | None, bool]
+#: A row as staged: line, run, member, paid (else failed), day (as the driver takes it), the amount
+#: given (if any), and whether it is a late payment (after the retry window, or of a settled period).
+_Staged = tuple[Any, ...]
 
 #: Distinct (period, result, day, amount) :func:`_read` keeps checked at once.
 _VALUES_KEPT = 4096
