@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 
 from mutualaid import MutualAid
 from mutualaid.db import scratch_database
+from mutualaid.testing import resident_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sharing_run import _load_members  # noqa: E402  (the set-based loader, shared)
@@ -111,6 +112,21 @@ def _payments(app: MutualAid, directory: Path, run_id: int, sample: int) -> int:
     app.import_payments(POOL, path)
     path.unlink()
     return len(picked)
+
+
+def _people(app: MutualAid) -> list[str]:
+    """Two people joined with real ID numbers on the last day, the second one exited at once:
+    ``member show`` finds them by ID number, from the index of the live people's keyed hashes and
+    from that of the ended ones'. Joined once every other command is measured: the loaded
+    members' identities are placeholders, which ``ledger verify`` refuses once a key exists."""
+    numbers = [resident_id(datetime.date(1981, 1, 1), n) for n in (1, 2)]
+    for n, number in enumerate(numbers, start=1):
+        attributes = {"licence_class": "A2", "licence_number": f"X{n}", "licence_expires": "2041-01-01",
+                      "driving_proof": f"ETC-X{n}"}  # fmt: skip
+        app.join(POOL, id_number=number, name=f"司机X{n}", birth_date="1981-01-01", joined_on=TODAY.isoformat(),
+                 attributes=attributes)  # fmt: skip
+    app.exit_member(POOL, numbers[1], on=TODAY.isoformat())
+    return numbers
 
 
 def build(app: MutualAid, directory: Path, members: int, sample: int) -> dict[str, Any]:
@@ -214,7 +230,8 @@ def as_process(url: str, args: list[str]) -> tuple[float, float]:
 
 
 def commands(app: MutualAid, members: int, claims: dict[str, int]) -> list[tuple[str, Callable[[], Any] | None]]:
-    """(the command's arguments, the API call behind it) of every command the table measures."""
+    """(the command's arguments, the API call behind it) of every command the table measures,
+    but those of :func:`by_id_number`."""
     middle, last = members // 2, members
     rows = lambda after: list(itertools.islice(app.iter_member_rows(POOL, TODAY, after=after, limit=50), 50))  # noqa: E731
     return [
@@ -244,13 +261,21 @@ def commands(app: MutualAid, members: int, claims: dict[str, int]) -> list[tuple
     ]  # fmt: skip
 
 
+def by_id_number(app: MutualAid) -> Iterator[tuple[str, Callable[[], Any] | None]]:
+    """``member show`` by ID number, of the people :func:`_people` joins when the first is asked
+    for (after every other command)."""
+    live, ended = _people(app)
+    yield f"member show {POOL} {live} (by ID number)", lambda: app.member(POOL, live)
+    yield f"member show {POOL} {ended} (by ID number, exited)", lambda: app.member(POOL, ended)
+
+
 #: The rows timed in-process only: a second call would not do the same work.
 IN_PROCESS_ONLY = (f"ledger verify {POOL} (nothing new)",)
 
 
 def measure(url: str, app: MutualAid, members: int, built: dict[str, Any], repeat: int) -> list[Row]:
     table = [Row(f"ledger verify {POOL} --full (2 runs)", in_process_ms=built["full_verify"] * 1000)]
-    for name, action in commands(app, members, built["claims"]):
+    for name, action in itertools.chain(commands(app, members, built["claims"]), by_id_number(app)):
         row = Row(name)
         if action is not None:
             row.in_process_ms, row.rows, row.scans = in_process(app, action, repeat)
@@ -267,11 +292,12 @@ def report(table: list[Row]) -> None:
     def cell(value: float | int | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
 
-    print(f"{'command':<46}{'in-process ms':>14}{'process s':>11}{'peak MB':>9}{'rows':>7}  full scans")
+    width = max(46, *(len(row.command) + 2 for row in table))
+    print(f"{'command':<{width}}{'in-process ms':>14}{'process s':>11}{'peak MB':>9}{'rows':>7}  full scans")
     for row in table:
         slow = (row.in_process_ms or 0) > 1000 or (row.process_s or 0) - floor > 1.0 or row.scans not in ("", "-")
         print(
-            f"{row.command:<46}{cell(row.in_process_ms, ',.1f'):>14}{cell(row.process_s, '.2f'):>11}"
+            f"{row.command:<{width}}{cell(row.in_process_ms, ',.1f'):>14}{cell(row.process_s, '.2f'):>11}"
             f"{cell(row.peak_mb, '.0f'):>9}{cell(row.rows, ',d'):>7}  {row.scans or ''}{'  <-' if slow else ''}"
         )
 
@@ -299,6 +325,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MUTUALAID_HOME"] = tmp
+        # The loaded members' identities are placeholders that no key decrypts: the key is the
+        # scratch directory's (none until the last two joins), never one named in the environment.
+        os.environ.pop("MUTUALAID_KEY_FILE", None)
         if not args.database_url:
             print(f"SQLite, {args.members:,} members")
             run(f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), args.members, args.payments, args.repeat)

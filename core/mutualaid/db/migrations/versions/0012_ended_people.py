@@ -5,7 +5,7 @@
 entries of a random key, and an import of millions two B-trees written at random pages. It is
 replaced by ``ix_members_ended_person``, the same columns for the ended memberships only (lapsed,
 exited, deceased), so a member joins with one entry of the hash; the two partial indexes together
-still find a person in any status. Only the ended members are read to build it.
+still find a person in any status. Building it reads the table once and indexes the ended members only.
 
 Revision ID: 0012
 Revises: 0011
