@@ -96,12 +96,9 @@ def _members() -> Table:
 
 
 def is_live() -> ColumnElement[bool]:
-    """SQL: the member holds a live (active or frozen) membership.
-
-    The statuses are rendered as literals, not bound: only then can SQLite (and a generic
-    PostgreSQL plan) prove that a query implies the WHERE of the partial unique index
-    ``uq_members_live_person`` and use it, instead of scanning every member of the pool.
-    """
+    """SQL: the member holds a live (active or frozen) membership. The statuses are rendered as
+    literals, not bound: only then can SQLite (and a generic PostgreSQL plan) prove that a query
+    implies the WHERE of the partial unique index ``uq_members_live_person`` and use it."""
     return Member.status.in_(bindparam("live_statuses", list(LIVE_STATUSES), expanding=True, literal_execute=True))
 
 
