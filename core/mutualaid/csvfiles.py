@@ -279,7 +279,7 @@ def _records(source: CsvFile, problems: RowProblems) -> Iterator[tuple[int, list
 def parse_member_number(text: str) -> int | None:
     """A member number written ``12`` or ``#12``; ``None`` if it is not one."""
     number = text.strip().lstrip("#")
-    if number.isdigit() and len(number) < 19:
+    if number.isdecimal() and len(number) < 19:  # not isdigit(): "²" is a digit int() refuses
         return int(number)
     return None
 

@@ -128,6 +128,14 @@ def test_staging_is_private_to_its_owner(tmp_path):
     assert _staged(tmp_path) == [] and list((tmp_path / "out").iterdir()) == []
 
 
+def test_a_staging_name_is_owned_only_by_a_process_number_in_ascii_or_other_decimal_digits():
+    mark = writer.STAGING_MARK
+    assert writer._owner(f".out{mark}{os.getpid()}-ab12") == os.getpid()
+    assert writer._owner(f".out{mark}²-ab12") is None  # a digit int() refuses: not a process number
+    assert writer._owner(f".out{mark}x1-ab12") is None
+    assert writer._owner(f"out{mark}12-ab12") is None  # not hidden: not a staging directory
+
+
 def test_without_an_atomic_exchange_two_renames_swap_and_a_kill_between_them_is_undone(app, tmp_path, monkeypatch):
     monkeypatch.setattr(writer, "_exchange", lambda first, second: False)
     out = tmp_path / "out"

@@ -47,7 +47,7 @@ def worker_count(path: Path) -> int:
         return 0
     given = os.environ.get(WORKERS_ENV, "").strip()
     if given:
-        if not given.isdigit() or int(given) > 64:
+        if not given.isdecimal() or int(given) > 64:
             raise ValidationError(
                 [
                     f"{WORKERS_ENV}={given!r} is not a number of worker processes; give 0 (check the rows in the "

@@ -142,7 +142,7 @@ def get_member(session: Session, pool: PoolRecord, member: int | str, *, reveal:
 def _find_member(session: Session, pool: PoolRecord, member: int | str) -> Member:
     text = str(member).strip().lstrip("#")
     row: Member | None = None
-    number = text.isdigit() and len(text) < 12
+    number = text.isdecimal() and len(text) < 12
     if number:
         row = session.scalar(select(Member).where(Member.pool_id == pool.id, Member.id == int(text)))
     if row is None and (not number or stored_check_value(session) is not None):

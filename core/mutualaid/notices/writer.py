@@ -54,7 +54,7 @@ def _owner(name: str) -> int | None:
     if not name.startswith(".") or STAGING_MARK not in name:
         return None
     pid = name.rsplit(STAGING_MARK, 1)[1].split("-", 1)[0]
-    return int(pid) if pid.isdigit() else None
+    return int(pid) if pid.isdecimal() else None
 
 
 def _remove_stale(parent: Path, target: Path) -> None:
