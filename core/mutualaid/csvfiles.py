@@ -228,8 +228,8 @@ def read_records(
     """
     with open_csv(path, required, optional) as source:
         header = source.header
-        for line, cells in _records(source, problems):
-            yield line, {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
+        for line, cells in _trimmed(source, problems):
+            yield line, dict(zip(header, cells, strict=False))
 
 
 def read_columns(
@@ -243,37 +243,28 @@ def read_columns(
         at = {name: i for i, name in enumerate(source.header)}
         places = [at.get(name, -1) for name in (*required, *optional)]
         width = len(source.header)
-        if places == list(range(width)):  # the file's own order: the trimmed cells as they are
-            too_many_cells = source.too_many_cells
-            for line, cells in source.rows():
-                row = [cell.strip() for cell in cells]
-                if not any(row):
-                    continue
-                count = len(row)
-                if count != width:
-                    if count > width:
-                        problems.add(line, cast(str, too_many_cells(cells)))
-                        problems.unread += 1
-                        continue
-                    row += [""] * (width - count)
-                yield line, row
-            return
-        for line, cells in _records(source, problems):
+        in_order = places == list(range(width))  # the file's own order: the cells as they are
+        for line, cells in _trimmed(source, problems):
             count = len(cells)
-            yield line, [cells[i].strip() if 0 <= i < count else "" for i in places]
+            if in_order:
+                yield line, cells if count == width else cells + [""] * (width - count)
+            else:
+                yield line, [cells[i] if 0 <= i < count else "" for i in places]
 
 
-def _records(source: CsvFile, problems: RowProblems) -> Iterator[tuple[int, list[str]]]:
-    """The records of ``source`` that hold something and not too many cells (those are problems)."""
+def _trimmed(source: CsvFile, problems: RowProblems) -> Iterator[tuple[int, list[str]]]:
+    """The records of ``source``, cells trimmed, that hold something and not too many cells (a row
+    of too many is a problem, and not read)."""
     too_many_cells, width = source.too_many_cells, len(source.header)
     for line, cells in source.rows():
-        if not any(cell.strip() for cell in cells):
+        trimmed = [cell.strip() for cell in cells]
+        if not any(trimmed):
             continue
-        if len(cells) > width:
+        if len(trimmed) > width:
             problems.add(line, cast(str, too_many_cells(cells)))
             problems.unread += 1
             continue
-        yield line, cells
+        yield line, trimmed
 
 
 def parse_member_number(text: str) -> int | None:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, insert
 
-__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "driver_day", "ids_in"]
+__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "ids_in"]
 
 
 #: Rows per ``executemany`` of :func:`bulk_insert`.
@@ -21,13 +21,14 @@ def bulk_insert(
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     *,
-    converted: bool = False,
+    days_as_text: bool = False,
 ) -> None:
     """Insert tuples (in the order of ``columns``) with ``COPY`` on PostgreSQL (psycopg), else one
     ``executemany`` of tuples per batch -- about 10x and 3x faster than a Core insert of dicts (see
     PERFORMANCE.md) -- applying the columns' own conversions (SQLite stores dates as ISO text) as
-    SQLAlchemy would, unless the rows are ``converted`` already (their days ISO text on SQLite,
-    :func:`driver_day`). Same connection, same transaction."""
+    SQLAlchemy would. With ``days_as_text`` the rows' days are ISO text already, as SQLite stores
+    them and ``COPY`` reads them: written as they are there (an import's rows are not converted
+    again), turned back into dates for any other driver. Same connection, same transaction."""
     if not rows:
         return
     dialect = connection.dialect
@@ -40,6 +41,14 @@ def bulk_insert(
                 for row in rows:
                     copy.write_row(row)
         return
+    if days_as_text and dialect.name != "sqlite":
+        days = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, Date)]
+        rows = [
+            tuple(
+                date.fromisoformat(value) if i in days and value is not None else value for i, value in enumerate(row)
+            )
+            for row in rows
+        ]
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
     if marker is None:  # pragma: no cover - neither SQLite nor psycopg
         for start in range(0, len(rows), BULK_BATCH):
@@ -47,7 +56,8 @@ def bulk_insert(
             connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in batch])
         return
     processors = [_processor(table.c[name].type, dialect) for name in columns]
-    converting = [] if converted else [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+    ready_on_sqlite = days_as_text and dialect.name == "sqlite"  # ISO text is how SQLite stores a day
+    converting = [] if ready_on_sqlite else [(i, proc) for i, proc in enumerate(processors) if proc is not None]
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([marker] * len(columns))})"
     for start in range(0, len(rows), BULK_BATCH):
         batch = list(rows[start : start + BULK_BATCH])
@@ -81,11 +91,6 @@ def _processor(column_type: Any, dialect: Any) -> Any:
 
 
 _SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
-
-
-def driver_day(connection: Connection, day: date) -> date | str:
-    """``day`` as :func:`bulk_insert` hands it to the driver: ISO text on SQLite, else the date."""
-    return day.isoformat() if connection.dialect.name == "sqlite" else day
 
 
 def chunks(values: Sequence[int], size: int = BULK_BATCH) -> Iterator[list[int]]:

@@ -233,8 +233,8 @@ def admit_many(
     ``rows`` are the cells of ``columns`` (:data:`INSERT_COLUMNS`, then any other columns of the
     members table, the contact fields of an import), their days as ISO text; ``seal_tails`` are
     their :func:`member_seal_tail`. The member numbers are allocated first (:func:`allocate_ids`),
-    then each row is written with its number and its seal: one ``executemany`` (``COPY`` on
-    PostgreSQL) on the session's connection. A person who already holds a live membership makes
+    then each row is written with its number and its seal (:func:`~mutualaid.db.bulk.bulk_insert`:
+    ``COPY`` on PostgreSQL) on the session's connection. A person who already holds a live membership makes
     the partial unique index refuse the write (``IntegrityError``, from the driver when it came
     through ``COPY``).
     """
@@ -248,38 +248,13 @@ def admit_many(
         (member_id, *row, seal(f"{head}{len(number := str(member_id))}:{number}{tail}"))
         for member_id, row, tail in zip(ids, rows, seal_tails, strict=True)
     ]
-    _insert_written(connection, _members(), ("id", *columns, "identity_seal"), sealed)
+    bulk_insert(connection, _members(), ("id", *columns, "identity_seal"), sealed, days_as_text=True)
     del sealed
     _write_joining_history(session, pool, ids, rows)
     if applicants is not None and has_observers(plugins, "member_joined"):
         for member_id, applicant in sorted(zip(ids, applicants, strict=True), key=lambda pair: pair[0]):
             plugins.hook.member_joined(pool=pool.config, member_id=member_id, applicant=applicant)
     return ids
-
-
-#: The columns that hold days, which :func:`admit_many` writes as ISO text (members, then history).
-_DAY_COLUMNS = frozenset({"birth_date", "joined_on", "waiting_until", "ended_on", "since"})
-
-
-def _insert_written(connection: Any, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows whose days are ISO text: as they are on SQLite (which stores a day as that text)
-    and through ``COPY`` on PostgreSQL (which reads it); other drivers get the days as dates."""
-    dialect = connection.dialect
-    if dialect.name == "sqlite":
-        quote = dialect.identifier_preparer.quote
-        markers = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({markers})"
-        connection.exec_driver_sql(sql, rows)
-        return
-    if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
-        days = [i for i, name in enumerate(columns) if name in _DAY_COLUMNS]
-        rows = [
-            tuple(
-                date.fromisoformat(value) if i in days and value is not None else value for i, value in enumerate(row)
-            )
-            for row in rows
-        ]
-    bulk_insert(connection, table, columns, rows)
 
 
 def _write_joining_history(
@@ -308,7 +283,7 @@ def _write_joining_history(
             day = covered_from[on, waiting] = (last + _DAY).isoformat() if last > date.fromisoformat(on) else None
         if day is not None:
             history.append((member_id, covered, active, day, _COVERED))
-    _insert_written(connection, _history(), _HISTORY_COLUMNS, history)
+    bulk_insert(connection, _history(), _HISTORY_COLUMNS, history, days_as_text=True)
 
 
 def _joining_history_of_block(connection: Any, pool: PoolRecord, first: int, last: int) -> None:

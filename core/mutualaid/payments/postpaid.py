@@ -38,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..csvfiles import RowProblems, check_file, file_digest, parse_amount, parse_member_number, read_columns
-from ..db.bulk import driver_day
 from ..db.models import Charge, Member, Payment, PaymentBatch
 from ..db.statistics import refresh_statistics
 from ..errors import StateError, ValidationError
@@ -153,7 +152,6 @@ def _read(
     member number is checked once per distinct (period, result, day, amount), not once per row
     (parsing an amount exactly costs more than the rest of a row's checks)."""
     today = pool_today(pool.definition)
-    connection = session.connection()
     found: dict[str, tuple[PostpaidRun | None, str | None]] = {}
     runs: dict[int, PostpaidRun] = {}
     repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
@@ -177,8 +175,8 @@ def _read(
             good: PostpaidRun | None = None
             staged: tuple[Any, ...] = ()
             if not rest.problems and rest.run is not None and rest.day is not None:
-                # the cells a row of it stages after its line and member, as the driver takes them
-                good, staged = rest.run, (rest.paid, driver_day(connection, rest.day), rest.amount, rest.late)
+                # the cells a row of it stages after its line and member, the day as ISO text
+                good, staged = rest.run, (rest.paid, rest.day.isoformat(), rest.amount, rest.late)
             known = checked[key] = (rest, good, staged)
         rest, good, staged = known
         member_id = parse_member_number(cells[0])
@@ -192,13 +190,13 @@ def _read(
         add_number(member_id)
         stage_row((line, good.id, member_id, *staged))
         if len(chunk) >= staging.CHUNK_ROWS:
-            stage(session, table, chunk, converted=True)
+            stage(session, table, chunk, days_as_text=True)
             chunk.clear()
-    stage(session, table, chunk, converted=True)
+    stage(session, table, chunk, days_as_text=True)
     return count, runs, repeated
 
 
-#: A row as staged: line, run, member, paid (else failed), day (as the driver takes it), the amount
+#: A row as staged: line, run, member, paid (else failed), day (ISO text), the amount
 #: given (if any), and whether it is a late payment (after the retry window, or of a settled period).
 _Staged = tuple[Any, ...]
 

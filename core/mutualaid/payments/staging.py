@@ -121,10 +121,10 @@ def staged(session: Session, name: str, *columns: Column[Any]) -> Iterator[Table
             connection.exec_driver_sql(drop)
 
 
-def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], *, converted: bool = False) -> None:
+def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], *, days_as_text: bool = False) -> None:
     """Write ``rows`` (tuples in the order of the table's columns) into the staging table; see
-    :func:`~mutualaid.db.bulk.bulk_insert` for ``converted``."""
-    bulk_insert(session.connection(), table, [c.name for c in table.columns], rows, converted=converted)
+    :func:`~mutualaid.db.bulk.bulk_insert` for ``days_as_text``."""
+    bulk_insert(session.connection(), table, [c.name for c in table.columns], rows, days_as_text=days_as_text)
 
 
 def staged_chunks(session: Session, table: Table, size: int, query: Select[Any] | None = None) -> Iterator[list[Any]]:
