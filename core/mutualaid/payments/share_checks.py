@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..csvfiles import RowProblems
 from ..db.bulk import chunks, ids_in
 from ..db.models import Charge, Member, Payment
+from ..members.lifecycle import has_ended
 from ..money import format_minor
 from ..pools import PoolRecord
 from ..vocabulary import LIVE_STATUSES, MemberStatus, PaymentResult
@@ -262,7 +263,7 @@ def _unusual_chunks(
         # a late payment is refused for a share that failed, or a member no longer live
         and_(
             rows.late,
-            or_(before(PaymentResult.FAILED), Member.status.not_in([status.value for status in LIVE_STATUSES])),
+            or_(before(PaymentResult.FAILED), has_ended()),
         ),
         and_(rows.amount.is_not(None), rows.amount != Charge.amount_minor),
         and_(Member.status == MemberStatus.LAPSED.value, Member.ended_on.is_not(None), rows.day > Member.ended_on),
