@@ -75,7 +75,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0012"
+    assert current_revision(empty_engine) == head_revision() == "0013"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -109,7 +109,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0012"
+    assert current_revision(empty_engine) == "0013"
     assert _differences(empty_engine) == []
 
 
@@ -149,7 +149,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0012"
+    assert current_revision(empty_engine) == "0013"
     assert _differences(empty_engine) == []
 
 
@@ -158,7 +158,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0012"
+    assert current_revision(empty_engine) == "0013"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):
@@ -349,5 +349,45 @@ def test_0012_indexes_the_hashes_of_the_live_and_the_ended_apart(empty_engine, p
     try:  # each person is found by ID number in any status, through the rebuilt index
         found = [app.member("js-truckers", driver["id_number"]) for driver in drivers]
         assert [(m.id, m.status) for m in found] == [(1, "deceased"), (2, "exited"), (3, "active"), (4, "active")]
+    finally:
+        app.close()
+
+
+def _top_up_indexes(engine: Engine) -> dict[str, list[str]]:
+    return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("top_ups")}
+
+
+def test_0013_indexes_a_pools_top_ups_by_reference_and_by_entry(empty_engine, plugins, truckers_pool, make_driver):
+    # A prepaid pool with top-ups at the head; down to 0012 (the pool's top-ups indexed by pool
+    # alone) and up again: the same indexes, a ledger that verifies, a reference still refused.
+    url = _shared_at_head(empty_engine, plugins, truckers_pool(payments={"model": "prepaid"}), [], 0)
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        for n in range(1, 4):
+            app.join("js-truckers", **make_driver(n))
+            app.top_up("js-truckers", n, "20", "2026-11-01", f"R-{n}")
+    finally:
+        app.close()
+    at_head = _top_up_indexes(empty_engine)
+    assert at_head == {
+        "ix_top_ups_member_id": ["member_id"],
+        "ix_top_ups_pool_id_entry_id": ["pool_id", "entry_id"],
+        "ix_top_ups_pool_id_reference": ["pool_id", "reference"],
+    }
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0012")
+    assert _top_up_indexes(empty_engine) == {"ix_top_ups_member_id": ["member_id"], "ix_top_ups_pool_id": ["pool_id"]}
+    assert upgrade(empty_engine) is True
+    assert _top_up_indexes(empty_engine) == at_head
+    assert _differences(empty_engine) == []
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        assert app.verify_ledger("js-truckers", full=True).ok
+        with pytest.raises(mutualaid.ValidationError) as refused:
+            app.top_up("js-truckers", 3, "5", "2026-11-02", "R-2")
+        assert refused.value.problems == [
+            "reference: 'R-2' was already recorded (top-up #2 of member #2 on 2026-11-01); a top-up is recorded once"
+        ]
+        assert app.balance("js-truckers", 3).balance_minor == 2000
     finally:
         app.close()

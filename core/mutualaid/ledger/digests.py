@@ -40,7 +40,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Charge, Claim, TopUp
+from ..db.models import Charge, Claim
 
 __all__ = [
     "CHECKSUM_MOD",
@@ -53,6 +53,7 @@ __all__ = [
     "payment_rows_digest",
     "payments_digest",
     "top_up_rows_digest",
+    "staged_top_ups_digest",
     "top_ups_digest",
 ]
 
@@ -333,30 +334,72 @@ def top_up_rows_digest(rows: Iterable[Sequence[Any]]) -> str:
     return digest.hexdigest()
 
 
-def top_ups_digest(session: Session, entry_id: int) -> tuple[int, int, str]:
-    """(rows, total, digest) of the top-ups an entry posted, as stored. Ordered by the database on
-    the numbers and days, and by the references' bytes in Python among rows equal on those."""
-    query = (
-        select(TopUp.member_id, TopUp.amount_minor, TopUp.received_on, TopUp.reference)
-        .where(TopUp.entry_id == entry_id)
-        .order_by(TopUp.member_id, TopUp.received_on, TopUp.amount_minor)
-    )
+def top_ups_digest(session: Session, pool_id: int, entry_id: int) -> tuple[int, int, str]:
+    """(rows, total, digest) of the top-ups an entry of pool ``pool_id`` posted, as stored (a top-up
+    moved to another pool leaves them)."""
+    return _top_ups_of(session, STORED_TOP_UPS, (int(pool_id), int(entry_id)))
+
+
+#: The top-ups of a pool (first parameter) that an entry (second) posted, in their digest's order
+#: but for ties (searched by ``ix_top_ups_pool_id_entry_id``, revision 0013).
+STORED_TOP_UPS = (
+    "SELECT member_id, amount_minor, received_on, reference FROM top_ups WHERE pool_id = ? AND entry_id = ? "
+    "ORDER BY member_id, received_on, amount_minor"
+)
+
+
+def staged_top_ups_digest(session: Session, table: str) -> str:
+    """The digest :func:`top_up_rows_digest` gives the top-ups staged in the table named ``table``
+    (columns ``member_id``, ``amount``, ``day``, ``reference``), read as :func:`top_ups_digest`
+    reads those stored: what an import records, computed without holding its rows."""
+    quoted = session.connection().dialect.identifier_preparer.quote(table)
+    sql = f"SELECT member_id, amount, day, reference FROM {quoted} ORDER BY member_id, day, amount"
+    return _top_ups_of(session, sql, ())[2]
+
+
+def _top_ups_of(session: Session, sql: str, params: Sequence[Any]) -> tuple[int, int, str]:
+    """(rows, total, digest) of the top-ups ``sql`` gives as (member, amount, day, reference) in
+    member, day and amount order, streamed through the driver's cursor: the rows equal on those
+    three are ordered by their references' bytes here, as :func:`top_up_rows_digest` orders them.
+    Each row's JSON line is written by hand when its values are what an import stores (integers, a
+    day and a reference as plain text), which is the very text :func:`json.dumps` gives them."""
     digest = hashlib.sha256(b"mutualaid:top-ups:v1\n")
     rows = total = 0
-    tied: list[tuple[Any, ...]] = []
-
-    def flush() -> None:
-        for member_id, day, amount, reference in sorted(tied):
-            digest.update(_line((member_id, amount, day, reference.decode("utf-8"))))
-        tied.clear()
-
-    for part in session.execute(query.execution_options(yield_per=BATCH)).partitions():
-        for row in part:
-            key = _top_up_key(row)
+    days: dict[Any, str | None] = {}
+    last: tuple[Any, Any, Any] | None = None
+    tied: list[tuple[bytes, str]] = []  # the references and lines of the rows equal on ``last``
+    for batch in _raw_rows(session, sql, params):
+        lines: list[str] = []
+        for member_id, amount, day, reference in batch:
             rows += 1
-            total += key[2]
-            if tied and tied[0][:3] != key[:3]:
-                flush()
-            tied.append(key)
-    flush()
+            total += int(amount)
+            if (member_id, day, amount) != last:
+                _untie(tied, lines)
+                last = (member_id, day, amount)
+            text = days.get(day, "") if day is not None else None
+            if text == "":
+                text = days[day] = _plain(_day(day))
+            if (
+                text is not None
+                and type(member_id) is int
+                and type(amount) is int
+                and type(reference) is str
+                and _plain(reference) is not None
+            ):
+                line = f'[{member_id},{amount},"{text}","{reference}"]\n'
+            else:
+                line = _line((int(member_id), int(amount), _day(day), str(reference))).decode("utf-8")
+            tied.append((str(reference).encode("utf-8"), line))
+        digest.update("".join(lines).encode("utf-8"))
+    lines = []
+    _untie(tied, lines)
+    digest.update("".join(lines).encode("utf-8"))
     return rows, total, digest.hexdigest()
+
+
+def _untie(tied: list[tuple[bytes, str]], lines: list[str]) -> None:
+    """Move the lines of rows equal on member, day and amount to ``lines``, by their references' bytes."""
+    if len(tied) > 1:
+        tied.sort(key=lambda item: item[0])
+    lines.extend(line for _, line in tied)
+    tied.clear()

@@ -258,7 +258,7 @@ class _Check:
     def top_ups(self) -> None:
         for entry_id, facts in self.recorded.top_ups.items():
             seq = facts["seq"]
-            rows, total, digest = top_up_figures(self.session, entry_id)
+            rows, total, digest = top_up_figures(self.session, self.pool.id, entry_id)
             recorded_rows = facts.get("rows", 1)
             recorded_total = facts.get("total", facts.get("amount"))
             if (rows, total) != (recorded_rows, recorded_total):

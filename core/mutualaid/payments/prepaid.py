@@ -13,8 +13,6 @@ Services take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,7 +27,7 @@ from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Balance, Member, TopUp
 from ..errors import StateError, ValidationError
 from ..fields import parse_date
-from ..ledger.digests import DIGEST_KIND, top_up_rows_digest
+from ..ledger.digests import DIGEST_KIND, staged_top_ups_digest, top_up_rows_digest
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
 from ..members.service import get_member
@@ -105,7 +103,7 @@ def top_up(
         facts={"member_id": record.id, "amount": minor, "reference": reference},
         member_lines=True,
     )
-    top_up_id = session.scalar(select(func.max(TopUp.id)).where(TopUp.entry_id == entry_id))
+    top_up_id = session.scalar(select(func.max(TopUp.id)).where(TopUp.pool_id == pool.id, TopUp.entry_id == entry_id))
     new_balance = session.scalar(select(Balance.balance_minor).where(Balance.member_id == record.id))
     return TopUpRecord(
         id=int(top_up_id or 0),
@@ -318,7 +316,7 @@ def _apply_staged(
         "total": figures.total,
         "digest_kind": DIGEST_KIND,
         # the rows' SHA-256 digest (member, amount, day, reference), rechecked by ledger verify
-        "rows_digest": _staged_digest(session, table),
+        "rows_digest": staged_top_ups_digest(session, table.name),
     }
     entry = post_entry(
         session,
@@ -369,33 +367,6 @@ def _top_ups_of(session: Session, table: Table, member_ids: list[int]) -> dict[i
         ):
             found.setdefault(member_id, []).append(TopUpItem(line, member_id, amount, day, reference))
     return found
-
-
-def _staged_digest(session: Session, table: Table) -> str:
-    """The digest :func:`~mutualaid.ledger.digests.top_up_rows_digest` gives the staged rows, hashed
-    as the database hands them over in its order (member, day, amount), only the rows equal on
-    those three sorted by their references' bytes in memory, as
-    :func:`~mutualaid.ledger.digests.top_ups_digest` does for the rows stored."""
-    digest = hashlib.sha256(b"mutualaid:top-ups:v1\n")
-    query = select(table.c.member_id, table.c.amount, table.c.day, table.c.reference).order_by(
-        table.c.member_id, table.c.day, table.c.amount
-    )
-    tied: list[tuple[int, int, str, bytes]] = []
-
-    def flush() -> None:
-        for member_id, amount, day, reference in sorted(tied, key=lambda row: row[3]):
-            line = [member_id, amount, day, reference.decode("utf-8")]
-            digest.update(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
-        tied.clear()
-
-    for part in session.execute(query.execution_options(yield_per=staging.CHUNK_ROWS)).partitions():
-        for member_id, amount, day, reference in part:
-            row = (int(member_id), int(amount), day.isoformat(), str(reference).encode("utf-8"))
-            if tied and tied[0][:3] != row[:3]:
-                flush()
-            tied.append(row)
-    flush()
-    return digest.hexdigest()
 
 
 def _apply(

@@ -39,12 +39,19 @@ class TopUp(Base):
     __tablename__ = "top_ups"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    pool_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    pool_id: Mapped[int] = mapped_column(BigInteger)
     member_id: Mapped[int] = mapped_column(BigInteger, index=True)
     amount_minor: Mapped[Minor]
     received_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(200))
     entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+#: A pool's top-ups by reference (each new top-up's is looked up: a reference is recorded once) and
+#: by the entry that posted them (ledger verify's digest of an entry's top-ups, and its count of the
+#: pool's top-ups that no entry posted, from the index alone). Revision 0013.
+Index("ix_top_ups_pool_id_reference", TopUp.pool_id, TopUp.reference)
+Index("ix_top_ups_pool_id_entry_id", TopUp.pool_id, TopUp.entry_id)
 
 
 class TopUpReversal(Base):

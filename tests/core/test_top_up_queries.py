@@ -1,0 +1,86 @@
+"""What top-ups ask the database: by reference and by entry, never every top-up of the pool.
+
+A reference is recorded once, so each new top-up's reference is looked up among the pool's; and
+``ledger verify`` reads each top-up entry's rows for its digest and counts the pool's top-ups that
+no entry posted. Before migration 0013 each of those read the whole ``top_ups`` table (or every
+top-up of the pool): a second file of 300,000 top-ups into a pool of a million members took three
+times as long as the first. Every statement that reads ``top_ups`` while top-ups are recorded,
+imported, reversed, shown and verified is searched by an index here (SQLite's plans; PostgreSQL's
+with sequential scans off, as its tables are tiny).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from mutualaid import MutualAid
+from mutualaid.ledger.digests import STORED_TOP_UPS
+
+POOL = "js-truckers"
+
+
+def _reading_top_ups(app: MutualAid, run: Any) -> list[tuple[str, Any]]:
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        upper = " ".join(statement.upper().split())
+        if upper.startswith("SELECT") and any(f"{word} TOP_UPS" in upper for word in ("FROM", "JOIN")):
+            statements.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    return statements
+
+
+def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make_driver, tmp_path):
+    app.create_pool(truckers_pool(payments={"model": "prepaid"}))
+    for n in range(1, 5):
+        app.join(POOL, **make_driver(n))
+    app.top_up(POOL, 1, "20", "2026-11-01", "R-OLD")
+    path = tmp_path / "top-ups.csv"
+    path.write_text("member_id,amount,date,reference\n2,10,2026-11-02,R-1\n3,10,2026-11-02,R-2\n", encoding="utf-8")
+
+    def commands() -> None:
+        top_up = app.top_up(POOL, 4, "5", "2026-11-03", "R-3")
+        app.import_top_ups(POOL, path)
+        app.reverse_top_up(POOL, top_up.id, reason="entered twice")
+        app.balance(POOL, 4)
+        assert app.verify_ledger(POOL, full=True).ok
+
+    statements = _reading_top_ups(app, commands)
+    # ledger verify reads each entry's top-ups for their digest through the driver's own cursor
+    with app.engine.connect() as conn:
+        entry_id = conn.exec_driver_sql("SELECT max(entry_id) FROM top_ups").scalar_one()
+    statements.append((STORED_TOP_UPS, (1, entry_id)))
+    searched = {
+        "by reference": [s for s, _ in statements if "top_ups.reference IN" in s],
+        "by entry": [s for s, _ in statements if "top_ups.entry_id = " in s],
+        "not posted": [s for s, _ in statements if "NOT IN" in s.upper() and "ENTRY_ID" in s.upper()],
+    }
+    assert all(searched.values()), searched
+    with app.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # tiny tables: with scans off, an index must serve each
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for statement, parameters in statements:
+                statement = statement.replace("?", "%s")
+                plan = " | ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+                assert "Seq Scan on top_ups" not in plan and " on top_ups" in plan, (statement, plan)
+            return
+        plans = {
+            statement: " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            for statement, parameters in statements
+        }
+    for statement, plan in plans.items():
+        assert "SCAN top_ups" not in plan, (statement, plan)
+        assert "SEARCH top_ups USING" in plan, (statement, plan)
+    for statement in searched["by reference"]:
+        assert "ix_top_ups_pool_id_reference (pool_id=? AND reference=?)" in plans[statement], plans[statement]
+    for statement in [*searched["by entry"], STORED_TOP_UPS]:
+        assert "ix_top_ups_pool_id_entry_id (pool_id=? AND entry_id=?)" in plans[statement], plans[statement]
+    for statement in searched["not posted"]:  # the index alone, not the table
+        assert "USING COVERING INDEX ix_top_ups_pool_id_entry_id (pool_id=?)" in plans[statement], plans[statement]
