@@ -285,6 +285,50 @@ def test_top_ups_repeating_a_reference_across_chunks_name_its_first_line_and_wri
     assert _state(app) == before
 
 
+def test_top_up_cells_read_once_per_text_keep_every_rows_problems(app, truckers_pool, make_driver, tmp_path):
+    # The amount and day texts repeat, and are parsed once each: a bad one is still reported on
+    # every row that has it. References the quick check passes (printable, at most 200 characters)
+    # and those it leaves to the full one (a no-break or zero-width space: accepted; a tab, DEL,
+    # 201 characters: refused) give the messages of a single top-up.
+    _prepaid(app, truckers_pool, make_driver)
+    before = _state(app)
+    accepted = ["x" * 200, "WX\u00a01", "WX\u200b2", "微信\U0001f600"]
+    refused = ["x" * 201, "tab\there", "del\x7f"]
+    rows = [f"2,1.5,2026-11-09,{accepted[0]}", "3,1.505,2026-11-09,R-1", "4,1.5,2026-11-31,R-2"]
+    rows += [f"2,1.5,2026-11-09,{reference}" for reference in refused]
+    rows += ["3,1.505,2026-11-09,R-3", "4,1.5,2026-11-31,R-4", "#2,abc,2026-11-09,R-5", "x,abc,11/09/2026,"]
+    rows += [f"{n},1.5,2026-11-09,{reference}" for n, reference in zip((2, 3, 4), accepted[1:], strict=True)]
+    path = _top_ups_csv(tmp_path, *rows)
+    problems = _refused(app, path, "import_top_ups").problems
+    cny = "'1.505' has more decimals than CNY allows (2)"
+    assert problems == [
+        f"{path}:3: amount: {cny}",
+        f"{path}:4: date: must be a date written YYYY-MM-DD ('2026-11-31' given)",
+        f"{path}:5: reference: is longer than 200 characters",
+        f"{path}:6: reference: contains a line break or another control character",
+        f"{path}:7: reference: contains a line break or another control character",
+        f"{path}:8: amount: {cny}",
+        f"{path}:9: date: must be a date written YYYY-MM-DD ('2026-11-31' given)",
+        f"{path}:10: amount: 'abc' is not an amount; write it like 12.50",
+        f"{path}:11: member_id: 'x' is not a member number",
+        f"{path}:11: amount: 'abc' is not an amount; write it like 12.50",
+        f"{path}:11: date: must be a date written YYYY-MM-DD ('11/09/2026' given)",
+        f"{path}:11: reference: is required (the payment's own reference, so that the same top-up is never "
+        "recorded twice)",
+    ]
+    assert _state(app) == before
+    good = _top_ups_csv(
+        tmp_path,
+        *(f"{n},1.5,2026-11-09,{reference}" for n, reference in zip((2, 3, 4, 4), accepted, strict=True)),
+        name="good.csv",
+    )
+    result = app.import_top_ups(POOL, good)
+    assert (result.rows, result.total_minor) == (4, 600)
+    with app.transaction() as s:
+        assert s.scalars(select(TopUp.reference).order_by(TopUp.id)).all() == accepted
+    _books_ok(app)
+
+
 def test_a_balance_built_across_chunks_is_checked_against_the_largest_amount(
     app, truckers_pool, make_driver, tmp_path, monkeypatch
 ):

@@ -19,10 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, func, insert, literal, select
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, and_, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ..csvfiles import RowProblems, check_file, file_digest, read_records, text_problem
+from ..csvfiles import RowProblems, check_file, file_digest, read_columns, text_problem
 from ..db.bulk import bulk_insert, chunks, ids_in
 from ..db.models import Balance, Member, TopUp
 from ..errors import StateError, ValidationError
@@ -41,11 +41,11 @@ from .records import TopUpImport, TopUpRecord
 from .staging import RepeatedNumbers, StreamedProblems, stage, staged, staged_chunks
 from .top_up_checks import (
     Earlier,
+    TopUpCells,
     TopUpItem,
     add_to_balances,
     frozen_balances,
     top_up_problems,
-    top_up_row,
     unfreezing,
 )
 
@@ -216,20 +216,21 @@ def _read(
     """Each row read on its own, those that pass staged in ``table`` a chunk at a time. Returns the
     rows read and the member numbers named more than once."""
     repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
-    chunk: list[tuple[int, int, int, date, str]] = []
+    chunk: list[tuple[int, int, int, str, str]] = []
     count = 0
-    for line, cells in read_records(path, TOP_UP_COLUMNS, (), problems):
+    read_row, add_problem, add_number = TopUpCells(currency).read, problems.add, repeated.add
+    for line, cells in read_columns(path, TOP_UP_COLUMNS, (), problems):
         count += 1
-        item, row_problems = top_up_row(line, cells, currency)
+        staged, row_problems = read_row(line, cells)
         for problem in row_problems:
-            problems.add(line, problem)
-        if item is not None:
-            repeated.add(item.member_id)
-            chunk.append((line, item.member_id, item.amount, item.day, item.reference))
+            add_problem(line, problem)
+        if staged is not None:
+            add_number(staged[1])
+            chunk.append(staged)
             if len(chunk) >= staging.CHUNK_ROWS:
-                stage(session, table, chunk)
+                stage(session, table, chunk, days_as_text=True)
                 chunk.clear()
-    stage(session, table, chunk)
+    stage(session, table, chunk, days_as_text=True)
     return count, repeated
 
 
@@ -284,17 +285,17 @@ def _added_before(session: Session, table: Table, items: list[TopUpItem], repeat
 
 
 def _first_lines(session: Session, table: Table, items: list[TopUpItem]) -> dict[str, int]:
-    """The first line of each reference of a chunk in the whole file (its own lines included)."""
-    references = sorted({r.reference for r in items})
-    first: dict[str, int] = {}
-    for start in range(0, len(references), 1000):
-        for reference, line in session.execute(
-            select(table.c.reference, func.min(table.c.line))
-            .where(table.c.reference.in_(references[start : start + 1000]))
-            .group_by(table.c.reference)
-        ):
-            first[reference] = int(line)
-    return first
+    """The first line in the file of each reference of a chunk that an earlier line already holds
+    (one query: each of the chunk's rows searched in the index of references and lines); a
+    reference not given is on its first line."""
+    earlier = table.alias("earlier")
+    query = (
+        select(table.c.reference, func.min(earlier.c.line))
+        .join(earlier, and_(earlier.c.reference == table.c.reference, earlier.c.line < table.c.line))
+        .where(table.c.line >= items[0].line, table.c.line <= items[-1].line)
+        .group_by(table.c.reference)
+    )
+    return {reference: int(line) for reference, line in session.execute(query)}
 
 
 def _apply_staged(

@@ -4,13 +4,12 @@ the writes to the members' balances with the unfreezing they bring."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from ..csvfiles import parse_amount, parse_member_number, text_problem
@@ -23,7 +22,7 @@ from ..pools import PoolRecord, pool_today
 from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
 from .common import pool_members
 
-__all__ = ["Earlier", "TopUpItem", "add_to_balances", "frozen_balances", "top_up_problems", "top_up_row", "unfreezing"]
+__all__ = ["Earlier", "TopUpCells", "TopUpItem", "add_to_balances", "frozen_balances", "top_up_problems", "unfreezing"]
 
 
 @dataclass(slots=True)
@@ -49,32 +48,65 @@ class Earlier:
     file_total: int = 0
 
 
-def top_up_row(line: int, cells: Mapping[str, str], currency: str) -> tuple[TopUpItem | None, list[str]]:
-    """A row of a top-ups file read on its own, or its problems."""
-    problems: list[str] = []
-    member_id = parse_member_number(cells.get("member_id", ""))
-    if member_id is None:
-        problems.append(f"member_id: {cells.get('member_id', '')!r} is not a member number")
-    amount, amount_problem = parse_amount(cells.get("amount", ""), currency)
-    if amount_problem:
-        problems.append(f"amount: {amount_problem}")
-    day: date | None = None
-    try:
-        day = parse_date(cells.get("date", ""), "date")
-    except ValueError:
-        problems.append(f"date: must be a date written YYYY-MM-DD ({cells.get('date', '')!r} given)")
-    reference = cells.get("reference", "")
-    if not reference:
-        problems.append(
-            "reference: is required (the payment's own reference, so that the same top-up is never recorded twice)"
-        )
-    else:
-        reference_problem = text_problem(reference, limit=200)
-        if reference_problem:
-            problems.append(f"reference: {reference_problem}")
-    if problems:
-        return None, problems
-    return TopUpItem(line, cast(int, member_id), cast(int, amount), cast(date, day), reference), []
+class TopUpCells:
+    """Reads the rows of a top-ups file each on its own: the member number, amount, day and
+    reference of a row's cells (in that order), or the row's problems. A file of a million top-ups
+    holds a few amounts and days, so each amount and day text is parsed once (an amount exactly,
+    which costs more than the rest of a row), and the row comes out as it is staged."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self._amounts: dict[str, tuple[int | None, str | None]] = {}
+        self._days: dict[str, str | None] = {}
+
+    def read(self, line: int, cells: Sequence[str]) -> tuple[tuple[int, int, int, str, str] | None, list[str]]:
+        """``(line, member, amount in minor units, day as ISO text, reference)``, or the problems."""
+        member_text, amount_text, day_text, reference = cells
+        member_id = parse_member_number(member_text)
+        amount, amount_problem = self._amount(amount_text)
+        day = self._days.get(day_text, "")
+        if day == "":
+            if len(self._days) >= _TEXTS_KEPT:
+                self._days.clear()
+            try:
+                day = self._days[day_text] = parse_date(day_text, "date").isoformat()
+            except ValueError:
+                day = self._days[day_text] = None
+        if member_id is not None and amount is not None and day is not None and reference:
+            if len(reference) <= _REFERENCE_LIMIT and reference.isprintable():  # text_problem's checks, passed
+                return (line, member_id, amount, day, reference), []
+        problems: list[str] = []
+        if member_id is None:
+            problems.append(f"member_id: {member_text!r} is not a member number")
+        if amount_problem:
+            problems.append(f"amount: {amount_problem}")
+        if day is None:
+            problems.append(f"date: must be a date written YYYY-MM-DD ({day_text!r} given)")
+        if not reference:
+            problems.append(
+                "reference: is required (the payment's own reference, so that the same top-up is never recorded twice)"
+            )
+        else:
+            reference_problem = text_problem(reference, limit=_REFERENCE_LIMIT)
+            if reference_problem:
+                problems.append(f"reference: {reference_problem}")
+        if problems:
+            return None, problems
+        return (line, cast(int, member_id), cast(int, amount), cast(str, day), reference), []
+
+    def _amount(self, text: str) -> tuple[int | None, str | None]:
+        known = self._amounts.get(text)
+        if known is None:
+            if len(self._amounts) >= _TEXTS_KEPT:
+                self._amounts.clear()
+            known = self._amounts[text] = parse_amount(text, self.currency)
+        return known
+
+
+#: Distinct amount and day texts :class:`TopUpCells` keeps parsed at once.
+_TEXTS_KEPT = 4096
+#: The longest reference recorded.
+_REFERENCE_LIMIT = 200
 
 
 def top_up_problems(
@@ -216,21 +248,15 @@ def unfreezing(
 
 
 def add_to_balances(connection: Connection, pool_id: int, amounts: list[tuple[int, int]]) -> None:
-    """Add to members' balances, creating the rows that do not exist yet (one upsert per batch)."""
-    table = cast(Table, Balance.__table__)
-    dialect = connection.dialect.name
-    builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
-        raise StateError(f"top-ups need SQLite or PostgreSQL, not {dialect}")
-    stmt = builder(table).values(
-        member_id=bindparam("m_id"), pool_id=bindparam("p_id"), balance_minor=bindparam("amount")
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.member_id],
-        set_={"balance_minor": table.c.balance_minor + stmt.excluded.balance_minor},
+    """Add to members' balances, creating the rows that do not exist yet: one upsert of tuples
+    through the driver per batch (the same statement on SQLite and PostgreSQL)."""
+    dialect = connection.dialect
+    if dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
+        raise StateError(f"top-ups need SQLite or PostgreSQL, not {dialect.name}")
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO balances (member_id, pool_id, balance_minor) VALUES ({marker}, {marker}, {marker}) "
+        "ON CONFLICT (member_id) DO UPDATE SET balance_minor = balances.balance_minor + excluded.balance_minor"
     )
     for start in range(0, len(amounts), BULK_BATCH):
-        connection.execute(
-            stmt,
-            [{"m_id": mid, "p_id": pool_id, "amount": amount} for mid, amount in amounts[start : start + BULK_BATCH]],
-        )
+        connection.exec_driver_sql(sql, [(mid, pool_id, amount) for mid, amount in amounts[start : start + BULK_BATCH]])
