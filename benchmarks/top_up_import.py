@@ -11,8 +11,8 @@ whole pool, one top-up each, with a reference of its own. In the same run it tim
 primary key and indexes). It prints the seconds, rows per second, the ratio and each command's peak
 memory (its maximum resident set), and checks the imports' figures, the balances and that the
 ledger verifies. It then times, as processes, the commands that read or write one thing of a
-member on that pool: ``balance topup``, ``balance show``, ``balance reverse`` and the incremental
-``ledger verify`` after them. It never asserts a time.
+member on that pool: ``balance topup``, ``balance show``, ``balance reverse``, then the incremental
+``ledger verify`` after them and ``ledger balance``. It never asserts a time.
 
     python benchmarks/top_up_import.py --members 1000000 --top-ups 300000
     python benchmarks/top_up_import.py --members 10000000 --top-ups 1000000
@@ -129,6 +129,8 @@ def _one_member_commands(url: str, workdir: Path, member: int) -> list[tuple[str
     timed.append(("balance reverse", elapsed, peak))
     elapsed, peak = _command(url, "ledger", "verify", "bench", out=workdir / "out.txt")
     timed.append(("ledger verify (incremental)", elapsed, peak))
+    elapsed, peak = _command(url, "ledger", "balance", "bench", out=workdir / "out.txt")
+    timed.append(("ledger balance", elapsed, peak))
     return timed
 
 

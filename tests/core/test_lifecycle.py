@@ -196,7 +196,9 @@ def test_an_observer_that_refuses_rolls_the_whole_run_back(db_url, truckers_pool
     try:
         _prepaid(app, truckers_pool, make_driver)
         _death(app, 1)
-        with pytest.raises(RuntimeError, match="the observer refuses member_frozen of member #3"):
+        # #3 and #4 are frozen together, in the order the database reads them (by their keyed hash
+        # when it picks that index): the observer refuses whichever comes first
+        with pytest.raises(RuntimeError, match="the observer refuses member_frozen of member #[34]$"):
             app.share(POOL, "2026-11")
         assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]
         assert _history(app, 3)[-1][0] == "covered"

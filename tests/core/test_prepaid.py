@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, NotFoundError, StateError, ValidationError, hookimpl, load_plugins
@@ -425,6 +425,32 @@ def test_a_prepaid_run_freezes_who_cannot_pay_deducts_the_others_and_a_top_up_un
     unfrozen = app.top_up(POOL, 4, "120", "2026-11-20", "R-5")
     assert (unfrozen.unfrozen, unfrozen.balance_minor) == (True, 17000)
     assert app.balance(POOL, 4).frozen_spans == ((date(2026, 11, 7), date(2026, 11, 19)),)
+    _books_ok(app)
+
+
+def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_freeze(
+    app, truckers_pool, make_driver, tmp_path
+):
+    # The count of the members whose balance covers the share found them all: no statement looks
+    # over the pool for members to freeze (each would read every member's balance again).
+    _prepaid(app, truckers_pool, make_driver)
+    app.import_top_ups(POOL, _csv(tmp_path, "2,165,2026-10-05,R-2", "3,200,2026-10-05,R-3", "4,108,2026-10-05,R-4"))
+    _death(app, 1)
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        run = app.share(POOL, "2026-11")  # 324.00 over three: 108.00 each, all of #4's balance
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    assert (run.members, run.share_minor, run.frozen_count) == (3, 10800, 0)
+    assert _balances(app) == {2: 5700, 3: 9200, 4: 0}
+    assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]
+    assert any("COALESCE((SELECT BALANCES.BALANCE_MINOR" in s for s in statements)  # the balances were counted
+    assert not [s for s in statements if s.startswith(("INSERT INTO MEMBER_STATUS_CHANGES", "UPDATE MEMBERS"))]
     _books_ok(app)
 
 

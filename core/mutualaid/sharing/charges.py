@@ -132,6 +132,7 @@ class RunCharges:
         self.filters: list[ColumnElement[bool]] = []  # prepaid: the balance covers the share
         self.start = rotation_start(session, pool) if sharing.rounding == "exact" else None
         self.frozen = 0
+        self._all_covered = False  # prepaid: every member covered has a balance that covers the share
         self._plan: SharingPlan | None = None
         self.caps = Caps(None, None, ())
 
@@ -177,13 +178,16 @@ class RunCharges:
         whose balance covers the most they could be asked for share. Fewer members raise the share,
         so the count is repeated until it settles (the share only ever rises)."""
         counts = count_sharers(self.session, self.cond, self.weight, self.bands)
+        everyone = sum(counts.counts)
         plan = self._make_plan(counts)
         self.caps = _caps(self.session, self.pool, self.period, self.claims, plan.largest_charge)
         if self.covers is not None:
             for _ in range(64):
                 required = self._required(plan)
                 self.filters = [self.covers(by_weight(self.weight, required))]
-                new_plan = self._make_plan(count_sharers(self.session, self.cond, self.weight, self.bands))
+                covered = count_sharers(self.session, self.cond, self.weight, self.bands)
+                self._all_covered = sum(covered.counts) == everyone
+                new_plan = self._make_plan(covered)
                 settled = self._required(new_plan) == required
                 plan = new_plan
                 # Nobody's balance covers the share: the period has no sharers (with a flat fee
@@ -200,8 +204,11 @@ class RunCharges:
         return plan
 
     def freeze_uncovered(self, plugins: Plugins, run_id: int) -> None:
-        """Prepaid: freeze the covered members whose balance cannot cover their share."""
-        if self.covers is None:
+        """Prepaid: freeze the covered members whose balance cannot cover their share. When the
+        last count of those whose balance covers it found every member the period covers, there
+        is nobody to freeze, and the two statements that would look for them over the whole pool
+        (each member's balance read again) are not run."""
+        if self.covers is None or self._all_covered:
             return
         cause = freeze_cause(self.period.key, run_id)
         uncovered = and_(self.base_cond, ~self.cond)
