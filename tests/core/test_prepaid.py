@@ -432,7 +432,8 @@ def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_
     app, truckers_pool, make_driver, tmp_path
 ):
     # The count of the members whose balance covers the share found them all: no statement looks
-    # over the pool for members to freeze (each would read every member's balance again).
+    # over the pool for members to freeze, and the charges are written without reading each
+    # member's balance again (each would read every member's balance once more).
     _prepaid(app, truckers_pool, make_driver)
     app.import_top_ups(POOL, _csv(tmp_path, "2,165,2026-10-05,R-2", "3,200,2026-10-05,R-3", "4,108,2026-10-05,R-4"))
     _death(app, 1)
@@ -451,6 +452,8 @@ def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_
     assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]
     assert any("COALESCE((SELECT BALANCES.BALANCE_MINOR" in s for s in statements)  # the balances were counted
     assert not [s for s in statements if s.startswith(("INSERT INTO MEMBER_STATUS_CHANGES", "UPDATE MEMBERS"))]
+    (charges,) = [s for s in statements if s.startswith("INSERT INTO CHARGES")]
+    assert "BALANCES" not in charges
     _books_ok(app)
 
 

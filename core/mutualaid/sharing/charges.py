@@ -197,6 +197,11 @@ class RunCharges:
                     break
             else:  # pragma: no cover - the share rises with every round and is bounded by the need
                 raise StateError("prepaid balances did not settle; nothing was charged")
+            if self._all_covered:
+                # Every member the period covers has a balance that covers the share: the filter
+                # would only read each member's balance again, in the walk and in the insert. (The
+                # pool is locked for the run, so no balance changes in between.)
+                self.filters = []
             # Fewer members share a larger part: whether the year's cap can bind is decided again on
             # the share they are actually asked for.
             self.caps = _caps(self.session, self.pool, self.period, self.claims, plan.largest_charge)
