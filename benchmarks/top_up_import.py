@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -74,7 +75,7 @@ def _floor(app: MutualAid, pool_id: int, members: range) -> float:
                 "entry_id BIGINT)"
             )
         )
-        for name, columns in _TOP_UP_INDEXES(conn):
+        for name, columns in _top_up_indexes(conn):
             conn.execute(text(f"CREATE INDEX floor_{name} ON floor_top_ups ({columns})"))
     marker = "?" if app.engine.dialect.name == "sqlite" else "%s"
     sql = (
@@ -92,7 +93,7 @@ def _floor(app: MutualAid, pool_id: int, members: range) -> float:
     return elapsed
 
 
-def _TOP_UP_INDEXES(conn) -> list[tuple[str, str]]:  # noqa: N802
+def _top_up_indexes(conn: Any) -> list[tuple[str, str]]:
     """The secondary indexes of ``top_ups`` as (name, columns), read from the database itself."""
     if conn.dialect.name == "sqlite":
         names = [row[1] for row in conn.execute(text("PRAGMA index_list(top_ups)")) if row[3] == "c"]

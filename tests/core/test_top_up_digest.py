@@ -80,16 +80,20 @@ def _stored(session: Session, rows: list[tuple[int, int, date, str]], entry_id: 
     return top_ups_digest(session, 1, entry_id)
 
 
+def _both_give_the_definitions_digest(app: MutualAid, rows: list[tuple[int, int, date, str]]) -> None:
+    expected = top_up_rows_digest(rows)
+    with Session(app.engine) as session:
+        assert _staged(session, rows) == expected
+        assert _stored(session, rows, 5) == (len(rows), sum(r[1] for r in rows), expected)
+        session.rollback()
+
+
 @pytest.mark.parametrize("batch", [1, 2, 3, 65_536])
 def test_staged_and_stored_top_ups_give_the_definitions_digest(
     app: MutualAid, monkeypatch: pytest.MonkeyPatch, batch: int
 ) -> None:
     monkeypatch.setattr(digests, "BATCH", batch)
-    expected = top_up_rows_digest(ROWS)
-    with Session(app.engine) as session:
-        assert _staged(session, ROWS) == expected
-        assert _stored(session, ROWS, 5) == (len(ROWS), sum(r[1] for r in ROWS), expected)
-        session.rollback()
+    _both_give_the_definitions_digest(app, ROWS)
 
 
 def test_a_reference_edited_among_ties_changes_the_stored_digest(app: MutualAid) -> None:
@@ -116,8 +120,4 @@ _ROW = st.tuples(
 def test_any_top_ups_give_the_definitions_digest(app: MutualAid, rows, batch) -> None:
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(digests, "BATCH", batch)
-        expected = top_up_rows_digest(rows)
-        with Session(app.engine) as session:
-            assert _staged(session, rows) == expected
-            assert _stored(session, rows, 5) == (len(rows), sum(r[1] for r in rows), expected)
-            session.rollback()
+        _both_give_the_definitions_digest(app, rows)

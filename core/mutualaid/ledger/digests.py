@@ -297,9 +297,7 @@ def payments_digest(session: Session, batch_id: int) -> tuple[int, int, int, int
                 paid += int(amount)
             else:
                 failed += 1
-            text = days.get(day, "") if day is not None else None
-            if text == "":
-                text = days[day] = _plain(_day(day))
+            text = _plain_day(days, day)
             if (
                 text is not None
                 and type(run_id) is int
@@ -312,6 +310,17 @@ def payments_digest(session: Session, batch_id: int) -> tuple[int, int, int, int
                 lines.append(_line((int(run_id), int(member_id), str(result), _day(day), int(amount))).decode("utf-8"))
         digest.update("".join(lines).encode("utf-8"))
     return rows, paid_count, paid, failed, digest.hexdigest()
+
+
+def _plain_day(days: dict[Any, str | None], day: Any) -> str | None:
+    """A stored day's ISO text when JSON writes it as it is (see :func:`_plain`), else ``None``;
+    each distinct value worked out once, in ``days``."""
+    if day is None:
+        return None
+    text = days.get(day, "")
+    if text == "":
+        text = days[day] = _plain(_day(day))
+    return text
 
 
 def _plain(text: str | None) -> str | None:
@@ -376,9 +385,7 @@ def _top_ups_of(session: Session, sql: str, params: Sequence[Any]) -> tuple[int,
             if (member_id, day, amount) != last:
                 _untie(tied, lines)
                 last = (member_id, day, amount)
-            text = days.get(day, "") if day is not None else None
-            if text == "":
-                text = days[day] = _plain(_day(day))
+            text = _plain_day(days, day)
             if (
                 text is not None
                 and type(member_id) is int
