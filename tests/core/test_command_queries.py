@@ -161,6 +161,72 @@ def test_a_chain_rewritten_since_the_verification_makes_every_row_summed(novembe
     assert read
 
 
+def _top_up_statements(app: MutualAid, action: Callable[[], Any]) -> tuple[Any, list[tuple[str, str]]]:
+    """What ``action`` returns, and the statements it ran that read ``top_ups``, each with its
+    plan on SQLite (empty on PostgreSQL)."""
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "TOP_UPS" in statement.upper().replace("TOP_UPS.", "").replace("TOP_UP_", ""):
+            seen.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        result = action()
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    plans = []
+    with app.engine.connect() as conn:
+        for statement, parameters in seen:
+            plan = ""
+            if conn.dialect.name == "sqlite":
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                plan = " | ".join(row[3] for row in rows)
+            plans.append((statement, plan))
+    return result, plans
+
+
+def test_a_verified_ledger_balances_from_the_top_ups_posted_since(app, truckers_pool, make_driver, tmp_path):
+    # Top-ups grow with the pool like charges: the entries the last verification reached count by
+    # what they recorded, and only the top-ups posted since are read, by their entry; the reversed
+    # ones are found from their reversals. A row edited behind the ledger's back shows to the fen
+    # while its entry is unverified, and is ledger verify --full's to find once it is.
+    app.create_pool(truckers_pool(payments={"model": "prepaid"}))
+    for n in range(1, 5):
+        app.join(POOL, **make_driver(n))
+    path = tmp_path / "top-ups.csv"
+    path.write_text("member_id,amount,date,reference\n2,10,2026-11-02,R-1\n3,20,2026-11-02,R-2\n", encoding="utf-8")
+    app.import_top_ups(POOL, path)
+    mistaken = app.top_up(POOL, 4, "5", "2026-11-03", "R-3")
+    app.reverse_top_up(POOL, mistaken.id, reason="entered twice")
+    before, read_before = _top_up_statements(app, lambda: app.reconcile_books(POOL))
+    assert before.ok and read_before
+    assert app.verify_ledger(POOL).ok
+    after, read_after = _top_up_statements(app, lambda: app.reconcile_books(POOL))
+    assert after == before
+    (only,) = read_after  # the reversed top-ups, from their reversals
+    assert "top_up_reversals" in only[0]
+    if app.engine.dialect.name == "sqlite":
+        assert "SEARCH top_ups USING INTEGER PRIMARY KEY (rowid=?)" in only[1], only[1]
+    later = app.top_up(POOL, 1, "7", "2026-11-04", "R-4")
+    report, read = _top_up_statements(app, lambda: app.reconcile_books(POOL))
+    assert report.ok
+    by_entry = [plan for statement, plan in read if "entry_id IN" in statement]
+    assert len(by_entry) == 1 and len(read) == 2
+    if app.engine.dialect.name == "sqlite":
+        assert "ix_top_ups_pool_id_entry_id (pool_id=? AND entry_id=?)" in by_entry[0], by_entry
+        assert "SCAN" not in " ".join(plan for _, plan in read)
+    _sql(app, f"UPDATE top_ups SET amount_minor = amount_minor + 1 WHERE id = {later.id}")
+    assert _mismatches(app.reconcile_books(POOL)) == {"cash": -1}
+    _sql(app, f"UPDATE top_ups SET amount_minor = amount_minor - 1 WHERE id = {later.id}")
+    assert app.verify_ledger(POOL).ok
+    _sql(app, "UPDATE top_ups SET amount_minor = amount_minor + 100 WHERE reference = 'R-1'")
+    assert app.reconcile_books(POOL).ok  # a verified entry counts by what it recorded
+    full = app.verify_ledger(POOL, full=True)
+    assert not full.ok
+    assert any("the top-ups of this entry were altered" in p.message for p in full.problems)
+
+
 def _member_statements(app: MutualAid, action: Callable[[], Any]) -> list[tuple[str, Any]]:
     """The statements ``action`` ran that read ``members``."""
     seen: list[tuple[str, Any]] = []

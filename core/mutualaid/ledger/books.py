@@ -2,10 +2,10 @@
 balance account by account with the charges, payments, balances, claims and runs they summarise,
 with no account past zero on the side it must never cross (cash below 0, say: :mod:`.limits`).
 
-The charges and payments are the records that grow with the pool (a run charges every member), so
-the runs and payment batches that the last successful ``ledger verify`` reached are counted by the
-totals their entries recorded, which that verification proved equal to their rows; only those
-posted since are summed row by row. ``ledger balance`` then reads a bounded number of rows on a pool
+The charges, payments and top-ups are the records that grow with the pool (a run charges every
+member), so the runs, payment batches and top-up entries that the last successful ``ledger
+verify`` reached are counted by the totals their entries recorded, which that verification proved
+equal to their rows; only those posted since are summed row by row. ``ledger balance`` then reads a bounded number of rows on a pool
 of millions, as long as the ledger is verified after each run; a row edited behind the ledger's
 back after a verification is found by ``ledger verify --full``, as for the incremental verification.
 """
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ..db.bulk import chunks, ids_in
 from ..db.models import (
     Balance,
     Charge,
@@ -110,6 +111,8 @@ class _Verified:
     checked: bool
     charged: dict[int, int]
     paid: dict[int, int]
+    #: The sequence number of the last entry the verification reached.
+    seq: int = 0
 
 
 def _verified(session: Session, pool_id: int) -> _Verified:
@@ -135,7 +138,7 @@ def _verified(session: Session, pool_id: int) -> _Verified:
             charged[int(run_id)] = facts["charged"]
         elif kind == EntryKind.PAYMENTS and batch_id is not None and isinstance(facts.get("paid"), int):
             paid[int(batch_id)] = facts["paid"]
-    return _Verified(True, charged, paid)
+    return _Verified(True, charged, paid, checkpoint.seq)
 
 
 def _charged_postpaid(session: Session, runs: Select[Any], verified: _Verified) -> int:
@@ -162,6 +165,36 @@ def _paid(session: Session, pool_id: int, runs: Select[Any], verified: _Verified
     if not rest:
         return known
     return known + _total(session, received.where(Payment.batch_id.in_(rest)))
+
+
+def _topped_up(session: Session, pool_id: int, verified: _Verified) -> int:
+    """Top-ups received and not reversed. For the top-up entries the last verification reached,
+    what their cash lines recorded: the verification proved each entry's rows equal to the total
+    it posted with those lines, under the same hash. The rows of the entries posted since, found by
+    their entry; less every reversed top-up, found by its reversal."""
+    standing = TopUp.id.not_in(select(TopUpReversal.top_up_id))
+    if not verified.checked:
+        return _total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, standing))
+    entries = (LedgerEntry.pool_id == pool_id, LedgerEntry.kind == EntryKind.TOP_UP)
+    recorded = _total(
+        session,
+        _sum(LedgerLine.amount_minor)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(*entries, LedgerEntry.seq <= verified.seq, LedgerLine.account == Account.CASH),
+    )
+    since = [int(e) for e in session.scalars(select(LedgerEntry.id).where(*entries, LedgerEntry.seq > verified.seq))]
+    rows = sum(
+        _total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, ids_in(TopUp.entry_id, chunk)))
+        for chunk in chunks(since)
+    )
+    reversed_ = _total(
+        session,
+        _sum(TopUp.amount_minor)
+        .select_from(TopUpReversal)
+        .join(TopUp, TopUp.id == TopUpReversal.top_up_id)
+        .where(TopUpReversal.pool_id == pool_id, TopUp.pool_id == pool_id),
+    )
+    return recorded + rows - reversed_
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +254,7 @@ def _records(session: Session, pool_id: int) -> _Records:
         ),
         refunds=_total(session, _sum(Claim.refund_minor).where(Claim.pool_id == pool_id)),
         surplus_out=last.surplus_out_minor if last is not None else 0,
-        topped_up=_total(
-            session,
-            _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, TopUp.id.not_in(select(TopUpReversal.top_up_id))),
-        ),
+        topped_up=_topped_up(session, pool_id, verified),
         investigated=_total(
             session,
             _sum(ClaimCost.amount_minor).where(
