@@ -3,8 +3,8 @@
 SQLite keeps no statistics until ``ANALYZE`` is run (PostgreSQL's autovacuum gathers its own):
 without them its planner guesses, and a guess can walk a 10-million-row index for a few thousand
 rows. The commands that grow a table by many rows (a sharing run writing charges, a member
-import, a payment import) call :func:`refresh_statistics` with the tables they wrote, inside
-their own transaction, so the statistics commit or roll back with the rows.
+import, a payment or top-up import) call :func:`refresh_statistics` with the tables they wrote,
+inside their own transaction, so the statistics commit or roll back with the rows.
 """
 
 from __future__ import annotations
@@ -20,13 +20,20 @@ __all__ = ["ANALYSIS_LIMIT", "refresh_statistics"]
 ANALYSIS_LIMIT = 1000
 
 
-def refresh_statistics(session: Session, *tables: type[Base]) -> None:
+def refresh_statistics(session: Session, *tables: type[Base], postgresql: bool = False) -> None:
     """``ANALYZE`` the table of each of the models ``tables`` on SQLite, sampling at most :data:`ANALYSIS_LIMIT` rows per
-    index; nothing on other databases. Runs in the session's transaction."""
+    index; on PostgreSQL too with ``postgresql`` (its own sample, a fraction of a second), for a
+    table that the same command run again at once would read by the statistics autovacuum has not
+    gathered yet (a second file of top-ups looking its references up among the first's). Runs in
+    the session's transaction."""
     connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    if connection.dialect.name == "postgresql" and postgresql:
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {quote(table.__tablename__)}")
+        return
     if connection.dialect.name != "sqlite" or not tables:
         return
-    quote = connection.dialect.identifier_preparer.quote
     previous = connection.exec_driver_sql("PRAGMA analysis_limit").scalar()
     connection.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
     try:
