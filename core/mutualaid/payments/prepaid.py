@@ -44,6 +44,7 @@ from .top_up_checks import (
     Earlier,
     TopUpCells,
     TopUpItem,
+    add_staged_to_balances,
     add_to_balances,
     frozen_balances,
     top_up_problems,
@@ -349,17 +350,14 @@ def _apply_staged(
     unfreeze: list[tuple[int, date]] = []
     last: int | None = None
     while True:
-        query = select(table.c.member_id, func.sum(table.c.amount)).group_by(table.c.member_id)
+        query = select(table.c.member_id).distinct()
         if last is not None:
             query = query.where(table.c.member_id > last)
-        sums = [
-            (int(m), int(a)) for m, a in session.execute(query.order_by(table.c.member_id).limit(staging.CHUNK_ROWS))
-        ]
-        if not sums:
+        member_ids = [int(m) for m in session.scalars(query.order_by(table.c.member_id).limit(staging.CHUNK_ROWS))]
+        if not member_ids:
             break
-        member_ids = [m for m, _ in sums]
         frozen = frozen_balances(session, member_ids)
-        add_to_balances(connection, pool.id, sums)
+        add_staged_to_balances(connection, pool.id, table, member_ids[0], member_ids[-1])
         if frozen:
             unfreeze.extend(unfreezing(session, pool, frozen, _top_ups_of(session, table, sorted(frozen))))
         last = member_ids[-1]

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..csvfiles import parse_amount, parse_member_number, text_problem
@@ -22,7 +23,16 @@ from ..pools import PoolRecord, pool_today
 from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
 from .common import pool_members
 
-__all__ = ["Earlier", "TopUpCells", "TopUpItem", "add_to_balances", "frozen_balances", "top_up_problems", "unfreezing"]
+__all__ = [
+    "Earlier",
+    "TopUpCells",
+    "TopUpItem",
+    "add_staged_to_balances",
+    "add_to_balances",
+    "frozen_balances",
+    "top_up_problems",
+    "unfreezing",
+]
 
 
 @dataclass(slots=True)
@@ -260,3 +270,22 @@ def add_to_balances(connection: Connection, pool_id: int, amounts: list[tuple[in
     )
     for start in range(0, len(amounts), BULK_BATCH):
         connection.exec_driver_sql(sql, [(mid, pool_id, amount) for mid, amount in amounts[start : start + BULK_BATCH]])
+
+
+def add_staged_to_balances(connection: Connection, pool_id: int, table: Table, first: int, last: int) -> None:
+    """Add the top-ups staged in ``table`` (columns ``member_id`` and ``amount``) of the members
+    numbered ``first`` to ``last`` to their balances, creating the rows that do not exist yet: one
+    upsert of the staged rows' sums, nothing sent row by row."""
+    balances = cast(Table, Balance.__table__)
+    builder: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    source = (
+        select(table.c.member_id, literal(pool_id), func.sum(table.c.amount))
+        .where(table.c.member_id >= first, table.c.member_id <= last)  # SQLite's upsert needs a WHERE
+        .group_by(table.c.member_id)
+    )
+    stmt = builder(balances).from_select(["member_id", "pool_id", "balance_minor"], source)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[balances.c.member_id],
+        set_={"balance_minor": balances.c.balance_minor + stmt.excluded.balance_minor},
+    )
+    connection.execute(stmt)
