@@ -75,7 +75,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0013"
+    assert current_revision(empty_engine) == head_revision() == "0014"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -109,7 +109,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0013"
+    assert current_revision(empty_engine) == "0014"
     assert _differences(empty_engine) == []
 
 
@@ -149,7 +149,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0013"
+    assert current_revision(empty_engine) == "0014"
     assert _differences(empty_engine) == []
 
 
@@ -158,7 +158,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0013"
+    assert current_revision(empty_engine) == "0014"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):
@@ -391,3 +391,42 @@ def test_0013_indexes_a_pools_top_ups_by_reference_and_by_entry(empty_engine, pl
         assert app.balance("js-truckers", 3).balance_minor == 2000
     finally:
         app.close()
+
+
+def _balances_options(engine: Engine) -> list[str] | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'balances'")).scalar_one()
+
+
+def test_0014_fills_the_balances_pages_to_half_on_postgresql(empty_engine, plugins, truckers_pool, make_driver):
+    # A prepaid pool whose run deducts every balance, at the head, down to 0013 and up again: the
+    # same balances each way; on PostgreSQL the pages filled to half at the head only.
+    pool = truckers_pool(payments={"model": "prepaid"}, settings={"accidental_death_benefit": 300})
+    url = _shared_at_head(empty_engine, plugins, pool, [], 0)
+    app = mutualaid.MutualAid(url, plugins=plugins)
+    try:
+        for n in range(1, 4):
+            app.join("js-truckers", **make_driver(n))
+            app.top_up("js-truckers", n, "200", "2026-10-05", f"R-{n}")
+        _share(app, *_DEATHS[0])
+    finally:
+        app.close()
+    postgresql = empty_engine.dialect.name == "postgresql"
+
+    def balances() -> list[tuple[int, int]]:
+        with empty_engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT member_id, balance_minor FROM balances ORDER BY 1"))]
+
+    deducted = balances()
+    assert deducted == [(1, 20000), (2, 3800), (3, 3800)]  # 324.00 over #2 and #3: 162.00 each
+    if postgresql:
+        assert _balances_options(empty_engine) == ["fillfactor=50"]
+    with empty_engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0013")
+    if postgresql:
+        assert _balances_options(empty_engine) is None
+    assert upgrade(empty_engine) is True
+    assert balances() == deducted
+    if postgresql:
+        assert _balances_options(empty_engine) == ["fillfactor=50"]
+    assert _differences(empty_engine) == []
