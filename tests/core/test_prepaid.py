@@ -15,14 +15,18 @@ from sqlalchemy import event, func, select, update
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, NotFoundError, StateError, ValidationError, hookimpl, load_plugins
+from mutualaid.cli.common import table
 from mutualaid.db.models import Balance, LedgerEntry, Member, MemberStatusChange, Pool, TopUp
 from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
 from mutualaid.members import frozen_spans, lifecycle
+from mutualaid.money import format_minor, from_minor
 from mutualaid.payments import after_deduction, count_low_balances, low_balance_members
 from mutualaid.periods import parse_period
 from mutualaid.pools import get_pool
 
 POOL = "js-truckers"
+#: The columns of 'balance low'.
+LOW_COLUMNS = ("member", "name", "status", "balance")
 
 
 class LowBalances:
@@ -611,3 +615,34 @@ def test_balance_command_errors_are_one_line_and_change_nothing(invoke, app, tru
     rows = invoke("balance", "import", POOL, str(_csv(tmp_path, "2,1,2026-10-05,")))
     assert rows.exit_code == 1 and "top-ups.csv:2: reference: is required" in rows.output
     assert _state(app) == before
+
+
+def test_balance_low_prints_as_it_reads_what_the_list_form_printed(app, truckers_pool, make_driver, invoke, capsys):
+    # Every member of a new prepaid pool is below the level: the command streams them, never asking
+    # for the whole list, and prints the table and the JSON array the list form printed.
+    _prepaid(app, truckers_pool, make_driver, members=12)
+    app.top_up(POOL, 3, "100", "2026-10-05", "R-3")
+    app.top_up(POOL, 5, "2.50", "2026-10-05", "R-5")
+    low = app.low_balances(POOL)
+    assert [(m.member_id, m.balance_minor) for m in low][:5] == [(1, 0), (2, 0), (4, 0), (5, 250), (6, 0)]
+    capsys.readouterr()
+    table([(m.member_id, m.name, m.status, format_minor(m.balance_minor, "CNY")) for m in low], LOW_COLUMNS)
+    expected = capsys.readouterr().out
+    as_json = [
+        {
+            "member_id": m.member_id,
+            "name": m.name,
+            "status": m.status,
+            "balance": str(from_minor(m.balance_minor, "CNY")),
+        }
+        for m in low
+    ]
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(MutualAid, "low_balances", lambda *args, **kwargs: pytest.fail("the whole list was asked for"))
+        result = invoke("balance", "low", POOL)
+        assert (result.exit_code, result.stdout) == (0, expected)
+        assert len(result.stdout.splitlines()) == 11 + 2
+        result = invoke("balance", "low", POOL, "--json")
+        assert (result.exit_code, json.loads(result.stdout)) == (0, as_json)
+        result = invoke("balance", "low", POOL, "--limit", "2")
+        assert result.exit_code == 0 and [line.split()[0] for line in result.stdout.splitlines()[2:]] == ["1", "2"]

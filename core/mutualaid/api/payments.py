@@ -134,3 +134,16 @@ class PaymentVerbs(Application):
         with self.reading() as session:
             record = pools.get_pool(session, self.plugins, pool)
             return list(payments.low_balance_members(session, record, threshold, limit=limit))
+
+    def iter_low_balances(
+        self, pool: str, threshold: Decimal | str | int | None = None, *, limit: int | None = None
+    ) -> Iterator[LowBalance]:
+        """:meth:`low_balances` as they are read, for pools of any size (a new prepaid pool of
+        millions has every member below the level): one query streamed in one read transaction that
+        stays open until the iterator is exhausted or closed. Nothing is read, and no mistake
+        raised, until the first member is asked for."""
+        from .. import payments, pools
+
+        with self.reading() as session:
+            record = pools.get_pool(session, self.plugins, pool)
+            yield from payments.low_balance_members(session, record, threshold, limit=limit)

@@ -10,7 +10,17 @@ import click
 from ..money import format_minor, from_minor
 from ..vocabulary import Layout, Locale, NoticeKind, values
 from ..wording import plural
-from .common import State, dump, json_option, layout_option, pass_state, table, templates_option
+from .common import (
+    LIST_NAME_WIDTH,
+    State,
+    dump,
+    dump_stream,
+    json_option,
+    layout_option,
+    pass_state,
+    stream_table,
+    templates_option,
+)
 from .notices import format_option, formats_of
 
 __all__ = ["balance_group"]
@@ -140,26 +150,30 @@ def balance_show(state: State, pool: str, member: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def balance_low(state: State, pool: str, threshold: str | None, limit: int | None, as_json: bool) -> None:
-    """List the live members whose balance is below the reminder level (frozen members included)."""
+    """List the live members whose balance is below the reminder level (frozen members included).
+
+    The members are printed as they are read, so a pool of millions lists in constant memory (the
+    table's column widths are set by the pool's highest member number and the first rows).
+    """
     app = state.app
     currency = app.pool(pool).currency
-    members = app.low_balances(pool, threshold, limit=limit)
+    members = app.iter_low_balances(pool, threshold, limit=limit)
     if as_json:
-        dump(
-            [
-                {
-                    "member_id": m.member_id,
-                    "name": m.name,
-                    "status": m.status,
-                    "balance": str(from_minor(m.balance_minor, currency)),
-                }
-                for m in members
-            ]
+        dump_stream(
+            {
+                "member_id": m.member_id,
+                "name": m.name,
+                "status": m.status,
+                "balance": str(from_minor(m.balance_minor, currency)),
+            }
+            for m in members
         )
         return
-    table(
-        [(m.member_id, m.name, m.status, format_minor(m.balance_minor, currency)) for m in members],
+    stream_table(
+        ((m.member_id, m.name, m.status, format_minor(m.balance_minor, currency)) for m in members),
         ("member", "name", "status", "balance"),
+        least=(len(str(app.member_number_bound(pool))),),
+        most=(None, LIST_NAME_WIDTH),
     )
 
 

@@ -160,6 +160,9 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
             click.echo("  ".join("-" * w for w in widths))
 
 
+#: The widest the name column of a streamed member listing grows (terminal columns); a longer name is printed whole.
+LIST_NAME_WIDTH = 24
+
 #: Rows :func:`stream_table` reads before it fixes the column widths.
 STREAM_SAMPLE = 1000
 #: Lines :func:`stream_table` writes at once.

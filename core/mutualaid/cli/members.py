@@ -10,7 +10,18 @@ from typing import Any
 import click
 
 from ..errors import MutualAidError, ValidationError
-from .common import State, dump, dump_stream, fmt_value, json_option, pairs, pass_state, stream_table, table
+from .common import (
+    LIST_NAME_WIDTH,
+    State,
+    dump,
+    dump_stream,
+    fmt_value,
+    json_option,
+    pairs,
+    pass_state,
+    stream_table,
+    table,
+)
 
 __all__ = ["member_group"]
 
@@ -203,10 +214,6 @@ class _ImportBars:
             self.bar.update(self.bar.length - self.done)
         self.bar.__exit__(None, None, None)
         self.bar = None
-
-
-#: The widest the name column of 'member list' grows (terminal columns); a longer name is printed whole.
-LIST_NAME_WIDTH = 24
 
 
 @member_group.command("list")
