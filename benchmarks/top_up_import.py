@@ -12,7 +12,8 @@ primary key and indexes). It prints the seconds, rows per second, the ratio and 
 memory (its maximum resident set), and checks the imports' figures, the balances and that the
 ledger verifies. It then times, as processes, the commands that read or write one thing of a
 member on that pool: ``balance topup``, ``balance show``, ``balance reverse``, then the incremental
-``ledger verify`` after them and ``ledger balance``. It never asserts a time.
+``ledger verify`` after them and ``ledger balance``, and ``balance low``: its first page and the whole
+listing (every member the files did not top up is below the level). It never asserts a time.
 
     python benchmarks/top_up_import.py --members 1000000 --top-ups 300000
     python benchmarks/top_up_import.py --members 10000000 --top-ups 1000000
@@ -132,6 +133,11 @@ def _one_member_commands(url: str, workdir: Path, member: int) -> list[tuple[str
     timed.append(("ledger verify (incremental)", elapsed, peak))
     elapsed, peak = _command(url, "ledger", "balance", "bench", out=workdir / "out.txt")
     timed.append(("ledger balance", elapsed, peak))
+    elapsed, peak = _command(url, "balance", "low", "bench", "--limit", "50", out=workdir / "out.txt")
+    timed.append(("balance low --limit 50", elapsed, peak))
+    elapsed, peak = _command(url, "balance", "low", "bench", out=workdir / "low.txt")
+    listed = len((workdir / "low.txt").read_text(encoding="utf-8").splitlines()) - 2
+    timed.append((f"balance low, every member below the level ({listed:,})", elapsed, peak))
     return timed
 
 
