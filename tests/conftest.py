@@ -9,8 +9,10 @@ tests fail rather than skip.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -33,6 +35,16 @@ PG_ENV = "MUTUALAID_TEST_POSTGRES_URL"
 TABLES = tuple(table.name for table in reversed(Base.metadata.sorted_tables))
 
 _pg_results = {"passed": 0, "skipped": 0, "failed": 0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads or writes the operator's own mutualaid home (the default database and key
+    file): the run gets a home of its own, removed at its end, which a test may replace. (A
+    module-wide fixture, built before the autouse fixture that names the run's key, once wrote a
+    key into the real one.)"""
+    home = tempfile.mkdtemp(prefix="mutualaid-test-home-")
+    os.environ["MUTUALAID_HOME"] = home
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -15,9 +15,10 @@ MEMBERS = 240
 
 
 @pytest.fixture(scope="module")
-def shared_pool(tmp_path_factory, plugins, _sqlite_template):
+def shared_pool(tmp_path_factory, plugins, _sqlite_template, _identity_key):
     """A pool of a few hundred drivers with 2026-11 shared, exact apportionment (some pay the
-    extra fen); module-wide, SQLite (the workers read the committed file)."""
+    extra fen); module-wide, SQLite (the workers read the committed file). Built before any test's
+    own fixtures run, so it names the run's key itself (it once wrote one into the home directory)."""
     import shutil
 
     from mutualaid import MutualAid
@@ -26,16 +27,18 @@ def shared_pool(tmp_path_factory, plugins, _sqlite_template):
     path = tmp_path_factory.mktemp("parallel") / "mutualaid.db"
     shutil.copyfile(_sqlite_template, path)
     url = f"sqlite:///{path}"
-    app = MutualAid(url, plugins=plugins)
-    pool = {**TRUCKERS_POOL, "sharing": {**TRUCKERS_POOL["sharing"], "rounding": "exact"}}
-    app.create_pool(pool)
-    for n in range(1, MEMBERS + 1):
-        app.join(POOL, **driver(n, born=date(1975, 1, 1) + timedelta(days=n // 1000 + n % 7)))
-    claim = app.file_claim(POOL, 1, event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25")
-    app.approve_claim(claim.id)
-    result = app.share(POOL, "2026-11")
-    assert result.extra_count  # some members pay one more fen than others
-    app.close()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setenv("MUTUALAID_KEY_FILE", str(_identity_key))
+        app = MutualAid(url, plugins=plugins)
+        pool = {**TRUCKERS_POOL, "sharing": {**TRUCKERS_POOL["sharing"], "rounding": "exact"}}
+        app.create_pool(pool)
+        for n in range(1, MEMBERS + 1):
+            app.join(POOL, **driver(n, born=date(1975, 1, 1) + timedelta(days=n // 1000 + n % 7)))
+        claim = app.file_claim(POOL, 1, event_kind="accidental_death", event_date="2026-10-20", filed_on="2026-10-25")
+        app.approve_claim(claim.id)
+        result = app.share(POOL, "2026-11")
+        assert result.extra_count  # some members pay one more fen than others
+        app.close()
     return url
 
 
