@@ -189,6 +189,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        # The loaded members' identities are placeholders that no key decrypts: the commands'
+        # processes look for a key in the scratch directory (there is none), never the operator's.
+        os.environ["MUTUALAID_HOME"] = tmp
+        os.environ.pop("MUTUALAID_KEY_FILE", None)
         if not args.database_url:
             print(f"SQLite, {args.members:,} members, two files of {args.top_ups:,} top-ups")
             run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.members, args.top_ups, Path(tmp))
