@@ -4,16 +4,42 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from mutualaid import BenefitDecision, Cohort, CohortRules, EventKind, Plugins, hookimpl, load_plugins
 from mutualaid.cohort import SharingWeights
 
-__all__ = ["WEIGHTED_COHORT", "drop_ledger_guards", "plain_id_number", "restore_ledger_guards", "weighted_plugins"]
+__all__ = [
+    "WEIGHTED_COHORT",
+    "drop_ledger_guards",
+    "plain_id_number",
+    "restore_ledger_guards",
+    "statements_run",
+    "weighted_plugins",
+]
+
+
+def statements_run(
+    engine: Any, action: Callable[[], Any], keep: Callable[[str], bool] = lambda statement: True
+) -> tuple[Any, list[tuple[str, Any]]]:
+    """What ``action`` returns, and the statements it ran through ``engine`` (with their
+    parameters) that ``keep`` accepts; the driver's own cursors (a digest's) are not seen."""
+    seen: list[tuple[str, Any]] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if keep(statement):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        return action(), seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
 
 
 class _WeightedSettings(BaseModel):

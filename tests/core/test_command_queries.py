@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from support import drop_ledger_guards
+from support import drop_ledger_guards, statements_run
 
 from mutualaid import MutualAid
 
@@ -164,17 +164,9 @@ def test_a_chain_rewritten_since_the_verification_makes_every_row_summed(novembe
 def _top_up_statements(app: MutualAid, action: Callable[[], Any]) -> tuple[Any, list[tuple[str, str]]]:
     """What ``action`` returns, and the statements it ran that read ``top_ups``, each with its
     plan on SQLite (empty on PostgreSQL)."""
-    seen: list[tuple[str, Any]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if "TOP_UPS" in statement.upper().replace("TOP_UPS.", "").replace("TOP_UP_", ""):
-            seen.append((statement, parameters))
-
-    event.listen(app.engine, "before_cursor_execute", keep)
-    try:
-        result = action()
-    finally:
-        event.remove(app.engine, "before_cursor_execute", keep)
+    result, seen = statements_run(
+        app.engine, action, lambda s: "TOP_UPS" in s.upper().replace("TOP_UPS.", "").replace("TOP_UP_", "")
+    )
     plans = []
     with app.engine.connect() as conn:
         for statement, parameters in seen:

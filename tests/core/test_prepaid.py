@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
+from support import statements_run
 
 import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, NotFoundError, StateError, ValidationError, hookimpl, load_plugins
@@ -441,16 +442,8 @@ def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_
     _prepaid(app, truckers_pool, make_driver)
     app.import_top_ups(POOL, _csv(tmp_path, "2,165,2026-10-05,R-2", "3,200,2026-10-05,R-3", "4,108,2026-10-05,R-4"))
     _death(app, 1)
-    statements: list[str] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).upper())
-
-    event.listen(app.engine, "before_cursor_execute", keep)
-    try:
-        run = app.share(POOL, "2026-11")  # 324.00 over three: 108.00 each, all of #4's balance
-    finally:
-        event.remove(app.engine, "before_cursor_execute", keep)
+    run, ran = statements_run(app.engine, lambda: app.share(POOL, "2026-11"))  # 324.00 over three: 108.00 each
+    statements = [" ".join(statement.split()).upper() for statement, _ in ran]
     assert (run.members, run.share_minor, run.frozen_count) == (3, 10800, 0)
     assert _balances(app) == {2: 5700, 3: 9200, 4: 0}
     assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]

@@ -11,30 +11,16 @@ with sequential scans off, as its tables are tiny).
 
 from __future__ import annotations
 
-from typing import Any
+from support import statements_run
 
-from sqlalchemy import event
-
-from mutualaid import MutualAid
 from mutualaid.ledger.digests import STORED_TOP_UPS
 
 POOL = "js-truckers"
 
 
-def _reading_top_ups(app: MutualAid, run: Any) -> list[tuple[str, Any]]:
-    statements: list[tuple[str, Any]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        upper = " ".join(statement.upper().split())
-        if upper.startswith("SELECT") and any(f"{word} TOP_UPS" in upper for word in ("FROM", "JOIN")):
-            statements.append((statement, parameters))
-
-    event.listen(app.engine, "before_cursor_execute", keep)
-    try:
-        run()
-    finally:
-        event.remove(app.engine, "before_cursor_execute", keep)
-    return statements
+def _reads_top_ups(statement: str) -> bool:
+    upper = " ".join(statement.upper().split())
+    return upper.startswith("SELECT") and any(f"{word} TOP_UPS" in upper for word in ("FROM", "JOIN"))
 
 
 def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make_driver, tmp_path):
@@ -52,7 +38,7 @@ def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make
         app.balance(POOL, 4)
         assert app.verify_ledger(POOL, full=True).ok
 
-    statements = _reading_top_ups(app, commands)
+    _, statements = statements_run(app.engine, commands, _reads_top_ups)
     # ledger verify reads each entry's top-ups for their digest through the driver's own cursor
     with app.engine.connect() as conn:
         entry_id = conn.exec_driver_sql("SELECT max(entry_id) FROM top_ups").scalar_one()
