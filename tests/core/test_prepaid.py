@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from support import statements_run
 
 import mutualaid_truckers
@@ -22,6 +22,7 @@ from mutualaid.ledger import list_entries, reconcile_books, verify_ledger
 from mutualaid.members import frozen_spans, lifecycle
 from mutualaid.money import format_minor, from_minor
 from mutualaid.payments import after_deduction, count_low_balances, low_balance_members
+from mutualaid.payments.balances import covers
 from mutualaid.periods import parse_period
 from mutualaid.pools import get_pool
 
@@ -447,7 +448,7 @@ def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_
     assert (run.members, run.share_minor, run.frozen_count) == (3, 10800, 0)
     assert _balances(app) == {2: 5700, 3: 9200, 4: 0}
     assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]
-    assert any("COALESCE((SELECT BALANCES.BALANCE_MINOR" in s for s in statements)  # the balances were counted
+    assert any(s.startswith("SELECT COUNT") and "FROM BALANCES" in s for s in statements)  # the balances were counted
     assert not [s for s in statements if s.startswith(("INSERT INTO MEMBER_STATUS_CHANGES", "UPDATE MEMBERS"))]
     (charges,) = [s for s in statements if s.startswith("INSERT INTO CHARGES")]
     assert "BALANCES" not in charges
@@ -639,3 +640,22 @@ def test_balance_low_prints_as_it_reads_what_the_list_form_printed(app, truckers
         assert (result.exit_code, json.loads(result.stdout)) == (0, as_json)
         result = invoke("balance", "low", POOL, "--limit", "2")
         assert result.exit_code == 0 and [line.split()[0] for line in result.stdout.splitlines()[2:]] == ["1", "2"]
+
+
+def test_coverage_as_a_join_covers_the_members_coverage_by_value_covers(app, truckers_pool, make_driver, tmp_path):
+    # covers() takes the EXISTS form when the amount asked is above 0 (a member without a balance
+    # row is then never covered), the balance read as a value otherwise: the same members either way.
+    _prepaid(app, truckers_pool, make_driver, members=5)
+    app.import_top_ups(POOL, _csv(tmp_path, "2,100,2026-10-05,R-2", "3,50,2026-10-05,R-3", "4,49.99,2026-10-05,R-4"))
+    with app.transaction() as s:
+
+        def covered(condition: Any) -> list[int]:
+            return list(s.scalars(select(Member.id).where(condition).order_by(Member.id)))
+
+        expected = {1: [2, 3, 4], 4999: [2, 3, 4], 5000: [2, 3], 10000: [2], 10001: []}
+        for amount, members in expected.items():
+            by_value = covers(literal(amount))
+            as_join = covers(literal(amount), least=amount)
+            assert "EXISTS" in str(as_join) and "EXISTS" not in str(by_value)
+            assert covered(by_value) == covered(as_join) == members
+        assert covered(covers(literal(0))) == [1, 2, 3, 4, 5]  # nothing asked: everyone is covered

@@ -333,9 +333,9 @@ def _change_where(
     connection.execute(
         insert(_history()).from_select(
             _HISTORY_COLUMNS,
-            select(Member.id, literal(change.value), literal(status.value), literal(since), literal(cause)).where(
-                matching
-            ),
+            select(Member.id, literal(change.value), literal(status.value), literal(since), literal(cause))
+            .where(matching)
+            .order_by(Member.id),  # history rows, and the hooks fired from them, in member order
         )
     )
     changed = connection.execute(update(_members()).where(matching).values(status=status.value, **values)).rowcount
