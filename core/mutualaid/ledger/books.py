@@ -172,8 +172,8 @@ def _topped_up(session: Session, pool_id: int, verified: _Verified) -> int:
     what their cash lines recorded: the verification proved each entry's rows equal to the total
     it posted with those lines, under the same hash. The rows of the entries posted since, found by
     their entry; less every reversed top-up, found by its reversal."""
-    standing = TopUp.id.not_in(select(TopUpReversal.top_up_id))
     if not verified.checked:
+        standing = TopUp.id.not_in(select(TopUpReversal.top_up_id))
         return _total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, standing))
     entries = (LedgerEntry.pool_id == pool_id, LedgerEntry.kind == EntryKind.TOP_UP)
     recorded = _total(

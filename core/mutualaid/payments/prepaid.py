@@ -256,10 +256,7 @@ def _check_staged(
     connection = session.connection()
     Index(f"ix_{table.name}_reference", table.c.reference, table.c.line).create(connection)
     Index(f"ix_{table.name}_member", table.c.member_id, table.c.line).create(connection)
-    if connection.dialect.name == "postgresql":
-        # autovacuum never sees a temporary table: without statistics each chunk's look-ups, and
-        # the balances' sums a chunk of members at a time, were planned as scans of every row
-        connection.exec_driver_sql(f"ANALYZE {table.name}")
+    staging.analyse(session, table)  # each chunk's look-ups, and the balances' sums, by the indexes
     figures = _Figures()
     for rows in staged_chunks(session, table, staging.CHUNK_ROWS):
         items = [TopUpItem(line, member_id, amount, day, reference) for line, member_id, amount, day, reference in rows]

@@ -23,7 +23,7 @@ from ..money import format_minor
 from ..pools import PoolRecord
 from ..vocabulary import LIVE_STATUSES, MemberStatus, PaymentResult
 from .common import PostpaidRun, pool_members
-from .staging import CHUNK_ROWS, RepeatedNumbers, staged_chunks
+from .staging import CHUNK_ROWS, RepeatedNumbers, analyse, staged_chunks
 
 __all__ = ["Figures", "Known", "PaymentRow", "check_staged", "known_shares", "repeat_problems", "share_problem"]
 
@@ -217,8 +217,7 @@ def check_staged(
         Index(f"ix_{table.name}_member", table.c.member_id, table.c.run_id, table.c.paid, table.c.line).create(
             connection
         )
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"ANALYZE {table.name}")  # autovacuum never sees a temporary table
+    analyse(session, table)
     run_ids = sorted(runs)
     for staged_rows in _unusual_chunks(session, table, run_ids, repeated.any, CHUNK_ROWS):
         rows = [

@@ -25,7 +25,16 @@ from ..csvfiles import SHOWN_PROBLEMS, RowProblems
 from ..db.bulk import bulk_insert
 from ..errors import ImportRowsError
 
-__all__ = ["CHUNK_ROWS", "KEPT_PROBLEMS", "RepeatedNumbers", "StreamedProblems", "stage", "staged", "staged_chunks"]
+__all__ = [
+    "CHUNK_ROWS",
+    "KEPT_PROBLEMS",
+    "RepeatedNumbers",
+    "StreamedProblems",
+    "analyse",
+    "stage",
+    "staged",
+    "staged_chunks",
+]
 
 #: Rows read, checked and written at a time: what an import holds in memory, whatever the file.
 CHUNK_ROWS = 10_000
@@ -119,6 +128,15 @@ def staged(session: Session, name: str, *columns: Column[Any]) -> Iterator[Table
     finally:
         if not broken:
             connection.exec_driver_sql(drop)
+
+
+def analyse(session: Session, table: Table) -> None:
+    """Gather the staging table's statistics on PostgreSQL, once its rows and indexes are in:
+    autovacuum never sees a temporary table, and without statistics the look-ups of each chunk
+    were planned as scans of every staged row. (SQLite plans them by the indexes as they are.)"""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}")
 
 
 def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], *, days_as_text: bool = False) -> None:
