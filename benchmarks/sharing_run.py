@@ -6,7 +6,9 @@ the same run, times a bare ``INSERT ... SELECT`` that writes the same rows (the 
 the notice day, selected by the same condition, with a constant amount) into a scratch table shaped
 like ``charges`` (same primary key, no other index, ``WITHOUT ROWID`` on SQLite). It prints the times, the ratio and the
 process's peak memory, and checks the run reconciles and the ledger verifies. It never asserts a
-time. The first run starts the rotation of the extra minor units; later runs continue it, so they
+time. It also times, alone, the two reads every run must make besides its write (the count of the
+members who share, and the read of its charges back for their digest), and prints the floor with
+them: the least any run that counts, writes and digests could take. The first run starts the rotation of the extra minor units; later runs continue it, so they
 also walk the sharing index to where the previous run stopped.
 
 With ``--prepaid`` the pool is prepaid: each member is given a balance of 100 CNY set-based (written
@@ -38,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from mutualaid import MutualAid
 from mutualaid.db import scratch_database
-from mutualaid.ledger import verify_ledger
+from mutualaid.ledger import charge_figures, verify_ledger
 
 #: Members written per statement while loading.
 LOAD_SLICE = 10_000_000
@@ -155,6 +157,26 @@ def _floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
     return elapsed
 
 
+def _reads(app: MutualAid, pool_id: int, notice_day: str, run_id: int) -> tuple[float, float]:
+    """Seconds of the two reads every exact, digested run must make besides its write, each alone:
+    counting the members who share (the share needs their number before anything is written; the
+    same condition as the floor's), and reading back the run's charges for their SHA-256 (what the
+    ledger records, and what ``ledger verify`` reads)."""
+    started = time.perf_counter()
+    with app.engine.connect() as conn:
+        conn.execute(
+            text(
+                f"SELECT count(*) FROM members WHERE pool_id = {pool_id} AND joined_on < '{notice_day}' "
+                f"AND (ended_on IS NULL OR ended_on >= '{notice_day}') AND status != 'frozen'"
+            )
+        ).scalar()
+    counted = time.perf_counter() - started
+    started = time.perf_counter()
+    with app.transaction() as session:
+        charge_figures(session, run_id)
+    return counted, time.perf_counter() - started
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -198,7 +220,7 @@ def run(url: str, members: int, repeat: int, *, prepaid: bool = False) -> None:
         )
         if prepaid:
             print(f"gave each a balance of 100 CNY set-based in {_give_balances(app, record.id):.2f} s")
-        runs, floors, fresh = [], [], []
+        runs, floors, fresh, reads = [], [], [], []
         postgresql = app.engine.dialect.name == "postgresql"
         # One death a million members: every member's share is then about 0.32 CNY whatever N (the
         # floor writes a constant 32 fen). With one death among 100M, the share would be a third of
@@ -223,6 +245,7 @@ def run(url: str, members: int, repeat: int, *, prepaid: bool = False) -> None:
             floors.append(_floor(app, record.id, result.notice_date.isoformat()))
             if postgresql:
                 fresh.append(_keyed_after_floor(app, record.id, result.notice_date.isoformat()))
+            reads.append(_reads(app, record.id, result.notice_date.isoformat(), result.run_id))
             print(
                 f"  run {attempt + 1}: {result.members:,} members sharing {deaths} deaths, "
                 f"{result.share_minor / 100:.2f} CNY each (+0.01 for {result.extra_count:,}), in {runs[-1]:.2f} s; "
@@ -233,6 +256,14 @@ def run(url: str, members: int, repeat: int, *, prepaid: bool = False) -> None:
         print(f"sharing run (median of {repeat}): {share:.2f} s")
         print(f"floor, bare INSERT ... SELECT of the same rows: {floor:.2f} s")
         print(f"ratio: {share / floor:.2f}x")
+        counted = statistics.median(r[0] for r in reads)
+        digested = statistics.median(r[1] for r in reads)
+        bound = floor + counted + digested
+        print(
+            f"the run's two reads, each alone: the count of the members who share {counted:.2f} s, the digest of "
+            f"its charges {digested:.2f} s; with the floor, {bound:.2f} s ({bound / floor:.2f}x the floor), "
+            f"the least a run that counts, writes and digests its charges could take; the run is {share / bound:.2f}x that"
+        )
         if postgresql:
             after = statistics.median(fresh)
             print(
