@@ -352,7 +352,9 @@ def values(enum: type[StrEnum]) -> tuple[str, ...]:
 
 
 def check_values(column: str, enum: type[StrEnum] | tuple[str, ...]) -> str:
-    """The SQL of a CHECK constraint keeping ``column`` to the values of ``enum``."""
+    """The SQL of a CHECK constraint keeping ``column`` to the values of ``enum``, written as
+    equalities (``status = 'active' OR status = 'frozen' OR ...``): SQLite checks an ``IN`` list of
+    three values or more in a CHECK constraint by building a table of them for every row written,
+    which cost a bulk write about 2.5 µs a row (revision 0015)."""
     allowed = values(enum) if isinstance(enum, type) else enum
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in allowed)
-    return f"{column} IN ({quoted})"
+    return " OR ".join(f"{column} = '{v.replace(chr(39), chr(39) * 2)}'" for v in allowed)
