@@ -8,7 +8,9 @@ one in ten ``failed``, the others ``paid`` with their amount) and times the real
 in the figure). In the same run it times the floor: a bare ``executemany`` of the same M rows into
 a scratch table shaped like ``payments`` (same columns, primary key and indexes). It prints the
 seconds, the rows per second, the ratio and the command's peak memory (its maximum resident set),
-and checks the import's figures and that the ledger verifies. With ``--list`` it also times
+and checks the import's figures and that the ledger verifies. It also times, alone, what any import
+must do besides writing (start a process, read the file, read the rows back for their digest) and
+prints the floor with them: the least an import could take. With ``--list`` it also times
 ``mutualaid payment list`` of the period: its first page (``--limit 50``) and the whole listing
 (printed to ``/dev/null``), each with its peak memory. It never asserts a time.
 
@@ -23,6 +25,7 @@ Needs the truckers plugin installed (``make test`` or ``make demo`` installs it)
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import json
 import os
@@ -38,6 +41,7 @@ from sqlalchemy.engine import make_url
 from mutualaid import MutualAid
 from mutualaid.db import scratch_database
 from mutualaid.ledger import verify_ledger
+from mutualaid.ledger.digests import payments_digest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sharing_run import _load_members  # noqa: E402  (the set-based loader, shared)
@@ -149,6 +153,24 @@ def _floor(app: MutualAid, run_id: int, rows: list[tuple[int, str, int]], day: s
     return elapsed
 
 
+def _least(app: MutualAid, url: str, path: Path, workdir: Path) -> tuple[float, float, float]:
+    """Seconds of what any import of the file must do besides writing its rows, each alone: start a
+    process (``mutualaid --version``), read the file's rows (Python's csv module, nothing checked)
+    and read the batch's payments back for the digest its ledger entry records."""
+    start, _ = _command(url, "--version", out=workdir / "version.txt")
+    started = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as handle:
+        for _ in csv.reader(handle):
+            pass
+    read = time.perf_counter() - started
+    with app.engine.connect() as conn:
+        batch = conn.execute(text("SELECT max(id) FROM payment_batches")).scalar_one()
+    started = time.perf_counter()
+    with app.transaction() as session:
+        payments_digest(session, batch)
+    return start, read, time.perf_counter() - started
+
+
 def run(url: str, members: int, payments: int, workdir: Path, *, listing: bool = False) -> None:
     app = MutualAid(url)
     try:
@@ -182,6 +204,13 @@ def run(url: str, members: int, payments: int, workdir: Path, *, listing: bool =
         )
         print(f"floor, bare executemany of the same rows: {floor:.2f} s ({len(rows) / floor:,.0f} rows/s)")
         print(f"ratio: {imported / floor:.2f}x")
+        start, read, digest = _least(app, url, path, workdir)
+        least = floor + start + read + digest
+        print(
+            f"what any import must do besides writing, each alone: start a process {start:.2f} s, read the file "
+            f"{read:.2f} s, read the rows back for their digest {digest:.2f} s; with the floor, {least:.2f} s "
+            f"({least / floor:.2f}x the floor), the least an import could take; the import is {imported / least:.2f}x that"
+        )
         del rows
         if listing:
             _listing(app, url, workdir)
