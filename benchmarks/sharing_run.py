@@ -104,6 +104,14 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
     return time.perf_counter() - started
 
 
+def _covered(pool_id: int, notice_day: str) -> str:
+    """SQL for the members covered at 00:00 on the notice day, the condition a run shares among."""
+    return (
+        f"pool_id = {pool_id} AND joined_on < '{notice_day}' AND (ended_on IS NULL OR ended_on >= '{notice_day}') "
+        "AND status != 'frozen'"
+    )
+
+
 def _keyed_after_floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
     """PostgreSQL: the same rows into a fresh table without a key, the key built after (as a run
     writes its partition, mutualaid.db.partitions): the floor of the way the run writes."""
@@ -115,11 +123,7 @@ def _keyed_after_floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
             )
         )
         conn.execute(
-            text(
-                f"INSERT INTO floor_fresh SELECT 1, id, 32 FROM members WHERE pool_id = {pool_id} "
-                f"AND joined_on < '{notice_day}' AND (ended_on IS NULL OR ended_on >= '{notice_day}') "
-                "AND status != 'frozen'"
-            )
+            text(f"INSERT INTO floor_fresh SELECT 1, id, 32 FROM members WHERE {_covered(pool_id, notice_day)}")
         )
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
         conn.execute(text("ALTER TABLE floor_fresh ADD PRIMARY KEY (run_id, member_id)"))
@@ -145,11 +149,7 @@ def _floor(app: MutualAid, pool_id: int, notice_day: str) -> float:
     with app.engine.begin() as conn:
         # The same rows: the members covered at 00:00 on the notice day, with a constant amount.
         conn.execute(
-            text(
-                f"INSERT INTO floor_charges SELECT 1, id, 32 FROM members WHERE pool_id = {pool_id} "
-                f"AND joined_on < '{notice_day}' AND (ended_on IS NULL OR ended_on >= '{notice_day}') "
-                "AND status != 'frozen'"
-            )
+            text(f"INSERT INTO floor_charges SELECT 1, id, 32 FROM members WHERE {_covered(pool_id, notice_day)}")
         )
     elapsed = time.perf_counter() - started
     with app.engine.begin() as conn:
@@ -164,12 +164,7 @@ def _reads(app: MutualAid, pool_id: int, notice_day: str, run_id: int) -> tuple[
     ledger records, and what ``ledger verify`` reads)."""
     started = time.perf_counter()
     with app.engine.connect() as conn:
-        conn.execute(
-            text(
-                f"SELECT count(*) FROM members WHERE pool_id = {pool_id} AND joined_on < '{notice_day}' "
-                f"AND (ended_on IS NULL OR ended_on >= '{notice_day}') AND status != 'frozen'"
-            )
-        ).scalar()
+        conn.execute(text(f"SELECT count(*) FROM members WHERE {_covered(pool_id, notice_day)}")).scalar()
     counted = time.perf_counter() - started
     started = time.perf_counter()
     with app.transaction() as session:
