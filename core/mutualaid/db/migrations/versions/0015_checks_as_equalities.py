@@ -85,14 +85,16 @@ def _quoted(value: str) -> str:
 
 
 def upgrade() -> None:
-    _rewrite(as_list, as_equalities)
+    _rewrite(as_list, as_equalities, "revision 0014")
 
 
 def downgrade() -> None:
-    _rewrite(as_equalities, as_list)
+    _rewrite(as_equalities, as_list, "this revision")
 
 
-def _rewrite(old: Form, new: Form) -> None:
+def _rewrite(old: Form, new: Form, writer: str) -> None:
+    """Rewrite each constraint of :data:`CHECKS` from its ``old`` form to its ``new`` one; ``writer``
+    names the revision that wrote the old form, for the message when one is not found."""
     if op.get_bind().dialect.name != "sqlite":
         return
     offline = context.is_offline_mode()
@@ -111,7 +113,7 @@ def _rewrite(old: Form, new: Form) -> None:
     finally:
         op.execute("PRAGMA writable_schema = OFF")
     if not offline:
-        _check_rewritten(old, new)
+        _check_rewritten(old, new, writer)
 
 
 def _definitions() -> dict[str, str]:
@@ -135,11 +137,11 @@ def _check_parses(old: Form, new: Form) -> None:
         scratch.close()
 
 
-def _check_rewritten(old: Form, new: Form) -> None:
+def _check_rewritten(old: Form, new: Form, writer: str) -> None:
     definitions = _definitions()
     for table, column, values in CHECKS:
         if new(column, values) not in definitions[table] or old(column, values) in definitions[table]:
             raise RuntimeError(
-                f"table {table}: its CHECK constraint on {column} is not as revision 0014 wrote it; "
+                f"table {table}: its CHECK constraint on {column} is not as {writer} wrote it; "
                 "nothing was changed (the migration is rolled back)"
             )
