@@ -109,9 +109,23 @@ class ApplicantCheck:
 
     def __call__(self, raw: Mapping[str, Any]) -> tuple[Applicant | None, list[str]]:
         """The applicant of ``raw`` (text values by column), or ``None`` with every problem."""
+        return self.check(
+            raw.get("id_number"),
+            raw.get("name"),
+            raw.get("birth_date"),
+            raw.get("joined_on"),
+            {k: v for k, v in raw.items() if k not in CORE},
+        )
+
+    def check(
+        self, id_text: Any, name_text: Any, born_text: Any, joined_text: Any, attributes_raw: Mapping[str, Any]
+    ) -> tuple[Applicant | None, list[str]]:
+        """The applicant of the core columns' values and the cohort's attribute columns
+        (``attributes_raw``, by name; ``None`` or empty for a value not given), or ``None`` with
+        every problem: what an import calls with a row's cells, without a mapping of the row."""
         problems: list[str] = []
-        id_number = normalize_id_number(raw.get("id_number") or "")
-        name = str(raw.get("name") or "").strip()
+        id_number = normalize_id_number(id_text or "")
+        name = str(name_text or "").strip()
         if id_number:
             problem = text_problem(id_number, limit=64)
             if problem:
@@ -126,19 +140,17 @@ class ApplicantCheck:
             problems.append("name: is required")
         birth: date | None = None
         joined: date | None = self._default_joined
-        born_text = raw.get("birth_date")
         if not born_text:
             problems.append("birth_date: is required")
         else:
             birth = self._day(born_text, "birth_date", problems)
-        joined_text = raw.get("joined_on")
         if joined_text:
             joined = self._day(joined_text, "joined_on", problems)
         if birth is not None and joined is not None and birth > joined:
             problems.append(f"birth_date: {birth.isoformat()} is after the joining day {joined.isoformat()}")
         if joined is not None and self._window is not None:
             problems.extend(self._window.problems(joined))
-        attributes, attribute_problems = self._attributes({k: v for k, v in raw.items() if k not in CORE})
+        attributes, attribute_problems = self._attributes(attributes_raw)
         if attribute_problems:
             problems.extend(attribute_problems)
         if problems or birth is None or joined is None or attributes is None:

@@ -32,7 +32,7 @@ from ..plugins import Plugins
 from ..pools import PoolRecord
 from ..privacy import mask_id_number
 from ..vocabulary import MemberStatus
-from .eligibility import ApplicantCheck, JoinWindow
+from .eligibility import CORE, CORE_COLUMNS, OPTIONAL_CORE_COLUMNS, ApplicantCheck, JoinWindow
 from .lifecycle import member_seal_tail
 
 __all__ = ["WORKER_CHECKER", "CheckedChunk", "RowChecker", "check_in_worker"]
@@ -101,6 +101,15 @@ class RowChecker:
         #: The contact columns the file has (not also a cohort attribute), in the table's order.
         self.contacts = tuple(name for name in CONTACT_FIELDS if name in header and name not in own)
         self._contact_checks = [(name, CONTACT_CHECKS[name]) for name in self.contacts]
+        #: Where each core column is in a row (past its end when the file has no such column), and
+        #: each column of the cohort's attributes: a row's values are read by place, not by name.
+        self._core_at = tuple(
+            header.index(name) if name in header else len(header) for name in (*CORE_COLUMNS, *OPTIONAL_CORE_COLUMNS)
+        )
+        self._contacts_at = tuple((header.index(name), check) for name, check in self._contact_checks)
+        self._attributes_at = tuple(
+            (name, at) for at, name in enumerate(header) if name not in CORE and name not in self.contacts
+        )
         self._shape = CsvFile(path, header, None)
         self._applicant = ApplicantCheck(
             plugins,
@@ -140,27 +149,35 @@ class RowChecker:
         if self._keep_applicants and checked.applicants is None:
             checked.applicants = []
         good, bad, applicants = checked.good.append, checked.bad.append, checked.applicants
-        header, width = self.header, len(self.header)
+        width = len(self.header)
         too_many = self._shape.too_many_cells
-        contact_checks = self._contact_checks
-        check_applicant = self._applicant
+        contacts_at = self._contacts_at
+        id_at, name_at, born_at, joined_at = self._core_at
+        attributes_at = self._attributes_at
+        check_applicant = self._applicant.check
         row_of = self._row
         contact_values: tuple[str | None, ...] = ()
         for line, cells in records:
-            if len(cells) > width:
+            count = len(cells)
+            if count > width:
                 bad((line, cells, too_many(cells) or ""))
                 continue
-            raw = dict(zip(header, cells, strict=False))  # a short row: the missing cells are empty
             contact_problems: list[str] = []
-            if contact_checks:
+            if contacts_at:
                 found = []
-                for name, check in contact_checks:
-                    value, problem = check(raw.pop(name, ""))
+                for at, check in contacts_at:  # a short row: the missing cells are empty
+                    value, problem = check(cells[at] if at < count else "")
                     found.append(value)
                     if problem is not None:
                         contact_problems.append(problem)
                 contact_values = tuple(found)
-            applicant, problems = check_applicant(raw)
+            applicant, problems = check_applicant(
+                cells[id_at] if id_at < count else None,
+                cells[name_at] if name_at < count else None,
+                cells[born_at] if born_at < count else None,
+                cells[joined_at] if joined_at < count else None,
+                {name: cells[at] for name, at in attributes_at if at < count},
+            )
             if contact_problems:
                 problems = [*problems, *contact_problems]
                 applicant = None
@@ -168,7 +185,7 @@ class RowChecker:
                 bad((line, cells, "; ".join(problems)))
                 continue
             row, tail = row_of(applicant)
-            good((line, (*row, *contact_values) if contact_checks else row, tail))
+            good((line, (*row, *contact_values) if contacts_at else row, tail))
             if applicants is not None:
                 applicants.append(applicant)
         return checked
