@@ -21,8 +21,8 @@ import mutualaid_truckers
 from mutualaid import ImportRowsError, MutualAid, load_plugins
 from mutualaid.db.models import Member, MemberStatusChange
 from mutualaid.hookspecs import hookimpl
-from mutualaid.keys import load_key
-from mutualaid.members import importing
+from mutualaid.keys import load_key, seal_encoding
+from mutualaid.members import importing, lifecycle
 from mutualaid.members.sealing import member_seal
 
 BAD_CLASS = "licence class C1 is not accepted; accepted classes: A1, A2, B1, B2"
@@ -394,3 +394,8 @@ def test_the_pools_people_are_found_among_a_whole_chunk_by_the_live_index(app, p
         assert len(plans) == 1, plans
         assert "SEARCH members USING INDEX uq_members_live_person (pool_id=? AND id_hash=?)" in plans[0]
         assert "ix_members_sharing" not in plans[0]
+
+
+@given(st.lists(st.text(max_size=30), min_size=4, max_size=4))
+def test_a_rows_seal_tail_is_the_seal_encoding_of_its_four_texts(texts):
+    assert lifecycle.member_seal_tail(*texts) == seal_encoding(texts)

@@ -211,8 +211,9 @@ def admit(
 def member_seal_tail(name: str, id_number: str, birth_date: str, joined_on: str) -> str:
     """What :func:`~mutualaid.members.sealing.member_seal` signs after the member number, encoded
     (:func:`~mutualaid.keys.seal_encoding`; the days as ISO text): known once a row is checked,
-    before the member has a number. :func:`admit_many` seals the row with it."""
-    return seal_encoding((name, id_number, birth_date, joined_on))
+    before the member has a number. :func:`admit_many` seals the row with it. Written out, as
+    :func:`~mutualaid.keys.seal_encoding` writes four texts: an import encodes one for every row."""
+    return f"{len(name)}:{name}{len(id_number)}:{id_number}{len(birth_date)}:{birth_date}{len(joined_on)}:{joined_on}"
 
 
 def admit_many(
