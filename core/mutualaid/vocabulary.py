@@ -357,4 +357,9 @@ def check_values(column: str, enum: type[StrEnum] | tuple[str, ...]) -> str:
     three values or more in a CHECK constraint by building a table of them for every row written,
     which cost a bulk write about 2.5 µs a row (revision 0015)."""
     allowed = values(enum) if isinstance(enum, type) else enum
-    return " OR ".join(f"{column} = '{v.replace(chr(39), chr(39) * 2)}'" for v in allowed)
+    return " OR ".join(f"{column} = {_sql_text(value)}" for value in allowed)
+
+
+def _sql_text(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
