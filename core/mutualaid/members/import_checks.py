@@ -100,13 +100,12 @@ class RowChecker:
         self.header = header
         #: The contact columns the file has (not also a cohort attribute), in the table's order.
         self.contacts = tuple(name for name in CONTACT_FIELDS if name in header and name not in own)
-        self._contact_checks = [(name, CONTACT_CHECKS[name]) for name in self.contacts]
         #: Where each core column is in a row (past its end when the file has no such column), and
         #: each column of the cohort's attributes: a row's values are read by place, not by name.
         self._core_at = tuple(
             header.index(name) if name in header else len(header) for name in (*CORE_COLUMNS, *OPTIONAL_CORE_COLUMNS)
         )
-        self._contacts_at = tuple((header.index(name), check) for name, check in self._contact_checks)
+        self._contacts_at = tuple((header.index(name), CONTACT_CHECKS[name]) for name in self.contacts)
         self._attributes_at = tuple(
             (name, at) for at, name in enumerate(header) if name not in CORE and name not in self.contacts
         )

@@ -290,7 +290,7 @@ def _added_before(session: Session, table: Table, items: list[TopUpItem], repeat
 
 def _first_lines(session: Session, table: Table, items: list[TopUpItem]) -> dict[str, int]:
     """The first line in the file of each reference of a chunk that an earlier line already holds
-    (a reference not given is on its first line). One query: each of the chunk's rows searched in
+    (a reference first met on its own line is left out). One query: each of the chunk's rows searched in
     the index of references and lines, a scalar sub-query a row, which both databases run as a
     probe of that index. (A join of the chunk with the whole table was planned on PostgreSQL as a
     hash of every staged row, each chunk: an import quadratic in its file.)"""
