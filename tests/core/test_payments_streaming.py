@@ -344,3 +344,94 @@ def test_a_balance_built_across_chunks_is_checked_against_the_largest_amount(
         f"{path}:4: amount: member #2's balance would be "
     )
     assert _state(app) == before
+
+
+def test_a_big_balance_is_checked_with_every_earlier_row_of_its_member_in_a_small_file(
+    app, truckers_pool, make_driver, tmp_path, monkeypatch
+):
+    # The file's total is within bounds, so only the rows that are not plainly right are checked
+    # one by one: here every row of #2, whose balance could pass the largest amount, and none of
+    # #3's and #4's in between. The balance #2's third row builds counts the first two.
+    _prepaid(app, truckers_pool, make_driver)
+    app.top_up(POOL, 2, "9999999999992", "2026-11-01", "BIG")
+    before = _state(app)
+    path = _top_ups_csv(
+        tmp_path,
+        "2,4,2026-11-09,R-1",
+        "3,1,2026-11-09,R-2",
+        "4,1,2026-11-09,R-3",
+        "2,4,2026-11-10,R-4",
+        "3,1,2026-11-10,R-5",
+        "2,4,2026-11-11,R-6",
+        "4,1,2026-11-11,R-7",
+    )
+    expected = [
+        f"{path}:7: amount: member #2's balance would be 10,000,000,000,004.00 CNY, beyond the largest amount "
+        "recorded (10,000,000,000,000.00)"
+    ]
+    for size in (1, 2, 3, 100):
+        monkeypatch.setattr(staging, "CHUNK_ROWS", size)
+        refused = _refused(app, path, "import_top_ups")
+        assert (str(refused), refused.problems) == (
+            f"{path}: 1 of 7 rows are invalid; no top-ups were imported:",
+            expected,
+        )
+    assert _state(app) == before
+    # Without the last row of #2 its balance reaches the largest amount exactly, which is allowed.
+    lines = path.read_text(encoding="utf-8").splitlines()
+    fits = _top_ups_csv(tmp_path, *lines[1:6], lines[7], name="fits.csv")
+    result = app.import_top_ups(POOL, fits)
+    assert (result.rows, result.members, result.total_minor) == (6, 3, 1200)
+    with app.transaction() as s:
+        assert dict(s.execute(select(Balance.member_id, Balance.balance_minor)).all()) == {2: 10**15, 3: 200, 4: 200}
+    _books_ok(app)
+
+
+def test_each_row_a_file_gets_wrong_is_found_among_plain_ones(app, truckers_pool, make_driver, tmp_path, monkeypatch):
+    # A member of another pool, a day after the pool's today, a day before the member joined, an
+    # exited member, a reference recorded in the pool: each is found, at any chunk size, among rows
+    # that are plainly right, one of which reuses the reference of a reversed top-up.
+    _prepaid(app, truckers_pool, make_driver)
+    app.create_pool(truckers_pool(key="other", name="Other"))
+    other = app.join("other", **make_driver(7)).id
+    late = app.join(POOL, **make_driver(5, joined_on="2026-11-05")).id
+    app.exit_member(POOL, 1, "2026-11-06")
+    app.top_up(POOL, 4, "1", "2026-11-01", "KEPT")
+    wrong = app.top_up(POOL, 4, "2", "2026-11-01", "WRONG")
+    app.reverse_top_up(POOL, wrong.id, reason="entered twice")
+    before = _state(app)
+    future = "2099-01-01"
+    path = _top_ups_csv(
+        tmp_path,
+        "2,1,2026-11-09,R-1",
+        f"{other},1,2026-11-09,R-2",
+        "3,1,2026-11-09,R-3",
+        f"4,1,{future},R-4",
+        "4,2,2026-11-09,WRONG",
+        f"{late},1,2026-11-04,R-6",
+        "1,1,2026-11-09,R-7",
+        "3,1,2026-11-09,KEPT",
+        "2,1,2026-11-10,R-9",
+    )
+    expected = [
+        f"{path}:3: member_id: pool {POOL!r} has no member #{other}",
+        f"{path}:5: date: {future} is in the future",
+        f"{path}:7: date: 2026-11-04 is before member #{late} joined on 2026-11-05",
+        f"{path}:8: member_id: member #1 is exited since 2026-11-06; only a live (active or frozen) member can top up",
+        f"{path}:9: reference: 'KEPT' was already recorded (top-up #1 of member #4 on 2026-11-01); a top-up is "
+        "recorded once",
+    ]
+    for size in (1, 2, 3, 100):
+        monkeypatch.setattr(staging, "CHUNK_ROWS", size)
+        refused = _refused(app, path, "import_top_ups")
+        assert str(refused) == f"{path}: 5 of 9 rows are invalid; no top-ups were imported:"
+        assert [p.split(" (today is")[0] for p in refused.problems] == expected
+    assert _state(app) == before
+    lines = path.read_text(encoding="utf-8").splitlines()
+    good = _top_ups_csv(tmp_path, lines[1], lines[3], lines[5], lines[9], name="good.csv")
+    result = app.import_top_ups(POOL, good)
+    assert (result.rows, result.members, result.total_minor) == (4, 3, 500)
+    with app.transaction() as s:
+        imported = select(TopUp.reference).where(TopUp.entry_id == _entry(app, "top-up").id).order_by(TopUp.id)
+        assert s.scalars(imported).all() == ["R-1", "R-3", "WRONG", "R-9"]
+    _books_ok(app)

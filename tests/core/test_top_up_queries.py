@@ -11,9 +11,11 @@ with sequential scans off, as its tables are tiny).
 
 from __future__ import annotations
 
+from sqlalchemy import Index, MetaData, Table
 from support import statements_run
 
 from mutualaid.ledger.digests import STORED_TOP_UPS
+from mutualaid.payments.prepaid import _staged_columns
 
 POOL = "js-truckers"
 
@@ -45,6 +47,8 @@ def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make
     statements.append((STORED_TOP_UPS, (1, entry_id)))
     searched = {
         "by reference": [s for s, _ in statements if "top_ups.reference IN" in s],
+        # the import's rows, each probing the pool's references
+        "staged by reference": [s for s, _ in statements if "top_ups.reference = mutualaid_top_up_rows.reference" in s],
         "by entry": [s for s, _ in statements if "top_ups.entry_id = " in s],
         "not posted": [s for s, _ in statements if "NOT IN" in s.upper() and "ENTRY_ID" in s.upper()],
     }
@@ -54,6 +58,7 @@ def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make
             conn.exec_driver_sql("DROP TABLE IF EXISTS sqlite_stat1")
     app.engine.dispose()  # connections that loaded the statistics are not reused
     with app.engine.begin() as conn:
+        _staging_table(conn)
         if conn.dialect.name == "postgresql":  # tiny tables: with scans off, an index must serve each
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             for statement, parameters in statements:
@@ -68,9 +73,18 @@ def test_top_ups_are_searched_by_reference_and_by_entry(app, truckers_pool, make
     for statement, plan in plans.items():
         assert "SCAN top_ups" not in plan, (statement, plan)
         assert "SEARCH top_ups USING" in plan, (statement, plan)
-    for statement in searched["by reference"]:
+    for statement in [*searched["by reference"], *searched["staged by reference"]]:
         assert "ix_top_ups_pool_id_reference (pool_id=? AND reference=?)" in plans[statement], plans[statement]
     for statement in [*searched["by entry"], STORED_TOP_UPS]:
         assert "ix_top_ups_pool_id_entry_id (pool_id=? AND entry_id=?)" in plans[statement], plans[statement]
     for statement in searched["not posted"]:  # the index alone, not the table
         assert "USING COVERING INDEX ix_top_ups_pool_id_entry_id (pool_id=?)" in plans[statement], plans[statement]
+
+
+def _staging_table(conn) -> None:
+    """The import's staging table as it stands while its rows are checked (temporary, with its two
+    indexes), for the statements that read it to be explained once the import has dropped it."""
+    table = Table("mutualaid_top_up_rows", MetaData(), *_staged_columns(), prefixes=["TEMPORARY"])
+    table.create(conn)
+    Index("ix_mutualaid_top_up_rows_reference", table.c.reference, table.c.line).create(conn)
+    Index("ix_mutualaid_top_up_rows_member", table.c.member_id, table.c.line).create(conn)

@@ -13,7 +13,7 @@ Services take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +32,7 @@ from ..ledger.digests import DIGEST_KIND, staged_top_ups_digest, top_up_rows_dig
 from ..ledger.posting import Line, post_entry
 from ..members import lifecycle
 from ..members.service import get_member
-from ..money import format_minor, to_minor
+from ..money import MAX_MINOR, format_minor, to_minor
 from ..plugins import Plugins
 from ..pools import PoolRecord, get_pool, lock_pool, pool_today
 from ..vocabulary import LIVE_STATUSES, Account, EntryKind, PaymentModel
@@ -47,8 +47,10 @@ from .top_up_checks import (
     add_staged_to_balances,
     add_to_balances,
     frozen_balances,
+    staged_frozen,
     top_up_problems,
     unfreezing,
+    unusual_top_ups,
 )
 
 __all__ = ["TOP_UP_COLUMNS", "import_top_ups", "top_up"]
@@ -172,11 +174,11 @@ def import_top_ups(session: Session, plugins: Plugins, pool_key: str, path: str 
     currency = pool.currency
     problems = StreamedProblems(path)
     with staged(session, "mutualaid_top_up_rows", *_staged_columns()) as table:
-        count, repeated = _read(session, path, currency, problems, table)
-        if count == 0 and not problems:
+        read = _read(session, path, currency, problems, table)
+        if read.count == 0 and not problems:
             raise ValidationError([f"{path}: the file has a header but no rows; nothing was imported"])
-        figures = _check_staged(session, pool, table, repeated, problems)
-        problems.raise_for(count, "top-ups")
+        figures = _check_staged(session, pool, table, read, problems)
+        problems.raise_for(read.count, "top-ups")
         entry_id, unfrozen = _apply_staged(
             session,
             plugins,
@@ -213,15 +215,26 @@ def _staged_columns() -> tuple[Column[Any], ...]:
     )
 
 
-def _read(
-    session: Session, path: Path, currency: str, problems: RowProblems, table: Table
-) -> tuple[int, RepeatedNumbers]:
-    """Each row read on its own, those that pass staged in ``table`` a chunk at a time. Returns the
-    rows read and the member numbers named more than once."""
-    repeated = RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0))
+@dataclass(slots=True)
+class _Read:
+    """What reading a file came to: its rows, those staged, their total and last day, and the member
+    numbers named more than once."""
+
+    repeated: RepeatedNumbers
+    count: int = 0
+    staged: int = 0
+    total: int = 0
+    last_day: date | None = None
+
+
+def _read(session: Session, path: Path, currency: str, problems: RowProblems, table: Table) -> _Read:
+    """Each row read on its own, those that pass staged in ``table`` a chunk at a time, and what
+    they come to added up as they go."""
+    read = _Read(repeated=RepeatedNumbers(int(session.scalar(select(func.max(Member.id))) or 0)))
     chunk: list[tuple[int, int, int, str, str]] = []
-    count = 0
-    read_row, add_problem, add_number = TopUpCells(currency).read, problems.add, repeated.add
+    count = total = 0
+    last_day = ""
+    read_row, add_problem, add_number = TopUpCells(currency).read, problems.add, read.repeated.add
     for line, cells in read_columns(path, TOP_UP_COLUMNS, (), problems):
         count += 1
         staged, row_problems = read_row(line, cells)
@@ -229,53 +242,58 @@ def _read(
             add_problem(line, problem)
         if staged is not None:
             add_number(staged[1])
+            total += staged[2]
+            if staged[3] > last_day:  # ISO days order as their text
+                last_day = staged[3]
             chunk.append(staged)
             if len(chunk) >= staging.CHUNK_ROWS:
+                read.staged += len(chunk)
                 stage(session, table, chunk, days_as_text=True)
                 chunk.clear()
+    read.staged += len(chunk)
     stage(session, table, chunk, days_as_text=True)
-    return count, repeated
+    read.count, read.total = count, total
+    read.last_day = date.fromisoformat(last_day) if last_day else None
+    return read
 
 
 @dataclass(slots=True)
 class _Figures:
-    """What the staged top-ups come to, added up as they are checked."""
+    """What the staged top-ups come to."""
 
     rows: int = 0
     total: int = 0
     last_day: date | None = None
     members: int = 0
-    earlier: Earlier = field(default_factory=Earlier)
 
 
-def _check_staged(
-    session: Session, pool: PoolRecord, table: Table, repeated: RepeatedNumbers, problems: RowProblems
-) -> _Figures:
-    """Check the staged top-ups a chunk at a time in line order, each chunk with what the earlier
-    lines bring: the top-ups of its members on earlier lines, the first line of its references."""
+def _check_staged(session: Session, pool: PoolRecord, table: Table, read: _Read, problems: RowProblems) -> _Figures:
+    """Check the staged top-ups against the pool and each other. One query finds the rows that are
+    not plainly right (:func:`~mutualaid.payments.top_up_checks.unusual_top_ups`); only those are
+    checked one by one, a chunk at a time in line order, each chunk with what the earlier lines
+    bring: the top-ups of its members on earlier lines, the first line of its references."""
     connection = session.connection()
     Index(f"ix_{table.name}_reference", table.c.reference, table.c.line).create(connection)
     Index(f"ix_{table.name}_member", table.c.member_id, table.c.line).create(connection)
-    staging.analyse(session, table)  # each chunk's look-ups, and the balances' sums, by the indexes
-    figures = _Figures()
-    for rows in staged_chunks(session, table, staging.CHUNK_ROWS):
+    staging.analyse(session, table)  # the look-ups of each row, and the balances' sums, by the indexes
+    earlier = Earlier()
+    query = unusual_top_ups(table, pool, MAX_MINOR - read.total)
+    for rows in staged_chunks(session, table, staging.CHUNK_ROWS, query):
         items = [TopUpItem(line, member_id, amount, day, reference) for line, member_id, amount, day, reference in rows]
         del rows
-        earlier = figures.earlier
-        earlier.added = _added_before(session, table, items, repeated)
+        earlier.added = _added_before(session, table, items, read.repeated)
         earlier.first_lines = _first_lines(session, table, items)
         for line, message in top_up_problems(session, pool, items, earlier):
             problems.add(line, message)
-        figures.rows += len(items)
-        last = max(r.day for r in items)
-        figures.last_day = last if figures.last_day is None else max(figures.last_day, last)
-    figures.total = figures.earlier.file_total
-    figures.members = int(session.scalar(select(func.count(table.c.member_id.distinct()))) or 0)
-    return figures
+    members = int(session.scalar(select(func.count(table.c.member_id.distinct()))) or 0)
+    return _Figures(rows=read.staged, total=read.total, last_day=read.last_day, members=members)
 
 
 def _added_before(session: Session, table: Table, items: list[TopUpItem], repeated: RepeatedNumbers) -> dict[int, int]:
-    """What the lines before a chunk add to each of its members named more than once in the file."""
+    """What the lines before a chunk add to each of its members named more than once in the file.
+    (The chunk's rows need not follow each other in the file: every row of a member whose balance
+    could pass the largest amount is checked, so the rows before such a member's are in earlier
+    chunks; for any other member the sum cannot matter.)"""
     again = sorted({r.member_id for r in items if r.member_id in repeated})
     added: dict[int, int] = {}
     for chunk in chunks(again):
@@ -290,18 +308,20 @@ def _added_before(session: Session, table: Table, items: list[TopUpItem], repeat
 
 def _first_lines(session: Session, table: Table, items: list[TopUpItem]) -> dict[str, int]:
     """The first line in the file of each reference of a chunk that an earlier line already holds
-    (a reference first met on its own line is left out). One query: each of the chunk's rows searched in
-    the index of references and lines, a scalar sub-query a row, which both databases run as a
-    probe of that index. (A join of the chunk with the whole table was planned on PostgreSQL as a
-    hash of every staged row, each chunk: an import quadratic in its file.)"""
+    (a reference first met on its own line is left out). A query a batch of the chunk's lines: each
+    row searched in the index of references and lines, a scalar sub-query a row, which both
+    databases run as a probe of that index. (A join of the chunk with the whole table was planned
+    on PostgreSQL as a hash of every staged row, each chunk: an import quadratic in its file.)"""
     earlier = table.alias("earlier")
     first = select(func.min(earlier.c.line)).where(earlier.c.reference == table.c.reference).scalar_subquery()
-    rows = session.execute(
-        select(table.c.line, table.c.reference, first).where(
-            table.c.line >= items[0].line, table.c.line <= items[-1].line
-        )
-    )
-    return {reference: int(line) for own, reference, line in rows if line < own}
+    found: dict[str, int] = {}
+    for lines in chunks([r.line for r in items]):
+        for own, reference, line in session.execute(
+            select(table.c.line, table.c.reference, first).where(ids_in(table.c.line, lines))
+        ):
+            if line < own:
+                found[reference] = int(line)
+    return found
 
 
 def _apply_staged(
@@ -345,19 +365,9 @@ def _apply_staged(
         )
     )
     unfreeze: list[tuple[int, date]] = []
-    last: int | None = None
-    while True:
-        query = select(table.c.member_id).distinct()
-        if last is not None:
-            query = query.where(table.c.member_id > last)
-        member_ids = [int(m) for m in session.scalars(query.order_by(table.c.member_id).limit(staging.CHUNK_ROWS))]
-        if not member_ids:
-            break
-        frozen = frozen_balances(session, member_ids)
-        add_staged_to_balances(connection, pool.id, table, member_ids[0], member_ids[-1])
-        if frozen:
-            unfreeze.extend(unfreezing(session, pool, frozen, _top_ups_of(session, table, sorted(frozen))))
-        last = member_ids[-1]
+    for frozen in staged_frozen(session, table, staging.CHUNK_ROWS):  # their balances before the file's
+        unfreeze.extend(unfreezing(session, pool, frozen, _top_ups_of(session, table, sorted(frozen))))
+    add_staged_to_balances(connection, pool.id, table)
     lifecycle.unfreeze(session, plugins, pool, unfreeze, cause="topped up")
     return entry.id, len(unfreeze)
 

@@ -1,15 +1,16 @@
 """What a single top-up and a file of them share: a row read on its own, the checks against the
-pool (:func:`top_up_problems`, the same code for one top-up and for every chunk of a file), and
-the writes to the members' balances with the unfreezing they bring."""
+pool (:func:`top_up_problems`, the same code for one top-up and for the rows of a file that
+:func:`unusual_top_ups` finds), and the writes to the members' balances with the unfreezing they
+bring."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, literal, select
+from sqlalchemy import Connection, Select, Table, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from ..db.bulk import BULK_BATCH, chunks, ids_in
 from ..db.models import Balance, Member, MemberStatusChange, TopUp, TopUpReversal
 from ..errors import StateError
 from ..fields import parse_date
+from ..members.lifecycle import has_ended
 from ..money import MAX_MINOR, format_minor, to_minor
 from ..pools import PoolRecord, pool_today
 from ..vocabulary import LIVE_STATUSES, MemberChange, MemberStatus
@@ -30,8 +32,10 @@ __all__ = [
     "add_staged_to_balances",
     "add_to_balances",
     "frozen_balances",
+    "staged_frozen",
     "top_up_problems",
     "unfreezing",
+    "unusual_top_ups",
 ]
 
 
@@ -217,6 +221,69 @@ def top_up_problems(
     return found
 
 
+def unusual_top_ups(table: Table, pool: PoolRecord, headroom: int) -> Select[Any]:
+    """The staged top-ups of a file (``table``: ``line``, ``member_id``, ``amount``, ``day``,
+    ``reference``) that are not plainly right, for :func:`top_up_problems` to check. A plainly right
+    row tops up a live member of the pool, not before they joined nor after the pool's today, with a
+    reference recorded nowhere in the pool (but on a reversed top-up) nor on an earlier line of the
+    file, and its member's balance is at most ``headroom`` (the largest amount recorded less the
+    file's total): no balance built from it can then pass the largest amount, nor can the file's
+    running total. Every row of a member above ``headroom`` is among those found, so that the
+    balance the rows before one of them build is the sum of found rows; with a ``headroom`` below
+    0 (a file totalling more than the largest amount) every row is. Members and balances are found
+    by their keys, references in the indexes of references."""
+    rows = table.c
+    earlier = table.alias("earlier")
+    reversed_ = select(TopUpReversal.top_up_id).where(TopUpReversal.top_up_id == TopUp.id).exists()
+    recorded = select(TopUp.id).where(TopUp.pool_id == pool.id, TopUp.reference == rows.reference, ~reversed_)
+    unusual = [
+        Member.id.is_(None),
+        Member.pool_id != pool.id,
+        has_ended(),
+        rows.day < Member.joined_on,
+        rows.day > pool_today(pool.definition),
+        func.coalesce(Balance.balance_minor, 0) > headroom,
+        recorded.exists(),
+        select(earlier.c.line).where(earlier.c.reference == rows.reference, earlier.c.line < rows.line).exists(),
+    ]
+    return (
+        select(table)
+        .select_from(
+            table.outerjoin(Member, Member.id == rows.member_id).outerjoin(Balance, Balance.member_id == rows.member_id)
+        )
+        .where(or_(*unusual))
+    )
+
+
+def staged_frozen(session: Session, table: Table, size: int) -> Iterator[dict[int, int]]:
+    """The balance before the top-ups of each frozen member the staged rows of ``table`` name,
+    ``size`` members at a time in member order: one query a chunk, from the member after the
+    last one read, the members found by their keys."""
+    last = 0
+    while True:
+        frozen = {
+            int(member_id): int(held)
+            for member_id, held in session.execute(
+                select(table.c.member_id, func.coalesce(Balance.balance_minor, 0))
+                .select_from(
+                    table.join(Member, Member.id == table.c.member_id).outerjoin(
+                        Balance, Balance.member_id == table.c.member_id
+                    )
+                )
+                .where(table.c.member_id > last, Member.status == MemberStatus.FROZEN)
+                .group_by(table.c.member_id, Balance.balance_minor)  # a member's rows, once
+                .order_by(table.c.member_id)
+                .limit(size)
+            )
+        }
+        if not frozen:
+            return
+        yield frozen
+        if len(frozen) < size:
+            return
+        last = max(frozen)
+
+
 def frozen_balances(session: Session, member_ids: list[int]) -> dict[int, int]:
     """The balance before the top-ups of each frozen member among ``member_ids``."""
     frozen: dict[int, int] = {}
@@ -272,15 +339,15 @@ def add_to_balances(connection: Connection, pool_id: int, amounts: list[tuple[in
         connection.exec_driver_sql(sql, [(mid, pool_id, amount) for mid, amount in amounts[start : start + BULK_BATCH]])
 
 
-def add_staged_to_balances(connection: Connection, pool_id: int, table: Table, first: int, last: int) -> None:
-    """Add the top-ups staged in ``table`` (columns ``member_id`` and ``amount``) of the members
-    numbered ``first`` to ``last`` to their balances, creating the rows that do not exist yet: one
-    upsert of the staged rows' sums, nothing sent row by row."""
+def add_staged_to_balances(connection: Connection, pool_id: int, table: Table) -> None:
+    """Add the top-ups staged in ``table`` (columns ``member_id`` and ``amount``) to their members'
+    balances, creating the rows that do not exist yet: one upsert of the staged rows' sums, nothing
+    sent row by row."""
     balances = cast(Table, Balance.__table__)
     builder: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     source = (
         select(table.c.member_id, literal(pool_id), func.sum(table.c.amount))
-        .where(table.c.member_id >= first, table.c.member_id <= last)  # SQLite's upsert needs a WHERE
+        .where(true())  # SQLite's upsert from a SELECT needs a WHERE
         .group_by(table.c.member_id)
     )
     stmt = builder(balances).from_select(["member_id", "pool_id", "balance_minor"], source)
