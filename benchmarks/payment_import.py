@@ -153,16 +153,22 @@ def _floor(app: MutualAid, run_id: int, rows: list[tuple[int, str, int]], day: s
     return elapsed
 
 
-def _least(app: MutualAid, url: str, path: Path, workdir: Path) -> tuple[float, float, float]:
-    """Seconds of what any import of the file must do besides writing its rows, each alone: start a
-    process (``mutualaid --version``), read the file's rows (Python's csv module, nothing checked)
-    and read the batch's payments back for the digest its ledger entry records."""
+def _start_and_read(url: str, path: Path, workdir: Path) -> tuple[float, float]:
+    """Seconds to start a process (``mutualaid --version``) and to read the file's rows with Python's
+    csv module, nothing checked: what any import of the file must do besides its own work."""
     start, _ = _command(url, "--version", out=workdir / "version.txt")
     started = time.perf_counter()
     with path.open(newline="", encoding="utf-8") as handle:
         for _ in csv.reader(handle):
             pass
-    read = time.perf_counter() - started
+    return start, time.perf_counter() - started
+
+
+def _least(app: MutualAid, url: str, path: Path, workdir: Path) -> tuple[float, float, float]:
+    """Seconds of what any import of the file must do besides writing its rows, each alone: start a
+    process (``mutualaid --version``), read the file's rows (Python's csv module, nothing checked)
+    and read the batch's payments back for the digest its ledger entry records."""
+    start, read = _start_and_read(url, path, workdir)
     with app.engine.connect() as conn:
         batch = conn.execute(text("SELECT max(id) FROM payment_batches")).scalar_one()
     started = time.perf_counter()

@@ -8,7 +8,9 @@ without top-ups, the second into the pool that now holds the first's M, so that 
 the pool's top-ups shows as the second import slowing down. Each file names members spread over the
 whole pool, one top-up each, with a reference of its own. In the same run it times the floor: a bare
 ``executemany`` of the same M rows into a scratch table shaped like ``top_ups`` (same columns,
-primary key and indexes). It prints the seconds, rows per second, the ratio and each command's peak
+primary key and indexes), and, each alone, what any import must do besides writing: start a
+process, read the file with Python's csv module, and read the first file's top-ups back for the
+digest its entry records; with the floor, the least an import could take. It prints the seconds, rows per second, the ratio and each command's peak
 memory (its maximum resident set), and checks the imports' figures, the balances and that the
 ledger verifies. It then times, as processes, the commands that read or write one thing of a
 member on that pool: ``balance topup``, ``balance show``, ``balance reverse``, then the incremental
@@ -40,9 +42,10 @@ from sqlalchemy.engine import make_url
 from mutualaid import MutualAid
 from mutualaid.db import scratch_database
 from mutualaid.ledger import verify_ledger
+from mutualaid.ledger.digests import top_ups_digest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payment_import import _command  # noqa: E402  (a command as a process, with its peak memory)
+from payment_import import _command, _start_and_read  # noqa: E402  (a command as a process, with its peak memory)
 from sharing_run import _load_members  # noqa: E402  (the set-based loader, shared)
 
 #: The day of every top-up: after the members joined (2026-10-01), before the pool's today.
@@ -92,6 +95,17 @@ def _floor(app: MutualAid, pool_id: int, members: range) -> float:
     with app.engine.begin() as conn:
         conn.execute(text("DROP TABLE floor_top_ups"))
     return elapsed
+
+
+def _least(app: MutualAid, url: str, pool_id: int, entry_id: int, path: Path, workdir: Path) -> tuple[float, ...]:
+    """Seconds of what any import of the file must do besides writing its rows, each alone: start a
+    process (``mutualaid --version``), read the file's rows (Python's csv module, nothing checked)
+    and read the entry's top-ups back for the digest it records."""
+    start, read = _start_and_read(url, path, workdir)
+    started = time.perf_counter()
+    with app.transaction() as session:
+        top_ups_digest(session, pool_id, entry_id)
+    return start, read, time.perf_counter() - started
 
 
 def _top_up_indexes(conn: Any) -> list[tuple[str, str]]:
@@ -152,12 +166,14 @@ def run(url: str, members: int, top_ups: int, workdir: Path) -> None:
         load = _load_members(app, record.id, members)
         print(f"loaded {members:,} members set-based in {load:.2f} s ({members / load:,.0f} rows/s)")
         results = []
+        entries = []
         for file in (1, 2):
             path = workdir / f"top-ups-{file}.csv"
             _write_file(path, file, members, top_ups)
             elapsed, peak, figures = _import(url, path)
             if (figures["rows"], figures["total"]) != (top_ups, f"{top_ups * AMOUNT // 100}.00"):
                 raise SystemExit(f"the import's figures are wrong: {figures}")
+            entries.append(int(figures["entry_id"]))
             held = top_ups * (len(results) + 1)
             results.append((f"file {file}, into a pool holding {held - top_ups:,} top-ups", elapsed, peak))
         with app.engine.connect() as conn:
@@ -174,6 +190,15 @@ def run(url: str, members: int, top_ups: int, workdir: Path) -> None:
                 f"mutualaid balance import, {name}: {elapsed:.2f} s ({top_ups / elapsed:,.0f} rows/s), "
                 f"{elapsed / floor:.2f}x, peak {peak:,.0f} MB"
             )
+        start, read, digest = _least(app, url, record.id, entries[0], workdir / "top-ups-1.csv", workdir)
+        least = floor + start + read + digest
+        print(
+            f"what any import must do besides writing, each alone: start a process {start:.2f} s, read the file "
+            f"{read:.2f} s, read the rows back for their digest {digest:.2f} s; with the floor, {least:.2f} s "
+            f"({least / floor:.2f}x the floor), the least an import could take; the imports are "
+            + " and ".join(f"{elapsed / least:.2f}x" for _, elapsed, _ in results)
+            + " that"
+        )
         for name, elapsed, peak in _one_member_commands(url, workdir, _members_of(1, members, top_ups)[-1]):
             print(f"mutualaid {name}: {elapsed:.2f} s, peak {peak:,.0f} MB")
     finally:
