@@ -36,7 +36,6 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -132,6 +131,8 @@ _SQLITE_SLICE = (
 
 
 def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
+    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+
     connection = session.connection()
     rows = total = 0
     last: int | None = None
@@ -152,6 +153,8 @@ def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int
 
 
 def _stream_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
+    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+
     rows = total = 0
     for batch in _raw_rows(
         session, "SELECT member_id, amount_minor FROM charges WHERE run_id = ? ORDER BY member_id", (run_id,)
@@ -163,12 +166,16 @@ def _stream_charges(session: Session, digest: Any, run_id: int) -> tuple[int, in
 
 
 def _rising(members: Any) -> bool:
+    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+
     return len(members) < 2 or bool(np.all(members[1:] > members[:-1]))
 
 
 def _hash_packed(digest: Any, members: Any, amounts: Any) -> int:
     """Hash charges given as two integer arrays, and return their total, exact (numpy's int64 sum
     only where it cannot overflow: always, unless amounts were edited to absurd values)."""
+    import numpy as np
+
     packed = np.empty(2 * len(members), dtype=">i8")
     packed[0::2] = members
     packed[1::2] = amounts
