@@ -65,17 +65,32 @@ def _secondary_indexes(conn: Any, dialect: str) -> list[tuple[str, str]]:
     return [(str(name), str(ddl)) for name, ddl in rows]
 
 
+def _foreign_keys(conn: Any) -> list[tuple[str, str]]:
+    """PostgreSQL: (name, definition) of the members table's foreign keys."""
+    rows = conn.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'members'::regclass AND contype = 'f'"
+        )
+    )
+    return [(str(name), str(definition)) for name, definition in rows]
+
+
 def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
     """Load ``members`` active drivers set-based: the members table's secondary indexes dropped,
     the rows written in slices of 10M by one statement each, then the indexes built again from
     their own DDL (sorting a whole column beats inserting 100M keys one by one into a B-tree that
-    no longer fits in memory, and each slice keeps a PostgreSQL transaction's WAL bounded)."""
+    no longer fits in memory, and each slice keeps a PostgreSQL transaction's WAL bounded). On
+    PostgreSQL the foreign keys are dropped too and added again after, which checks every row in
+    one join: kept, each row's insert ran a look-up of its pool (1M rows took 9.9 s instead of 2.9)."""
     dialect = app.engine.dialect.name
     started = time.perf_counter()
     with app.engine.begin() as conn:
         indexes = _secondary_indexes(conn, dialect)
         for name, _ in indexes:
             conn.execute(text(f"DROP INDEX {name}"))
+        foreign_keys = _foreign_keys(conn) if dialect == "postgresql" else []
+        for name, _ in foreign_keys:
+            conn.execute(text(f"ALTER TABLE members DROP CONSTRAINT {name}"))
     for first in range(1, members + 1, LOAD_SLICE):
         last = min(first + LOAD_SLICE - 1, members)
         if dialect == "sqlite":
@@ -100,6 +115,8 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('members', 'id'), {members})"))
         for _, ddl in indexes:
             conn.execute(text(ddl))
+        for name, definition in foreign_keys:  # validated: every row's pool checked, in one join
+            conn.execute(text(f"ALTER TABLE members ADD CONSTRAINT {name} {definition}"))
         conn.execute(text("ANALYZE members" if dialect == "postgresql" else "ANALYZE"))
     return time.perf_counter() - started
 
