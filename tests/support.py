@@ -19,9 +19,27 @@ __all__ = [
     "drop_ledger_guards",
     "plain_id_number",
     "restore_ledger_guards",
+    "rolled_back",
     "statements_run",
     "weighted_plugins",
 ]
+
+
+class _RolledBack(Exception):
+    """Carries what :func:`rolled_back`'s work returned out of its transaction."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def rolled_back(app: Any, work: Callable[[Any], Any]) -> Any:
+    """What ``work`` returns from a session of a transaction of ``app``'s own, which is then rolled
+    back: nothing it wrote is kept, so one state can be tried many ways."""
+    try:
+        with app.transaction() as session:
+            raise _RolledBack(work(session))
+    except _RolledBack as done:
+        return done.value
 
 
 def statements_run(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from support import rolled_back
 
 from mutualaid import ImportRowsError, MutualAid
 from mutualaid.db.models import Payment
@@ -20,31 +21,23 @@ POOL = "js-truckers"
 OTHER = "other-truckers"
 
 
-class _Outcome(Exception):
-    """Carries what an import did out of its transaction, which is then rolled back."""
-
-    def __init__(self, outcome: object) -> None:
-        self.outcome = outcome
-
-
 def _attempt(app: MutualAid, path: Path) -> object:
     """The problems of importing ``path``, or its figures and the payments it writes; nothing kept."""
-    try:
-        with app.transaction() as session:
-            try:
-                result = import_payments(session, app.plugins, POOL, path)
-            except ImportRowsError as exc:
-                raise _Outcome(("refused", exc.summary, exc.problems)) from None
-            written = session.execute(
-                select(Payment.run_id, Payment.member_id, Payment.result, Payment.attempted_on, Payment.amount_minor)
-                .where(Payment.batch_id == result.batch_id)
-                .order_by(Payment.id)
-            ).all()
-            figures = (result.rows, result.paid_count, result.paid_minor, result.failed_count)
-            raise _Outcome(("imported", figures, [tuple(row) for row in written]))
-    except _Outcome as outcome:
-        return outcome.outcome
-    raise AssertionError("unreachable")
+
+    def work(session):
+        try:
+            result = import_payments(session, app.plugins, POOL, path)
+        except ImportRowsError as exc:
+            return ("refused", exc.summary, exc.problems)
+        written = session.execute(
+            select(Payment.run_id, Payment.member_id, Payment.result, Payment.attempted_on, Payment.amount_minor)
+            .where(Payment.batch_id == result.batch_id)
+            .order_by(Payment.id)
+        ).all()
+        figures = (result.rows, result.paid_count, result.paid_minor, result.failed_count)
+        return ("imported", figures, [tuple(row) for row in written])
+
+    return rolled_back(app, work)
 
 
 def _every_row_one_by_one(session, table, run_ids, repeated, size):

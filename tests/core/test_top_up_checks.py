@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from support import rolled_back
 
 from mutualaid import ImportRowsError, MutualAid
 from mutualaid.db.models import Balance, Member, TopUp
@@ -23,34 +24,26 @@ POOL = "js-truckers"
 OTHER = "other-truckers"
 
 
-class _Outcome(Exception):
-    """Carries what an import did out of its transaction, which is then rolled back."""
-
-    def __init__(self, outcome: object) -> None:
-        self.outcome = outcome
-
-
 def _attempt(app: MutualAid, path: Path) -> object:
     """The problems of importing ``path``, or its figures, the top-ups, balances and statuses it
     leaves; nothing kept."""
-    try:
-        with app.transaction() as session:
-            try:
-                result = import_top_ups(session, app.plugins, POOL, path)
-            except ImportRowsError as exc:
-                raise _Outcome(("refused", exc.summary, exc.problems)) from None
-            written = session.execute(
-                select(TopUp.member_id, TopUp.amount_minor, TopUp.received_on, TopUp.reference)
-                .where(TopUp.entry_id == result.entry_id)
-                .order_by(TopUp.id)
-            ).all()
-            balances = session.execute(select(Balance.member_id, Balance.balance_minor).order_by(Balance.member_id))
-            statuses = session.execute(select(Member.id, Member.status).order_by(Member.id))
-            figures = (result.rows, result.members, result.total_minor, result.unfrozen)
-            raise _Outcome(("imported", figures, [tuple(r) for r in written], balances.all(), statuses.all()))
-    except _Outcome as outcome:
-        return outcome.outcome
-    raise AssertionError("unreachable")
+
+    def work(session):
+        try:
+            result = import_top_ups(session, app.plugins, POOL, path)
+        except ImportRowsError as exc:
+            return ("refused", exc.summary, exc.problems)
+        written = session.execute(
+            select(TopUp.member_id, TopUp.amount_minor, TopUp.received_on, TopUp.reference)
+            .where(TopUp.entry_id == result.entry_id)
+            .order_by(TopUp.id)
+        ).all()
+        balances = session.execute(select(Balance.member_id, Balance.balance_minor).order_by(Balance.member_id))
+        statuses = session.execute(select(Member.id, Member.status).order_by(Member.id))
+        figures = (result.rows, result.members, result.total_minor, result.unfrozen)
+        return ("imported", figures, [tuple(r) for r in written], balances.all(), statuses.all())
+
+    return rolled_back(app, work)
 
 
 def _every_row(table, pool, headroom):
