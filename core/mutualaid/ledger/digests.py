@@ -41,6 +41,9 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Charge, Claim
 
+# numpy is imported by the functions that hash a run's charges, not here: most commands import
+# this module and never hash charges, and numpy costs a process about 70 ms to import.
+
 __all__ = [
     "CHECKSUM_MOD",
     "DIGEST_KIND",
@@ -131,7 +134,7 @@ _SQLITE_SLICE = (
 
 
 def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
-    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+    import numpy as np
 
     connection = session.connection()
     rows = total = 0
@@ -153,7 +156,7 @@ def _slice_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int
 
 
 def _stream_charges(session: Session, digest: Any, run_id: int) -> tuple[int, int]:
-    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+    import numpy as np
 
     rows = total = 0
     for batch in _raw_rows(
@@ -166,7 +169,7 @@ def _stream_charges(session: Session, digest: Any, run_id: int) -> tuple[int, in
 
 
 def _rising(members: Any) -> bool:
-    import numpy as np  # imported when charges are hashed, not by every command (70 ms)
+    import numpy as np
 
     return len(members) < 2 or bool(np.all(members[1:] > members[:-1]))
 
