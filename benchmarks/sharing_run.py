@@ -206,12 +206,16 @@ def _size(app: MutualAid) -> int:
         return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
 
 
-def _give_balances(app: MutualAid, pool_id: int) -> float:
-    """A prepaid balance of 100 CNY for every member, set-based."""
+def _give_balances(app: MutualAid, pool_id: int, amount: int = 10000) -> float:
+    """A prepaid balance of ``amount`` minor units (100 CNY) for every member, set-based: the row
+    each member of a prepaid pool holds from joining (0 until a top-up)."""
     started = time.perf_counter()
     with app.engine.begin() as conn:
         conn.execute(
-            text(f"INSERT INTO balances (member_id, pool_id, balance_minor) SELECT id, {pool_id}, 10000 FROM members")
+            text(
+                f"INSERT INTO balances (member_id, pool_id, balance_minor) SELECT id, {pool_id}, {amount} FROM members "
+                f"WHERE pool_id = {pool_id}"
+            )
         )
         conn.execute(text("ANALYZE balances" if app.engine.dialect.name == "postgresql" else "ANALYZE"))
     return time.perf_counter() - started

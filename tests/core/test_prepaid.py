@@ -117,14 +117,14 @@ def _changes(app: MutualAid, member_id: int) -> list[tuple[str, date, str]]:
 # -- top-ups ----------------------------------------------------------------------------------
 
 
-def test_a_top_up_creates_then_increases_the_balance_and_posts_an_entry(app, truckers_pool, make_driver):
+def test_a_top_up_adds_to_the_balance_held_from_joining_and_posts_an_entry(app, truckers_pool, make_driver):
     _prepaid(app, truckers_pool, make_driver)
     first = app.top_up(POOL, 2, "50", "2026-10-05", "WX-001")
     assert (first.amount_minor, first.balance_minor, first.unfrozen) == (5000, 5000, False)
     second = app.top_up(POOL, 2, Decimal("20.50"), date(2026, 10, 6), "WX-002")
     assert second.balance_minor == 7050
     assert second.as_dict()["balance"] == "70.50"
-    assert _balances(app) == {2: 7050}
+    assert _balances(app) == {1: 0, 2: 7050, 3: 0, 4: 0}  # a row of 0 from joining
     entries = _entries(app, "top-up")
     assert [e.id for e in entries] == [first.entry_id, second.entry_id]
     assert [(ln.account, ln.amount, ln.member_id) for ln in entries[1].lines] == [
@@ -245,7 +245,7 @@ def test_an_import_writes_every_top_up_and_one_entry(app, truckers_pool, make_dr
     result = app.import_top_ups(POOL, path)
     assert (result.rows, result.members, result.total_minor, result.unfrozen) == (4, 3, 6284, 0)
     assert result.as_dict()["total"] == "62.84"
-    assert _balances(app) == {2: 2150, 3: 3000, 4: 1234}
+    assert _balances(app) == {1: 0, 2: 2150, 3: 3000, 4: 1234}
     entry = _entries(app, "top-up")[-1]
     assert entry.id == result.entry_id and entry.posted_on == date(2026, 10, 7)
     assert [(ln.account, ln.amount, ln.member_id) for ln in entry.lines] == [
@@ -409,7 +409,7 @@ def test_a_prepaid_run_freezes_who_cannot_pay_deducts_the_others_and_a_top_up_un
     # and the share becomes 162.00 over the two who can pay it.
     run = app.share(POOL, "2026-11")
     assert (run.members, run.share_minor, run.charged_minor, run.frozen_count) == (2, 16200, 32400, 1)
-    assert _balances(app) == {2: 300, 3: 3800, 4: 5000}
+    assert _balances(app) == {1: 0, 2: 300, 3: 3800, 4: 5000}
     assert app.member(POOL, 4).status == "frozen"
     assert _changes(app, 4)[0][:2] == ("frozen", date(2026, 11, 7))
     (entry,) = _entries(app, "sharing")
@@ -446,7 +446,7 @@ def test_a_prepaid_run_where_every_balance_covers_the_share_looks_for_nobody_to_
     run, ran = statements_run(app.engine, lambda: app.share(POOL, "2026-11"))  # 324.00 over three: 108.00 each
     statements = [" ".join(statement.split()).upper() for statement, _ in ran]
     assert (run.members, run.share_minor, run.frozen_count) == (3, 10800, 0)
-    assert _balances(app) == {2: 5700, 3: 9200, 4: 0}
+    assert _balances(app) == {1: 0, 2: 5700, 3: 9200, 4: 0}
     assert [m.status for m in app.members(POOL)] == ["deceased", "active", "active", "active"]
     assert any(s.startswith("SELECT COUNT") and "FROM BALANCES" in s for s in statements)  # the balances were counted
     assert not [s for s in statements if s.startswith(("INSERT INTO MEMBER_STATUS_CHANGES", "UPDATE MEMBERS"))]

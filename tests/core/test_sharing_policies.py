@@ -305,7 +305,7 @@ def _balances(app, amounts: dict[int, int]) -> None:
     pool_id = app.pool(POOL).id
     with app.transaction() as s:
         for member, amount in amounts.items():
-            s.add(Balance(member_id=member, pool_id=pool_id, balance_minor=amount))
+            s.merge(Balance(member_id=member, pool_id=pool_id, balance_minor=amount))
 
 
 def test_prepaid_members_who_cannot_cover_their_share_are_frozen_and_the_rest_pay(engine_app):

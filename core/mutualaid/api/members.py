@@ -49,10 +49,10 @@ class MemberVerbs(Application):
 
         ``email``, ``phone``, ``locale`` and ``city`` are optional contact fields, checked and
         normalised (:mod:`mutualaid.contacts`); ``None`` or an empty text is not given."""
-        from .. import members
+        from .. import members, payments, pools
 
         with self.transaction() as session:
-            return members.join_member(
+            record = members.join_member(
                 session,
                 self.plugins,
                 pool,
@@ -63,6 +63,9 @@ class MemberVerbs(Application):
                 joined_on=joined_on,
                 contacts=_contacts(email=email, phone=phone, locale=locale, city=city),
             )
+            # a prepaid pool's member holds a balance (0) from joining
+            payments.open_balances(session, pools.get_pool(session, self.plugins, pool), after=record.id - 1)
+            return record
 
     def import_members(
         self,
@@ -78,10 +81,11 @@ class MemberVerbs(Application):
         attributes and optionally ``email``, ``phone``, ``locale``, ``city``), all or nothing; with ``skip_invalid`` the valid rows, the others written to
         ``rejects_path`` (default ``FILE.rejects.csv``). ``joined_on`` is the joining day of rows
         without one (default today); ``progress`` is told of the rows checked, then written."""
-        from .. import members
+        from .. import members, payments, pools
 
         with self.transaction() as session:
-            return members.import_members(
+            before = members.member_number_bound(session, self.plugins, pool)
+            result = members.import_members(
                 session,
                 self.plugins,
                 pool,
@@ -91,6 +95,9 @@ class MemberVerbs(Application):
                 joined_on=joined_on,
                 progress=progress,
             )
+            if result.imported:  # a prepaid pool's members hold a balance (0) from joining
+                payments.open_balances(session, pools.get_pool(session, self.plugins, pool), after=before)
+            return result
 
     def members(
         self, pool: str, *, status: str | None = None, limit: int | None = None, reveal: bool = False

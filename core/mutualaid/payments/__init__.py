@@ -22,6 +22,7 @@ from .balances import (
     give_back,
     low_balance_condition,
     low_balance_members,
+    open_balances,
 )
 from .postpaid import import_payments, list_payments
 from .prepaid import import_top_ups, top_up
@@ -61,6 +62,7 @@ __all__ = [
     "list_payments",
     "low_balance_members",
     "low_balance_condition",
+    "open_balances",
     "reverse_top_up",
     "settle_payments",
     "top_up",
