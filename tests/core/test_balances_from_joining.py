@@ -19,7 +19,7 @@ from mutualaid.db import current_revision, upgrade
 from mutualaid.db.models import Balance, Member
 from mutualaid.db.schema import preview_sql, schema_status
 from mutualaid.payments import count_low_balances, low_balance_members
-from mutualaid.payments.balances import low_balance_condition, low_balance_rows
+from mutualaid.payments.balances import BALANCES_KEY, _by_key_on_sqlite, low_balance_condition, low_balance_rows
 from mutualaid.pools import get_pool
 
 MIGRATIONS = Path(mutualaid.__file__).parent / "db" / "migrations"
@@ -30,6 +30,13 @@ BIG_POOL_STATISTICS = (
     ("balances", "sqlite_autoindex_balances_1", "10000000 1"),
     ("members", "uq_members_live_person", "10000000 10000000 1"),
     ("members", "ix_members_sharing", "10000000 10000000 10000000 1 1 1 1 1"),
+)
+#: The same as an ``ANALYZE`` sampling a thousand rows an index writes them (``refresh_statistics``,
+#: after an import): it takes the pool for one of ten thousand among the balances.
+SAMPLED_STATISTICS = (
+    ("balances", "ix_balances_pool_id", "12125712 1001"),
+    ("balances", "sqlite_autoindex_balances_1", "13950775 1"),
+    *BIG_POOL_STATISTICS[2:],
 )
 
 
@@ -97,23 +104,38 @@ def test_the_members_who_never_topped_up_are_low_and_are_read_from_their_balance
         assert count_low_balances(s, pool) == 3
         assert [m.member_id for m in low_balance_members(s, pool, "0.01")] == [members[0], members[3]]
         if s.get_bind().dialect.name == "sqlite":
-            # the balances are read and each low one's member is found by its key: the members are
-            # never read by pool (a pool of 20M where nobody is low then reads 20M members), even
-            # with the statistics of a pool of ten million (as ANALYZE wrote them for one of 1M)
-            s.execute(text("ANALYZE"))
-            s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl IN ('members', 'balances')"))
-            for table, index, stat in BIG_POOL_STATISTICS:
-                s.execute(text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"), {"t": table, "i": index, "s": stat})
-            s.execute(text("ANALYZE sqlite_schema"))  # the planner reads them again
-            for query in (
-                low_balance_rows(Member.id).where(low_balance_condition(pool)),
-                low_balance_rows(Member.id).order_by(None).where(low_balance_condition(pool)),
-            ):
-                sql = str(query.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
-                plan = [r[3] for r in s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
-                assert plan[0].startswith(("SCAN balances", "SEARCH balances")), plan
-                assert plan[1] == "SEARCH members USING INTEGER PRIMARY KEY (rowid=?)", plan
-                assert not [step for step in plan if "members" in step and "pool_id" in step], plan
+            _plans_read_the_balances_first(s, pool)
+
+
+def _plans_read_the_balances_first(s: Any, pool: Any) -> None:
+    """SQLite: the balances are read and each low one's member is found by its key; the members are
+    never read by pool (a pool of 20M where nobody is low then reads 20M members), with the
+    statistics of a pool of ten million as a full ``ANALYZE`` writes them and as a sampled one does
+    (which takes the pool's number for a rare one among the balances); and the listing reads the
+    balances by their key, in member order, with nothing built or sorted first."""
+    assert s.scalar(text("SELECT name FROM pragma_index_list('balances') WHERE origin = 'pk'")) == BALANCES_KEY
+    s.execute(text("ANALYZE"))
+    for statistics in (BIG_POOL_STATISTICS, SAMPLED_STATISTICS):
+        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl IN ('members', 'balances')"))
+        for table, index, stat in statistics:
+            s.execute(text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"), {"t": table, "i": index, "s": stat})
+        s.execute(text("ANALYZE sqlite_schema"))  # the planner reads them again
+        for query in (
+            low_balance_rows(Member.id).where(low_balance_condition(pool)),
+            low_balance_rows(Member.id).order_by(None).where(low_balance_condition(pool)),
+        ):
+            sql = str(query.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+            plan = [r[3] for r in s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+            assert plan[0].startswith(("SCAN balances", "SEARCH balances")), plan
+            assert plan[1] == "SEARCH members USING INTEGER PRIMARY KEY (rowid=?)", plan
+            assert not [step for step in plan if "members" in step and "pool_id" in step], plan
+        for limit in (None, 50):
+            listing = _by_key_on_sqlite(pool, 500, limit)
+            plan = [r[3] for r in s.execute(text(f"EXPLAIN QUERY PLAN {listing.text}"), listing.compile().params)]
+            assert plan == [
+                f"SCAN b USING INDEX {BALANCES_KEY}",
+                "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+            ], plan
 
 
 def _alembic(conn: Any) -> Config:
