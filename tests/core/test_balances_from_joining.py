@@ -162,7 +162,7 @@ def test_0016_opens_the_balances_of_the_prepaid_members_who_joined_before(
         # as the revisions before wrote them: a row from the first top-up only
         conn.execute(text("DELETE FROM balances WHERE balance_minor = 0"))
     assert current_revision(empty_engine) == "0015"
-    upgrade(empty_engine)
+    upgrade(empty_engine, "0016")
     assert current_revision(empty_engine) == "0016"
     with empty_engine.connect() as conn:
         rows = conn.execute(text("SELECT member_id, pool_id, balance_minor FROM balances ORDER BY member_id")).all()

@@ -50,7 +50,8 @@ class LedgerVerbs(Application):
 
         published = ledger.read_anchors(anchors, anchors_files)
         with self.reading() as session:
-            pool_id = pools.get_pool(session, self.plugins, pool).id
+            record = pools.get_pool(session, self.plugins, pool)
+            pool_id = record.id
             last = None if full else ledger.last_checkpoint(session, pool_id)
             since = last if last is not None and last.seq > 0 else None
             checked = ledger.verify_ledger(session, pool_id, anchors=published, since=since)
@@ -61,6 +62,9 @@ class LedgerVerbs(Application):
             if last is not None and last.members_through is not None and last.corrections_through is not None:
                 marks = IdentityMarks(last.members_through, last.corrections_through)
             report, reached = with_identities(session, pool_id, checked, since=marks)
+            # every balance added up against the ledger at the entry reached: recorded, ledger
+            # balance counts the balances from it
+            report, held = ledger.check_held(session, pool_id, report, record.currency)
         if report.ok:
             with self.transaction() as session:
                 ledger.record_checkpoint(
@@ -72,6 +76,7 @@ class LedgerVerbs(Application):
                     entries=report.entries,
                     members_through=reached.members if reached is not None else None,
                     corrections_through=reached.corrections if reached is not None else None,
+                    held_minor=held,
                 )
         return report
 

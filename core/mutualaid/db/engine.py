@@ -155,8 +155,11 @@ def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _postgresql_begin(conn: Any) -> None:
+    # A reader sees one snapshot, as on SQLite: at READ COMMITTED each statement saw what had been
+    # committed when it began, so the sums of one ``ledger balance`` could straddle a top-up
+    # committed in between. A read-only transaction at REPEATABLE READ never fails to serialise.
     if conn.get_execution_options().get(READ_ONLY):
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
 #: The first 16 bytes of every SQLite database file.

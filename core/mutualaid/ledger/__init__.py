@@ -16,7 +16,7 @@ so that a chain recomputed from scratch after an edit is caught too.
 
 ``posting`` (the only writer of entries and lines), ``chain`` (the hash), ``digests`` (of the
 records), ``entries`` (reading them), ``verify`` (the chain), ``checkpoints`` (where it was last
-verified, for an incremental check), ``facts`` (the records against the
+verified, for an incremental check), ``held`` (the balances held, proved at each verification), ``facts`` (the records against the
 entries), ``anchors`` (published heads) and ``books`` (balances against the records).
 
 Accounts (:class:`~mutualaid.vocabulary.Account`, debit-positive):
@@ -42,6 +42,7 @@ from .chain import GENESIS, entry_hash
 from .checkpoints import Checkpoint, last_checkpoint, record_checkpoint
 from .digests import CHECKSUM_MOD, DIGEST_KIND, ChargeFigures, charge_figures
 from .entries import EntryRecord, list_entries
+from .held import check_held, held_now
 from .posting import Line, lines_from_amounts, post_adjustment, post_entry, reverse_entry
 from .verify import LedgerProblem, VerifyReport, verify_ledger
 
@@ -71,6 +72,8 @@ __all__ = [
     "post_entry",
     "read_anchors",
     "record_checkpoint",
+    "check_held",
+    "held_now",
     "reconcile_books",
     "reverse_entry",
     "verify_ledger",

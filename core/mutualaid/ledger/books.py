@@ -5,9 +5,11 @@ with no account past zero on the side it must never cross (cash below 0, say: :m
 The charges, payments and top-ups are the records that grow with the pool (a run charges every
 member), so the runs, payment batches and top-up entries that the last successful ``ledger
 verify`` reached are counted by the totals their entries recorded, which that verification proved
-equal to their rows; only those posted since are summed row by row. ``ledger balance`` then reads a bounded number of rows on a pool
-of millions, as long as the ledger is verified after each run; a row edited behind the ledger's
-back after a verification is found by ``ledger verify --full``, as for the incremental verification.
+equal to their rows; only those posted since are summed row by row. The prepaid balances held are
+counted the same way from the total the last verification proved (:mod:`.held`). ``ledger balance``
+then reads a bounded number of rows on a pool of millions, as long as the ledger is verified after
+each run; a row edited behind the ledger's back after a verification is found by ``ledger verify
+--full`` (a balance: by the next ``ledger verify``), as for the incremental verification.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from ..db.bulk import chunks, ids_in
 from ..db.models import (
-    Balance,
     Charge,
     Claim,
     ClaimCost,
@@ -36,6 +37,7 @@ from ..db.models import (
 from ..db.runs import live_run
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, PaymentModel, PaymentResult
 from .checkpoints import last_checkpoint
+from .held import held_now, held_since
 from .limits import overdrawn, why
 
 __all__ = ["BooksCheck", "BooksReport", "account_balances", "reconcile_books"]
@@ -113,6 +115,8 @@ class _Verified:
     paid: dict[int, int]
     #: The sequence number of the last entry the verification reached.
     seq: int = 0
+    #: What the balances held in all at that entry (:mod:`.held`), if the verification recorded it.
+    held: int | None = None
 
 
 def _verified(session: Session, pool_id: int) -> _Verified:
@@ -138,7 +142,15 @@ def _verified(session: Session, pool_id: int) -> _Verified:
             charged[int(run_id)] = facts["charged"]
         elif kind == EntryKind.PAYMENTS and batch_id is not None and isinstance(facts.get("paid"), int):
             paid[int(batch_id)] = facts["paid"]
-    return _Verified(True, charged, paid, checkpoint.seq)
+    return _Verified(True, charged, paid, checkpoint.seq, checkpoint.held_minor)
+
+
+def _held(session: Session, pool_id: int, verified: _Verified) -> int:
+    """The prepaid balances held: from what the last verification proved they held and the entries
+    posted since (:mod:`.held`), or every balance added up when no verification recorded it."""
+    if not verified.checked or verified.held is None:
+        return held_now(session, pool_id)
+    return held_since(session, pool_id, seq=verified.seq, held=verified.held, charged=verified.charged)
 
 
 def _charged_postpaid(session: Session, runs: Select[Any], verified: _Verified) -> int:
@@ -245,7 +257,7 @@ def _records(session: Session, pool_id: int) -> _Records:
                 LedgerLine.account == Account.MEMBERS_DUE,
             ),
         ),
-        held=_total(session, _sum(Balance.balance_minor).where(Balance.pool_id == pool_id)),
+        held=_held(session, pool_id, verified),
         funded=_total(
             session, _sum(Claim.funded_minor).where(Claim.pool_id == pool_id, Claim.sharing_run_id.is_not(None))
         ),

@@ -34,6 +34,9 @@ class Checkpoint:
     #: checked with it (``None``: they were not; the next verification checks them all).
     members_through: int | None = None
     corrections_through: int | None = None
+    #: What the pool's prepaid balances held in all, proved equal to the ledger at ``seq``
+    #: (:mod:`.held`; ``None``: recorded before it was kept).
+    held_minor: int | None = None
 
     @property
     def day(self) -> str:
@@ -58,6 +61,7 @@ def last_checkpoint(session: Session, pool_id: int) -> Checkpoint | None:
         bool(row.full),
         None if row.members_through is None else int(row.members_through),
         None if row.corrections_through is None else int(row.corrections_through),
+        None if row.held_minor is None else int(row.held_minor),
     )
 
 
@@ -71,9 +75,10 @@ def record_checkpoint(
     entries: int,
     members_through: int | None = None,
     corrections_through: int | None = None,
+    held_minor: int | None = None,
 ) -> Checkpoint:
     """Record a verification that found nothing wrong (only ``ledger verify`` calls this), with how
-    far it checked the members' identities, when it did."""
+    far it checked the members' identities, when it did, and what the balances held in all."""
     at = datetime.now(UTC)
     session.add(
         LedgerVerification(
@@ -85,7 +90,8 @@ def record_checkpoint(
             entries=entries,
             members_through=members_through,
             corrections_through=corrections_through,
+            held_minor=held_minor,
         )
     )
     session.flush()
-    return Checkpoint(seq, hash, at, full, members_through, corrections_through)
+    return Checkpoint(seq, hash, at, full, members_through, corrections_through, held_minor)

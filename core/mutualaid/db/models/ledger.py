@@ -91,3 +91,6 @@ class LedgerVerification(Base):
     # checked (NULL: they were not; the next verification checks them all): migration 0010.
     members_through: Mapped[int | None] = mapped_column(BigInteger)
     corrections_through: Mapped[int | None] = mapped_column(BigInteger)
+    # What the pool's prepaid balances held in all, proved equal to the ledger at ``seq`` (NULL:
+    # recorded before migration 0017; ``ledger balance`` then adds every balance up).
+    held_minor: Mapped[int | None] = mapped_column(BigInteger)
