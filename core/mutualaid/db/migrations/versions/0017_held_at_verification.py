@@ -24,10 +24,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("ledger_verifications") as batch:
-        batch.add_column(sa.Column("held_minor", sa.BigInteger(), nullable=True))
+    op.add_column("ledger_verifications", sa.Column("held_minor", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ledger_verifications") as batch:
-        batch.drop_column("held_minor")
+    # SQLite (3.35 and later) drops a column in place, as PostgreSQL does: no copy of the table
+    op.execute("ALTER TABLE ledger_verifications DROP COLUMN held_minor")
