@@ -87,30 +87,23 @@ def _charged(session: Session, run_id: int) -> int:
     return _total(session, select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id))
 
 
+def _posted_since(session: Session, pool_id: int, seq: int, kind: EntryKind, model: Any) -> int:
+    """The amounts of ``model``'s rows (top-ups, or top-up reversals) that the pool's entries of
+    ``kind`` posted after entry ``seq`` wrote, found by their entry."""
+    entries = [entry for entry, _ in _entries_since(session, pool_id, seq, kind)]
+    total = select(func.coalesce(func.sum(model.amount_minor), 0))
+    return sum(
+        _total(session, total.where(model.pool_id == pool_id, ids_in(model.entry_id, chunk)))
+        for chunk in chunks(entries)
+    )
+
+
 def held_since(session: Session, pool_id: int, *, seq: int, held: int, charged: dict[int, int]) -> int:
     """The balances held now, from ``held`` (what a verification that reached entry ``seq`` proved
     they held) and the rows of the entries posted since. ``charged`` is the charged total of each
     run whose entry that verification reached (proved equal to its charges)."""
-    top_ups = [entry for entry, _ in _entries_since(session, pool_id, seq, EntryKind.TOP_UP)]
-    topped = sum(
-        _total(
-            session,
-            select(func.coalesce(func.sum(TopUp.amount_minor), 0)).where(
-                TopUp.pool_id == pool_id, ids_in(TopUp.entry_id, chunk)
-            ),
-        )
-        for chunk in chunks(top_ups)
-    )
-    reversals = [entry for entry, _ in _entries_since(session, pool_id, seq, EntryKind.TOP_UP_REVERSAL)]
-    taken_back = sum(
-        _total(
-            session,
-            select(func.coalesce(func.sum(TopUpReversal.amount_minor), 0)).where(
-                TopUpReversal.pool_id == pool_id, ids_in(TopUpReversal.entry_id, chunk)
-            ),
-        )
-        for chunk in chunks(reversals)
-    )
+    topped = _posted_since(session, pool_id, seq, EntryKind.TOP_UP, TopUp)
+    taken_back = _posted_since(session, pool_id, seq, EntryKind.TOP_UP_REVERSAL, TopUpReversal)
     prepaid = set(
         session.scalars(
             select(SharingRun.id).where(SharingRun.pool_id == pool_id, SharingRun.payment_model == PaymentModel.PREPAID)
