@@ -19,7 +19,7 @@ from mutualaid.db import current_revision, upgrade
 from mutualaid.db.models import Balance, Member
 from mutualaid.db.schema import preview_sql, schema_status
 from mutualaid.payments import count_low_balances, low_balance_members
-from mutualaid.payments.balances import BALANCES_KEY, _by_key_on_sqlite, low_balance_condition, low_balance_rows
+from mutualaid.payments.balances import BALANCES_KEY, _by_key_on_sqlite, _low_condition, low_balance_rows
 from mutualaid.pools import get_pool
 
 MIGRATIONS = Path(mutualaid.__file__).parent / "db" / "migrations"
@@ -121,8 +121,8 @@ def _plans_read_the_balances_first(s: Any, pool: Any) -> None:
             s.execute(text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"), {"t": table, "i": index, "s": stat})
         s.execute(text("ANALYZE sqlite_schema"))  # the planner reads them again
         for query in (
-            low_balance_rows(Member.id).where(low_balance_condition(pool)),
-            low_balance_rows(Member.id).order_by(None).where(low_balance_condition(pool)),
+            low_balance_rows(Member.id).where(_low_condition(pool, 500)),
+            low_balance_rows(Member.id).order_by(None).where(_low_condition(pool, 500)),
         ):
             sql = str(query.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
             plan = [r[3] for r in s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]

@@ -138,9 +138,13 @@ def threshold_minor(pool: PoolRecord, threshold: Decimal | str | int | None) -> 
 
 
 def low_balance_condition(pool: PoolRecord, threshold: Decimal | str | int | None = None) -> ColumnElement[bool]:
-    """The condition of :func:`low_balance_members` over balances joined to their members
-    (:func:`low_balance_rows`), for callers that select their own columns (notices)."""
-    return _low_condition(pool, threshold_minor(pool, threshold))
+    """The members :func:`low_balance_members` gives, as a condition over the members outer-joined
+    to their balance (``Member`` outer join ``Balance``), for callers that read the members in
+    member order and select their own columns: the low-balance notices, each worker a range of
+    member numbers, streamed from the first member (the balances-first query sorts the pool's low
+    rows first when SQLite's statistics are sampled: 3 s before the first of 6M low at 10M)."""
+    below = threshold_minor(pool, threshold)
+    return and_(Member.pool_id == pool.id, is_live(), func.coalesce(Balance.balance_minor, 0) < literal(below))
 
 
 def low_balance_members(
@@ -177,7 +181,7 @@ def low_balance_members(
 def _by_key_on_sqlite(pool: PoolRecord, below: int, limit: int | None) -> TextClause:
     """:func:`low_balance_members`' query on SQLite, the balances read by their key (SQLAlchemy
     does not write SQLite's ``INDEXED BY``); the same rows as :func:`low_balance_rows` gives with
-    :func:`low_balance_condition`."""
+    the balances-first condition the count uses."""
     live = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
     sql = (
         f"SELECT m.id, m.name, m.status, b.balance_minor FROM balances AS b INDEXED BY {BALANCES_KEY} "
@@ -196,8 +200,8 @@ def count_low_balances(session: Session, pool: PoolRecord, threshold: Decimal | 
 
 
 def low_balance_rows(*columns: Any) -> Any:
-    """``SELECT columns`` from the balances joined to their members, in member order: what
-    :func:`low_balance_condition` is written over."""
+    """``SELECT columns`` from the balances joined to their members, in member order: what the
+    listing and the count of the low balances are written over."""
     return (
         select(*columns).select_from(Balance).join(Member, Member.id == Balance.member_id).order_by(Balance.member_id)
     )

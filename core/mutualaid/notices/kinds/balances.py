@@ -17,7 +17,7 @@ from ...db.models import Balance, Charge, Member, SharingRun
 from ...db.runs import live_run
 from ...errors import StateError
 from ...money import format_minor
-from ...payments.balances import low_balance_condition, low_balance_rows, threshold_minor
+from ...payments.balances import low_balance_condition, threshold_minor
 from ...pools import PoolRecord
 from ...vocabulary import MemberStatus, NoticeKind, PaymentModel
 from ..context import member_columns
@@ -56,21 +56,20 @@ def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batc
         .scalar_subquery()
         .label("last_share")
     )
-    columns = (
-        *member_columns(),
-        func.coalesce(Balance.balance_minor, 0).label("held"),
-        share,
-        literal(batch["_last_run"] or 0).label("last_run"),
+    query = (
+        select(
+            *member_columns(),
+            func.coalesce(Balance.balance_minor, 0).label("held"),
+            share,
+            literal(batch["_last_run"] or 0).label("last_run"),
+        )
+        .select_from(Member)
+        .outerjoin(Balance, Balance.member_id == Member.id)
+        .order_by(Member.id)
     )
     if request.members:
-        return (
-            select(*columns)
-            .select_from(Member)
-            .outerjoin(Balance, Balance.member_id == Member.id)
-            .where(Member.id.in_(list(request.members)))
-            .order_by(Member.id)
-        )
-    return low_balance_rows(*columns).where(low_balance_condition(pool, request.threshold))
+        return query.where(Member.id.in_(list(request.members)))
+    return query.where(low_balance_condition(pool, request.threshold))
 
 
 def _member(row: Any, batch: dict[str, Any]) -> dict[str, Any]:
