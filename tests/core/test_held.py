@@ -12,11 +12,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from support import statements_run
 from weighted_pool import *  # noqa: F403 (its fixtures: app, run_cli, test_plugins, today)
 
-from mutualaid import MutualAid
+from mutualaid import MutualAid, StateError
 from mutualaid.db.models import Balance, LedgerVerification
 from mutualaid.ledger import last_checkpoint
 from mutualaid.testing import resident_id
@@ -25,11 +27,11 @@ POOL = "weighted"
 _people = itertools.count(1)
 
 
-def _prepaid(app: MutualAid, count: int = 4) -> list[int]:
+def _prepaid(app: MutualAid, count: int = 4, key: str = POOL) -> list[int]:
     app.create_pool(
         {
-            "key": POOL,
-            "name": POOL,
+            "key": key,
+            "name": key,
             "cohort": "weighted-test",
             "sharing": {"management_fee_rate": "0.08", "rounding": "exact"},
             "payments": {"model": "prepaid"},
@@ -37,7 +39,7 @@ def _prepaid(app: MutualAid, count: int = 4) -> list[int]:
     )
     born = date(1960, 1, 1) + timedelta(days=next(_people))
     return [
-        app.join(POOL, id_number=resident_id(born, n), name=f"M{n}", birth_date=born, joined_on="2027-01-01").id
+        app.join(key, id_number=resident_id(born, n), name=f"M{n}", birth_date=born, joined_on="2027-01-01").id
         for n in range(count)
     ]
 
@@ -47,11 +49,11 @@ def _held(app: MutualAid) -> int:
         return int(s.scalar(select(func.coalesce(func.sum(Balance.balance_minor), 0))) or 0)
 
 
-def _books(app: MutualAid) -> tuple[int, list[str]]:
+def _books(app: MutualAid, key: str = POOL) -> tuple[int, list[str]]:
     """What the books' records say the balances hold (minor units), and the statements the check
     ran that read ``balances``; the books must balance."""
     report, read = statements_run(
-        app.engine, lambda: app.reconcile_books(POOL), lambda s: "FROM balances" in s or "JOIN balances" in s
+        app.engine, lambda: app.reconcile_books(key), lambda s: "FROM balances" in s or "JOIN balances" in s
     )
     assert report.ok, [c for c in report.checks if not c.ok]
     (check,) = [c for c in report.checks if c.account == "member_balances"]
@@ -153,3 +155,50 @@ def test_a_reader_sees_one_snapshot_on_postgresql(app, db_url):
         app.top_up(POOL, members[1], "1", "2027-11-01", "R-2")  # committed by another transaction
         assert s.scalar(select(func.sum(Balance.balance_minor))) == first == 50000
     assert _held(app) == 50100
+
+
+#: An operation on a prepaid pool of four: a top-up of a member, a file of top-ups, the reversal of
+#: an earlier top-up (by its order among them), or a verification.
+_OPERATION = st.one_of(
+    st.tuples(st.just("top-up"), st.integers(0, 3), st.integers(1, 10**9)),
+    st.tuples(st.just("file"), st.lists(st.tuples(st.integers(0, 3), st.integers(1, 10**7)), min_size=1, max_size=4)),
+    st.tuples(st.just("reverse"), st.integers(0, 20)),
+    st.tuples(st.just("verify")),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(_OPERATION, min_size=1, max_size=8))
+def test_the_balances_held_count_on_exactly_whatever_was_posted_since_a_verification(app, tmp_path, operations):
+    # whatever top-ups, files of top-ups, reversals and verifications come in whatever order, the
+    # books' balances held are every balance added up, to the minor unit, after each of them
+    key = f"held-{next(_people)}"  # a pool of its own for each example, in the same database
+    members = _prepaid(app, key=key)
+    top_ups: list[int] = []
+    for n, operation in enumerate(operations):
+        if operation[0] == "top-up":
+            _, who, amount = operation
+            top_ups.append(app.top_up(key, members[who], str(amount), "2027-11-01", f"T-{n}").id)
+        elif operation[0] == "file":
+            path = tmp_path / f"{key}-{n}.csv"
+            rows = [f"{members[who]},{amount},2027-11-01,F-{n}-{i}" for i, (who, amount) in enumerate(operation[1])]
+            path.write_text("member_id,amount,date,reference\n" + "\n".join(rows) + "\n", encoding="utf-8")
+            app.import_top_ups(key, path)
+        elif operation[0] == "reverse" and top_ups:
+            chosen = top_ups.pop(operation[1] % len(top_ups))
+            try:
+                app.reverse_top_up(key, chosen, reason="property")
+            except StateError:
+                pass  # the member holds less now: refused, nothing changed
+        elif operation[0] == "verify":
+            assert app.verify_ledger(key).ok
+        held, _ = _books(app, key)
+        assert held == _held_in(app, key)
+
+
+def _held_in(app: MutualAid, key: str) -> int:
+    with app.reading() as s:
+        pool_id = app.pool(key).id
+        return int(
+            s.scalar(select(func.coalesce(func.sum(Balance.balance_minor), 0)).where(Balance.pool_id == pool_id)) or 0
+        )
