@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Date, Table, bindparam, insert
 
-__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "ids_in"]
+__all__ = ["BULK_BATCH", "bulk_insert", "chunks", "ids_in", "upsert"]
 
 
 #: Rows per ``executemany`` of :func:`bulk_insert`.
@@ -103,3 +103,17 @@ def ids_in(column: Any, values: list[int]) -> ColumnElement[bool]:
     """``column IN (...)`` with the integers rendered into the statement: a few thousand bound
     parameters per query would run into SQLite's limit, and ints cannot inject anything."""
     return cast(ColumnElement[bool], column.in_(bindparam(None, values, expanding=True, literal_execute=True)))
+
+
+def upsert(connection: Connection, table: Table) -> Any:
+    """An ``INSERT`` into ``table`` in the connection's dialect, which can say what to do with a row
+    whose key is there already (``on_conflict_do_nothing``, ``on_conflict_do_update``): the same
+    clause on SQLite and PostgreSQL, the two databases supported."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from ..errors import StateError
+
+    name = connection.dialect.name
+    if name not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
+        raise StateError(f"mutualaid needs SQLite or PostgreSQL, not {name}")
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)

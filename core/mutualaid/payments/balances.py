@@ -21,12 +21,12 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, TextClause, and_, exists, func, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..db.bulk import upsert
 from ..db.models import Balance, Charge, Member, SharingRun, TopUp, TopUpReversal
 from ..db.runs import voided_run
-from ..errors import StateError, ValidationError
+from ..errors import ValidationError
 from ..members.history import frozen_spans
 from ..members.lifecycle import is_live
 from ..members.service import get_member
@@ -65,13 +65,10 @@ def open_balances(session: Session, pool: PoolRecord, *, after: int) -> None:
     if pool.config.payments.model != PaymentModel.PREPAID:
         return
     connection = session.connection()
-    if connection.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
-        raise StateError(f"prepaid balances need SQLite or PostgreSQL, not {connection.dialect.name}")
-    builder: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     joined = select(Member.id, Member.pool_id, literal(0)).where(Member.pool_id == pool.id, Member.id > after)
     table = cast(Table, Balance.__table__)
     connection.execute(
-        builder(table)
+        upsert(connection, table)
         .from_select(["member_id", "pool_id", "balance_minor"], joined)
         .on_conflict_do_nothing(index_elements=[table.c.member_id])
     )

@@ -11,11 +11,10 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Connection, Select, Table, func, literal, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..csvfiles import parse_amount, parse_member_number, text_problem
-from ..db.bulk import BULK_BATCH, chunks, ids_in
+from ..db.bulk import BULK_BATCH, chunks, ids_in, upsert
 from ..db.models import Balance, Member, MemberStatusChange, TopUp, TopUpReversal
 from ..errors import StateError
 from ..fields import parse_date
@@ -344,13 +343,12 @@ def add_staged_to_balances(connection: Connection, pool_id: int, table: Table) -
     balances, creating the rows that do not exist yet: one upsert of the staged rows' sums, nothing
     sent row by row."""
     balances = cast(Table, Balance.__table__)
-    builder: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     source = (
         select(table.c.member_id, literal(pool_id), func.sum(table.c.amount))
         .where(true())  # SQLite's upsert from a SELECT needs a WHERE
         .group_by(table.c.member_id)
     )
-    stmt = builder(balances).from_select(["member_id", "pool_id", "balance_minor"], source)
+    stmt = upsert(connection, balances).from_select(["member_id", "pool_id", "balance_minor"], source)
     stmt = stmt.on_conflict_do_update(
         index_elements=[balances.c.member_id],
         set_={"balance_minor": balances.c.balance_minor + stmt.excluded.balance_minor},
