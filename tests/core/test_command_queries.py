@@ -207,13 +207,12 @@ def test_a_verified_ledger_balances_from_the_top_ups_posted_since(app, truckers_
     app.engine.dispose()  # connections that loaded the statistics are not reused
     report, read = _top_up_statements(app, lambda: app.reconcile_books(POOL))
     assert report.ok
-    # the top-ups posted since, by their entry: as cash received, and as what went into the
-    # balances since the verification proved what they held (ledger.held)
+    # the top-ups posted since, by their entry, read once: as cash received, and as what went into
+    # the balances since the verification proved what they held (ledger.held)
     by_entry = [plan for statement, plan in read if "entry_id IN" in statement]
-    assert len(by_entry) == 2 and len(read) == 3
+    assert len(by_entry) == 1 and len(read) == 2
     if app.engine.dialect.name == "sqlite":
-        for plan in by_entry:
-            assert "ix_top_ups_pool_id_entry_id (pool_id=? AND entry_id=?)" in plan, by_entry
+        assert "ix_top_ups_pool_id_entry_id (pool_id=? AND entry_id=?)" in by_entry[0], by_entry
         assert "SCAN" not in " ".join(plan for _, plan in read)
     _sql(app, f"UPDATE top_ups SET amount_minor = amount_minor + 1 WHERE id = {later.id}")
     # the cash received and what the balances were given both differ from the ledger

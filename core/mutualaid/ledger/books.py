@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..db.bulk import chunks, ids_in
 from ..db.models import (
     Charge,
     Claim,
@@ -37,7 +36,9 @@ from ..db.models import (
 from ..db.runs import live_run
 from ..vocabulary import ADJUSTABLE_ACCOUNTS, Account, EntryKind, PaymentModel, PaymentResult
 from .checkpoints import last_checkpoint
-from .held import held_now, held_since
+from .held import held_now, held_since, posted_since, run_charged
+from .held import sum_of as _sum
+from .held import total as _total
 from .limits import overdrawn, why
 
 __all__ = ["BooksCheck", "BooksReport", "account_balances", "reconcile_books"]
@@ -95,14 +96,6 @@ class BooksReport:
         return self.total == 0 and all(c.ok for c in self.checks) and not self.overdrawn
 
 
-def _total(session: Session, query: Select[Any]) -> int:
-    return int(session.scalar(query) or 0)
-
-
-def _sum(column: Any) -> Any:
-    return select(func.coalesce(func.sum(column), 0))
-
-
 @dataclass(frozen=True, slots=True)
 class _Verified:
     """What the entries at or before the pool's last successful verification recorded: the charged
@@ -145,12 +138,12 @@ def _verified(session: Session, pool_id: int) -> _Verified:
     return _Verified(True, charged, paid, checkpoint.seq, checkpoint.held_minor)
 
 
-def _held(session: Session, pool_id: int, verified: _Verified) -> int:
+def _held(session: Session, pool_id: int, verified: _Verified, topped: int) -> int:
     """The prepaid balances held: from what the last verification proved they held and the entries
     posted since (:mod:`.held`), or every balance added up when no verification recorded it."""
     if not verified.checked or verified.held is None:
         return held_now(session, pool_id)
-    return held_since(session, pool_id, seq=verified.seq, held=verified.held, charged=verified.charged)
+    return held_since(session, pool_id, seq=verified.seq, held=verified.held, charged=verified.charged, topped=topped)
 
 
 def _charged_postpaid(session: Session, runs: Select[Any], verified: _Verified) -> int:
@@ -159,10 +152,8 @@ def _charged_postpaid(session: Session, runs: Select[Any], verified: _Verified) 
         return _total(session, _sum(Charge.amount_minor).where(Charge.run_id.in_(runs)))
     ids = [int(run_id) for run_id in session.scalars(runs)]
     known = sum(verified.charged[run_id] for run_id in ids if run_id in verified.charged)
-    # One equality a run (usually the one run shared since): SQLite then searches the primary key
-    # by it, where an IN list may have it scan every run's charges.
-    rest = [run_id for run_id in ids if run_id not in verified.charged]
-    return known + sum(_total(session, _sum(Charge.amount_minor).where(Charge.run_id == run_id)) for run_id in rest)
+    rest = [run_id for run_id in ids if run_id not in verified.charged]  # usually the one run shared since
+    return known + sum(run_charged(session, run_id) for run_id in rest)
 
 
 def _paid(session: Session, pool_id: int, runs: Select[Any], verified: _Verified) -> int:
@@ -179,11 +170,11 @@ def _paid(session: Session, pool_id: int, runs: Select[Any], verified: _Verified
     return known + _total(session, received.where(Payment.batch_id.in_(rest)))
 
 
-def _topped_up(session: Session, pool_id: int, verified: _Verified) -> int:
+def _topped_up(session: Session, pool_id: int, verified: _Verified, since: int) -> int:
     """Top-ups received and not reversed. For the top-up entries the last verification reached,
     what their cash lines recorded: the verification proved each entry's rows equal to the total
-    it posted with those lines, under the same hash. The rows of the entries posted since, found by
-    their entry; less every reversed top-up, found by its reversal."""
+    it posted with those lines, under the same hash. ``since``: the rows of the entries posted
+    since (:func:`~.held.posted_since`); less every reversed top-up, found by its reversal."""
     if not verified.checked:
         standing = TopUp.id.not_in(select(TopUpReversal.top_up_id))
         return _total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, standing))
@@ -194,16 +185,11 @@ def _topped_up(session: Session, pool_id: int, verified: _Verified) -> int:
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(*entries, LedgerEntry.seq <= verified.seq, LedgerLine.account == Account.CASH),
     )
-    since = [int(e) for e in session.scalars(select(LedgerEntry.id).where(*entries, LedgerEntry.seq > verified.seq))]
-    rows = sum(
-        _total(session, _sum(TopUp.amount_minor).where(TopUp.pool_id == pool_id, ids_in(TopUp.entry_id, chunk)))
-        for chunk in chunks(since)
-    )
     # each reversal's top-up by its number (a scalar sub-query: read from the reversals, whatever
     # the statistics say of the two tables' sizes)
     amount = select(TopUp.amount_minor).where(TopUp.id == TopUpReversal.top_up_id, TopUp.pool_id == pool_id)
     reversed_ = _total(session, _sum(amount.scalar_subquery()).where(TopUpReversal.pool_id == pool_id))
-    return recorded + rows - reversed_
+    return recorded + since - reversed_
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +230,8 @@ def _records(session: Session, pool_id: int) -> _Records:
     ):
         adjusted[account] = int(total)
     verified = _verified(session, pool_id)
+    # the top-ups posted since the last verification, read once: cash received, and balances given
+    topped = posted_since(session, pool_id, verified.seq, EntryKind.TOP_UP, TopUp) if verified.checked else 0
     return _Records(
         charged_postpaid=_charged_postpaid(session, postpaid_runs, verified),
         paid=_paid(session, pool_id, postpaid_runs, verified),
@@ -257,13 +245,13 @@ def _records(session: Session, pool_id: int) -> _Records:
                 LedgerLine.account == Account.MEMBERS_DUE,
             ),
         ),
-        held=_held(session, pool_id, verified),
+        held=_held(session, pool_id, verified, topped),
         funded=_total(
             session, _sum(Claim.funded_minor).where(Claim.pool_id == pool_id, Claim.sharing_run_id.is_not(None))
         ),
         refunds=_total(session, _sum(Claim.refund_minor).where(Claim.pool_id == pool_id)),
         surplus_out=last.surplus_out_minor if last is not None else 0,
-        topped_up=_topped_up(session, pool_id, verified),
+        topped_up=_topped_up(session, pool_id, verified, topped),
         investigated=_total(
             session,
             _sum(ClaimCost.amount_minor).where(

@@ -22,29 +22,51 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.bulk import chunks, ids_in
-from ..db.models import Balance, Charge, LedgerEntry, LedgerLine, SharingRun, TopUp, TopUpReversal
+from ..db.models import Balance, Charge, LedgerEntry, LedgerLine, SharingRun, TopUpReversal
 from ..vocabulary import Account, EntryKind, PaymentModel
 
 if TYPE_CHECKING:  # verify imports posting, which imports the books, which import this
     from .verify import VerifyReport
 
-__all__ = ["check_held", "held_now", "held_since"]
+__all__ = ["check_held", "held_now", "held_since", "posted_since", "run_charged", "sum_of", "total"]
 
 
-def _total(session: Session, query: Any) -> int:
+def total(session: Session, query: Any) -> int:
+    """The one value of a ``SELECT`` of a sum (:func:`sum_of`), as an exact int of minor units."""
     return int(session.scalar(query) or 0)
+
+
+def sum_of(column: Any) -> Any:
+    """``SELECT coalesce(sum(column), 0)``: 0 when there are no rows."""
+    return select(func.coalesce(func.sum(column), 0))
+
+
+def run_charged(session: Session, run_id: int) -> int:
+    """A run's charges added up. One equality a run: SQLite searches the charges' key by it, where
+    an ``IN`` list of runs may have it scan every run's charges."""
+    return total(session, sum_of(Charge.amount_minor).where(Charge.run_id == run_id))
+
+
+def posted_since(session: Session, pool_id: int, seq: int, kind: EntryKind, model: Any) -> int:
+    """The amounts of ``model``'s rows (top-ups, or top-up reversals) that the pool's entries of
+    ``kind`` posted after entry ``seq`` wrote, found by their entry."""
+    entries = [entry for entry, _ in _entries_since(session, pool_id, seq, kind)]
+    return sum(
+        total(session, sum_of(model.amount_minor).where(model.pool_id == pool_id, ids_in(model.entry_id, chunk)))
+        for chunk in chunks(entries)
+    )
 
 
 def held_now(session: Session, pool_id: int) -> int:
     """Every balance of the pool added up (one pass over the pool's balances), in minor units."""
-    return _total(session, select(func.coalesce(func.sum(Balance.balance_minor), 0)).where(Balance.pool_id == pool_id))
+    return total(session, sum_of(Balance.balance_minor).where(Balance.pool_id == pool_id))
 
 
 def _owed_at(session: Session, pool_id: int, seq: int) -> int:
     """What the ``member_balances`` account holds for the members after entry ``seq`` (its credit)."""
-    return -_total(
+    return -total(
         session,
-        select(func.coalesce(func.sum(LedgerLine.amount_minor), 0))
+        sum_of(LedgerLine.amount_minor)
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(LedgerEntry.pool_id == pool_id, LedgerEntry.seq <= seq, LedgerLine.account == Account.MEMBER_BALANCES),
     )
@@ -82,40 +104,25 @@ def _entries_since(session: Session, pool_id: int, seq: int, kind: EntryKind) ->
     ]
 
 
-def _charged(session: Session, run_id: int) -> int:
-    # one equality a run: SQLite searches the charges' key by it
-    return _total(session, select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(Charge.run_id == run_id))
-
-
-def _posted_since(session: Session, pool_id: int, seq: int, kind: EntryKind, model: Any) -> int:
-    """The amounts of ``model``'s rows (top-ups, or top-up reversals) that the pool's entries of
-    ``kind`` posted after entry ``seq`` wrote, found by their entry."""
-    entries = [entry for entry, _ in _entries_since(session, pool_id, seq, kind)]
-    total = select(func.coalesce(func.sum(model.amount_minor), 0))
-    return sum(
-        _total(session, total.where(model.pool_id == pool_id, ids_in(model.entry_id, chunk)))
-        for chunk in chunks(entries)
-    )
-
-
-def held_since(session: Session, pool_id: int, *, seq: int, held: int, charged: dict[int, int]) -> int:
+def held_since(session: Session, pool_id: int, *, seq: int, held: int, charged: dict[int, int], topped: int) -> int:
     """The balances held now, from ``held`` (what a verification that reached entry ``seq`` proved
     they held) and the rows of the entries posted since. ``charged`` is the charged total of each
-    run whose entry that verification reached (proved equal to its charges)."""
-    topped = _posted_since(session, pool_id, seq, EntryKind.TOP_UP, TopUp)
-    taken_back = _posted_since(session, pool_id, seq, EntryKind.TOP_UP_REVERSAL, TopUpReversal)
+    run whose entry that verification reached (proved equal to its charges); ``topped`` the top-ups
+    the top-up entries posted since wrote (:func:`posted_since`, which the books read once for the
+    cash received too)."""
+    taken_back = posted_since(session, pool_id, seq, EntryKind.TOP_UP_REVERSAL, TopUpReversal)
     prepaid = set(
         session.scalars(
             select(SharingRun.id).where(SharingRun.pool_id == pool_id, SharingRun.payment_model == PaymentModel.PREPAID)
         )
     )
     deducted = sum(
-        _charged(session, run_id)
+        run_charged(session, run_id)
         for _, run_id in _entries_since(session, pool_id, seq, EntryKind.SHARING)
         if run_id in prepaid
     )
     given_back = sum(
-        charged[run_id] if run_id in charged else _charged(session, run_id)
+        charged[run_id] if run_id in charged else run_charged(session, run_id)
         for _, run_id in _entries_since(session, pool_id, seq, EntryKind.VOID)
         if run_id in prepaid
     )
