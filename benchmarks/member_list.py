@@ -69,6 +69,9 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
                 f"'司机' || n, '1980-01-01', '2026-10-01', '2026-12-30', 'active', NULL, '{ATTRS}' FROM ({source}) AS s"
             )
         )
+    from sharing_run import statistics_as_asked  # beside this script
+
+    statistics_as_asked(app)
     return time.perf_counter() - started
 
 

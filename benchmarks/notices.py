@@ -78,6 +78,9 @@ def build_pool(app: MutualAid, members: int) -> None:
         )
         if dialect == "postgresql":
             conn.execute(text("ANALYZE members"))
+    from sharing_run import statistics_as_asked  # beside this script
+
+    statistics_as_asked(app)
     claim = app.file_claim(POOL, 1, event_kind="accidental_death", event_date="2026-12-20", filed_on="2026-12-21")
     app.approve_claim(claim.id)
     result = app.share(POOL, PERIOD)
