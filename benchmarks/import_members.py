@@ -15,7 +15,9 @@ nothing written) and the import's peak memory: the resident memory of the import
 of its largest worker, and the largest proportional memory (PSS, sampled every half second) of
 the importing process and its workers together, which counts the pages a forked worker shares
 with it once, and the least an import could take: the longer of checking alone and writing alone,
-since it does both. The import runs in a child process of its own, so that writing the CSV and reading
+since it does both. It also prints the processor time a row cost, in the importing process and
+in its workers: on a machine of few cores the import is bound by their sum, whatever part of it
+runs beside the rest. The import runs in a child process of its own, so that writing the CSV and reading
 the rows back for the floor do not count. Nothing is asserted: these machines are noisy, compare
 ratios.
 
@@ -151,22 +153,31 @@ def run_database(url: str | None, keep: bool) -> Iterator[str]:
 
 
 def _import_in_child(url: str, csv_path: str, pool_key: str, out: Any) -> None:
-    """The import, in a process of its own: sends back its seconds and peak resident memory (MB),
-    its own and its largest worker's (the workers have ended and been waited for by then), or
-    the problem."""
+    """The import, in a process of its own: sends back its seconds, peak resident memory (MB) and
+    processor seconds (user and system), its own and its workers' (the largest worker's memory; the
+    workers have ended and been waited for by then), or the problem."""
     app = MutualAid(url, plugins=load_plugins(strict=True))
     try:
+        before = _processor_seconds()
         started = time.perf_counter()
         result = app.import_members(pool_key, csv_path, joined_on=JOINED_ON)
         elapsed = time.perf_counter() - started
+        after = _processor_seconds()
         if result.rejected:
             out.send(("rejected", result.problems[:3], 0.0, 0.0))
             return
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        out.send(("ok", elapsed, own, workers))
+        out.send(("ok", elapsed, own, workers, after[0] - before[0], after[1] - before[1]))
     finally:
         app.close()
+
+
+def _processor_seconds() -> tuple[float, float]:
+    """User and system seconds of this process, and of its children waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _proportional_mb(pid: int) -> float:
@@ -215,10 +226,12 @@ class _PeakProportional:
         return self.peak
 
 
-def time_import(url: str, csv_path: Path, pool_key: str) -> tuple[float, float, float, float]:
-    """Seconds of the import, the peak resident memory (MB) of the importing process and of its
+def time_import(
+    url: str, csv_path: Path, pool_key: str
+) -> tuple[float, tuple[float, float, float], tuple[float, float]]:
+    """Seconds of the import; the peak resident memory (MB) of the importing process and of its
     largest worker, and the largest proportional memory (MB) of the importing process and its
-    workers together: the import runs in a fresh process (spawned: nothing of this one's memory
+    workers together; the processor seconds of the importing process and of its workers: the import runs in a fresh process (spawned: nothing of this one's memory
     in it), whose workers are its own children."""
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("spawn").Process(
@@ -235,7 +248,7 @@ def time_import(url: str, csv_path: Path, pool_key: str) -> tuple[float, float, 
     child.join()
     if outcome[0] != "ok":
         raise SystemExit(f"the import failed ({outcome[0]}): {outcome[1]}")
-    return float(outcome[1]), float(outcome[2]), float(outcome[3]), together
+    return float(outcome[1]), (float(outcome[2]), float(outcome[3]), together), (outcome[4], outcome[5])
 
 
 def validation_rate(app: MutualAid, csv_path: Path, pool_key: str, rows: int) -> float:
@@ -363,14 +376,16 @@ def main(argv: list[str] | None = None) -> None:
             floors: list[float] = []
             checks: list[float] = []
             peaks: list[tuple[float, float, float]] = []
+            processors: list[tuple[float, float]] = []
             rows: list[tuple[object, ...]] = []
             for run in range(args.repeat):
                 key = f"bench-{run}"
                 record = app.create_pool({"key": key, "name": f"Benchmark {run}", "cohort": "truckers", "settings": {}})
                 checks.append(validation_rate(app, csv_path, key, args.rows))
-                seconds, importer, worker, together = time_import(url, csv_path, key)
+                seconds, peak, processor = time_import(url, csv_path, key)
                 imports.append(seconds)
-                peaks.append((importer, worker, together))
+                peaks.append(peak)
+                processors.append(processor)
                 if not args.no_floor:
                     if not rows:
                         rows = read_back(engine, record.id)
@@ -404,6 +419,15 @@ def main(argv: list[str] | None = None) -> None:
     importer = max(peak[0] for peak in peaks)
     worker = max(peak[1] for peak in peaks)
     together = max(peak[2] for peak in peaks)
+    own = statistics.median(processor[0] for processor in processors) / args.rows * 1e6
+    workers = statistics.median(processor[1] for processor in processors) / args.rows * 1e6
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    bound = cores * 1e6 / (own + workers)
+    print(
+        f"  processor        {own:8.1f} µs a row in the importing process, {workers:.1f} µs in its workers: "
+        f"{own + workers:.1f} µs in all, so at most {bound:,.0f} rows/s on {cores} cores however the work is "
+        f"split; the import ran at {args.rows / imported / bound:.0%} of that"
+    )
     print(f"  peak RSS         {importer:8.0f} MB importing process, {worker:.0f} MB its largest worker")
     print(f"  peak PSS         {together:8.0f} MB importing process and its workers together (sampled every 0.5 s)")
 
