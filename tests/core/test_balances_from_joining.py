@@ -1,6 +1,7 @@
 """Every member of a prepaid pool holds a balance row from joining (0 until a top-up), written by a
 join, by an import (not by a refused one), and for the members who joined before by revision 0016;
-the low balances are then read from ``balances``, each low one's member looked up by its key."""
+the low balances are then read from ``balances``, each low one's member looked up by its key, for
+the listing and for the low-balance notices."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ from mutualaid import ImportRowsError, MutualAid
 from mutualaid.db import current_revision, upgrade
 from mutualaid.db.models import Balance, Member
 from mutualaid.db.schema import preview_sql, schema_status
+from mutualaid.notices.kinds.balances import LOW_BALANCE
+from mutualaid.notices.parallel import boundaries
+from mutualaid.notices.spec import NoticeRequest
 from mutualaid.payments import count_low_balances, low_balance_members
 from mutualaid.payments.balances import BALANCES_KEY, _by_key_on_sqlite, _low_condition, low_balance_rows
 from mutualaid.pools import get_pool
 
 MIGRATIONS = Path(mutualaid.__file__).parent / "db" / "migrations"
 OTHER = "js-truckers-postpaid"
+THIRD = "js-truckers-prepaid-2"
 #: SQLite's statistics of a prepaid pool of ten million members, each holding a balance.
 BIG_POOL_STATISTICS = (
     ("balances", "ix_balances_pool_id", "10000000 10000000"),
@@ -136,6 +141,69 @@ def _plans_read_the_balances_first(s: Any, pool: Any) -> None:
                 f"SCAN b USING INDEX {BALANCES_KEY}",
                 "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
             ], plan
+
+
+def test_the_low_balance_notices_go_to_the_live_members_of_the_pool_below_the_level(
+    app, truckers_pool, make_driver, tmp_path
+):
+    _pools(app, truckers_pool)
+    app.create_pool(truckers_pool(key=THIRD, payments={"model": "prepaid"}))
+    members = [app.join(POOL, **make_driver(n)).id for n in range(1, 8)]
+    app.join(THIRD, **make_driver(20))  # low too, in another prepaid pool
+    app.top_up(POOL, members[1], "5", "2026-10-05", "R-1")  # at the level (5.00): not low
+    app.top_up(POOL, members[2], "4.99", "2026-10-05", "R-2")
+    app.top_up(POOL, members[5], "80", "2026-10-05", "R-3")
+    app.exit_member(POOL, members[4], on="2026-10-20")  # low, but no longer live
+    low = [members[0], members[2], members[3], members[6]]
+
+    def rendered(out: str, **options: Any) -> tuple[int, list[int], str]:
+        result = app.render_notices(POOL, "low-balance", tmp_path / out, layout="stream", **options)
+        body = result.paths[0].read_text(encoding="utf-8")
+        order = [int(line.split()[2]) for line in body.splitlines() if line.startswith("=== member ")]
+        return result.count, order, body
+
+    one, two = rendered("one"), rendered("two", jobs=2)  # two workers, each a range of numbers
+    assert one[:2] == (4, low) and two == one
+    assert "4.99 CNY" in one[2] and "80.00" not in one[2]
+    assert rendered("zero", threshold="0.01")[:2] == (3, [members[0], members[3], members[6]])
+    assert rendered("asked", members=[members[5]])[:2] == (1, [members[5]])  # asked for: whatever the balance
+    with app.transaction() as s:
+        pool = get_pool(s, app.plugins, POOL)
+        query = LOW_BALANCE.recipients(s, pool, NoticeRequest(), {"_last_run": None})
+        assert boundaries(s, query, 2) == (4, [low[2]])
+        if s.get_bind().dialect.name == "sqlite":
+            _notice_plans_read_the_low_balances_first(s, query)
+            # after a prepaid run, each one's charge in it is found by its key
+            after_run = LOW_BALANCE.recipients(s, pool, NoticeRequest(), {"_last_run": 1})
+            plan = _notice_plans_read_the_low_balances_first(s, after_run)
+            assert "SEARCH charges USING PRIMARY KEY (run_id=? AND member_id=?)" in plan, plan
+
+
+def _notice_plans_read_the_low_balances_first(s: Any, query: Any) -> list[str]:
+    """SQLite: the recipients of the low-balance notices (all of them, a worker's range, and the
+    count that splits them) are found from the pool's low balances, each one's member then read by
+    its key in member order: the members are never read by the pool's index, and nothing is sorted
+    before the first notice (the list of the low ones' numbers is kept in order as it is built),
+    with the statistics of a pool of ten million as a full ``ANALYZE`` writes them and as a sampled
+    one does. With the sampled ones, the query that read every member outer-joined to its balance
+    read the members by the pool's index and sorted them all (2 s at 5M before the first notice)."""
+    s.execute(text("ANALYZE"))
+    ranged = query.where(Member.id >= 2, Member.id < 5)
+    counted = select(text("count(*)")).select_from(query.with_only_columns(Member.id).order_by(None).subquery())
+    for statistics in (BIG_POOL_STATISTICS, SAMPLED_STATISTICS):
+        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl IN ('members', 'balances')"))
+        for table, index, stat in statistics:
+            s.execute(text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"), {"t": table, "i": index, "s": stat})
+        s.execute(text("ANALYZE sqlite_schema"))  # the planner reads them again
+        for each in (ranged, counted, query):  # the plan of the last one is returned
+            sql = str(each.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+            plan = [r[3] for r in s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+            assert "SEARCH members USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+            assert [step for step in plan if step.startswith("LIST SUBQUERY")], plan
+            assert not [step for step in plan if "TEMP B-TREE" in step], plan
+            assert not [step for step in plan if step.startswith("SCAN") and step != "SCAN balances"], plan
+            assert [step for step in plan if "members" in step] == [plan[0]], plan
+    return plan
 
 
 def _alembic(conn: Any) -> Config:

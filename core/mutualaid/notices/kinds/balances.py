@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from ...db.models import Balance, Charge, Member, SharingRun
@@ -50,12 +50,14 @@ def _batch(session: Session, pool: PoolRecord, request: NoticeRequest, locale: s
 def _recipients(session: Session, pool: PoolRecord, request: NoticeRequest, batch: dict[str, Any]) -> Select[Any]:
     """The members asked for whatever their balance, or every live member below the threshold; with
     their balance and what the pool's last prepaid run deducted from them."""
-    share = (
-        select(Charge.amount_minor)
-        .where(Charge.run_id == batch["_last_run"], Charge.member_id == Member.id)
-        .scalar_subquery()
-        .label("last_share")
-    )
+    share: Any = null().label("last_share")  # no prepaid run yet: no charge to look for
+    if batch["_last_run"] is not None:
+        share = (
+            select(Charge.amount_minor)
+            .where(Charge.run_id == batch["_last_run"], Charge.member_id == Member.id)
+            .scalar_subquery()
+            .label("last_share")
+        )
     query = (
         select(
             *member_columns(),
