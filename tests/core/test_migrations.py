@@ -75,7 +75,7 @@ def test_upgrade_of_an_empty_database_gives_exactly_the_models_schema(empty_engi
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == head_revision() == "0017"
+    assert current_revision(empty_engine) == head_revision() == "0018"
     assert _tables(empty_engine) == TABLES == set(Base.metadata.tables)
     assert _differences(empty_engine) == []
 
@@ -109,7 +109,7 @@ def test_upgrade_is_idempotent(empty_engine):
     assert upgrade(empty_engine) is True
     assert upgrade(empty_engine) is False
     assert upgrade(empty_engine) is False
-    assert current_revision(empty_engine) == "0017"
+    assert current_revision(empty_engine) == "0018"
     assert _differences(empty_engine) == []
 
 
@@ -149,7 +149,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_engine):
     assert current_revision(empty_engine) is None
     assert _tables(empty_engine) == set()
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0017"
+    assert current_revision(empty_engine) == "0018"
     assert _differences(empty_engine) == []
 
 
@@ -158,7 +158,7 @@ def test_upgrade_to_an_explicit_revision(empty_engine):
     assert current_revision(empty_engine) == "0001"
     assert upgrade(empty_engine, "0001") is False
     assert upgrade(empty_engine) is True
-    assert current_revision(empty_engine) == "0017"
+    assert current_revision(empty_engine) == "0018"
 
 
 def test_0002_backfills_runs_shared_before_it(empty_engine):

@@ -222,6 +222,45 @@ def test_lapse_notices_by_day_and_by_member(postpaid, tmp_path):
     assert len({n.reference for n in notices}) == 2 and all(n.reference.isdigit() for n in notices)
 
 
+def test_lapse_notices_find_the_lapses_by_the_index_of_the_history_past_joining(postpaid, tmp_path):
+    """The members given a lapse since a day are found among the history rows past joining (a
+    partial index by change and day, revision 0018), not by reading every member's history, whose
+    joining rows are most of the table: on SQLite the plan searches that index and never scans the
+    history; PostgreSQL can use it too (told not to scan, it does: the query implies the index's
+    condition)."""
+    from sqlalchemy import event
+
+    postpaid.settle_payments(POOL, "2026-11-20")
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "member_status_changes" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(postpaid.engine, "before_cursor_execute", keep)
+    try:
+        assert postpaid.render_notices(POOL, "lapse", tmp_path / "a", since="2026-11-20").count == 2
+        assert postpaid.render_notices(POOL, "lapse", tmp_path / "b").count == 2
+    finally:
+        event.remove(postpaid.engine, "before_cursor_execute", keep)
+    assert len(seen) >= 2
+    index = "ix_member_status_changes_past_joining"
+    with postpaid.engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        for statement, parameters in seen:
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            plan = [
+                str(row[0] if postgres else row[3]) for row in conn.exec_driver_sql(explain + statement, parameters)
+            ]
+            assert any(index in step for step in plan), plan
+            if not postgres:
+                assert not [step for step in plan if step.startswith("SCAN member_status_changes")], plan
+                searched = [step for step in plan if index in step]
+                assert all("(change=?" in step for step in searched), plan
+
+
 # -- frozen and unfrozen -------------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest revision of ``migrations/``, written out so that opening a database already at it
 #: costs one query and no Alembic (every command opens one); a test keeps it equal to Alembic's head.
-HEAD = "0017"
+HEAD = "0018"
 #: Where to point someone whose database is missing.
 _CREATE_HINT = (
     "create one with `mutualaid pool create` or `mutualaid db init`, or check --database-url / MUTUALAID_DATABASE_URL"

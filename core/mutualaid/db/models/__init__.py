@@ -6,7 +6,7 @@ table is designed for the write: a natural (run, member) primary key, no per-row
 read of charges is by run, or by run and member).
 """
 
-from .base import NOT_ACTIVE, Base
+from .base import NOT_ACTIVE, PAST_JOINING, Base
 from .claims import (
     Claim,
     ClaimAmendment,
@@ -27,6 +27,7 @@ from .sharing import Charge, SharingRun, SharingRunVoid
 
 __all__ = [
     "NOT_ACTIVE",
+    "PAST_JOINING",
     "Balance",
     "Base",
     "Charge",

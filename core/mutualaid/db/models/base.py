@@ -15,6 +15,9 @@ from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 #: The condition of the partial index of members not active, as queries must repeat it to use it.
 NOT_ACTIVE = "status != 'active'"
+#: The condition of the partial index of the members' history past joining (the lapses, freezes,
+#: exits, ...), as queries must repeat it to use it.
+PAST_JOINING = "change NOT IN ('joined', 'covered')"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

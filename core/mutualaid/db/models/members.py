@@ -23,7 +23,7 @@ from ...vocabulary import (
     MemberStatus,
     check_values,
 )
-from .base import NOT_ACTIVE, Base, Id
+from .base import NOT_ACTIVE, PAST_JOINING, Base, Id
 
 
 class Member(Base):
@@ -158,3 +158,18 @@ class MemberStatusChange(Base):
         CheckConstraint(check_values("change", MemberChange), name="change"),
         CheckConstraint(check_values("status", MemberStatus), name="status"),
     )
+
+
+# The history past joining (frozen, unfrozen, lapsed, exited, died), by change and day: the
+# lifecycle notices find the members given one since a day among these rows, not among every
+# member's joining rows, which are most of the table. Partial, so that joining and importing
+# members never write to it (migration 0018); a query uses it only when it repeats the condition
+# word for word (see mutualaid.notices.kinds.lifecycle).
+Index(
+    "ix_member_status_changes_past_joining",
+    MemberStatusChange.change,
+    MemberStatusChange.since,
+    MemberStatusChange.member_id,
+    sqlite_where=text(PAST_JOINING),
+    postgresql_where=text(PAST_JOINING),
+)
