@@ -31,7 +31,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, String, TextClause, and_, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from ...db.models import PAST_JOINING, Balance, Charge, Member, MemberStatusChange, Payment, SharingRun
@@ -83,7 +83,7 @@ def _events(pool: PoolRecord, request: NoticeRequest, change: MemberChange, *col
     the member's columns, then ``change_id``, ``since``, ``cause`` and ``columns``."""
     # The partial index of the history past joining, by change and day: its condition repeated word
     # for word, so that SQLite sees the query implies it (joining rows are most of the history).
-    conditions: list[ColumnElement[bool]] = [
+    conditions: list[ColumnElement[bool] | TextClause] = [
         Member.pool_id == pool.id,
         MemberStatusChange.change == change.value,
         text(PAST_JOINING),
