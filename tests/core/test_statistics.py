@@ -128,3 +128,16 @@ def test_a_refresh_of_any_table_corrects_the_statistics_sampled_before(engine):
         sharing = _stat(conn, "ix_members_sharing")
         assert sharing[1] == math.ceil(sharing[0] / 2)
         assert _plan(conn, LIVE_IN_ORDER) == ["SCAN members"]
+
+
+def test_a_refresh_leaves_the_statistics_of_a_table_emptied_since_its_sample(engine):
+    """Statistics sampled when the table held rows, the rows deleted since: nothing to count, the
+    sample's estimate stands, and the refresh (of another table) does not fail."""
+    with engine.begin() as conn:
+        _sampled_only(conn)
+        sampled = _stat(conn, "ix_members_sharing")
+        conn.execute(text("DELETE FROM members"))
+    with Session(engine) as session, session.begin():
+        refresh_statistics(session, MemberStatusChange)
+    with engine.connect() as conn:
+        assert _stat(conn, "ix_members_sharing") == sampled

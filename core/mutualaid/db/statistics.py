@@ -106,7 +106,7 @@ def _count_the_few(connection: Any, table: str) -> bool:
                 through = next((name for name in whole if columns[name][:width] == prefix), None)
                 counted[prefix] = None if through is None else _distinct(connection, table, through, prefix)
             values = counted[prefix]
-            if values is None:
+            if not values:  # more than it counts, or none left (rows deleted since the sample)
                 break
             new[width] = max(1, math.ceil(rows_in_index / values))
         for width in range(2, len(new)):  # an average for a longer prefix is never larger
