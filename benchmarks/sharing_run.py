@@ -124,10 +124,10 @@ def _load_members(app: MutualAid, pool_id: int, members: int) -> float:
 
 def statistics_as_asked(app: MutualAid, *more: Any) -> None:
     """With ``MUTUALAID_BENCH_STATISTICS=sampled`` and on SQLite, the statistics a real pool has:
-    those of the members as a ``member import`` leaves them (sampled, 1,000 rows an index, which
-    misjudges a column of one value such as the pool), not the full ``ANALYZE`` of the loading;
-    none of the other tables but ``more`` (sampled too). Each benchmark then plans its queries as on
-    a pool that was imported rather than loaded. Otherwise nothing."""
+    those of the members as a ``member import`` leaves them (``refresh_statistics``: sampled, 1,000
+    rows an index, then the columns the sample saw few values of counted), not the full ``ANALYZE``
+    of the loading; none of the other tables but ``more`` (refreshed the same way). Each benchmark
+    then plans its queries as on a pool that was imported rather than loaded. Otherwise nothing."""
     from mutualaid.db.models import Member, MemberStatusChange
     from mutualaid.db.statistics import refresh_statistics
 

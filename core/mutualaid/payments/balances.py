@@ -112,11 +112,16 @@ def give_back(session: Session, run_id: int) -> int:
     )
 
 
+def _balances_below(pool: PoolRecord, below: int) -> ColumnElement[bool]:
+    """The pool's balances below ``below`` minor units."""
+    return and_(Balance.pool_id == pool.id, Balance.balance_minor < literal(below))
+
+
 def _low_condition(pool: PoolRecord, below: int) -> ColumnElement[bool]:
     # The pool's balances are what is read, each low one's member looked up after. The pool is named
     # on the balances alone (a balance holds its member's pool): named on the members too, SQLite
     # reads every member of the pool from its sharing index and looks each one's balance up, 8x slower.
-    return and_(Balance.pool_id == pool.id, Balance.balance_minor < literal(below), is_live())
+    return and_(_balances_below(pool, below), is_live())
 
 
 def threshold_minor(pool: PoolRecord, threshold: Decimal | str | int | None) -> int:
@@ -148,7 +153,7 @@ def low_balance_condition(pool: PoolRecord, threshold: Decimal | str | int | Non
     SQLite's sampled statistics (about a thousand members to a pool, they guess) made it choose and
     then sort every recipient before the first notice (2 s at 5M)."""
     below = threshold_minor(pool, threshold)
-    low = select(Balance.member_id).where(Balance.pool_id == pool.id, Balance.balance_minor < literal(below))
+    low = select(Balance.member_id).where(_balances_below(pool, below))
     return and_(Member.id.in_(low), Member.pool_id == pool.id, is_live())
 
 
